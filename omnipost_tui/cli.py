@@ -1,0 +1,989 @@
+"""``omnipost``: the command line. Each command parses, calls a service, prints; nothing else.
+
+Errors a user can cause print ``error: <message>`` on stderr and exit 2; anything unexpected is
+logged with its traceback and reported as one line pointing at the log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from functools import wraps
+from typing import Any
+
+import click
+
+from omnipost_tui import __version__, clock
+from omnipost_tui.config import Settings, load_settings
+from omnipost_tui.errors import OmniPostError, ValidationError
+from omnipost_tui.render import (
+    account_json,
+    attempt_json,
+    brand_json,
+    dumps,
+    post_json,
+    table,
+    variant_json,
+)
+from omnipost_tui.services.context import Context, open_context
+from omnipost_tui.times import (
+    WHEN_HELP,
+    format_duration,
+    format_local,
+    format_relative,
+    iso_local,
+    parse_until,
+    parse_when,
+)
+
+log = logging.getLogger("omnipost.cli")
+
+OK = 0
+USER_ERROR = 2
+UNEXPECTED = 1
+
+
+class App:
+    """Per-invocation state: settings and the service context, opened on first use."""
+
+    def __init__(self, verbose: bool) -> None:
+        self.verbose = verbose
+        self._settings: Settings | None = None
+        self._ctx: Context | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings()
+        return self._settings
+
+    @property
+    def ctx(self) -> Context:
+        if self._ctx is None:
+            self._ctx = open_context(self.settings)
+        return self._ctx
+
+    def now(self) -> datetime:
+        return clock.now()
+
+    def when(self, text: str) -> datetime:
+        return parse_when(text, self.settings.tz, self.now())
+
+    def show(self, value: datetime | None) -> str:
+        return format_local(value, self.settings.tz)
+
+    def iso(self, value: datetime | None) -> str | None:
+        return iso_local(value, self.settings.tz)
+
+    def close(self) -> None:
+        if self._ctx is not None:
+            self._ctx.close()
+
+
+class OmniPostGroup(click.Group):
+    """Turns errors into one line and an exit status; never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except OmniPostError as exc:
+            click.echo(f"error: {exc.message}", err=True)
+            ctx.exit(exc.exit_code)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(130)
+        except Exception:
+            log.exception("unexpected error in %s", " ".join(sys.argv[1:]) or "omnipost")
+            app: App | None = ctx.find_object(App)
+            where = _log_location(app)
+            click.echo(f"error: something went wrong; see the log at {where}", err=True)
+            ctx.exit(UNEXPECTED)
+
+
+def _log_location(app: App | None) -> str:
+    try:
+        return str((app.settings if app else load_settings()).paths.log_file)
+    except OmniPostError:
+        return "the omnipost log directory"
+
+
+def json_option(func: Callable) -> Callable:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(func)
+
+
+def pass_app(func: Callable) -> Callable:
+    @click.pass_obj
+    @wraps(func)
+    def wrapper(app: App, *args: Any, **kwargs: Any) -> Any:
+        return func(app, *args, **kwargs)
+
+    return wrapper
+
+
+def echo_json(data: Any) -> None:
+    click.echo(dumps(data))
+
+
+@click.group(cls=OmniPostGroup, invoke_without_command=True)
+@click.option("-v", "--verbose", is_flag=True, help="More detail in the log (DEBUG).")
+@click.version_option(__version__, prog_name="omnipost")
+@click.pass_context
+def cli(click_ctx: click.Context, verbose: bool) -> None:
+    """Schedule posts to Facebook Pages and LinkedIn; a worker publishes them on time.
+
+    Run `omnipost worker` in the background (or under systemd), then plan posts here.
+    Times are read and shown in the configured timezone (see `omnipost config`).
+    """
+    app = App(verbose)
+    click_ctx.obj = app
+    click_ctx.call_on_close(app.close)
+    _setup_logging(app, stderr=click_ctx.invoked_subcommand == "worker")
+    if click_ctx.invoked_subcommand is None:
+        click.echo(click_ctx.get_help())
+
+
+def _setup_logging(app: App, *, stderr: bool) -> None:
+    from omnipost_tui.logs import setup_logging
+
+    # A broken configuration is reported by the command itself, as one line.
+    with contextlib.suppress(OmniPostError):
+        setup_logging(app.settings, stderr=stderr, verbose=app.verbose)
+
+
+# --- brands -------------------------------------------------------------------------------------
+
+
+@cli.group()
+def brand() -> None:
+    """Brands own accounts and posts."""
+
+
+@brand.command("add")
+@click.argument("name")
+@json_option
+@pass_app
+def brand_add(app: App, name: str, as_json: bool) -> None:
+    """Create a brand; prints its id."""
+    from omnipost_tui.services.brands import add_brand
+
+    created = add_brand(app.ctx, name)
+    click.echo(dumps(brand_json(created, app.settings.tz)) if as_json else created.id)
+
+
+@brand.command("list")
+@json_option
+@pass_app
+def brand_list(app: App, as_json: bool) -> None:
+    """List brands."""
+    from omnipost_tui.services.brands import list_brands
+
+    brands = list_brands(app.ctx)
+    if as_json:
+        echo_json([brand_json(b, app.settings.tz) for b in brands])
+        return
+    if not brands:
+        click.echo("no brands yet; add one with: omnipost brand add NAME")
+        return
+    click.echo(table(["id", "name", "accounts"], [(b.id, b.name, b.account_count) for b in brands]))
+
+
+# --- accounts -----------------------------------------------------------------------------------
+
+
+@cli.group()
+def account() -> None:
+    """Connected Facebook Pages and LinkedIn members/organizations."""
+
+
+def _read_token(token_stdin: bool, what: str = "Access token") -> str:
+    """Tokens never come from argv (shell history, ps); stdin or a hidden prompt."""
+    if token_stdin:
+        token = sys.stdin.read().strip()
+        if not token:
+            raise ValidationError(f"{what.lower()} on stdin is empty")
+        return token
+    if not sys.stdin.isatty():
+        raise ValidationError(
+            f"no {what.lower()}: pipe it in with --token-stdin, or run in a terminal to be prompted"
+        )
+    return click.prompt(what, hide_input=True).strip()
+
+
+def _expiry(app: App, expires_at: str | None) -> datetime | None:
+    return app.when(expires_at) if expires_at else None
+
+
+@account.command("add")
+@click.option("--brand", "brand_ref", required=True, help="Brand id or name.")
+@click.option(
+    "--platform", required=True, type=click.Choice(["facebook", "linkedin"], case_sensitive=False)
+)
+@click.option(
+    "--external-id",
+    required=True,
+    help="Facebook page id, or LinkedIn author URN (urn:li:organization:ID / urn:li:person:ID).",
+)
+@click.option("--name", required=True, help="Display name, e.g. the page name.")
+@click.option("--expires-at", help=f"When the token expires: {WHEN_HELP}.")
+@click.option("--token-stdin", is_flag=True, help="Read the access token from stdin.")
+@json_option
+@pass_app
+def account_add(
+    app: App,
+    brand_ref: str,
+    platform: str,
+    external_id: str,
+    name: str,
+    expires_at: str | None,
+    token_stdin: bool,
+    as_json: bool,
+) -> None:
+    """Connect an account; prints its id. The token is read from stdin or a hidden prompt."""
+    from omnipost_tui.services.accounts import add_account
+
+    expiry = _expiry(app, expires_at)
+    token = _read_token(token_stdin)
+    created = add_account(
+        app.ctx,
+        brand=brand_ref,
+        platform=platform,
+        external_id=external_id,
+        name=name,
+        access_token=token,
+        token_expires_at=expiry,
+    )
+    click.echo(dumps(account_json(created, app.settings.tz)) if as_json else created.id)
+
+
+@account.command("reconnect")
+@click.argument("account_ref")
+@click.option("--expires-at", help=f"When the new token expires: {WHEN_HELP}.")
+@click.option("--token-stdin", is_flag=True, help="Read the new access token from stdin.")
+@json_option
+@pass_app
+def account_reconnect(
+    app: App, account_ref: str, expires_at: str | None, token_stdin: bool, as_json: bool
+) -> None:
+    """Replace the token of an account (an expired one, typically) and mark it connected."""
+    from omnipost_tui.services.accounts import reconnect_account
+
+    expiry = _expiry(app, expires_at)
+    token = _read_token(token_stdin, "New access token")
+    updated = reconnect_account(app.ctx, account_ref, access_token=token, token_expires_at=expiry)
+    if as_json:
+        echo_json(account_json(updated, app.settings.tz))
+    else:
+        click.echo(f"account {updated.id} ({updated.name}) is connected again")
+
+
+@account.command("list")
+@click.option("--brand", "brand_ref", help="Only this brand (id or name).")
+@click.option("--all", "include_removed", is_flag=True, help="Include removed accounts.")
+@json_option
+@pass_app
+def account_list(app: App, brand_ref: str | None, include_removed: bool, as_json: bool) -> None:
+    """List connected accounts with token expiry and scheduled variants."""
+    from omnipost_tui.services.accounts import list_accounts
+
+    accounts = list_accounts(app.ctx, brand=brand_ref, include_removed=include_removed)
+    if as_json:
+        echo_json([account_json(a, app.settings.tz) for a in accounts])
+        return
+    if not accounts:
+        click.echo("no accounts yet; connect one with: omnipost account add --help")
+        return
+    now = app.now()
+    rows = []
+    for a in accounts:
+        expiry = app.show(a.token_expires_at)
+        if a.token_expires_at is not None:
+            expiry += f" ({format_relative(a.token_expires_at, now)})"
+        rows.append(
+            (
+                a.id,
+                a.brand_name,
+                a.platform,
+                a.name,
+                a.external_id,
+                a.status,
+                expiry,
+                a.scheduled_count,
+            )
+        )
+    click.echo(
+        table(
+            ["id", "brand", "platform", "name", "external id", "status", "token expires", "due"],
+            rows,
+        )
+    )
+
+
+@account.command("remove")
+@click.argument("account_ref")
+@click.option("--unschedule", is_flag=True, help="Move its scheduled variants back to draft first.")
+@json_option
+@pass_app
+def account_remove(app: App, account_ref: str, unschedule: bool, as_json: bool) -> None:
+    """Disconnect an account: its tokens are erased, its history stays."""
+    from omnipost_tui.services.accounts import remove_account
+
+    removed = remove_account(app.ctx, account_ref, unschedule=unschedule)
+    if as_json:
+        echo_json(account_json(removed, app.settings.tz))
+    else:
+        click.echo(f"account {removed.id} ({removed.name}) removed; its tokens were erased")
+
+
+# --- posts --------------------------------------------------------------------------------------
+
+
+@cli.group()
+def post() -> None:
+    """Posts: a title, a text and an optional link shared by their variants."""
+
+
+def _text_arg(text: str) -> str:
+    return sys.stdin.read() if text == "-" else text
+
+
+@post.command("add")
+@click.option("--brand", "brand_ref", required=True, help="Brand id or name.")
+@click.option("--title", required=True)
+@click.option("--text", required=True, help="The post text, or - to read it from stdin.")
+@click.option("--link", help="Optional http(s) link.")
+@json_option
+@pass_app
+def post_add(
+    app: App, brand_ref: str, title: str, text: str, link: str | None, as_json: bool
+) -> None:
+    """Create a post; prints its id."""
+    from omnipost_tui.services.posts import add_post
+
+    created = add_post(app.ctx, brand=brand_ref, title=title, text=_text_arg(text), link=link)
+    click.echo(dumps(post_json(created, app.settings.tz)) if as_json else created.id)
+
+
+@post.command("edit")
+@click.argument("post_id")
+@click.option("--title")
+@click.option("--text", help="New text, or - to read it from stdin.")
+@click.option("--link", help="New link ('' removes it).")
+@json_option
+@pass_app
+def post_edit(
+    app: App,
+    post_id: str,
+    title: str | None,
+    text: str | None,
+    link: str | None,
+    as_json: bool,
+) -> None:
+    """Change a post's title, text or link."""
+    from omnipost_tui.services.posts import UNSET, update_post
+
+    changes: dict[str, Any] = {}
+    if title is not None:
+        changes["title"] = title
+    if text is not None:
+        changes["text"] = _text_arg(text)
+    if link is not None:
+        changes["link"] = link
+    if not changes:
+        raise ValidationError("nothing to change; give --title, --text or --link")
+    updated = update_post(app.ctx, post_id, **{k: changes.get(k, UNSET) for k in changes})
+    click.echo(
+        dumps(post_json(updated, app.settings.tz)) if as_json else f"post {updated.id} saved"
+    )
+
+
+@post.command("list")
+@click.option("--brand", "brand_ref", help="Only this brand (id or name).")
+@json_option
+@pass_app
+def post_list(app: App, brand_ref: str | None, as_json: bool) -> None:
+    """List posts."""
+    from omnipost_tui.services.posts import list_posts
+
+    posts = list_posts(app.ctx, brand=brand_ref)
+    if as_json:
+        echo_json([post_json(p, app.settings.tz) for p in posts])
+        return
+    if not posts:
+        click.echo("no posts yet; write one with: omnipost post add --help")
+        return
+    rows = [
+        (
+            p.id,
+            p.brand_name,
+            p.title,
+            p.status,
+            p.variant_count,
+            p.base_text.strip().splitlines()[0],
+        )
+        for p in posts
+    ]
+    click.echo(table(["id", "brand", "title", "status", "variants", "text"], rows, max_width=40))
+
+
+# --- variants -----------------------------------------------------------------------------------
+
+
+@cli.group()
+def variant() -> None:
+    """Variants: one post on one account at one time."""
+
+
+@variant.command("add")
+@click.option("--post", "post_id", required=True, help="Post id.")
+@click.option("--account", "account_ref", required=True, help="Account id or name.")
+@click.option("--platform", help="Optional check that the account is on this platform.")
+@click.option(
+    "--text", help="Custom text for this platform (default: the post's text; - reads stdin)."
+)
+@click.option("--at", "at", help=f"When to publish: {WHEN_HELP}.")
+@click.option("--draft", is_flag=True, help="Keep it as a draft (not scheduled).")
+@json_option
+@pass_app
+def variant_add(
+    app: App,
+    post_id: str,
+    account_ref: str,
+    platform: str | None,
+    text: str | None,
+    at: str | None,
+    draft: bool,
+    as_json: bool,
+) -> None:
+    """Schedule a post on an account; prints the variant id."""
+    from omnipost_tui.services.variants import add_variant
+
+    when = app.when(at) if at else None
+    created = add_variant(
+        app.ctx,
+        post=post_id,
+        account=account_ref,
+        platform=platform,
+        custom_text=_text_arg(text) if text is not None else None,
+        at=when,
+        draft=draft,
+    )
+    click.echo(dumps(variant_json(created, app.settings.tz)) if as_json else created.id)
+
+
+def _variant_rows(app: App, variants: list) -> list[tuple]:
+    now = app.now()
+    rows = []
+    for v in variants:
+        status = v.status
+        if v.status == "retrying" and v.next_attempt_at is not None:
+            status = f"retrying {format_relative(v.next_attempt_at, now)}"
+        rows.append(
+            (
+                v.id,
+                app.show(v.scheduled_at),
+                v.platform,
+                v.account_name,
+                status,
+                v.attempts,
+                v.first_line,
+            )
+        )
+    return rows
+
+
+VARIANT_HEADERS = ["id", "when", "platform", "account", "status", "tries", "text"]
+
+
+def _split(values: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(v.strip().lower() for item in values for v in item.split(",") if v.strip())
+
+
+@variant.command("list")
+@click.option("--status", multiple=True, help="Filter by status (repeat or comma-separate).")
+@click.option("--platform", multiple=True, help="Filter by platform.")
+@click.option("--brand", "brand_ref", help="Brand id or name.")
+@click.option("--account", "account_ref", help="Account id or name.")
+@click.option("--post", "post_id", type=int, help="Post id.")
+@click.option("--from", "date_from", help=f"From this time on (inclusive): {WHEN_HELP}.")
+@click.option("--to", "date_to", help="Before this time; a bare date includes that whole day.")
+@click.option("--search", help="Text to look for in the title or text.")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many rows.")
+@json_option
+@pass_app
+def variant_list(
+    app: App,
+    status: tuple[str, ...],
+    platform: tuple[str, ...],
+    brand_ref: str | None,
+    account_ref: str | None,
+    post_id: int | None,
+    date_from: str | None,
+    date_to: str | None,
+    search: str | None,
+    limit: int | None,
+    as_json: bool,
+) -> None:
+    """List variants in time order."""
+    from omnipost_tui.services.variants import VariantFilter, list_variants
+
+    now = app.now()
+    flt = VariantFilter(
+        statuses=_split(status),
+        platforms=_split(platform),
+        brand=brand_ref,
+        account=account_ref,
+        post=post_id,
+        date_from=parse_when(date_from, app.settings.tz, now) if date_from else None,
+        date_to=parse_until(date_to, app.settings.tz, now) if date_to else None,
+        search=search,
+    )
+    variants = list_variants(app.ctx, flt, limit=limit)
+    if as_json:
+        echo_json([variant_json(v, app.settings.tz) for v in variants])
+        return
+    if not variants:
+        click.echo("no variants match")
+        return
+    click.echo(table(VARIANT_HEADERS, _variant_rows(app, variants), max_width=40))
+
+
+@variant.command("show")
+@click.argument("variant_id")
+@json_option
+@pass_app
+def variant_show(app: App, variant_id: str, as_json: bool) -> None:
+    """Everything about one variant."""
+    from omnipost_tui.services.variants import get_variant
+
+    v = get_variant(app.ctx, variant_id)
+    if as_json:
+        echo_json(variant_json(v, app.settings.tz))
+        return
+    fields = [
+        ("variant", v.id),
+        ("post", f"{v.post_id} {v.post_title}"),
+        ("brand", v.brand_name),
+        ("account", f"{v.account_name} ({v.platform} #{v.account_id})"),
+        ("status", v.status),
+        ("scheduled", app.show(v.scheduled_at)),
+        ("attempts", v.attempts),
+        ("next attempt", app.show(v.next_attempt_at)),
+        ("published", app.show(v.published_at)),
+        ("external id", v.external_post_id or "-"),
+        ("last error", v.last_error or "-"),
+        ("link", v.link or "-"),
+    ]
+    width = max(len(k) for k, _ in fields)
+    for key, value in fields:
+        click.echo(f"{key.ljust(width)}  {value}")
+    click.echo("")
+    click.echo(v.text)
+
+
+@variant.command("edit")
+@click.argument("variant_id")
+@click.option("--text", help="New custom text ('' goes back to the post's text; - reads stdin).")
+@click.option("--account", "account_ref", help="Publish through another account of the brand.")
+@json_option
+@pass_app
+def variant_edit(
+    app: App, variant_id: str, text: str | None, account_ref: str | None, as_json: bool
+) -> None:
+    """Change a variant's text or account (before it goes out)."""
+    from omnipost_tui.services.variants import UNSET, update_variant
+
+    if text is None and account_ref is None:
+        raise ValidationError("nothing to change; give --text or --account")
+    updated = update_variant(
+        app.ctx,
+        variant_id,
+        custom_text=_text_arg(text) if text is not None else UNSET,
+        account=account_ref if account_ref is not None else UNSET,
+    )
+    if as_json:
+        echo_json(variant_json(updated, app.settings.tz))
+    else:
+        click.echo(f"variant {updated.id} saved")
+
+
+@variant.command("reschedule")
+@click.argument("variant_id")
+@click.argument("when")
+@json_option
+@pass_app
+def variant_reschedule(app: App, variant_id: str, when: str, as_json: bool) -> None:
+    """Schedule a variant (draft, scheduled, retrying or failed) for WHEN."""
+    from omnipost_tui.services.variants import schedule_variant
+
+    updated = schedule_variant(app.ctx, variant_id, app.when(when))
+    if as_json:
+        echo_json(variant_json(updated, app.settings.tz))
+    else:
+        click.echo(f"variant {updated.id} scheduled for {app.show(updated.scheduled_at)}")
+
+
+@variant.command("unschedule")
+@click.argument("variant_id")
+@json_option
+@pass_app
+def variant_unschedule(app: App, variant_id: str, as_json: bool) -> None:
+    """Move a variant back to draft (it keeps its planned time)."""
+    from omnipost_tui.services.variants import unschedule_variant
+
+    updated = unschedule_variant(app.ctx, variant_id)
+    if as_json:
+        echo_json(variant_json(updated, app.settings.tz))
+    else:
+        click.echo(f"variant {updated.id} is a draft again")
+
+
+@variant.command("mark-published")
+@click.argument("variant_id")
+@click.option("--external-id", help="The platform's post id, if you have it.")
+@json_option
+@pass_app
+def variant_mark_published(
+    app: App, variant_id: str, external_id: str | None, as_json: bool
+) -> None:
+    """You checked the page and the post is there: record it as published."""
+    from omnipost_tui.services.variants import mark_published
+
+    updated = mark_published(app.ctx, variant_id, external_id)
+    if as_json:
+        echo_json(variant_json(updated, app.settings.tz))
+    else:
+        click.echo(f"variant {updated.id} marked published")
+
+
+# --- publishing actions -------------------------------------------------------------------------
+
+NO_WORKER = "no worker is running: it will go out as soon as `omnipost worker` runs"
+
+
+@cli.command()
+@click.argument("variant_id")
+@json_option
+@pass_app
+def publish(app: App, variant_id: str, as_json: bool) -> None:
+    """Publish a variant now (draft, scheduled, retrying or failed)."""
+    from omnipost_tui.services.variants import publish_now
+
+    result = publish_now(app.ctx, variant_id)
+    if as_json:
+        echo_json(
+            {**variant_json(result.variant, app.settings.tz), "worker_online": result.worker_online}
+        )
+        return
+    v = result.variant
+    click.echo(f"variant {v.id} queued to publish now on {v.account_name} ({v.platform})")
+    if not result.worker_online:
+        click.echo(NO_WORKER)
+
+
+@cli.command()
+@json_option
+@pass_app
+def failed(app: App, as_json: bool) -> None:
+    """Variants waiting for a human: failed and unconfirmed, with their last error."""
+    from omnipost_tui.services.variants import needs_attention
+
+    variants = needs_attention(app.ctx)
+    if as_json:
+        echo_json([variant_json(v, app.settings.tz) for v in variants])
+        return
+    if not variants:
+        click.echo("nothing failed")
+        return
+    for v in variants:
+        click.echo(
+            f"#{v.id}  {v.status}  {app.show(v.scheduled_at)}  {v.platform}  {v.account_name}  "
+            f"tries {v.attempts}"
+        )
+        click.echo(f"    {v.last_error or '(no error recorded)'}")
+    click.echo("")
+    click.echo("retry with `omnipost retry ID…` (or `retry all`); after checking the page, ")
+    click.echo("`omnipost variant mark-published ID` records an unconfirmed post as published")
+
+
+@cli.command()
+@click.argument("targets", nargs=-1, required=True, metavar="all|ID...")
+@json_option
+@pass_app
+def retry(app: App, targets: tuple[str, ...], as_json: bool) -> None:
+    """Retry failed variants now with a fresh set of attempts.
+
+    `all` retries every failed variant; unconfirmed variants are retried only by id, once you
+    have checked that the post is not on the page.
+    """
+    from omnipost_tui.services.variants import retry_variants
+
+    if "all" in targets and len(targets) > 1:
+        raise ValidationError("give either `all` or variant ids, not both")
+    result = retry_variants(app.ctx, None if targets == ("all",) else list(targets))
+    if as_json:
+        echo_json(
+            {
+                "retried": [variant_json(v, app.settings.tz) for v in result.retried],
+                "worker_online": result.worker_online,
+            }
+        )
+        return
+    if not result.retried:
+        click.echo("nothing to retry")
+        return
+    for v in result.retried:
+        click.echo(f"variant {v.id} queued again ({v.platform}, {v.account_name})")
+    if not result.worker_online:
+        click.echo(NO_WORKER)
+
+
+@cli.command()
+@click.option("--variant", "variant_id", help="Only this variant's attempts.")
+@click.option(
+    "--result",
+    type=click.Choice(["success", "fail", "interrupted", "pending"]),
+    help="Only attempts with this result.",
+)
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many.")
+@json_option
+@pass_app
+def attempts(
+    app: App, variant_id: str | None, result: str | None, limit: int | None, as_json: bool
+) -> None:
+    """Publication attempts, newest first: result, HTTP status, error, external id."""
+    from omnipost_tui.services.attempts import list_attempts
+
+    rows = list_attempts(app.ctx, variant=variant_id, result=result, limit=limit)
+    if as_json:
+        echo_json([attempt_json(a, app.settings.tz) for a in rows])
+        return
+    if not rows:
+        click.echo("no attempts yet")
+        return
+    click.echo(
+        table(
+            ["id", "variant", "no", "started", "took", "result", "http", "error", "external id"],
+            [
+                (
+                    a.id,
+                    a.variant_id,
+                    a.attempt_no,
+                    format_local(a.started_at, app.settings.tz, seconds=True),
+                    format_duration(a.duration_seconds) if a.duration_seconds is not None else "-",
+                    a.result or "pending",
+                    a.http_status,
+                    f"{a.error_code}: {a.error_message}" if a.error_code else a.error_message,
+                    a.external_post_id,
+                )
+                for a in rows
+            ],
+            max_width=50,
+        )
+    )
+
+
+@cli.command()
+@json_option
+@pass_app
+def status(app: App, as_json: bool) -> None:
+    """Counts per status, what is due next, the worker's heartbeat and the queue."""
+    from omnipost_tui.engine.queue import describe_queue
+    from omnipost_tui.services.status import status_report
+
+    report = status_report(app.ctx)
+    online = report.online_workers
+    age = report.heartbeat_age
+    if as_json:
+        echo_json(
+            {
+                "counts": report.counts,
+                "due_now": report.due_now,
+                "next_due_at": app.iso(report.next_due_at),
+                "next_due_variant": report.next_due_variant,
+                "worker_online": bool(online),
+                "heartbeat_age_seconds": round(age, 1) if age is not None else None,
+                "last_sweep_at": app.iso(report.last_sweep_at),
+                "workers": [
+                    {
+                        "id": w.id,
+                        "online": w.online(report.now),
+                        "periodic": w.periodic,
+                        "heartbeat_age_seconds": round(w.age(report.now), 1),
+                        "started_at": app.iso(w.started_at),
+                        "stopped_at": app.iso(w.stopped_at),
+                    }
+                    for w in report.workers
+                ],
+                "queue": {
+                    "url": describe_queue(app.settings.queue_url),
+                    "pending": report.queue_pending,
+                    "scheduled": report.queue_scheduled,
+                    "error": report.queue_error,
+                },
+                "timezone": app.settings.timezone,
+            }
+        )
+        return
+    counts = "  ".join(f"{k} {v}" for k, v in report.counts.items())
+    click.echo(f"variants   {counts}")
+    click.echo(f"due now    {report.due_now}")
+    if report.next_due_at is not None:
+        click.echo(
+            f"next due   #{report.next_due_variant} at {app.show(report.next_due_at)} "
+            f"({format_relative(report.next_due_at, report.now)})"
+        )
+    else:
+        click.echo("next due   nothing scheduled")
+    if online:
+        names = ", ".join(w.id for w in online)
+        sweep = report.last_sweep_at
+        swept = f", last sweep {format_relative(sweep, report.now)}" if sweep else ""
+        click.echo(f"worker     online ({names}; heartbeat {format_duration(age or 0)} ago{swept})")
+    elif age is not None:
+        click.echo(
+            f"worker     OFFLINE (last heartbeat {format_duration(age)} ago); "
+            "start it with: omnipost worker"
+        )
+    else:
+        click.echo("worker     OFFLINE (never seen); start it with: omnipost worker")
+    if report.queue_error:
+        click.echo(f"queue      {report.queue_error}")
+    else:
+        click.echo(
+            f"queue      {describe_queue(app.settings.queue_url)}: "
+            f"{report.queue_pending} pending, {report.queue_scheduled} scheduled"
+        )
+    click.echo(f"timezone   {app.settings.timezone}")
+
+
+@cli.command()
+@json_option
+@pass_app
+def schedule(app: App, as_json: bool) -> None:
+    """Run the sweep once now: recover stuck publishes, fail missed ones, queue what is due."""
+    from omnipost_tui.engine.sweep import sweep
+
+    report = sweep(app.ctx)
+    if as_json:
+        echo_json(
+            {
+                "dispatched": [
+                    {"variant_id": d.variant_id, "due_at": app.iso(d.due_at), "eta": app.iso(d.eta)}
+                    for d in report.dispatched
+                ],
+                "recovered": [
+                    {"variant_id": r.variant_id, "status": r.status} for r in report.recovered
+                ],
+                "missed": report.missed,
+            }
+        )
+        return
+    for r in report.recovered:
+        click.echo(f"variant {r.variant_id}: its worker stopped mid-publish; now {r.status}")
+    for variant_id in report.missed:
+        click.echo(f"variant {variant_id}: missed its window; failed")
+    for d in report.dispatched:
+        when = f"for {app.show(d.eta)}" if d.eta else "now"
+        click.echo(f"variant {d.variant_id}: queued {when} (due {app.show(d.due_at)})")
+    total = len(report.dispatched)
+    click.echo(f"dispatched {total} variant{'s' if total != 1 else ''}")
+
+
+@cli.command()
+@click.option(
+    "--workers",
+    "threads",
+    type=click.IntRange(1, 64),
+    default=4,
+    show_default=True,
+    help="Publishing threads.",
+)
+@click.option(
+    "--no-periodic",
+    is_flag=True,
+    help="Do not run the minutely sweep (for extra workers when scaling out).",
+)
+@click.option(
+    "--once",
+    is_flag=True,
+    help="Sweep, publish what is due now, then exit (for cron-only installs).",
+)
+@pass_app
+def worker(app: App, threads: int, no_periodic: bool, once: bool) -> None:
+    """Run the publishing worker (huey consumer) until SIGINT or SIGTERM."""
+    from omnipost_tui.engine.worker import run_once, run_worker
+
+    if once:
+        report = run_once(app.ctx)
+        click.echo(
+            f"swept: {len(report.sweep.dispatched)} queued, {len(report.sweep.recovered)} "
+            f"recovered, {len(report.sweep.missed)} missed; {report.processed} message(s) handled"
+        )
+        return
+    run_worker(app.ctx, threads=threads, periodic=not no_periodic)
+
+
+# --- maintenance --------------------------------------------------------------------------------
+
+
+@cli.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+@pass_app
+def db_upgrade(app: App) -> None:
+    """Apply schema migrations (also done automatically on start)."""
+    from omnipost_tui.db import Database
+
+    database = Database(app.settings.database_url)
+    try:
+        before = database.current_revision()
+        database.upgrade()
+        after = database.current_revision()
+    finally:
+        database.dispose()
+    if before == after:
+        click.echo(f"database already at the latest revision ({after})")
+    else:
+        click.echo(f"database upgraded from {before or 'empty'} to {after}")
+
+
+@cli.command("config")
+@json_option
+@pass_app
+def config_cmd(app: App, as_json: bool) -> None:
+    """Show the effective configuration and where each value came from (secrets masked)."""
+    settings = app.settings
+    rows = settings.describe()
+    paths = settings.paths
+    files = [
+        ("config file", str(paths.config_file)),
+        ("data dir", str(paths.data_dir)),
+        ("log file", str(paths.log_file)),
+        ("key file", str(paths.key_file)),
+    ]
+    if as_json:
+        echo_json(
+            {
+                "settings": {k: {"value": v, "source": s} for k, v, s in rows},
+                "paths": dict(files),
+            }
+        )
+        return
+    click.echo(table(["setting", "value", "from"], rows, max_width=70))
+    click.echo("")
+    for name, value in files:
+        click.echo(f"{name.ljust(12)} {value}")
+    click.echo("")
+    click.echo("every setting can be overridden with OMNIPOST_<SETTING> (e.g. OMNIPOST_TIMEZONE)")
+
+
+def main() -> None:
+    cli(prog_name="omnipost")

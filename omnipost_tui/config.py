@@ -1,0 +1,366 @@
+"""Settings: where files live (platformdirs), ``config.toml``, and ``OMNIPOST_*`` overrides.
+
+Precedence, lowest first: built-in default, ``config.toml`` in the config dir, environment.
+Every setting remembers where its value came from so ``omnipost config`` can say so.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import platformdirs
+
+from omnipost_tui.errors import ConfigError
+
+APP_NAME = "omnipost"
+ENV_PREFIX = "OMNIPOST_"
+
+
+@dataclass(frozen=True)
+class Paths:
+    data_dir: Path
+    config_dir: Path
+    log_dir: Path
+
+    @property
+    def config_file(self) -> Path:
+        return self.config_dir / "config.toml"
+
+    @property
+    def key_file(self) -> Path:
+        return self.config_dir / "secret.key"
+
+    @property
+    def database_file(self) -> Path:
+        return self.data_dir / "omnipost.db"
+
+    @property
+    def queue_file(self) -> Path:
+        return self.data_dir / "queue.db"
+
+    @property
+    def log_file(self) -> Path:
+        return self.log_dir / "omnipost.log"
+
+
+def resolve_paths(env: Mapping[str, str]) -> Paths:
+    """``OMNIPOST_HOME`` puts everything under one directory; otherwise the platform's dirs."""
+    home = env.get("OMNIPOST_HOME")
+    if home:
+        root = Path(home).expanduser().resolve()
+        return Paths(data_dir=root, config_dir=root, log_dir=root / "logs")
+    return Paths(
+        data_dir=platformdirs.user_data_path(APP_NAME),
+        config_dir=platformdirs.user_config_path(APP_NAME),
+        log_dir=platformdirs.user_log_path(APP_NAME),
+    )
+
+
+def system_timezone() -> str:
+    """The machine's IANA zone name, or UTC when it cannot be told."""
+    tz_env = os.environ.get("TZ", "").lstrip(":")
+    if tz_env and _valid_zone(tz_env):
+        return tz_env
+    try:
+        name = Path("/etc/timezone").read_text().strip()
+        if _valid_zone(name):
+            return name
+    except OSError:
+        pass
+    try:
+        target = os.path.realpath("/etc/localtime")
+        if "zoneinfo/" in target:
+            name = target.split("zoneinfo/", 1)[1]
+            if _valid_zone(name):
+                return name
+    except OSError:
+        pass
+    return "UTC"
+
+
+def _valid_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+# Parsers turn a raw value (str from the environment, or a TOML value) into the typed value and
+# raise ValueError with a short reason; the caller adds where the value came from.
+
+
+def _str(value: Any) -> str:
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        raise ValueError("expected text")
+    return str(value).strip()
+
+
+def _optional_str(value: Any) -> str | None:
+    text = _str(value)
+    return text or None
+
+
+def _positive_int(value: Any) -> int:
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise ValueError("expected a whole number") from None
+    if number < 1:
+        raise ValueError("expected a number of at least 1")
+    return number
+
+
+def _positive_float(value: Any) -> float:
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        raise ValueError("expected a number of seconds") from None
+    if number <= 0:
+        raise ValueError("expected a number of seconds above 0")
+    return number
+
+
+def _backoff(value: Any) -> tuple[int, ...]:
+    items = value if isinstance(value, list) else str(value).split(",")
+    try:
+        waits = tuple(int(str(item).strip()) for item in items if str(item).strip())
+    except ValueError:
+        raise ValueError("expected seconds separated by commas, e.g. 60,300,900") from None
+    if not waits or any(w < 0 for w in waits):
+        raise ValueError("expected seconds separated by commas, e.g. 60,300,900")
+    return waits
+
+
+def _timezone(value: Any) -> str:
+    name = _str(value)
+    if not _valid_zone(name):
+        raise ValueError("expected an IANA zone name such as Europe/Berlin or America/New_York")
+    return name
+
+
+def _url(value: Any) -> str:
+    text = _str(value).rstrip("/")
+    if not text.startswith(("http://", "https://")):
+        raise ValueError("expected an http:// or https:// URL")
+    return text
+
+
+def _database_url(value: Any) -> str:
+    text = _str(value)
+    if "://" not in text:
+        raise ValueError("expected a URL such as sqlite:////path/omnipost.db or postgresql://…")
+    return text
+
+
+def _queue_url(value: Any) -> str:
+    text = _str(value)
+    if not text.startswith(("sqlite://", "redis://", "rediss://", "memory://")):
+        raise ValueError("expected sqlite:///PATH, redis://HOST:PORT/DB or memory://")
+    return text
+
+
+def _graph_version(value: Any) -> str:
+    text = _str(value)
+    if not (text.startswith("v") and text[1:].replace(".", "").isdigit()):
+        raise ValueError("expected a Graph API version such as v24.0")
+    return text
+
+
+def _linkedin_version(value: Any) -> str:
+    text = _str(value)
+    if not (len(text) == 6 and text.isdigit()):
+        raise ValueError("expected YYYYMM, e.g. 202610")
+    return text
+
+
+def _linkedin_api(value: Any) -> str:
+    text = _str(value).lower()
+    if text not in ("rest", "ugc"):
+        raise ValueError("expected 'rest' (Posts API) or 'ugc' (legacy ugcPosts)")
+    return text
+
+
+def _log_level(value: Any) -> str:
+    text = _str(value).upper()
+    if text not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ValueError("expected DEBUG, INFO, WARNING or ERROR")
+    return text
+
+
+@dataclass(frozen=True)
+class Option:
+    key: str
+    parse: Callable[[Any], Any]
+    default: Callable[[Paths], Any]
+    help: str
+    secret: bool = False
+
+    @property
+    def env_var(self) -> str:
+        return ENV_PREFIX + self.key.upper()
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option(
+        "database_url",
+        _database_url,
+        lambda p: f"sqlite:///{p.database_file}",
+        "database URL: a SQLite file by default, postgresql+psycopg://… to scale out",
+    ),
+    Option(
+        "queue_url",
+        _queue_url,
+        lambda p: f"sqlite:///{p.queue_file}",
+        "huey queue: sqlite:///FILE (default) or redis://HOST:PORT/DB",
+    ),
+    Option(
+        "queue_name", _str, lambda p: "omnipost", "queue name (several installs can share Redis)"
+    ),
+    Option(
+        "timezone", _timezone, lambda p: system_timezone(), "IANA zone used to read and show times"
+    ),
+    Option("max_attempts", _positive_int, lambda p: 3, "attempts per variant before it fails"),
+    Option(
+        "retry_backoff",
+        _backoff,
+        lambda p: (60, 300, 900),
+        "seconds to wait after attempt 1, 2, 3… (the last value repeats)",
+    ),
+    Option(
+        "max_lateness",
+        _positive_int,
+        lambda p: 86400,
+        "seconds past its time after which a variant fails as missed instead of going out late",
+    ),
+    Option(
+        "facebook_graph_url", _url, lambda p: "https://graph.facebook.com", "Graph API base URL"
+    ),
+    Option("facebook_graph_version", _graph_version, lambda p: "v24.0", "Graph API version"),
+    Option("linkedin_api_url", _url, lambda p: "https://api.linkedin.com", "LinkedIn API base URL"),
+    Option(
+        "linkedin_oauth_url", _url, lambda p: "https://www.linkedin.com", "LinkedIn OAuth base URL"
+    ),
+    Option("linkedin_version", _linkedin_version, lambda p: "202610", "LinkedIn-Version (YYYYMM)"),
+    Option(
+        "linkedin_api",
+        _linkedin_api,
+        lambda p: "rest",
+        "'rest' (Posts API) or 'ugc' (legacy ugcPosts)",
+    ),
+    Option("http_timeout", _positive_float, lambda p: 30.0, "seconds to wait for a platform"),
+    Option(
+        "publish_timeout",
+        _positive_int,
+        lambda p: 120,
+        "seconds a publish may hold its claim before recovery treats the worker as crashed",
+    ),
+    Option(
+        "secret_key",
+        _optional_str,
+        lambda p: None,
+        "Fernet key that encrypts tokens (default: a key file in the config dir)",
+        secret=True,
+    ),
+    Option("log_level", _log_level, lambda p: "INFO", "log detail: DEBUG, INFO, WARNING, ERROR"),
+)
+OPTIONS_BY_KEY = {option.key: option for option in OPTIONS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    paths: Paths
+    database_url: str
+    queue_url: str
+    queue_name: str
+    timezone: str
+    max_attempts: int
+    retry_backoff: tuple[int, ...]
+    max_lateness: int
+    facebook_graph_url: str
+    facebook_graph_version: str
+    linkedin_api_url: str
+    linkedin_oauth_url: str
+    linkedin_version: str
+    linkedin_api: str
+    http_timeout: float
+    publish_timeout: int
+    secret_key: str | None
+    log_level: str
+    # key -> "default" | "config.toml" | "env OMNIPOST_…"
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def describe(self) -> list[tuple[str, str, str]]:
+        """(key, shown value, source) for every option, secrets masked."""
+        rows = []
+        for option in OPTIONS:
+            value = getattr(self, option.key)
+            if option.secret and value:
+                shown = "********"
+            elif isinstance(value, tuple):
+                shown = ",".join(str(v) for v in value)
+            elif value is None:
+                shown = "(not set)"
+            else:
+                shown = str(value)
+            rows.append((option.key, shown, self.sources.get(option.key, "default")))
+        return rows
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """Read ``config.toml``; a missing file is an empty config, a broken one a ConfigError."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+
+
+# Tables in config.toml that belong to other parts (the TUI) and are not core settings.
+EXTRA_TABLES = frozenset({"tui", "keymap"})
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    paths = resolve_paths(env)
+    file_values = read_config_file(paths.config_file)
+    for key in file_values:
+        if key not in OPTIONS_BY_KEY and key not in EXTRA_TABLES:
+            raise ConfigError(f"unknown setting {key!r} in {paths.config_file}")
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for option in OPTIONS:
+        if option.env_var in env and env[option.env_var].strip() != "":
+            raw, source = env[option.env_var], f"env {option.env_var}"
+        elif option.key in file_values:
+            raw, source = file_values[option.key], "config.toml"
+        else:
+            values[option.key] = option.default(paths)
+            sources[option.key] = "default"
+            continue
+        try:
+            values[option.key] = option.parse(raw)
+        except ValueError as exc:
+            where = (
+                option.env_var
+                if source.startswith("env")
+                else f"{option.key} in {paths.config_file}"
+            )
+            raise ConfigError(f"{where}: {exc} (got {str(raw)!r})") from None
+        sources[option.key] = source
+    return Settings(paths=paths, sources=sources, **values)

@@ -1,0 +1,40 @@
+"""Platform connectors: publish one post over HTTP and classify what went wrong."""
+
+from omnipost_tui.connectors.base import (
+    Connector,
+    PublishRequest,
+    PublishResult,
+    summarize_request,
+)
+from omnipost_tui.connectors.errors import (
+    Permanent,
+    PermissionDenied,
+    PlatformError,
+    RateLimited,
+    TokenExpired,
+    Transient,
+)
+from omnipost_tui.connectors.facebook import FacebookConnector, classify_facebook_error
+from omnipost_tui.connectors.linkedin import (
+    LinkedInConnector,
+    classify_linkedin_error,
+    escape_little_text,
+)
+
+__all__ = [
+    "Connector",
+    "FacebookConnector",
+    "LinkedInConnector",
+    "Permanent",
+    "PermissionDenied",
+    "PlatformError",
+    "PublishRequest",
+    "PublishResult",
+    "RateLimited",
+    "TokenExpired",
+    "Transient",
+    "classify_facebook_error",
+    "classify_linkedin_error",
+    "escape_little_text",
+    "summarize_request",
+]

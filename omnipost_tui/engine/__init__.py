@@ -1,0 +1,1 @@
+"""The publishing engine: huey queue, sweep, publish task, retry policy, worker."""

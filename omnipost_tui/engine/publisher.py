@@ -1,0 +1,160 @@
+"""The publish task: one variant, at most once (DESIGN.md, "Publishing guarantees").
+
+look → (wait out an early arrival) → fail without HTTP if missed or the account is unusable →
+claim → open attempt → sending point → platform call → record result and new status together.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from omnipost_tui import clock
+from omnipost_tui.connectors import PlatformError, PublishRequest
+from omnipost_tui.crypto import TokenUnreadable
+from omnipost_tui.engine import retry
+from omnipost_tui.engine.connectors import connector_for
+from omnipost_tui.models import CONNECTED, FAIL, FAILED, RETRYING, SCHEDULED, SUCCESS
+from omnipost_tui.platforms import LABELS
+from omnipost_tui.services import publishing
+from omnipost_tui.services.context import Context
+from omnipost_tui.services.dispatch import dispatch
+from omnipost_tui.services.publishing import AttemptRecord, Claim, Outcome
+
+log = logging.getLogger("omnipost.engine.publish")
+
+# huey drops an eta's microseconds and polls its schedule once a second, so a task can arrive up
+# to a second or two early. It waits that out; a task far too early is a stale message (the
+# variant was moved later, and the move sent a message of its own).
+MAX_EARLY_WAIT_S = 5.0
+
+
+def publish_variant(ctx: Context, variant_id: int, *, worker_id: str | None = None) -> str | None:
+    """Publish ``variant_id`` if it is due and nobody else has it. Returns the new status."""
+    state = publishing.load_due_state(ctx, variant_id)
+    if state is None or state.due_at is None:
+        log.debug("nothing to do", extra={"variant": variant_id})
+        return None
+    now = clock.now()
+    early = (state.due_at - now).total_seconds()
+    if early > MAX_EARLY_WAIT_S:
+        log.debug("message arrived %.0f s early; ignored", early, extra={"variant": variant_id})
+        return None
+    if early > 0:
+        clock.sleep(early)
+        now = clock.now()
+
+    late = state.scheduled_at is not None and (now - state.scheduled_at).total_seconds()
+    if state.status == SCHEDULED and late and late > ctx.settings.max_lateness:
+        message = publishing.missed_message(ctx, state.scheduled_at)
+        if publishing.fail_before_claim(ctx, variant_id, state.status, message, now):
+            log.warning("missed", extra={"variant": variant_id, "outcome": FAILED})
+            return FAILED
+        return None
+    if state.account_status != CONNECTED:
+        message = (
+            f"account {state.account_name} is {state.account_status}; nothing was sent. "
+            f"Reconnect it (omnipost account reconnect {state.account_id}), then retry"
+        )
+        if publishing.fail_before_claim(ctx, variant_id, state.status, message, now):
+            log.warning(
+                "account not usable",
+                extra={"variant": variant_id, "account": state.account_id, "outcome": FAILED},
+            )
+            return FAILED
+        return None
+
+    claim = publishing.claim_variant(ctx, variant_id, now, worker_id or ctx.worker_id)
+    if claim is None:
+        log.debug(
+            "not claimed (not due, or taken by another worker)", extra={"variant": variant_id}
+        )
+        return None
+    return _attempt(ctx, claim)
+
+
+def _attempt(ctx: Context, claim: Claim) -> str:
+    settings = ctx.settings
+    fields = {"variant": claim.variant_id, "platform": claim.platform, "attempt": claim.attempt_no}
+    try:
+        token = ctx.cipher.decrypt(claim.access_token_encrypted, account_label=claim.account_name)
+    except TokenUnreadable as exc:
+        record = AttemptRecord(
+            result=FAIL, error_class="token_unreadable", error_message=exc.message
+        )
+        return _finish(ctx, claim, record, Outcome(status=FAILED, last_error=exc.message), fields)
+
+    request = PublishRequest(
+        account_external_id=claim.account_external_id,
+        access_token=token,
+        text=claim.text,
+        link=claim.link,
+    )
+    connector = connector_for(claim.platform, settings)
+    try:
+        publishing.mark_sending(ctx, claim, clock.now())
+        log.info("sending", extra=fields)
+        try:
+            result = connector.publish(request)
+        except PlatformError as error:
+            record = AttemptRecord(
+                result=FAIL,
+                http_status=error.http_status,
+                error_code=error.code,
+                error_message=error.message,
+                error_class=error.kind,
+                request_summary=_json(error.request_summary),
+                raw_response=error.raw_body,
+            )
+            outcome = retry.after_error(
+                error,
+                attempt_in_round=claim.attempt_in_round,
+                settings=settings,
+                now=clock.now(),
+                platform=claim.platform,
+                account_id=claim.account_id,
+                account_name=claim.account_name,
+            )
+            return _finish(ctx, claim, record, outcome, fields)
+        except Exception as exc:  # a bug, after the request may have left: never re-send blindly
+            log.exception("unexpected error while publishing", extra=fields)
+            reason = f"unexpected {type(exc).__name__}"
+            record = AttemptRecord(result=FAIL, error_class="unexpected", error_message=reason)
+            outcome = retry.maybe_published(reason, LABELS.get(claim.platform, claim.platform))
+            return _finish(ctx, claim, record, outcome, fields)
+    finally:
+        connector.close()
+    record = AttemptRecord(
+        result=SUCCESS,
+        http_status=result.http_status,
+        external_post_id=result.external_post_id,
+        request_summary=_json(result.request_summary),
+        raw_response=result.raw_response,
+    )
+    return _finish(ctx, claim, record, retry.success(), fields)
+
+
+def _finish(
+    ctx: Context, claim: Claim, record: AttemptRecord, outcome: Outcome, fields: dict
+) -> str:
+    now = clock.now()
+    applied = publishing.complete_attempt(ctx, claim, record, outcome, now)
+    extra = {
+        **fields,
+        "outcome": outcome.status if applied else f"{outcome.status} (variant changed meanwhile)",
+        "http_status": record.http_status,
+        "error_code": record.error_code,
+    }
+    level = logging.INFO if outcome.status != FAILED else logging.WARNING
+    log.log(level, record.error_message or "published", extra=extra)
+    if applied and outcome.status == RETRYING and outcome.next_attempt_at is not None:
+        # Exact eta when the retry is due soon; the sweep dispatches later ones in time.
+        try:
+            dispatch(ctx, [(claim.variant_id, RETRYING, outcome.next_attempt_at)], now)
+        except Exception:
+            log.warning("could not queue the retry; the sweep will", extra=fields)
+    return outcome.status
+
+
+def _json(data: dict | None) -> str | None:
+    return json.dumps(data, ensure_ascii=False, sort_keys=True) if data else None

@@ -1,0 +1,128 @@
+"""The huey queue. It only carries "look at variant N now"; the database holds the truth.
+
+Tasks are registered on the huey instance when it is made, so the producer (CLI/TUI) and the
+consumer (``omnipost worker``) always agree on task names. Task bodies import the engine lazily:
+enqueuing must stay cheap for the CLI.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
+from huey.api import Huey, TaskWrapper
+
+from omnipost_tui.errors import QueueUnavailable
+from omnipost_tui.times import ensure_utc
+
+if TYPE_CHECKING:
+    from omnipost_tui.services.context import Context
+
+PUBLISH_TASK = "omnipost.publish_variant"
+SWEEP_TASK = "omnipost.sweep"
+
+
+def make_huey(queue_url: str, name: str) -> Huey:
+    if queue_url.startswith(("redis://", "rediss://")):
+        # results=False: nobody reads task results, and storing them would grow the queue.
+        return RedisHuey(name, url=queue_url, results=False)
+    if queue_url.startswith("memory://"):
+        return MemoryHuey(name, results=False)
+    if not queue_url.startswith("sqlite:///"):
+        raise QueueUnavailable(f"queue URL {queue_url!r} must look like sqlite:///PATH")
+    # Same convention as SQLAlchemy: sqlite:///relative/path, sqlite:////absolute/path.
+    path = Path(queue_url.removeprefix("sqlite:///")).expanduser().resolve()
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    # The first argument is the queue name, not the file (DESIGN.md, huey facts).
+    return SqliteHuey(name, filename=str(path), results=False, timeout=15)
+
+
+def describe_queue(queue_url: str) -> str:
+    if "@" in queue_url:  # redis://:password@host — never print the password
+        scheme, rest = queue_url.split("://", 1)
+        return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+    return queue_url
+
+
+class Queue:
+    """The huey instance plus the two tasks, with errors turned into QueueUnavailable."""
+
+    def __init__(self, queue_url: str, name: str, context: Callable[[], Context]) -> None:
+        self.url = queue_url
+        self.huey = make_huey(queue_url, name)
+        self._publish, self._sweep = _register_tasks(self.huey, context)
+
+    def ping(self) -> None:
+        """Fail fast, before anything is written, when the queue cannot be reached."""
+        try:
+            storage = self.huey.storage
+            conn = getattr(storage, "conn", None)
+            if isinstance(self.huey, RedisHuey) and conn is not None:
+                conn.ping()
+            else:
+                storage.queue_size()
+        except Exception as exc:
+            raise QueueUnavailable(
+                f"queue {describe_queue(self.url)} is unreachable: {_first_line(exc)}"
+            ) from exc
+
+    def enqueue_publish(self, variant_id: int, eta: datetime | None = None) -> None:
+        """Ask a worker to look at ``variant_id`` (at ``eta``, an aware datetime, if given)."""
+        try:
+            if eta is None:
+                self._publish(variant_id)
+            else:
+                # Aware UTC: huey treats naive datetimes as local time.
+                self._publish.schedule((variant_id,), eta=ensure_utc(eta))
+        except Exception as exc:
+            raise QueueUnavailable(
+                f"could not queue variant {variant_id} on {describe_queue(self.url)}: "
+                f"{_first_line(exc)}"
+            ) from exc
+
+    def counts(self) -> tuple[int, int]:
+        """(pending, scheduled) messages in the queue."""
+        try:
+            return self.huey.pending_count(), self.huey.scheduled_count()
+        except Exception as exc:
+            raise QueueUnavailable(
+                f"queue {describe_queue(self.url)} is unreachable: {_first_line(exc)}"
+            ) from exc
+
+    @property
+    def sweep_task(self) -> TaskWrapper:
+        return self._sweep
+
+    def close(self) -> None:
+        storage = self.huey.storage
+        close = getattr(storage, "close", None)
+        if callable(close):
+            close()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+def _register_tasks(huey: Huey, context: Callable[[], Context]) -> tuple[TaskWrapper, TaskWrapper]:
+    @huey.task(name=PUBLISH_TASK)
+    def publish_variant(variant_id: int) -> None:
+        from omnipost_tui.engine.publisher import publish_variant as run
+
+        run(context(), variant_id)
+
+    # Every minute from consumer start (huey's periodic clock), not at :00.
+    @huey.periodic_task(crontab(minute="*"), name=SWEEP_TASK)
+    def sweep() -> None:
+        from omnipost_tui.engine.sweep import sweep as run
+
+        run(context())
+
+    return publish_variant, sweep

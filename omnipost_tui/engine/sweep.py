@@ -1,0 +1,44 @@
+"""The periodic sweep (every minute in the worker; ``omnipost schedule`` runs it by hand).
+
+It is the safety net behind exact etas: it recovers variants whose worker died, fails variants
+too late to publish, and dispatches everything due within the look-ahead that has no message on
+its way. It is idempotent: several sweeps at once only send harmless duplicate messages.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from omnipost_tui import clock
+from omnipost_tui.services import publishing, workers
+from omnipost_tui.services.context import Context
+from omnipost_tui.services.dispatch import Dispatched, dispatch
+from omnipost_tui.services.publishing import Recovered
+
+log = logging.getLogger("omnipost.engine.sweep")
+
+
+@dataclass
+class SweepReport:
+    recovered: list[Recovered] = field(default_factory=list)
+    missed: list[int] = field(default_factory=list)
+    dispatched: list[Dispatched] = field(default_factory=list)
+
+
+def sweep(ctx: Context, *, worker_id: str | None = None) -> SweepReport:
+    now = clock.now()
+    report = SweepReport()
+    report.recovered = publishing.recover_stuck(ctx, now)
+    for item in report.recovered:
+        log.warning(
+            "recovered a stuck publish", extra={"variant": item.variant_id, "outcome": item.status}
+        )
+    report.missed = publishing.fail_missed(ctx, now)
+    for variant_id in report.missed:
+        log.warning("missed its window", extra={"variant": variant_id, "outcome": "failed"})
+    report.dispatched = dispatch(ctx, publishing.due_for_dispatch(ctx, now), now)
+    if report.dispatched:
+        log.info("dispatched %d variant(s)", len(report.dispatched))
+    workers.record_sweep(ctx, worker_id or ctx.worker_id)
+    return report

@@ -1,0 +1,197 @@
+"""Typed SQLAlchemy 2.0 models. The schema itself is owned by the Alembic migrations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in Python; UTC in the database whatever the backend.
+
+    SQLite has no zone support, so values are stored as naive UTC text there (which also keeps
+    string comparison in WHERE clauses correct); PostgreSQL gets ``timestamptz``.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:  # type: ignore[override]
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime written to the database")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:  # type: ignore[override]
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+# Variant statuses (DESIGN.md, "Variant states").
+DRAFT = "draft"
+SCHEDULED = "scheduled"
+PUBLISHING = "publishing"
+PUBLISHED = "published"
+RETRYING = "retrying"
+FAILED = "failed"
+UNCONFIRMED = "unconfirmed"
+VARIANT_STATUSES = (DRAFT, SCHEDULED, PUBLISHING, RETRYING, PUBLISHED, FAILED, UNCONFIRMED)
+
+# Account statuses.
+CONNECTED = "connected"
+EXPIRED = "expired"
+REVOKED = "revoked"
+ACCOUNT_STATUSES = (CONNECTED, EXPIRED, REVOKED)
+
+POST_STATUSES = ("draft", "approved", "archived")
+
+# Attempt results; NULL while the attempt is in flight.
+SUCCESS = "success"
+FAIL = "fail"
+INTERRUPTED = "interrupted"
+
+
+class Brand(Base):
+    __tablename__ = "brands"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    accounts: Mapped[list[ConnectedSocialAccount]] = relationship(back_populates="brand")
+
+
+class ConnectedSocialAccount(Base):
+    __tablename__ = "connected_social_accounts"
+    __table_args__ = (
+        UniqueConstraint("platform", "external_id", name="uq_account_platform_external"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    brand_id: Mapped[int] = mapped_column(ForeignKey("brands.id", ondelete="RESTRICT"), index=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200))
+    access_token_encrypted: Mapped[str] = mapped_column(Text)
+    refresh_token_encrypted: Mapped[str | None] = mapped_column(Text)
+    token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20), default=CONNECTED)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    brand: Mapped[Brand] = relationship(back_populates="accounts")
+
+
+class Post(Base):
+    __tablename__ = "posts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    brand_id: Mapped[int] = mapped_column(ForeignKey("brands.id", ondelete="RESTRICT"), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    base_text: Mapped[str] = mapped_column(Text)
+    link: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    brand: Mapped[Brand] = relationship()
+    variants: Mapped[list[PostVariant]] = relationship(back_populates="post")
+
+
+class PostVariant(Base):
+    __tablename__ = "post_variants"
+    __table_args__ = (
+        Index("ix_variants_status_scheduled", "status", "scheduled_at"),
+        Index("ix_variants_status_next_attempt", "status", "next_attempt_at"),
+        Index("ix_variants_scheduled_id", "scheduled_at", "id"),
+        Index("ix_variants_updated_at", "updated_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("connected_social_accounts.id", ondelete="RESTRICT"), index=True
+    )
+    custom_text: Mapped[str | None] = mapped_column(Text)
+    scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20), default=DRAFT)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # A manual retry gives a fresh budget of MAX_ATTEMPTS without renumbering past attempts.
+    attempts_before_retry: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    external_post_id: Mapped[str | None] = mapped_column(String(300))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Claim of the worker currently publishing (DESIGN.md, guarantee 1 and 3).
+    claim_token: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When a queue message was last sent for the current due time (NULL: none yet). Reset whenever
+    # the due time changes; lets the sweep skip variants already on their way.
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    post: Mapped[Post] = relationship(back_populates="variants")
+    account: Mapped[ConnectedSocialAccount] = relationship()
+    publication_attempts: Mapped[list[PublicationAttempt]] = relationship(
+        back_populates="variant", order_by="PublicationAttempt.attempt_no"
+    )
+
+
+class PublicationAttempt(Base):
+    __tablename__ = "publication_attempts"
+    __table_args__ = (UniqueConstraint("variant_id", "attempt_no", name="uq_attempt_variant_no"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    variant_id: Mapped[int] = mapped_column(ForeignKey("post_variants.id", ondelete="CASCADE"))
+    attempt_no: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Set and committed just before the HTTP request: after it, the post may exist.
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    result: Mapped[str | None] = mapped_column(String(20))
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    error_code: Mapped[str | None] = mapped_column(String(100))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    error_class: Mapped[str | None] = mapped_column(String(50))
+    external_post_id: Mapped[str | None] = mapped_column(String(300))
+    request_summary: Mapped[str | None] = mapped_column(Text)
+    raw_response: Mapped[str | None] = mapped_column(Text)
+    worker: Mapped[str | None] = mapped_column(String(200))
+
+    variant: Mapped[PostVariant] = relationship(back_populates="publication_attempts")
+
+
+class WorkerHeartbeat(Base):
+    """One row per running (or last run) worker process; the TUI and ``status`` read it."""
+
+    __tablename__ = "worker_heartbeats"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    hostname: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    periodic: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_sweep_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

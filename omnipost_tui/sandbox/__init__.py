@@ -1,0 +1,16 @@
+"""A local fake of the Facebook Graph and LinkedIn APIs for end-to-end tests, benchmarks and demos.
+
+Standard library only; never imports textual. Run it with ``python -m omnipost_tui.sandbox``.
+"""
+
+from omnipost_tui.sandbox.payloads import BEHAVIOURS, DEMO_PAGES, unescape_little_text
+from omnipost_tui.sandbox.server import ReceivedPost, SandboxServer, main
+
+__all__ = [
+    "BEHAVIOURS",
+    "DEMO_PAGES",
+    "ReceivedPost",
+    "SandboxServer",
+    "main",
+    "unescape_little_text",
+]

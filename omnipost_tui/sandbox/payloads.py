@@ -1,0 +1,339 @@
+"""Canned platform answers for the sandbox: behaviours, error bodies and little-text unescaping.
+
+Everything here is pure (no sockets, no state) so the server module only has to decide *which*
+answer a request gets.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from omnipost_tui.platforms import FACEBOOK, LINKEDIN
+
+# Behaviours an account can have. "duplicate" is an alias of "permanent".
+OK = "ok"
+RATELIMIT = "ratelimit"
+FLAKY = "flaky"
+EXPIRED = "expired"
+PERMANENT = "permanent"
+DUPLICATE = "duplicate"
+FORBIDDEN = "forbidden"
+SLOW = "slow"
+HANG = "hang"
+DOWN = "down"
+
+BEHAVIOURS: tuple[str, ...] = (
+    OK,
+    RATELIMIT,
+    FLAKY,
+    EXPIRED,
+    PERMANENT,
+    DUPLICATE,
+    FORBIDDEN,
+    SLOW,
+    HANG,
+    DOWN,
+)
+
+# Keywords looked for in an account id, first match wins. "ok" is the default, not a keyword
+# (it would match every "facebook"-something id).
+KEYWORD_ORDER: tuple[str, ...] = (
+    RATELIMIT,
+    FLAKY,
+    EXPIRED,
+    PERMANENT,
+    DUPLICATE,
+    FORBIDDEN,
+    SLOW,
+    HANG,
+    DOWN,
+)
+
+# Outcomes recorded in /_sandbox/requests.
+OUTCOME_OK = "ok"
+OUTCOME_RATE_LIMITED = "rate_limited"
+OUTCOME_UNAVAILABLE = "unavailable"
+OUTCOME_SERVER_ERROR = "server_error"
+OUTCOME_TOKEN_EXPIRED = "token_expired"
+OUTCOME_TOKEN_MISSING = "token_missing"
+OUTCOME_PERMANENT = "permanent"
+OUTCOME_FORBIDDEN = "forbidden"
+OUTCOME_BAD_REQUEST = "bad_request"
+OUTCOME_ABORTED = "aborted"
+
+FB_TRACE_ID = "A1b2"
+LONG_LIVED_SECONDS = 5_184_000  # 60 days
+REFRESH_TOKEN_SECONDS = 31_536_000  # 365 days
+FB_SCOPES = ("pages_manage_posts", "pages_read_engagement")
+
+# Pages returned by /me/accounts. Page tokens are derived from the page id so the server can
+# tell which page a token belongs to without remembering any token.
+DEMO_PAGES: tuple[tuple[str, str], ...] = (
+    ("100000000000001", "Sandbox Bakery"),
+    ("100000000000002", "Sandbox Bookshop"),
+)
+PAGE_TOKEN_PREFIX = "sandbox-page-token-"
+
+LITTLE_TEXT_RESERVED = frozenset("\\|{}@[]()<>#*_~")
+
+HTML = "text/html; charset=utf-8"
+JSON = "application/json"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One HTTP answer, plus the outcome word recorded for publish requests."""
+
+    status: int
+    body: bytes = b""
+    content_type: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    outcome: str = OUTCOME_OK
+
+
+def normalize_behaviour(value: str) -> str:
+    """Validate a behaviour name (case-insensitive); raises ValueError for unknown ones."""
+    name = value.strip().lower()
+    if name not in BEHAVIOURS:
+        raise ValueError(f"unknown sandbox behaviour {value!r}; expected one of {BEHAVIOURS}")
+    return name
+
+
+def behaviour_from_keyword(account: str) -> str:
+    """The behaviour named by a keyword contained in ``account`` (case-insensitive), else ok."""
+    lowered = account.lower()
+    for keyword in KEYWORD_ORDER:
+        if keyword in lowered:
+            return keyword
+    return OK
+
+
+def unescape_little_text(text: str) -> str:
+    """Undo LinkedIn little-text escaping: ``\\`` + a reserved character is that character."""
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char == "\\" and i + 1 < len(text) and text[i + 1] in LITTLE_TEXT_RESERVED:
+            out.append(text[i + 1])
+            i += 2
+            continue
+        out.append(char)
+        i += 1
+    return "".join(out)
+
+
+def json_reply(
+    status: int,
+    payload: Any,
+    outcome: str = OUTCOME_OK,
+    headers: tuple[tuple[str, str], ...] = (),
+) -> Reply:
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    return Reply(status, body, JSON, headers, outcome)
+
+
+def html_reply(status: int, title: str, outcome: str) -> Reply:
+    body = f"<html><body><h1>{status} {title}</h1></body></html>".encode()
+    return Reply(status, body, HTML, (), outcome)
+
+
+def unavailable() -> Reply:
+    return html_reply(503, "Service Unavailable", OUTCOME_UNAVAILABLE)
+
+
+def server_error() -> Reply:
+    return html_reply(500, "Internal Server Error", OUTCOME_SERVER_ERROR)
+
+
+def not_found(path: str) -> Reply:
+    return json_reply(404, {"error": "not found", "path": path}, OUTCOME_BAD_REQUEST)
+
+
+# --- Facebook -----------------------------------------------------------------------------
+
+
+def facebook_error(
+    status: int,
+    message: str,
+    code: int,
+    outcome: str,
+    *,
+    subcode: int | None = None,
+    headers: tuple[tuple[str, str], ...] = (),
+) -> Reply:
+    error: dict[str, Any] = {"message": message, "type": "OAuthException", "code": code}
+    if subcode is not None:
+        error["error_subcode"] = subcode
+    error["fbtrace_id"] = FB_TRACE_ID
+    return json_reply(status, {"error": error}, outcome, headers)
+
+
+def facebook_token_expired() -> Reply:
+    return facebook_error(
+        400,
+        "Error validating access token: Session has expired on Tuesday, 01-Sep-26 10:00:00 PDT.",
+        190,
+        OUTCOME_TOKEN_EXPIRED,
+        subcode=463,
+    )
+
+
+def facebook_token_missing() -> Reply:
+    return facebook_error(
+        400,
+        "An active access token must be used to query information about the current user.",
+        190,
+        OUTCOME_TOKEN_MISSING,
+    )
+
+
+def facebook_rate_limited(page_id: str) -> Reply:
+    usage = {
+        page_id: [
+            {
+                "type": "pages",
+                "call_count": 100,
+                "total_cputime": 10,
+                "total_time": 10,
+                "estimated_time_to_regain_access": 0,
+            }
+        ]
+    }
+    return facebook_error(
+        400,
+        "(#32) Page request limit reached",
+        32,
+        OUTCOME_RATE_LIMITED,
+        headers=(("X-Business-Use-Case-Usage", json.dumps(usage, separators=(",", ":"))),),
+    )
+
+
+def facebook_duplicate() -> Reply:
+    return facebook_error(400, "(#506) Duplicate status message", 506, OUTCOME_PERMANENT)
+
+
+def facebook_forbidden() -> Reply:
+    return facebook_error(
+        403, "(#200) Requires pages_manage_posts permission", 200, OUTCOME_FORBIDDEN
+    )
+
+
+def facebook_bad_request(message: str) -> Reply:
+    return facebook_error(400, f"(#100) {message}", 100, OUTCOME_BAD_REQUEST)
+
+
+# --- LinkedIn -----------------------------------------------------------------------------
+
+
+def linkedin_error(
+    status: int,
+    code: str,
+    message: str,
+    outcome: str,
+    *,
+    service_error_code: int | None = None,
+) -> Reply:
+    payload: dict[str, Any] = {"status": status}
+    if service_error_code is not None:
+        payload["serviceErrorCode"] = service_error_code
+    payload["code"] = code
+    payload["message"] = message
+    return json_reply(status, payload, outcome)
+
+
+def linkedin_token_expired() -> Reply:
+    return linkedin_error(
+        401,
+        "REVOKED_ACCESS_TOKEN",
+        "The token used in the request has been revoked by the user",
+        OUTCOME_TOKEN_EXPIRED,
+        service_error_code=65601,
+    )
+
+
+def linkedin_token_missing() -> Reply:
+    return linkedin_error(
+        401,
+        "INVALID_ACCESS_TOKEN",
+        "Empty oauth2 access token",
+        OUTCOME_TOKEN_MISSING,
+        service_error_code=65600,
+    )
+
+
+def linkedin_rate_limited() -> Reply:
+    return linkedin_error(
+        429, "TOO_MANY_REQUESTS", "Resource level throttle limit reached", OUTCOME_RATE_LIMITED
+    )
+
+
+def linkedin_duplicate() -> Reply:
+    return linkedin_error(
+        422, "DUPLICATE_POST", "Content is a duplicate of urn:li:share:1", OUTCOME_PERMANENT
+    )
+
+
+def linkedin_forbidden() -> Reply:
+    return linkedin_error(
+        403,
+        "ACCESS_DENIED",
+        "Not enough permissions to access: partnerApiPostsExternal.CREATE.20261001",
+        OUTCOME_FORBIDDEN,
+        service_error_code=100,
+    )
+
+
+def linkedin_version_missing() -> Reply:
+    return linkedin_error(
+        400,
+        "VERSION_MISSING",
+        "A version must be present. Please specify a version by adding the LinkedIn-Version "
+        "header.",
+        OUTCOME_BAD_REQUEST,
+    )
+
+
+def linkedin_bad_request(status: int, code: str, message: str) -> Reply:
+    return linkedin_error(status, code, message, OUTCOME_BAD_REQUEST)
+
+
+def linkedin_oauth_error(error: str, description: str) -> Reply:
+    return json_reply(400, {"error": error, "error_description": description}, OUTCOME_BAD_REQUEST)
+
+
+# --- Per-platform dispatch ---------------------------------------------------------------
+
+
+def token_missing(platform: str) -> Reply:
+    return facebook_token_missing() if platform == FACEBOOK else linkedin_token_missing()
+
+
+def token_expired(platform: str) -> Reply:
+    return facebook_token_expired() if platform == FACEBOOK else linkedin_token_expired()
+
+
+def rate_limited(platform: str, account: str) -> Reply:
+    return facebook_rate_limited(account) if platform == FACEBOOK else linkedin_rate_limited()
+
+
+def duplicate(platform: str) -> Reply:
+    return facebook_duplicate() if platform == FACEBOOK else linkedin_duplicate()
+
+
+def forbidden(platform: str) -> Reply:
+    return facebook_forbidden() if platform == FACEBOOK else linkedin_forbidden()
+
+
+__all__ = [
+    "BEHAVIOURS",
+    "DEMO_PAGES",
+    "FACEBOOK",
+    "LINKEDIN",
+    "Reply",
+    "behaviour_from_keyword",
+    "normalize_behaviour",
+    "unescape_little_text",
+]

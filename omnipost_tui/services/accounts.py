@@ -1,0 +1,229 @@
+"""Connected social accounts: a Facebook Page or a LinkedIn member/organization, with its token."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import joinedload
+
+from omnipost_tui import clock
+from omnipost_tui.errors import NotFound, ValidationError
+from omnipost_tui.models import (
+    CONNECTED,
+    DRAFT,
+    EXPIRED,
+    PUBLISHING,
+    RETRYING,
+    REVOKED,
+    SCHEDULED,
+    ConnectedSocialAccount,
+    PostVariant,
+)
+from omnipost_tui.platforms import FACEBOOK, LINKEDIN, PLATFORMS
+from omnipost_tui.services.context import Context
+from omnipost_tui.services.lookup import account_by_ref, brand_by_ref
+from omnipost_tui.services.views import AccountView
+
+_FACEBOOK_PAGE_ID = re.compile(r"^[A-Za-z0-9_.-]{1,200}$")
+_LINKEDIN_AUTHOR = re.compile(r"^urn:li:(person|organization):[A-Za-z0-9_-]{1,100}$")
+PENDING = (SCHEDULED, RETRYING, PUBLISHING)
+
+
+def validate_platform(platform: str) -> str:
+    value = (platform or "").strip().lower()
+    if value not in PLATFORMS:
+        raise ValidationError(f"platform must be one of {', '.join(PLATFORMS)}, got {platform!r}")
+    return value
+
+
+def validate_external_id(platform: str, external_id: str) -> str:
+    value = (external_id or "").strip()
+    if platform == FACEBOOK and not _FACEBOOK_PAGE_ID.match(value):
+        raise ValidationError(f"Facebook page id {external_id!r} is not valid (e.g. 104123456789)")
+    if platform == LINKEDIN and not _LINKEDIN_AUTHOR.match(value):
+        raise ValidationError(
+            f"LinkedIn author {external_id!r} is not valid; use urn:li:organization:ID "
+            "or urn:li:person:ID"
+        )
+    return value
+
+
+def validate_token(token: str | None, what: str = "access token") -> str:
+    value = (token or "").strip()
+    if not value:
+        raise ValidationError(f"{what} must not be empty")
+    if any(ch.isspace() for ch in value):
+        raise ValidationError(f"{what} must not contain spaces or line breaks")
+    return value
+
+
+def add_account(
+    ctx: Context,
+    *,
+    brand: str | int,
+    platform: str,
+    external_id: str,
+    name: str,
+    access_token: str,
+    refresh_token: str | None = None,
+    token_expires_at: datetime | None = None,
+) -> AccountView:
+    platform = validate_platform(platform)
+    external_id = validate_external_id(platform, external_id)
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError("account name must not be empty")
+    if name.isdigit():
+        raise ValidationError("account name must not be a bare number (it would look like an id)")
+    access_token = validate_token(access_token)
+    refresh = validate_token(refresh_token, "refresh token") if refresh_token else None
+    now = clock.now()
+    with ctx.db.write() as session:
+        brand_row = brand_by_ref(session, brand)
+        existing = session.scalar(
+            select(ConnectedSocialAccount).where(
+                ConnectedSocialAccount.platform == platform,
+                ConnectedSocialAccount.external_id == external_id,
+            )
+        )
+        if existing is not None and existing.status != REVOKED:
+            raise ValidationError(
+                f"{platform} {external_id} is already connected as account {existing.id} "
+                f"({existing.name}); replace its token with: "
+                f"omnipost account reconnect {existing.id}"
+            )
+        if existing is not None:
+            # A removed account comes back with its history instead of a second row.
+            account = existing
+            account.brand_id = brand_row.id
+            account.name = name
+        else:
+            account = ConnectedSocialAccount(
+                brand_id=brand_row.id,
+                platform=platform,
+                external_id=external_id,
+                name=name,
+                created_at=now,
+            )
+            session.add(account)
+        account.access_token_encrypted = ctx.cipher.encrypt(access_token)
+        account.refresh_token_encrypted = ctx.cipher.encrypt(refresh) if refresh else None
+        account.token_expires_at = token_expires_at
+        account.status = CONNECTED
+        account.updated_at = now
+        session.flush()
+        session.refresh(account, ["brand"])
+        return AccountView.of(account)
+
+
+def list_accounts(
+    ctx: Context, *, brand: str | int | None = None, include_removed: bool = False
+) -> list[AccountView]:
+    with ctx.db.read() as session:
+        query = select(ConnectedSocialAccount).options(joinedload(ConnectedSocialAccount.brand))
+        if brand is not None:
+            query = query.where(ConnectedSocialAccount.brand_id == brand_by_ref(session, brand).id)
+        if not include_removed:
+            query = query.where(ConnectedSocialAccount.status != REVOKED)
+        accounts = session.scalars(query.order_by(ConnectedSocialAccount.id)).all()
+        counts = dict(
+            session.execute(
+                select(PostVariant.account_id, func.count())
+                .where(PostVariant.status.in_(PENDING))
+                .group_by(PostVariant.account_id)
+            ).all()
+        )
+        return [AccountView.of(a, counts.get(a.id, 0)) for a in accounts]
+
+
+def get_account(ctx: Context, ref: str | int) -> AccountView:
+    with ctx.db.read() as session:
+        account = account_by_ref(session, ref)
+        count = session.scalar(
+            select(func.count())
+            .select_from(PostVariant)
+            .where(PostVariant.account_id == account.id, PostVariant.status.in_(PENDING))
+        )
+        return AccountView.of(account, count or 0)
+
+
+def reconnect_account(
+    ctx: Context,
+    ref: str | int,
+    *,
+    access_token: str,
+    refresh_token: str | None = None,
+    token_expires_at: datetime | None = None,
+) -> AccountView:
+    """Replace the token of an account (typically an expired one) and mark it connected."""
+    access_token = validate_token(access_token)
+    refresh = validate_token(refresh_token, "refresh token") if refresh_token else None
+    with ctx.db.write() as session:
+        account = account_by_ref(session, ref)
+        account.access_token_encrypted = ctx.cipher.encrypt(access_token)
+        if refresh:
+            account.refresh_token_encrypted = ctx.cipher.encrypt(refresh)
+        account.token_expires_at = token_expires_at
+        account.status = CONNECTED
+        account.updated_at = clock.now()
+        session.flush()
+        return AccountView.of(account)
+
+
+def remove_account(ctx: Context, ref: str | int, *, unschedule: bool = False) -> AccountView:
+    """Disconnect an account: erase its tokens and keep its history (variants, attempts).
+
+    Refuses while variants are still due to be published through it, unless ``unschedule``
+    moves them back to draft first.
+    """
+    now = clock.now()
+    with ctx.db.write() as session:
+        account = account_by_ref(session, ref)
+        if account.status == REVOKED:
+            raise NotFound(f"account {account.id} ({account.name}) was already removed")
+        pending_rows = session.execute(
+            select(PostVariant.id, PostVariant.status).where(
+                PostVariant.account_id == account.id, PostVariant.status.in_(PENDING)
+            )
+        ).all()
+        if any(status == PUBLISHING for _, status in pending_rows):
+            raise ValidationError(
+                f"account {account.id} is publishing right now; try again in a minute"
+            )
+        pending = [variant_id for variant_id, _ in pending_rows]
+        if pending and not unschedule:
+            ids = ", ".join(str(i) for i in pending[:10])
+            more = "…" if len(pending) > 10 else ""
+            raise ValidationError(
+                f"account {account.id} ({account.name}) still has {len(pending)} scheduled "
+                f"variant(s) ({ids}{more}); unschedule them first or pass --unschedule"
+            )
+        if pending:
+            session.execute(
+                update(PostVariant)
+                .where(PostVariant.id.in_(pending), PostVariant.status.in_((SCHEDULED, RETRYING)))
+                .values(status=DRAFT, next_attempt_at=None, dispatched_at=None, updated_at=now)
+            )
+        account.status = REVOKED
+        # Nothing can be published through a removed account, so its tokens have no business here.
+        account.access_token_encrypted = ""
+        account.refresh_token_encrypted = None
+        account.updated_at = now
+        session.flush()
+        return AccountView.of(account)
+
+
+def mark_account_expired(ctx: Context, account_id: int) -> bool:
+    """CAS connected → expired; True when this call changed it."""
+    with ctx.db.write() as session:
+        result = session.execute(
+            update(ConnectedSocialAccount)
+            .where(
+                ConnectedSocialAccount.id == account_id,
+                ConnectedSocialAccount.status == CONNECTED,
+            )
+            .values(status=EXPIRED, updated_at=clock.now())
+        )
+        return result.rowcount == 1

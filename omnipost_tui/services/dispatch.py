@@ -1,0 +1,78 @@
+"""Sending "look at variant N" messages to the queue, with an exact eta when due soon.
+
+Whoever makes a variant due within the look-ahead window dispatches it (DESIGN.md, guarantee 4);
+the sweep catches the rest. ``dispatched_at`` records that a message is on its way for the
+current due time, so the sweep does not send another every minute.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+
+from omnipost_tui import clock
+from omnipost_tui.models import RETRYING, SCHEDULED, PostVariant
+from omnipost_tui.services.context import Context
+
+# A little over the sweep interval, so every variant is dispatched by at least one sweep before
+# it is due, with its exact time as the eta.
+LOOKAHEAD = timedelta(seconds=90)
+# A message sent this long ago whose variant is still not claimed was lost (queue flushed,
+# consumer killed mid-task); the sweep sends another. Duplicates are harmless (claims are CAS).
+STALE_DISPATCH = timedelta(seconds=120)
+# huey's scheduler looks at its schedule once a second, so a message with eta T arrives anywhere
+# in [T, T+1s]. Asking for it a second early and letting the task wait out the rest (it never
+# publishes before its time) puts the post out within a few milliseconds of its minute.
+ARRIVE_EARLY = timedelta(seconds=1)
+
+
+@dataclass(frozen=True)
+class Dispatched:
+    variant_id: int
+    due_at: datetime
+    eta: datetime | None  # when the message is delivered; None: at once
+
+
+def dispatch(
+    ctx: Context, items: list[tuple[int, str, datetime]], now: datetime | None = None
+) -> list[Dispatched]:
+    """Queue every (variant id, status, due time) due within the look-ahead; skip the rest."""
+    now = now or clock.now()
+    sent: list[Dispatched] = []
+    for variant_id, status, due_at in items:
+        if due_at > now + LOOKAHEAD:
+            continue
+        eta = due_at - ARRIVE_EARLY if due_at - ARRIVE_EARLY > now else None
+        ctx.queue.enqueue_publish(variant_id, eta)
+        sent.append(Dispatched(variant_id, due_at, eta))
+        _record_dispatch(ctx, variant_id, status, due_at, now)
+    return sent
+
+
+def _record_dispatch(
+    ctx: Context, variant_id: int, status: str, due_at: datetime, now: datetime
+) -> None:
+    # Only if the due time is still the one we sent for: a reschedule in between resets
+    # dispatched_at, and must not be hidden by our stale write.
+    due_column = PostVariant.next_attempt_at if status == RETRYING else PostVariant.scheduled_at
+    with ctx.db.write() as session:
+        session.execute(
+            update(PostVariant)
+            .where(
+                PostVariant.id == variant_id,
+                PostVariant.status == status,
+                due_column == due_at,
+            )
+            .values(dispatched_at=now)
+        )
+
+
+def due_time(status: str, scheduled_at: datetime | None, next_attempt_at: datetime | None):
+    """When a variant in ``status`` should be looked at next, or None."""
+    if status == SCHEDULED:
+        return scheduled_at
+    if status == RETRYING:
+        return next_attempt_at
+    return None

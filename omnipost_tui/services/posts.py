@@ -1,0 +1,126 @@
+"""Posts: the shared title, text and link that variants publish (optionally overridden)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from omnipost_tui import clock
+from omnipost_tui.errors import ValidationError
+from omnipost_tui.models import POST_STATUSES, RETRYING, SCHEDULED, Post, PostVariant
+from omnipost_tui.services.context import Context
+from omnipost_tui.services.lookup import brand_by_ref, post_by_id
+from omnipost_tui.services.texts import check_publishable
+from omnipost_tui.services.views import PostView
+
+MAX_TITLE = 300
+UNSET = object()
+
+
+def validate_link(link: str | None) -> str | None:
+    value = (link or "").strip()
+    if not value:
+        return None
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc or " " in value:
+        raise ValidationError(f"link {link!r} is not an http(s) URL")
+    return value
+
+
+def _validate_title(title: str) -> str:
+    value = (title or "").strip()
+    if not value:
+        raise ValidationError("post title must not be empty")
+    if len(value) > MAX_TITLE:
+        raise ValidationError(f"post title is longer than {MAX_TITLE} characters")
+    return value
+
+
+def _validate_text(text: str) -> str:
+    if not (text or "").strip():
+        raise ValidationError("post text must not be empty")
+    return text
+
+
+def add_post(
+    ctx: Context,
+    *,
+    brand: str | int,
+    title: str,
+    text: str,
+    link: str | None = None,
+    status: str = "draft",
+) -> PostView:
+    title = _validate_title(title)
+    text = _validate_text(text)
+    link = validate_link(link)
+    if status not in POST_STATUSES:
+        raise ValidationError(f"post status must be one of {', '.join(POST_STATUSES)}")
+    now = clock.now()
+    with ctx.db.write() as session:
+        brand_row = brand_by_ref(session, brand)
+        post = Post(
+            brand_id=brand_row.id,
+            title=title,
+            base_text=text,
+            link=link,
+            status=status,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(post)
+        session.flush()
+        session.refresh(post, ["brand"])
+        return PostView.of(post)
+
+
+def update_post(
+    ctx: Context,
+    post_id: int | str,
+    *,
+    title: str | object = UNSET,
+    text: str | object = UNSET,
+    link: str | object | None = UNSET,
+    status: str | object = UNSET,
+) -> PostView:
+    """Edit a post. Variants already scheduled with the base text must still fit their platform."""
+    with ctx.db.write() as session:
+        post = post_by_id(session, post_id)
+        if title is not UNSET:
+            post.title = _validate_title(str(title))
+        if text is not UNSET:
+            post.base_text = _validate_text(str(text))
+        if link is not UNSET:
+            post.link = validate_link(link)  # type: ignore[arg-type]
+        if status is not UNSET:
+            if status not in POST_STATUSES:
+                raise ValidationError(f"post status must be one of {', '.join(POST_STATUSES)}")
+            post.status = str(status)
+        post.updated_at = clock.now()
+        session.flush()
+        for variant in post.variants:
+            if variant.status in (SCHEDULED, RETRYING):
+                check_publishable(variant, f"variant {variant.id}")
+        session.refresh(post, ["brand"])
+        return PostView.of(post, len(post.variants))
+
+
+def get_post(ctx: Context, post_id: int | str) -> PostView:
+    with ctx.db.read() as session:
+        post = post_by_id(session, post_id)
+        return PostView.of(post, len(post.variants))
+
+
+def list_posts(ctx: Context, *, brand: str | int | None = None) -> list[PostView]:
+    with ctx.db.read() as session:
+        query = select(Post).options(joinedload(Post.brand)).order_by(Post.id)
+        if brand is not None:
+            query = query.where(Post.brand_id == brand_by_ref(session, brand).id)
+        counts = dict(
+            session.execute(
+                select(PostVariant.post_id, func.count()).group_by(PostVariant.post_id)
+            ).all()
+        )
+        return [PostView.of(p, counts.get(p.id, 0)) for p in session.scalars(query).all()]

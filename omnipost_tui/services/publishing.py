@@ -1,0 +1,376 @@
+"""State changes made by the publishing engine: claim, sending point, completion, recovery.
+
+DESIGN.md, "Publishing guarantees": a claim is an atomic compare-and-set with a lease; the
+attempt row is committed before the request and marked at the sending point; completion writes
+the attempt and the variant's new status in one transaction, guarded by the claim token.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import joinedload
+
+from omnipost_tui.models import (
+    CONNECTED,
+    EXPIRED,
+    FAILED,
+    INTERRUPTED,
+    PUBLISHED,
+    PUBLISHING,
+    RETRYING,
+    SCHEDULED,
+    UNCONFIRMED,
+    ConnectedSocialAccount,
+    PostVariant,
+    PublicationAttempt,
+)
+from omnipost_tui.platforms import LABELS
+from omnipost_tui.services.context import Context
+from omnipost_tui.services.dispatch import LOOKAHEAD, STALE_DISPATCH, due_time
+from omnipost_tui.services.views import effective_text
+from omnipost_tui.times import format_local
+
+
+@dataclass(frozen=True)
+class DueState:
+    """What the engine needs to know about a variant before claiming it."""
+
+    variant_id: int
+    status: str
+    scheduled_at: datetime | None
+    due_at: datetime | None
+    account_id: int
+    account_name: str
+    account_status: str
+
+
+def load_due_state(ctx: Context, variant_id: int) -> DueState | None:
+    with ctx.db.read() as session:
+        variant = session.get(PostVariant, variant_id, options=[joinedload(PostVariant.account)])
+        if variant is None:
+            return None
+        return DueState(
+            variant_id=variant.id,
+            status=variant.status,
+            scheduled_at=variant.scheduled_at,
+            due_at=due_time(variant.status, variant.scheduled_at, variant.next_attempt_at),
+            account_id=variant.account_id,
+            account_name=variant.account.name,
+            account_status=variant.account.status,
+        )
+
+
+def fail_before_claim(
+    ctx: Context, variant_id: int, expected_status: str, message: str, now: datetime
+) -> bool:
+    """Fail a due variant without any HTTP call (missed window, unusable account)."""
+    with ctx.db.write() as session:
+        result = session.execute(
+            update(PostVariant)
+            .where(PostVariant.id == variant_id, PostVariant.status == expected_status)
+            .values(
+                status=FAILED,
+                last_error=message,
+                next_attempt_at=None,
+                dispatched_at=None,
+                updated_at=now,
+            )
+        )
+        return result.rowcount == 1
+
+
+@dataclass(frozen=True)
+class Claim:
+    variant_id: int
+    attempt_id: int
+    attempt_no: int
+    attempt_in_round: int  # counts from 1 again after a manual retry
+    token: str
+    platform: str
+    account_id: int
+    account_name: str
+    account_external_id: str
+    access_token_encrypted: str
+    text: str
+    link: str | None
+
+
+def claim_variant(
+    ctx: Context, variant_id: int, now: datetime, worker_id: str | None
+) -> Claim | None:
+    """Atomically take a due variant (scheduled|retrying → publishing) and open its attempt.
+
+    Returns None when the variant is not due or someone else claimed it: the caller does nothing.
+    """
+    token = secrets.token_hex(16)
+    lease = now + timedelta(seconds=ctx.settings.publish_timeout)
+    with ctx.db.write() as session:
+        result = session.execute(
+            update(PostVariant)
+            .where(
+                PostVariant.id == variant_id,
+                or_(
+                    and_(PostVariant.status == SCHEDULED, PostVariant.scheduled_at <= now),
+                    and_(PostVariant.status == RETRYING, PostVariant.next_attempt_at <= now),
+                ),
+            )
+            .values(
+                status=PUBLISHING,
+                attempts=PostVariant.attempts + 1,
+                claim_token=token,
+                lease_expires_at=lease,
+                dispatched_at=None,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            return None
+        variant = session.scalars(
+            select(PostVariant)
+            .where(PostVariant.id == variant_id)
+            .options(joinedload(PostVariant.account), joinedload(PostVariant.post))
+        ).one()
+        attempt = PublicationAttempt(
+            variant_id=variant.id, attempt_no=variant.attempts, started_at=now, worker=worker_id
+        )
+        session.add(attempt)
+        session.flush()
+        return Claim(
+            variant_id=variant.id,
+            attempt_id=attempt.id,
+            attempt_no=attempt.attempt_no,
+            attempt_in_round=variant.attempts - variant.attempts_before_retry,
+            token=token,
+            platform=variant.platform,
+            account_id=variant.account_id,
+            account_name=variant.account.name,
+            account_external_id=variant.account.external_id,
+            access_token_encrypted=variant.account.access_token_encrypted,
+            text=effective_text(variant),
+            link=variant.post.link,
+        )
+
+
+def mark_sending(ctx: Context, claim: Claim, now: datetime) -> None:
+    """The sending point: from here on the post may exist on the platform."""
+    with ctx.db.write() as session:
+        session.execute(
+            update(PublicationAttempt)
+            .where(PublicationAttempt.id == claim.attempt_id)
+            .values(sent_at=now)
+        )
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    result: str  # success | fail | interrupted
+    http_status: int | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    error_class: str | None = None
+    external_post_id: str | None = None
+    request_summary: str | None = None
+    raw_response: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Where a variant goes after an attempt (decided by the engine's retry policy)."""
+
+    status: str  # published | retrying | failed | unconfirmed
+    next_attempt_at: datetime | None = None
+    last_error: str | None = None
+    expire_account: bool = False
+
+
+def complete_attempt(
+    ctx: Context, claim: Claim, record: AttemptRecord, outcome: Outcome, now: datetime
+) -> bool:
+    """Write the attempt's result and the variant's status together.
+
+    The variant is only changed while our claim still holds (also when recovery already called
+    it unconfirmed: we now know the truth). False when the user acted on it in between; the
+    attempt is recorded either way.
+    """
+    with ctx.db.write() as session:
+        session.execute(
+            update(PublicationAttempt)
+            .where(PublicationAttempt.id == claim.attempt_id)
+            .values(
+                finished_at=now,
+                result=record.result,
+                http_status=record.http_status,
+                error_code=record.error_code,
+                error_message=record.error_message,
+                error_class=record.error_class,
+                external_post_id=record.external_post_id,
+                request_summary=record.request_summary,
+                raw_response=record.raw_response,
+            )
+        )
+        values: dict[str, object] = {
+            "status": outcome.status,
+            "next_attempt_at": outcome.next_attempt_at,
+            "last_error": outcome.last_error,
+            "lease_expires_at": None,
+            "dispatched_at": None,
+            "updated_at": now,
+        }
+        if outcome.status == PUBLISHED:
+            values.update(external_post_id=record.external_post_id, published_at=now)
+        if outcome.status != UNCONFIRMED:
+            values["claim_token"] = None
+        changed = session.execute(
+            update(PostVariant)
+            .where(
+                PostVariant.id == claim.variant_id,
+                PostVariant.claim_token == claim.token,
+                PostVariant.status.in_((PUBLISHING, UNCONFIRMED)),
+            )
+            .values(**values)
+        ).rowcount
+        if outcome.expire_account:
+            session.execute(
+                update(ConnectedSocialAccount)
+                .where(
+                    ConnectedSocialAccount.id == claim.account_id,
+                    ConnectedSocialAccount.status == CONNECTED,
+                )
+                .values(status=EXPIRED, updated_at=now)
+            )
+        return changed == 1
+
+
+# --- the sweep's work ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Recovered:
+    variant_id: int
+    status: str  # retrying | failed | unconfirmed
+
+
+def recover_stuck(ctx: Context, now: datetime) -> list[Recovered]:
+    """Publishing rows whose lease ran out: their worker died (DESIGN.md, guarantee 3)."""
+    recovered: list[Recovered] = []
+    with ctx.db.write() as session:
+        stuck = session.scalars(
+            select(PostVariant)
+            .where(PostVariant.status == PUBLISHING, PostVariant.lease_expires_at < now)
+            .options(joinedload(PostVariant.account))
+        ).all()
+        for variant in stuck:
+            attempt = session.scalar(
+                select(PublicationAttempt).where(
+                    PublicationAttempt.variant_id == variant.id,
+                    PublicationAttempt.attempt_no == variant.attempts,
+                )
+            )
+            sent = attempt is not None and attempt.sent_at is not None
+            platform = LABELS.get(variant.platform, variant.platform)
+            if sent:
+                status = UNCONFIRMED
+                message = (
+                    f"the worker stopped after sending the request to {platform}; the post may "
+                    f"or may not be on {variant.account.name}. Check the page, then mark it "
+                    f"published (omnipost variant mark-published {variant.id}) or retry it "
+                    f"(omnipost retry {variant.id})"
+                )
+                values: dict[str, object] = {"next_attempt_at": None}
+            elif variant.attempts - variant.attempts_before_retry >= ctx.settings.max_attempts:
+                status = FAILED
+                message = "the worker stopped before sending the last allowed attempt"
+                values = {"next_attempt_at": None, "claim_token": None}
+            else:
+                # The request never left: safe to try again at once.
+                status = RETRYING
+                message = "the worker stopped before sending the request; retrying"
+                values = {"next_attempt_at": now, "claim_token": None}
+            changed = session.execute(
+                update(PostVariant)
+                .where(
+                    PostVariant.id == variant.id,
+                    PostVariant.status == PUBLISHING,
+                    PostVariant.claim_token == variant.claim_token,
+                )
+                .values(
+                    status=status,
+                    last_error=message,
+                    lease_expires_at=None,
+                    dispatched_at=None,
+                    updated_at=now,
+                    **values,
+                )
+            ).rowcount
+            if changed != 1:
+                continue
+            if attempt is not None and attempt.result is None:
+                attempt.result = INTERRUPTED
+                attempt.finished_at = now
+                attempt.error_class = "interrupted"
+                attempt.error_message = (
+                    "worker stopped after sending" if sent else "worker stopped before sending"
+                )
+            recovered.append(Recovered(variant.id, status))
+    return recovered
+
+
+def fail_missed(ctx: Context, now: datetime) -> list[int]:
+    """Variants too late to publish (worker down too long) fail instead of going out days late."""
+    cutoff = now - timedelta(seconds=ctx.settings.max_lateness)
+    with ctx.db.read() as session:
+        late = session.execute(
+            select(PostVariant.id, PostVariant.status, PostVariant.scheduled_at).where(
+                or_(
+                    and_(PostVariant.status == SCHEDULED, PostVariant.scheduled_at < cutoff),
+                    and_(PostVariant.status == RETRYING, PostVariant.next_attempt_at < cutoff),
+                )
+            )
+        ).all()
+    return [
+        variant_id
+        for variant_id, status, scheduled_at in late
+        if fail_before_claim(ctx, variant_id, status, missed_message(ctx, scheduled_at), now)
+    ]
+
+
+def missed_message(ctx: Context, scheduled_at: datetime | None) -> str:
+    hours = ctx.settings.max_lateness / 3600
+    return (
+        f"missed: it was due at {format_local(scheduled_at, ctx.settings.tz)}, more than "
+        f"{hours:g} h before a worker could publish it; reschedule or retry it if still wanted"
+    )
+
+
+def due_for_dispatch(ctx: Context, now: datetime) -> list[tuple[int, str, datetime]]:
+    """Variants due within the look-ahead that have no message on its way."""
+    horizon = now + LOOKAHEAD
+    stale = now - STALE_DISPATCH
+    with ctx.db.read() as session:
+        rows = session.execute(
+            select(
+                PostVariant.id,
+                PostVariant.status,
+                PostVariant.scheduled_at,
+                PostVariant.next_attempt_at,
+            )
+            .where(
+                or_(
+                    and_(PostVariant.status == SCHEDULED, PostVariant.scheduled_at <= horizon),
+                    and_(PostVariant.status == RETRYING, PostVariant.next_attempt_at <= horizon),
+                ),
+                or_(PostVariant.dispatched_at.is_(None), PostVariant.dispatched_at < stale),
+            )
+            .order_by(PostVariant.scheduled_at, PostVariant.id)
+        ).all()
+    items = []
+    for variant_id, status, scheduled_at, next_attempt_at in rows:
+        due = due_time(status, scheduled_at, next_attempt_at)
+        if due is not None:
+            items.append((variant_id, status, due))
+    return items

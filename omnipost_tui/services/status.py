@@ -1,0 +1,90 @@
+"""The at-a-glance picture: counts per status, what is due, workers, and the queue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, select
+
+from omnipost_tui import clock
+from omnipost_tui.errors import QueueUnavailable
+from omnipost_tui.models import RETRYING, SCHEDULED, VARIANT_STATUSES, PostVariant
+from omnipost_tui.services import workers
+from omnipost_tui.services.context import Context
+from omnipost_tui.services.workers import WorkerView
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    now: datetime
+    counts: dict[str, int]
+    due_now: int
+    next_due_at: datetime | None
+    next_due_variant: int | None
+    workers: list[WorkerView]
+    queue_pending: int | None
+    queue_scheduled: int | None
+    queue_error: str | None
+
+    @property
+    def online_workers(self) -> list[WorkerView]:
+        return [w for w in self.workers if w.online(self.now)]
+
+    @property
+    def heartbeat_age(self) -> float | None:
+        """Seconds since the freshest heartbeat of a running worker (None: no worker ever)."""
+        running = [w for w in self.workers if w.stopped_at is None]
+        if not running:
+            return None
+        return min(w.age(self.now) for w in running)
+
+    @property
+    def last_sweep_at(self) -> datetime | None:
+        sweeps = [w.last_sweep_at for w in self.workers if w.last_sweep_at is not None]
+        return max(sweeps) if sweeps else None
+
+
+def status_report(ctx: Context, *, with_queue: bool = True) -> StatusReport:
+    now = clock.now()
+    with ctx.db.read() as session:
+        counts = dict.fromkeys(VARIANT_STATUSES, 0)
+        counts.update(
+            session.execute(
+                select(PostVariant.status, func.count()).group_by(PostVariant.status)
+            ).all()
+        )
+        due_now = session.scalar(
+            select(func.count())
+            .select_from(PostVariant)
+            .where(
+                or_(
+                    and_(PostVariant.status == SCHEDULED, PostVariant.scheduled_at <= now),
+                    and_(PostVariant.status == RETRYING, PostVariant.next_attempt_at <= now),
+                )
+            )
+        )
+        next_row = session.execute(
+            select(PostVariant.id, PostVariant.scheduled_at)
+            .where(PostVariant.status == SCHEDULED, PostVariant.scheduled_at > now)
+            .order_by(PostVariant.scheduled_at, PostVariant.id)
+            .limit(1)
+        ).first()
+    pending = scheduled = None
+    queue_error = None
+    if with_queue:
+        try:
+            pending, scheduled = ctx.queue.counts()
+        except QueueUnavailable as exc:
+            queue_error = exc.message
+    return StatusReport(
+        now=now,
+        counts=counts,
+        due_now=due_now or 0,
+        next_due_at=next_row[1] if next_row else None,
+        next_due_variant=next_row[0] if next_row else None,
+        workers=workers.list_workers(ctx),
+        queue_pending=pending,
+        queue_scheduled=scheduled,
+        queue_error=queue_error,
+    )

@@ -1,0 +1,468 @@
+"""Variants: one post on one account at one time, and every user action on its status.
+
+Every status change is a compare-and-set (``UPDATE … WHERE id = :id AND status = :expected``);
+a rowcount of 0 means a worker or another user changed it first, and the action is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, and_, or_, select, update
+from sqlalchemy.orm import Session, joinedload
+
+from omnipost_tui import clock
+from omnipost_tui.errors import InvalidTransition, ValidationError
+from omnipost_tui.models import (
+    CONNECTED,
+    DRAFT,
+    FAILED,
+    PUBLISHED,
+    RETRYING,
+    SCHEDULED,
+    UNCONFIRMED,
+    VARIANT_STATUSES,
+    ConnectedSocialAccount,
+    Post,
+    PostVariant,
+)
+from omnipost_tui.platforms import PLATFORMS
+from omnipost_tui.services import workers
+from omnipost_tui.services.context import Context
+from omnipost_tui.services.dispatch import dispatch
+from omnipost_tui.services.lookup import account_by_ref, brand_by_ref, post_by_id, variant_by_id
+from omnipost_tui.services.texts import check_publishable
+from omnipost_tui.services.views import VariantView
+
+UNSET = object()
+
+# Which statuses each action accepts.
+RESCHEDULABLE = (DRAFT, SCHEDULED, RETRYING, FAILED)
+UNSCHEDULABLE = (SCHEDULED, RETRYING, FAILED)
+PUBLISHABLE_NOW = (DRAFT, SCHEDULED, RETRYING, FAILED)
+RETRYABLE = (FAILED, UNCONFIRMED)
+MARKABLE_PUBLISHED = (UNCONFIRMED, FAILED)
+EDITABLE = (DRAFT, SCHEDULED, RETRYING, FAILED)
+
+
+def _load(session: Session, variant_id: int | str) -> PostVariant:
+    return variant_by_id(session, variant_id)
+
+
+def _require_status(variant: PostVariant, allowed: Sequence[str], action: str) -> None:
+    if variant.status not in allowed:
+        raise InvalidTransition(
+            f"variant {variant.id} is {variant.status}; only {', '.join(allowed)} variants "
+            f"can be {action}"
+        )
+
+
+def _check_account_usable(account: ConnectedSocialAccount) -> None:
+    if account.status != CONNECTED:
+        raise ValidationError(
+            f"account {account.id} ({account.name}) is {account.status}; "
+            f"reconnect it first: omnipost account reconnect {account.id}"
+        )
+
+
+def _check_future(at: datetime, now: datetime) -> None:
+    if at <= now:
+        raise ValidationError(
+            "that time is in the past; pick a future time, or publish now with: omnipost publish ID"
+        )
+
+
+def _cas(session: Session, variant: PostVariant, expected: str, **values: object) -> None:
+    """Set ``values`` only if the variant is still ``expected``; refuse otherwise."""
+    values.setdefault("updated_at", clock.now())
+    result = session.execute(
+        update(PostVariant)
+        .where(PostVariant.id == variant.id, PostVariant.status == expected)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        current = session.scalar(select(PostVariant.status).where(PostVariant.id == variant.id))
+        raise InvalidTransition(
+            f"variant {variant.id} changed to {current} while you were working on it; try again"
+        )
+    session.expire(variant)
+
+
+def _view(session: Session, variant_id: int) -> VariantView:
+    variant = session.scalars(
+        _with_relations(select(PostVariant)).where(PostVariant.id == variant_id)
+    ).one()
+    return VariantView.of(variant)
+
+
+def _with_relations(query: Select) -> Select:
+    return query.options(
+        joinedload(PostVariant.post).joinedload(Post.brand), joinedload(PostVariant.account)
+    )
+
+
+def _dispatch_view(ctx: Context, view: VariantView, now: datetime) -> None:
+    due = view.next_attempt_at if view.status == RETRYING else view.scheduled_at
+    if view.status in (SCHEDULED, RETRYING) and due is not None:
+        dispatch(ctx, [(view.id, view.status, due)], now)
+
+
+# --- create and edit --------------------------------------------------------------------------
+
+
+def add_variant(
+    ctx: Context,
+    *,
+    post: int | str,
+    account: int | str,
+    platform: str | None = None,
+    custom_text: str | None = None,
+    at: datetime | None = None,
+    draft: bool = False,
+) -> VariantView:
+    """Create a variant: scheduled at ``at``, or a draft (with an optional planned time)."""
+    now = clock.now()
+    if not draft and at is None:
+        raise ValidationError("say when: --at WHEN (or --draft to keep it unscheduled)")
+    if not draft and at is not None:
+        _check_future(at, now)
+    if custom_text is not None and not custom_text.strip():
+        custom_text = None
+    if not draft:
+        ctx.queue.ping()  # nothing is written when the queue is unreachable
+    with ctx.db.write() as session:
+        post_row = post_by_id(session, post)
+        account_row = account_by_ref(session, account)
+        if platform is not None and platform.strip().lower() != account_row.platform:
+            raise ValidationError(
+                f"account {account_row.id} ({account_row.name}) is a {account_row.platform} "
+                f"account, not {platform}"
+            )
+        if account_row.brand_id != post_row.brand_id:
+            raise ValidationError(
+                f"account {account_row.id} ({account_row.name}) belongs to brand "
+                f"{account_row.brand.name!r}, but post {post_row.id} belongs to "
+                f"{post_row.brand.name!r}"
+            )
+        if account_row.status == "revoked":
+            raise ValidationError(f"account {account_row.id} ({account_row.name}) was removed")
+        variant = PostVariant(
+            post=post_row,
+            platform=account_row.platform,
+            account=account_row,
+            custom_text=custom_text,
+            scheduled_at=at,
+            status=DRAFT if draft else SCHEDULED,
+            attempts=0,
+            attempts_before_retry=0,
+            created_at=now,
+            updated_at=now,
+        )
+        if not draft:
+            _check_account_usable(account_row)
+            check_publishable(variant, "cannot schedule")
+        session.add(variant)
+        session.flush()
+        view = VariantView.of(variant)
+    _dispatch_view(ctx, view, now)
+    return view
+
+
+def update_variant(
+    ctx: Context,
+    variant_id: int | str,
+    *,
+    custom_text: str | object | None = UNSET,
+    account: int | str | object = UNSET,
+) -> VariantView:
+    """Change the text override or the account of a variant that has not gone out."""
+    with ctx.db.write() as session:
+        variant = _load(session, variant_id)
+        _require_status(variant, EDITABLE, "edited")
+        if custom_text is not UNSET:
+            text = custom_text if isinstance(custom_text, str) and custom_text.strip() else None
+            variant.custom_text = text
+        if account is not UNSET:
+            account_row = account_by_ref(session, account)  # type: ignore[arg-type]
+            if account_row.brand_id != variant.post.brand_id:
+                raise ValidationError(
+                    f"account {account_row.id} belongs to another brand than post {variant.post_id}"
+                )
+            if variant.status != DRAFT:
+                _check_account_usable(account_row)
+            variant.account = account_row
+            variant.platform = account_row.platform
+        if variant.status in (SCHEDULED, RETRYING):
+            check_publishable(variant, f"variant {variant.id}")
+        expected = variant.status
+        # The CAS keeps a worker's claim from being overwritten by this edit.
+        _cas(
+            session,
+            variant,
+            expected,
+            custom_text=variant.custom_text,
+            account_id=variant.account_id,
+            platform=variant.platform,
+        )
+        return _view(session, variant.id)
+
+
+# --- scheduling actions -----------------------------------------------------------------------
+
+
+def schedule_variant(ctx: Context, variant_id: int | str, at: datetime) -> VariantView:
+    """Schedule (or reschedule) a variant for ``at``, a future time."""
+    now = clock.now()
+    _check_future(at, now)
+    ctx.queue.ping()
+    with ctx.db.write() as session:
+        variant = _load(session, variant_id)
+        _require_status(variant, RESCHEDULABLE, "rescheduled")
+        _check_account_usable(variant.account)
+        check_publishable(variant, "cannot schedule")
+        values: dict[str, object] = {
+            "status": SCHEDULED,
+            "scheduled_at": at,
+            "next_attempt_at": None,
+            "dispatched_at": None,
+            "last_error": None,
+            "claim_token": None,
+            "lease_expires_at": None,
+        }
+        if variant.status == FAILED:
+            values["attempts_before_retry"] = variant.attempts  # a fresh attempt budget
+        _cas(session, variant, variant.status, **values)
+        view = _view(session, variant.id)
+    _dispatch_view(ctx, view, now)
+    return view
+
+
+def unschedule_variant(ctx: Context, variant_id: int | str) -> VariantView:
+    """Back to draft; the planned time is kept so it can be rescheduled."""
+    with ctx.db.write() as session:
+        variant = _load(session, variant_id)
+        _require_status(variant, UNSCHEDULABLE, "unscheduled")
+        _cas(
+            session,
+            variant,
+            variant.status,
+            status=DRAFT,
+            next_attempt_at=None,
+            dispatched_at=None,
+        )
+        return _view(session, variant.id)
+
+
+@dataclass(frozen=True)
+class PublishNowResult:
+    variant: VariantView
+    worker_online: bool
+
+
+def publish_now(ctx: Context, variant_id: int | str) -> PublishNowResult:
+    """Queue a variant for immediate publishing, whatever its planned time."""
+    now = clock.now()
+    ctx.queue.ping()
+    with ctx.db.write() as session:
+        variant = _load(session, variant_id)
+        _require_status(variant, PUBLISHABLE_NOW, "published now")
+        _check_account_usable(variant.account)
+        check_publishable(variant, "cannot publish")
+        values: dict[str, object] = {
+            "status": SCHEDULED,
+            "scheduled_at": now,
+            "next_attempt_at": None,
+            "dispatched_at": None,
+            "last_error": None,
+            "claim_token": None,
+            "lease_expires_at": None,
+        }
+        if variant.status == FAILED:
+            values["attempts_before_retry"] = variant.attempts
+        _cas(session, variant, variant.status, **values)
+        view = _view(session, variant.id)
+    _dispatch_view(ctx, view, now)
+    return PublishNowResult(view, workers.worker_online(ctx, now))
+
+
+@dataclass(frozen=True)
+class RetryResult:
+    retried: list[VariantView]
+    worker_online: bool
+
+
+def retry_variants(ctx: Context, refs: Iterable[int | str] | None) -> RetryResult:
+    """Retry failed (and, when named, unconfirmed) variants now, with a fresh attempt budget.
+
+    ``None`` means every failed variant. Unconfirmed variants are only retried by id: the user
+    has checked the page and knows the post is not there.
+    """
+    now = clock.now()
+    ctx.queue.ping()
+    with ctx.db.write() as session:
+        if refs is None:
+            variants = list(
+                session.scalars(
+                    select(PostVariant).where(PostVariant.status == FAILED).order_by(PostVariant.id)
+                ).all()
+            )
+        else:
+            variants = [_load(session, ref) for ref in refs]
+            for variant in variants:
+                _require_status(variant, RETRYABLE, "retried")
+        for variant in variants:
+            _check_account_usable(variant.account)
+            check_publishable(variant, f"cannot retry variant {variant.id}")
+        views = []
+        for variant in variants:
+            due = max(variant.scheduled_at or now, now)
+            _cas(
+                session,
+                variant,
+                variant.status,
+                status=SCHEDULED,
+                scheduled_at=due,
+                next_attempt_at=None,
+                dispatched_at=None,
+                last_error=None,
+                attempts_before_retry=variant.attempts,
+                claim_token=None,
+                lease_expires_at=None,
+            )
+            views.append(_view(session, variant.id))
+    for view in views:
+        _dispatch_view(ctx, view, now)
+    return RetryResult(views, workers.worker_online(ctx, now))
+
+
+def mark_published(
+    ctx: Context, variant_id: int | str, external_post_id: str | None = None
+) -> VariantView:
+    """The user checked the page: the post is there."""
+    external = (external_post_id or "").strip() or None
+    with ctx.db.write() as session:
+        variant = _load(session, variant_id)
+        _require_status(variant, MARKABLE_PUBLISHED, "marked published")
+        _cas(
+            session,
+            variant,
+            variant.status,
+            status=PUBLISHED,
+            external_post_id=external or variant.external_post_id,
+            published_at=clock.now(),
+            next_attempt_at=None,
+            last_error=None,
+            claim_token=None,
+            lease_expires_at=None,
+        )
+        return _view(session, variant.id)
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def get_variant(ctx: Context, variant_id: int | str) -> VariantView:
+    with ctx.db.read() as session:
+        variant = _load(session, variant_id)
+        return _view(session, variant.id)
+
+
+@dataclass(frozen=True)
+class VariantFilter:
+    statuses: tuple[str, ...] = ()
+    platforms: tuple[str, ...] = ()
+    brand: str | int | None = None
+    account: str | int | None = None
+    post: int | None = None
+    date_from: datetime | None = None  # inclusive, on scheduled_at
+    date_to: datetime | None = None  # exclusive
+    search: str | None = None  # in the title, base text or custom text
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Keyset position: (scheduled_at, id) of the last row seen; drafts without a time sort last."""
+
+    scheduled_at: datetime | None
+    id: int
+
+
+def _filtered(session: Session, query: Select, flt: VariantFilter) -> Select:
+    for status in flt.statuses:
+        if status not in VARIANT_STATUSES:
+            raise ValidationError(
+                f"unknown status {status!r}; use one of {', '.join(VARIANT_STATUSES)}"
+            )
+    for platform in flt.platforms:
+        if platform not in PLATFORMS:
+            raise ValidationError(
+                f"unknown platform {platform!r}; use one of {', '.join(PLATFORMS)}"
+            )
+    if flt.statuses:
+        query = query.where(PostVariant.status.in_(flt.statuses))
+    if flt.platforms:
+        query = query.where(PostVariant.platform.in_(flt.platforms))
+    if flt.account is not None:
+        query = query.where(PostVariant.account_id == account_by_ref(session, flt.account).id)
+    if flt.post is not None:
+        query = query.where(PostVariant.post_id == flt.post)
+    needs_post = flt.brand is not None or flt.search
+    if needs_post:
+        query = query.join(Post, Post.id == PostVariant.post_id)
+    if flt.brand is not None:
+        query = query.where(Post.brand_id == brand_by_ref(session, flt.brand).id)
+    if flt.search:
+        pattern = f"%{flt.search.strip()}%"
+        query = query.where(
+            or_(
+                Post.title.ilike(pattern),
+                Post.base_text.ilike(pattern),
+                PostVariant.custom_text.ilike(pattern),
+            )
+        )
+    if flt.date_from is not None:
+        query = query.where(PostVariant.scheduled_at >= flt.date_from)
+    if flt.date_to is not None:
+        query = query.where(PostVariant.scheduled_at < flt.date_to)
+    return query
+
+
+def list_variants(
+    ctx: Context,
+    flt: VariantFilter | None = None,
+    *,
+    after: Cursor | None = None,
+    limit: int | None = None,
+) -> list[VariantView]:
+    """Variants in time order, filtered and paged in SQL (keyset on scheduled_at, id)."""
+    flt = flt or VariantFilter()
+    with ctx.db.read() as session:
+        query = _filtered(session, select(PostVariant), flt)
+        if after is not None:
+            if after.scheduled_at is None:
+                query = query.where(PostVariant.scheduled_at.is_(None), PostVariant.id > after.id)
+            else:
+                query = query.where(
+                    or_(
+                        PostVariant.scheduled_at > after.scheduled_at,
+                        and_(
+                            PostVariant.scheduled_at == after.scheduled_at,
+                            PostVariant.id > after.id,
+                        ),
+                        PostVariant.scheduled_at.is_(None),
+                    )
+                )
+        query = _with_relations(query).order_by(
+            PostVariant.scheduled_at.is_(None), PostVariant.scheduled_at, PostVariant.id
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        return [VariantView.of(v) for v in session.scalars(query).unique().all()]
+
+
+def needs_attention(ctx: Context) -> list[VariantView]:
+    """Failed and unconfirmed variants: the ones waiting for a human."""
+    return list_variants(ctx, VariantFilter(statuses=(FAILED, UNCONFIRMED)))

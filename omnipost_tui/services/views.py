@@ -1,0 +1,197 @@
+"""Plain, immutable views of domain objects for the CLI and the TUI.
+
+Sessions stay inside the service layer; what leaves it is one of these dataclasses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from omnipost_tui.models import (
+    Brand,
+    ConnectedSocialAccount,
+    Post,
+    PostVariant,
+    PublicationAttempt,
+)
+
+
+@dataclass(frozen=True)
+class BrandView:
+    id: int
+    name: str
+    created_at: datetime
+    account_count: int = 0
+
+    @classmethod
+    def of(cls, brand: Brand, account_count: int = 0) -> BrandView:
+        return cls(brand.id, brand.name, brand.created_at, account_count)
+
+
+@dataclass(frozen=True)
+class AccountView:
+    id: int
+    brand_id: int
+    brand_name: str
+    platform: str
+    external_id: str
+    name: str
+    status: str
+    token_expires_at: datetime | None
+    has_refresh_token: bool
+    scheduled_count: int = 0
+
+    @classmethod
+    def of(cls, account: ConnectedSocialAccount, scheduled_count: int = 0) -> AccountView:
+        return cls(
+            id=account.id,
+            brand_id=account.brand_id,
+            brand_name=account.brand.name,
+            platform=account.platform,
+            external_id=account.external_id,
+            name=account.name,
+            status=account.status,
+            token_expires_at=account.token_expires_at,
+            has_refresh_token=account.refresh_token_encrypted is not None,
+            scheduled_count=scheduled_count,
+        )
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.platform} #{self.id})"
+
+
+@dataclass(frozen=True)
+class PostView:
+    id: int
+    brand_id: int
+    brand_name: str
+    title: str
+    base_text: str
+    link: str | None
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    variant_count: int = 0
+
+    @classmethod
+    def of(cls, post: Post, variant_count: int = 0) -> PostView:
+        return cls(
+            id=post.id,
+            brand_id=post.brand_id,
+            brand_name=post.brand.name,
+            title=post.title,
+            base_text=post.base_text,
+            link=post.link,
+            status=post.status,
+            created_at=post.created_at,
+            updated_at=post.updated_at,
+            variant_count=variant_count,
+        )
+
+
+@dataclass(frozen=True)
+class VariantView:
+    id: int
+    post_id: int
+    post_title: str
+    brand_id: int
+    brand_name: str
+    account_id: int
+    account_name: str
+    platform: str
+    status: str
+    scheduled_at: datetime | None
+    attempts: int
+    next_attempt_at: datetime | None
+    external_post_id: str | None
+    last_error: str | None
+    custom_text: str | None
+    text: str  # what will be published: the custom text, or the post's base text
+    link: str | None
+    published_at: datetime | None
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, variant: PostVariant) -> VariantView:
+        post = variant.post
+        return cls(
+            id=variant.id,
+            post_id=variant.post_id,
+            post_title=post.title,
+            brand_id=post.brand_id,
+            brand_name=post.brand.name,
+            account_id=variant.account_id,
+            account_name=variant.account.name,
+            platform=variant.platform,
+            status=variant.status,
+            scheduled_at=variant.scheduled_at,
+            attempts=variant.attempts,
+            next_attempt_at=variant.next_attempt_at,
+            external_post_id=variant.external_post_id,
+            last_error=variant.last_error,
+            custom_text=variant.custom_text,
+            text=effective_text(variant),
+            link=post.link,
+            published_at=variant.published_at,
+            updated_at=variant.updated_at,
+        )
+
+    @property
+    def first_line(self) -> str:
+        return self.text.strip().splitlines()[0] if self.text.strip() else ""
+
+
+def effective_text(variant: PostVariant) -> str:
+    custom = variant.custom_text
+    return custom if custom is not None and custom.strip() else variant.post.base_text
+
+
+@dataclass(frozen=True)
+class AttemptView:
+    id: int
+    variant_id: int
+    attempt_no: int
+    started_at: datetime
+    sent_at: datetime | None
+    finished_at: datetime | None
+    result: str | None  # None while in flight
+    http_status: int | None
+    error_code: str | None
+    error_message: str | None
+    error_class: str | None
+    external_post_id: str | None
+    request_summary: str | None
+    raw_response: str | None
+    worker: str | None
+    platform: str
+    account_name: str
+
+    @classmethod
+    def of(cls, attempt: PublicationAttempt) -> AttemptView:
+        return cls(
+            id=attempt.id,
+            variant_id=attempt.variant_id,
+            attempt_no=attempt.attempt_no,
+            started_at=attempt.started_at,
+            sent_at=attempt.sent_at,
+            finished_at=attempt.finished_at,
+            result=attempt.result,
+            http_status=attempt.http_status,
+            error_code=attempt.error_code,
+            error_message=attempt.error_message,
+            error_class=attempt.error_class,
+            external_post_id=attempt.external_post_id,
+            request_summary=attempt.request_summary,
+            raw_response=attempt.raw_response,
+            worker=attempt.worker,
+            platform=attempt.variant.platform,
+            account_name=attempt.variant.account.name,
+        )
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()

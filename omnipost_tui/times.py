@@ -1,0 +1,122 @@
+"""Time at the edges: parsing what users type and showing times in the configured zone.
+
+Inside the program every datetime is aware and in UTC; the configured zone is used only here.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from omnipost_tui.errors import ValidationError
+
+_RELATIVE = re.compile(r"^([+-])\s*(\d+)\s*([smhdw])$", re.IGNORECASE)
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+WHEN_HELP = (
+    "ISO 8601 (e.g. 2026-12-01T09:30, in the configured zone unless it has an offset), "
+    "'now', or +90s, +15m, +2h, +1d"
+)
+
+
+def ensure_utc(value: datetime) -> datetime:
+    """Return an aware UTC datetime; a naive value is a programming error, not user input."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime reached the core; attach a zone first")
+    return value.astimezone(UTC)
+
+
+def localize(naive: datetime, tz: ZoneInfo) -> datetime:
+    """Attach ``tz`` to a wall-clock time, refusing times that DST makes missing or ambiguous."""
+    first = naive.replace(tzinfo=tz, fold=0)
+    second = naive.replace(tzinfo=tz, fold=1)
+    shown = naive.strftime("%Y-%m-%d %H:%M")
+    if first.utcoffset() != second.utcoffset():
+        # Both folds map back to the same wall time only when the time is ambiguous (clocks went
+        # back); when clocks jumped forward the wall time does not exist at all.
+        if first.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != naive:
+            raise ValidationError(
+                f"{shown} does not exist in {tz.key} (clocks jump forward then); pick another time"
+            )
+        off = first.strftime("%z")
+        raise ValidationError(
+            f"{shown} happens twice in {tz.key} (clocks go back then); add an offset, "
+            f"e.g. {naive.strftime('%Y-%m-%dT%H:%M')}{off[:3]}:{off[3:]}"
+        )
+    return first
+
+
+def parse_when(text: str, tz: ZoneInfo, now: datetime) -> datetime:
+    """Parse a user's WHEN into an aware UTC datetime. Raises ValidationError with a hint."""
+    raw = (text or "").strip()
+    if not raw:
+        raise ValidationError(f"empty time; use {WHEN_HELP}")
+    if raw.lower() == "now":
+        return ensure_utc(now)
+    match = _RELATIVE.match(raw)
+    if match:
+        sign = 1 if match.group(1) == "+" else -1
+        amount, unit = int(match.group(2)), match.group(3).lower()
+        return ensure_utc(now) + sign * timedelta(seconds=amount * _UNIT_SECONDS[unit])
+    try:
+        parsed = datetime.fromisoformat(raw.replace(" ", "T", 1) if " " in raw else raw)
+    except ValueError:
+        raise ValidationError(f"cannot read time {raw!r}; use {WHEN_HELP}") from None
+    if parsed.tzinfo is None:
+        parsed = localize(parsed, tz)
+    return parsed.astimezone(UTC)
+
+
+def is_date_only(text: str) -> bool:
+    """``2026-12-01`` without a time: as an upper bound it means "through the end of that day"."""
+    return bool(_DATE_ONLY.match(text.strip()))
+
+
+def to_local(value: datetime, tz: ZoneInfo) -> datetime:
+    return ensure_utc(value).astimezone(tz)
+
+
+def iso_local(value: datetime | None, tz: ZoneInfo) -> str | None:
+    """ISO 8601 with the zone's offset, the shape scripts read (``--json``)."""
+    if value is None:
+        return None
+    return to_local(value, tz).isoformat(timespec="seconds")
+
+
+def format_local(value: datetime | None, tz: ZoneInfo, *, seconds: bool = False) -> str:
+    """Human form in the configured zone, e.g. ``2026-11-28 14:05 CET``."""
+    if value is None:
+        return "-"
+    local = to_local(value, tz)
+    return local.strftime("%Y-%m-%d %H:%M:%S %Z" if seconds else "%Y-%m-%d %H:%M %Z")
+
+
+def format_duration(seconds: float) -> str:
+    """Compact duration: ``45s``, ``4m 10s``, ``2h 5m``, ``3d 4h``."""
+    total = round(abs(seconds))
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h" if hours else f"{days}d"
+    if hours:
+        return f"{hours}h {minutes}m" if minutes else f"{hours}h"
+    if minutes:
+        return f"{minutes}m {secs}s" if secs else f"{minutes}m"
+    return f"{secs}s"
+
+
+def format_relative(target: datetime, now: datetime) -> str:
+    """``in 4m 10s`` or ``3m ago``."""
+    delta = (ensure_utc(target) - ensure_utc(now)).total_seconds()
+    return f"in {format_duration(delta)}" if delta >= 0 else f"{format_duration(delta)} ago"
+
+
+def parse_until(text: str, tz: ZoneInfo, now: datetime) -> datetime:
+    """An exclusive upper bound: a bare date means the start of the next day in ``tz``."""
+    if is_date_only(text):
+        day = datetime.fromisoformat(text.strip()) + timedelta(days=1)
+        return localize(day, tz).astimezone(UTC)
+    return parse_when(text, tz, now)

@@ -1,0 +1,227 @@
+"""Shared fixtures. Every test gets its own OMNIPOST_HOME; none touches the real home."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from omnipost_tui import clock
+from omnipost_tui.config import load_settings
+from omnipost_tui.services.accounts import add_account
+from omnipost_tui.services.brands import add_brand
+from omnipost_tui.services.context import Context, open_context
+from omnipost_tui.services.posts import add_post
+
+GRAPH = "https://graph.test"
+LINKEDIN_API = "https://api.linkedin.test"
+FB_TOKEN = "EAAB-test-SECRET-fb-token-0123456789"
+LI_TOKEN = "AQV-test-SECRET-li-token-9876543210"
+# Wednesday 2 December 2026, 09:00 in Berlin (08:00 UTC): a fixed "now" for tests.
+T0 = datetime(2026, 12, 2, 8, 0, 0, tzinfo=UTC)
+
+
+def wait_for(
+    condition: Callable[[], object], timeout: float = 10.0, interval: float = 0.05, what: str = ""
+):
+    """Poll ``condition`` until it returns something truthy; fail the test after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what or condition}")
+        time.sleep(interval)
+
+
+@dataclass
+class FakeClock:
+    """A controllable clock: ``sleep`` advances it instead of waiting."""
+
+    current: datetime = T0
+    slept: list[float] = field(default_factory=list)
+
+    def now(self) -> datetime:
+        return self.current
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.current += timedelta(seconds=seconds)
+
+    def advance(self, seconds: float) -> datetime:
+        self.current += timedelta(seconds=seconds)
+        return self.current
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An isolated OMNIPOST_HOME with deterministic settings (Berlin time, test URLs)."""
+    for key in list(os.environ):
+        if key.startswith("OMNIPOST_") and key != "OMNIPOST_REQUIRE_SERVICES":
+            monkeypatch.delenv(key)
+    root = tmp_path / "omnipost-home"
+    monkeypatch.setenv("OMNIPOST_HOME", str(root))
+    monkeypatch.setenv("OMNIPOST_TIMEZONE", "Europe/Berlin")
+    monkeypatch.setenv("OMNIPOST_FACEBOOK_GRAPH_URL", GRAPH)
+    monkeypatch.setenv("OMNIPOST_LINKEDIN_API_URL", LINKEDIN_API)
+    return root
+
+
+@pytest.fixture
+def fake_clock() -> Iterator[FakeClock]:
+    fake = FakeClock()
+    clock.install(fake)
+    yield fake
+    clock.install(None)
+
+
+@pytest.fixture
+def ctx(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Context]:
+    """A service context on a fresh SQLite database and an in-memory huey queue."""
+    monkeypatch.setenv("OMNIPOST_QUEUE_URL", "memory://")
+    context = open_context(load_settings())
+    yield context
+    context.close()
+
+
+@dataclass
+class World:
+    """A brand with one Facebook page and one LinkedIn organization, and a post."""
+
+    brand_id: int
+    facebook_id: int
+    linkedin_id: int
+    post_id: int
+
+
+def make_world(
+    context: Context, *, page: str = "104200", org: str = "urn:li:organization:42"
+) -> World:
+    brand = add_brand(context, "Acme")
+    fb = add_account(
+        context,
+        brand=brand.id,
+        platform="facebook",
+        external_id=page,
+        name="Acme Page",
+        access_token=FB_TOKEN,
+    )
+    li = add_account(
+        context,
+        brand=brand.id,
+        platform="linkedin",
+        external_id=org,
+        name="Acme LinkedIn",
+        access_token=LI_TOKEN,
+    )
+    post = add_post(context, brand=brand.id, title="Launch", text="We launch today (really)!")
+    return World(brand.id, fb.id, li.id, post.id)
+
+
+@pytest.fixture
+def world(ctx: Context) -> World:
+    return make_world(ctx)
+
+
+# --- the command line -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli(home: Path) -> Callable[..., Result]:
+    """Run ``omnipost ARGS…`` in-process; returns click's Result (exit_code, stdout, stderr)."""
+    from omnipost_tui.cli import cli as command
+
+    def run(*args: str, input: str | None = None) -> Result:
+        runner = CliRunner()
+        return runner.invoke(command, list(args), input=input, catch_exceptions=False)
+
+    return run
+
+
+# --- real processes -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def process_env(home: Path) -> dict[str, str]:
+    """Environment for subprocesses: the test's OMNIPOST_* settings, the venv's scripts."""
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def omnipost_command() -> list[str]:
+    return [sys.executable, "-m", "omnipost_tui"]
+
+
+class WorkerProcess:
+    """A real ``omnipost worker`` subprocess; stopped (and reaped) at teardown."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, *args: str) -> None:
+        self.log_path = log_path
+        self._log = log_path.open("wb")
+        self.proc = subprocess.Popen(
+            [*omnipost_command(), "worker", *args],
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def signal(self, signum: int) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signum)
+
+    def wait(self, timeout: float = 30) -> int:
+        return self.proc.wait(timeout=timeout)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self._log.close()
+
+
+@pytest.fixture
+def start_worker(
+    process_env: dict[str, str], tmp_path: Path
+) -> Iterator[Callable[..., WorkerProcess]]:
+    started: list[WorkerProcess] = []
+
+    def start(*args: str, env: dict[str, str] | None = None) -> WorkerProcess:
+        worker = WorkerProcess(env or process_env, tmp_path / f"worker-{len(started)}.log", *args)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+@pytest.fixture
+def sandbox():
+    from omnipost_tui.sandbox import SandboxServer
+
+    with SandboxServer(slow_seconds=1.0, hang_seconds=30.0) as server:
+        yield server
+
+
+def require_services() -> bool:
+    return os.environ.get("OMNIPOST_REQUIRE_SERVICES") == "1"

@@ -1,0 +1,465 @@
+"""The publishing engine on huey's MemoryHuey, driven by hand with a controllable clock.
+
+These tests play the worker: they advance the fake clock, run the sweep every minute of fake
+time, and execute whatever huey would deliver by then. HTTP is faked with respx.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import httpx
+import pytest
+import respx
+from huey import signals as S
+
+from omnipost_tui.engine.sweep import sweep
+from omnipost_tui.models import CONNECTED, EXPIRED
+from omnipost_tui.services import publishing
+from omnipost_tui.services.accounts import get_account, mark_account_expired
+from omnipost_tui.services.attempts import list_attempts
+from omnipost_tui.services.context import Context
+from omnipost_tui.services.variants import (
+    add_variant,
+    get_variant,
+    publish_now,
+    retry_variants,
+    schedule_variant,
+)
+from tests.conftest import FB_TOKEN, GRAPH, LI_TOKEN, LINKEDIN_API, FakeClock, World
+
+FEED = f"{GRAPH}/v24.0/104200/feed"
+POSTS = f"{LINKEDIN_API}/rest/posts"
+
+
+def fb_ok(post_id: str = "104200_1") -> httpx.Response:
+    return httpx.Response(200, json={"id": post_id})
+
+
+def fb_error(code: int, message: str = "boom", status: int = 400, **extra) -> httpx.Response:
+    error = {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "X"}
+    error.update(extra)
+    return httpx.Response(status, json={"error": error})
+
+
+class Worker:
+    """What ``omnipost worker`` does, in fake time: deliver due messages, sweep every minute."""
+
+    def __init__(self, ctx: Context, clock: FakeClock) -> None:
+        self.ctx = ctx
+        self.clock = clock
+        self.huey = ctx.queue.huey
+        self.errors: list[BaseException] = []
+        self.last_sweep = None
+
+        @self.huey.signal(S.SIGNAL_ERROR)
+        def _record(signal, task, exc=None):  # huey swallows task errors; tests must not
+            self.errors.append(exc)
+
+    def deliver(self) -> int:
+        """Run every message whose eta has passed (huey's scheduler + workers, one round)."""
+        naive = self.clock.now().replace(tzinfo=None)
+        for task in self.huey.read_schedule(naive):
+            self.huey.enqueue(task)
+        ran = 0
+        while (task := self.huey.dequeue()) is not None:
+            self.huey.execute(task, timestamp=self.clock.now().replace(tzinfo=None))
+            ran += 1
+        assert not self.errors, self.errors
+        return ran
+
+    def queued(self) -> int:
+        return self.huey.pending_count() + self.huey.scheduled_count()
+
+    def sweep(self):
+        self.last_sweep = self.clock.now()
+        return sweep(self.ctx)
+
+    def run_for(self, seconds: float, step: float = 1.0) -> None:
+        """Advance fake time second by second, sweeping each minute, delivering each second."""
+        end = self.clock.now() + timedelta(seconds=seconds)
+        while self.clock.now() < end:
+            if self.last_sweep is None or self.clock.now() - self.last_sweep >= timedelta(
+                minutes=1
+            ):
+                self.sweep()
+            self.deliver()
+            self.clock.advance(step)
+
+
+@pytest.fixture
+def worker(ctx: Context, fake_clock: FakeClock) -> Worker:
+    return Worker(ctx, fake_clock)
+
+
+@pytest.fixture
+def http():
+    with respx.mock(assert_all_called=False) as mock:
+        yield mock
+
+
+def schedule(ctx: Context, world: World, clock: FakeClock, in_seconds: float, account=None):
+    return add_variant(
+        ctx,
+        post=world.post_id,
+        account=account or world.facebook_id,
+        at=clock.now() + timedelta(seconds=in_seconds),
+    )
+
+
+# --- on time, and only once ----------------------------------------------------------------------
+
+
+def test_published_at_its_time_not_before(ctx, world, worker, fake_clock, http):
+    route = http.post(FEED).mock(return_value=fb_ok("104200_77"))
+    due = fake_clock.now() + timedelta(seconds=30)
+    variant = schedule(ctx, world, fake_clock, 30)
+
+    # Scheduling something due soon queued it with an exact eta: nothing runs before then.
+    assert worker.queued() == 1
+    worker.run_for(28)
+    assert route.call_count == 0
+    assert get_variant(ctx, variant.id).status == "scheduled"
+
+    worker.run_for(5)
+    assert route.call_count == 1
+    done = get_variant(ctx, variant.id)
+    assert done.status == "published"
+    assert done.external_post_id == "104200_77"
+    # The message arrived a second early and waited: the post went out exactly on time.
+    assert done.published_at == due
+    request = route.calls[0].request
+    assert FB_TOKEN not in str(request.url)
+    form = dict(httpx.QueryParams(request.content.decode()))
+    assert form["message"] == "We launch today (really)!"
+    assert form["access_token"] == FB_TOKEN
+
+
+def test_far_future_variant_is_dispatched_by_the_sweep_in_time(
+    ctx, world, worker, fake_clock, http
+):
+    route = http.post(FEED).mock(return_value=fb_ok())
+    variant = schedule(ctx, world, fake_clock, 3600)
+    assert worker.queued() == 0  # not queued an hour ahead
+
+    worker.run_for(3600 - 100)
+    assert route.call_count == 0
+    worker.run_for(110)
+    done = get_variant(ctx, variant.id)
+    assert done.status == "published"
+    assert done.published_at == variant.scheduled_at
+    assert route.call_count == 1
+
+
+def test_duplicate_messages_publish_once(ctx, world, worker, fake_clock, http):
+    route = http.post(FEED).mock(return_value=fb_ok())
+    variant = schedule(ctx, world, fake_clock, 5)
+    for _ in range(4):
+        ctx.queue.enqueue_publish(variant.id)  # stray duplicates, e.g. from several sweeps
+    worker.run_for(10)
+    worker.sweep()
+    worker.deliver()
+    assert route.call_count == 1
+    assert get_variant(ctx, variant.id).attempts == 1
+    assert len(list_attempts(ctx, variant=variant.id)) == 1
+
+
+def test_publish_now_goes_out_immediately_even_if_planned_later(
+    ctx, world, worker, fake_clock, http
+):
+    route = http.post(FEED).mock(return_value=fb_ok())
+    variant = schedule(ctx, world, fake_clock, 7 * 86400)
+    result = publish_now(ctx, variant.id)
+    assert result.worker_online is False  # no heartbeat in this test: the CLI says so
+    worker.deliver()
+    assert route.call_count == 1
+    assert get_variant(ctx, variant.id).status == "published"
+
+
+def test_a_message_far_too_early_is_ignored_and_the_new_time_is_kept(
+    ctx, world, worker, fake_clock, http
+):
+    route = http.post(FEED).mock(return_value=fb_ok())
+    variant = schedule(ctx, world, fake_clock, 30)
+    # Moved to later after its message was queued: the old message must not publish it early.
+    schedule_variant(ctx, variant.id, fake_clock.now() + timedelta(minutes=10))
+    worker.run_for(60)
+    assert route.call_count == 0
+    worker.run_for(10 * 60)
+    assert route.call_count == 1
+    done = get_variant(ctx, variant.id)
+    assert done.published_at == variant.scheduled_at - timedelta(seconds=30) + timedelta(minutes=10)
+
+
+# --- the retry policy ----------------------------------------------------------------------------
+
+
+def test_transient_errors_back_off_1_5_15_minutes_then_fail(
+    ctx, world, worker, fake_clock, http, monkeypatch
+):
+    import dataclasses
+
+    ctx.settings = dataclasses.replace(ctx.settings, max_attempts=4)
+    route = http.post(FEED).mock(return_value=httpx.Response(503, text="<html>down</html>"))
+    variant = schedule(ctx, world, fake_clock, 2)
+    worker.run_for(5)
+
+    waits = []
+    for _ in range(3):
+        current = get_variant(ctx, variant.id)
+        assert current.status == "retrying"
+        attempt = list_attempts(ctx, variant=variant.id, limit=1)[0]
+        waits.append((current.next_attempt_at - attempt.finished_at).total_seconds())
+        worker.run_for((current.next_attempt_at - fake_clock.now()).total_seconds() + 2)
+    assert waits == [60, 300, 900]
+    final = get_variant(ctx, variant.id)
+    assert final.status == "failed"
+    assert final.attempts == 4
+    assert "gave up after 4 attempts" in final.last_error
+    assert route.call_count == 4
+    # Each retry went out on its minute, not at the next sweep.
+    attempts = sorted(list_attempts(ctx, variant=variant.id), key=lambda a: a.attempt_no)
+    gaps = [(b.started_at - a.finished_at).total_seconds() for a, b in zip(attempts, attempts[1:])]
+    assert gaps == [60, 300, 900]
+
+
+def test_default_policy_is_three_attempts(ctx, world, worker, fake_clock, http):
+    route = http.post(FEED).mock(return_value=httpx.Response(500, text=""))
+    variant = schedule(ctx, world, fake_clock, 2)
+    worker.run_for(20 * 60)
+    assert route.call_count == 3
+    assert get_variant(ctx, variant.id).status == "failed"
+
+
+def test_rate_limit_honours_the_platforms_longer_wait(ctx, world, worker, fake_clock, http):
+    usage = json.dumps({"104200": [{"type": "pages", "estimated_time_to_regain_access": 10}]})
+    route = http.post(FEED).mock(
+        side_effect=[
+            httpx.Response(
+                400,
+                json={"error": {"message": "(#32) Page request limit reached", "code": 32}},
+                headers={"X-Business-Use-Case-Usage": usage},
+            ),
+            fb_ok(),
+        ]
+    )
+    variant = schedule(ctx, world, fake_clock, 2)
+    worker.run_for(5)
+    current = get_variant(ctx, variant.id)
+    assert current.status == "retrying"
+    attempt = list_attempts(ctx, variant=variant.id)[0]
+    assert attempt.error_class == "rate_limited"
+    # Facebook said 10 minutes; that beats the 1-minute backoff.
+    assert (current.next_attempt_at - attempt.finished_at).total_seconds() == 600
+    worker.run_for(9 * 60)
+    assert route.call_count == 1
+    worker.run_for(70)
+    assert route.call_count == 2
+    assert get_variant(ctx, variant.id).status == "published"
+
+
+def test_linkedin_rate_limit_uses_backoff_when_longer_than_hint(
+    ctx, world, worker, fake_clock, http
+):
+    route = http.post(POSTS).mock(
+        side_effect=[
+            httpx.Response(
+                429, json={"status": 429, "message": "slow down"}, headers={"Retry-After": "5"}
+            ),
+            httpx.Response(201, headers={"x-restli-id": "urn:li:share:9"}),
+        ]
+    )
+    variant = schedule(ctx, world, fake_clock, 2, account=world.linkedin_id)
+    worker.run_for(5)
+    current = get_variant(ctx, variant.id)
+    attempt = list_attempts(ctx, variant=variant.id)[0]
+    assert (current.next_attempt_at - attempt.finished_at).total_seconds() == 60
+    worker.run_for(65)
+    assert route.call_count == 2
+    done = get_variant(ctx, variant.id)
+    assert done.status == "published"
+    assert done.external_post_id == "urn:li:share:9"
+    assert route.calls[1].request.headers["Authorization"] == f"Bearer {LI_TOKEN}"
+
+
+def test_expired_token_fails_without_retry_and_expires_the_account(
+    ctx, world, worker, fake_clock, http
+):
+    route = http.post(FEED).mock(
+        return_value=fb_error(190, "Error validating access token: Session has expired")
+    )
+    first = schedule(ctx, world, fake_clock, 2)
+    later = schedule(ctx, world, fake_clock, 600)
+    worker.run_for(5)
+    failed = get_variant(ctx, first.id)
+    assert failed.status == "failed"
+    assert f"omnipost account reconnect {world.facebook_id}" in failed.last_error
+    assert get_account(ctx, world.facebook_id).status == EXPIRED
+    # The next variant on that account fails at its time without calling Facebook.
+    worker.run_for(700)
+    assert route.call_count == 1
+    skipped = get_variant(ctx, later.id)
+    assert skipped.status == "failed"
+    assert "nothing was sent" in skipped.last_error
+    assert skipped.attempts == 0
+
+
+def test_variant_on_an_already_expired_account_fails_at_due_time_without_http(
+    ctx, world, worker, fake_clock, http
+):
+    route = http.post(FEED).mock(return_value=fb_ok())
+    variant = schedule(ctx, world, fake_clock, 120)
+    assert mark_account_expired(ctx, world.facebook_id)
+    worker.run_for(100)
+    assert get_variant(ctx, variant.id).status == "scheduled"  # not failed early
+    worker.run_for(30)
+    assert get_variant(ctx, variant.id).status == "failed"
+    assert route.call_count == 0
+
+
+@pytest.mark.parametrize(
+    ("code", "kind"),
+    [(506, "permanent"), (100, "permanent"), (368, "permanent"), (200, "permission_denied")],
+)
+def test_permanent_errors_fail_at_once(ctx, world, worker, fake_clock, http, code, kind):
+    route = http.post(FEED).mock(return_value=fb_error(code, "Duplicate status message"))
+    variant = schedule(ctx, world, fake_clock, 2)
+    worker.run_for(20 * 60)
+    assert route.call_count == 1
+    failed = get_variant(ctx, variant.id)
+    assert failed.status == "failed"
+    assert "Duplicate status message" in failed.last_error
+    assert list_attempts(ctx, variant=variant.id)[0].error_class == kind
+    assert get_account(ctx, world.facebook_id).status == CONNECTED
+
+
+def test_no_answer_after_sending_is_unconfirmed_and_never_resent(
+    ctx, world, worker, fake_clock, http
+):
+    route = http.post(FEED).mock(side_effect=httpx.ReadTimeout("timed out"))
+    variant = schedule(ctx, world, fake_clock, 2)
+    worker.run_for(30 * 60)
+    assert route.call_count == 1
+    current = get_variant(ctx, variant.id)
+    assert current.status == "unconfirmed"
+    assert "may be on the page" in current.last_error
+
+
+def test_connection_refused_is_retried(ctx, world, worker, fake_clock, http):
+    route = http.post(FEED).mock(side_effect=[httpx.ConnectError("refused"), fb_ok()])
+    variant = schedule(ctx, world, fake_clock, 2)
+    worker.run_for(70)
+    assert route.call_count == 2
+    assert get_variant(ctx, variant.id).status == "published"
+
+
+def test_manual_retry_gives_a_fresh_attempt_budget(ctx, world, worker, fake_clock, http):
+    route = http.post(FEED).mock(return_value=httpx.Response(500, text=""))
+    variant = schedule(ctx, world, fake_clock, 2)
+    worker.run_for(20 * 60)
+    assert get_variant(ctx, variant.id).status == "failed"
+    route.mock(return_value=fb_ok("104200_5"))
+    retried = retry_variants(ctx, [variant.id])
+    assert [v.status for v in retried.retried] == ["scheduled"]
+    worker.deliver()
+    done = get_variant(ctx, variant.id)
+    assert done.status == "published"
+    assert done.attempts == 4
+    assert [a.attempt_no for a in list_attempts(ctx, variant=variant.id)] == [4, 3, 2, 1]
+
+
+# --- missed windows and crashes -----------------------------------------------------------------
+
+
+def test_missed_window_fails_instead_of_publishing_days_late(ctx, world, worker, fake_clock, http):
+    route = http.post(FEED).mock(return_value=fb_ok())
+    variant = schedule(ctx, world, fake_clock, 600)
+    worker.huey.flush()  # the worker was down: its queue is gone too
+    fake_clock.advance(2 * 86400)
+    report = worker.sweep()
+    worker.deliver()
+    assert report.missed == [variant.id]
+    assert route.call_count == 0
+    failed = get_variant(ctx, variant.id)
+    assert failed.status == "failed"
+    assert failed.last_error.startswith("missed")
+
+
+def test_late_but_within_the_window_is_caught_up_by_the_sweep(ctx, world, worker, fake_clock, http):
+    route = http.post(FEED).mock(return_value=fb_ok())
+    variant = schedule(ctx, world, fake_clock, 600)
+    worker.huey.flush()
+    fake_clock.advance(3 * 3600)
+    worker.run_for(5)
+    assert route.call_count == 1
+    assert get_variant(ctx, variant.id).status == "published"
+
+
+def test_worker_died_before_sending_is_retried_after_the_lease(
+    ctx, world, worker, fake_clock, http
+):
+    route = http.post(FEED).mock(return_value=fb_ok())
+    variant = schedule(ctx, world, fake_clock, 1)
+    worker.huey.flush()
+    fake_clock.advance(2)
+    # A worker claimed it and died before the request left.
+    claim = publishing.claim_variant(ctx, variant.id, fake_clock.now(), "dead-worker")
+    assert claim is not None
+    worker.run_for(60)
+    assert get_variant(ctx, variant.id).status == "publishing"  # lease still running
+    worker.run_for(ctx.settings.publish_timeout + 60)
+    done = get_variant(ctx, variant.id)
+    assert done.status == "published"
+    assert route.call_count == 1
+    results = {a.attempt_no: a.result for a in list_attempts(ctx, variant=variant.id)}
+    assert results == {1: "interrupted", 2: "success"}
+
+
+def test_worker_died_after_sending_is_unconfirmed_not_resent(ctx, world, worker, fake_clock, http):
+    route = http.post(FEED).mock(return_value=fb_ok())
+    variant = schedule(ctx, world, fake_clock, 1)
+    worker.huey.flush()
+    fake_clock.advance(2)
+    claim = publishing.claim_variant(ctx, variant.id, fake_clock.now(), "dead-worker")
+    publishing.mark_sending(ctx, claim, fake_clock.now())
+    worker.run_for(ctx.settings.publish_timeout + 3600)
+    current = get_variant(ctx, variant.id)
+    assert current.status == "unconfirmed"
+    assert f"omnipost variant mark-published {variant.id}" in current.last_error
+    assert route.call_count == 0
+    # The user checked the page: not there. Retrying publishes it.
+    retry_variants(ctx, [variant.id])
+    worker.deliver()
+    assert get_variant(ctx, variant.id).status == "published"
+    assert route.call_count == 1
+
+
+def test_a_slow_worker_finishing_after_recovery_records_the_truth(
+    ctx, world, worker, fake_clock, http
+):
+    variant = schedule(ctx, world, fake_clock, 1)
+    worker.huey.flush()
+    fake_clock.advance(2)
+    claim = publishing.claim_variant(ctx, variant.id, fake_clock.now(), "slow-worker")
+    publishing.mark_sending(ctx, claim, fake_clock.now())
+    fake_clock.advance(ctx.settings.publish_timeout + 1)
+    worker.sweep()
+    assert get_variant(ctx, variant.id).status == "unconfirmed"
+    record = publishing.AttemptRecord(result="success", http_status=200, external_post_id="p_1")
+    applied = publishing.complete_attempt(
+        ctx, claim, record, publishing.Outcome(status="published"), fake_clock.now()
+    )
+    assert applied
+    done = get_variant(ctx, variant.id)
+    assert done.status == "published"
+    assert done.external_post_id == "p_1"
+
+
+def test_two_claims_for_one_variant_only_one_wins(ctx, world, fake_clock):
+    variant = schedule(ctx, world, fake_clock, 1)
+    fake_clock.advance(2)
+    first = publishing.claim_variant(ctx, variant.id, fake_clock.now(), "a")
+    second = publishing.claim_variant(ctx, variant.id, fake_clock.now(), "b")
+    assert first is not None
+    assert second is None
