@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from itertools import pairwise
 
 import httpx
 import pytest
@@ -220,7 +221,7 @@ def test_transient_errors_back_off_1_5_15_minutes_then_fail(
     assert route.call_count == 4
     # Each retry went out on its minute, not at the next sweep.
     attempts = sorted(list_attempts(ctx, variant=variant.id), key=lambda a: a.attempt_no)
-    gaps = [(b.started_at - a.finished_at).total_seconds() for a, b in zip(attempts, attempts[1:])]
+    gaps = [(b.started_at - a.finished_at).total_seconds() for a, b in pairwise(attempts)]
     assert gaps == [60, 300, 900]
 
 
