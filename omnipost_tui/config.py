@@ -6,6 +6,7 @@ Every setting remembers where its value came from so ``omnipost config`` can say
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Callable, Mapping
@@ -107,6 +108,11 @@ def _optional_str(value: Any) -> str | None:
     return text or None
 
 
+# Longest wait any setting may ask for (ten years): beyond it datetime arithmetic overflows in
+# the worker, at publish time, instead of here.
+MAX_SECONDS = 10 * 365 * 86400
+
+
 def _positive_int(value: Any) -> int:
     try:
         number = int(str(value).strip())
@@ -117,13 +123,23 @@ def _positive_int(value: Any) -> int:
     return number
 
 
+def _positive_seconds(value: Any) -> int:
+    number = _positive_int(value)
+    if number > MAX_SECONDS:
+        raise ValueError(f"expected at most {MAX_SECONDS} seconds (ten years)")
+    return number
+
+
 def _positive_float(value: Any) -> float:
     try:
         number = float(str(value).strip())
     except ValueError:
         raise ValueError("expected a number of seconds") from None
-    if number <= 0:
+    # NaN passes "<= 0" and inf is not a timeout: both would only fail later, in the worker.
+    if not math.isfinite(number) or number <= 0:
         raise ValueError("expected a number of seconds above 0")
+    if number > MAX_SECONDS:
+        raise ValueError(f"expected at most {MAX_SECONDS} seconds (ten years)")
     return number
 
 
@@ -135,6 +151,8 @@ def _backoff(value: Any) -> tuple[int, ...]:
         raise ValueError("expected seconds separated by commas, e.g. 60,300,900") from None
     if not waits or any(w < 0 for w in waits):
         raise ValueError("expected seconds separated by commas, e.g. 60,300,900")
+    if any(w > MAX_SECONDS for w in waits):
+        raise ValueError(f"expected waits of at most {MAX_SECONDS} seconds (ten years)")
     return waits
 
 
@@ -235,7 +253,7 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "max_lateness",
-        _positive_int,
+        _positive_seconds,
         lambda p: 86400,
         "seconds past its time after which a variant fails as missed instead of going out late",
     ),
@@ -257,7 +275,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("http_timeout", _positive_float, lambda p: 30.0, "seconds to wait for a platform"),
     Option(
         "publish_timeout",
-        _positive_int,
+        _positive_seconds,
         lambda p: 120,
         "seconds a publish may hold its claim before recovery treats the worker as crashed",
     ),
@@ -291,7 +309,9 @@ class Settings:
     linkedin_api: str
     http_timeout: float
     publish_timeout: int
-    secret_key: str | None
+    # Kept out of repr(): a Settings (or a Context holding one) in a log or traceback must not
+    # carry the key that decrypts every stored token.
+    secret_key: str | None = field(repr=False)
     log_level: str
     # key -> "default" | "config.toml" | "env OMNIPOST_…"
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)

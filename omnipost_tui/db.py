@@ -17,6 +17,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DatabaseError, OperationalError
@@ -107,7 +108,20 @@ class Database:
             if conn.dialect.name == "postgresql":
                 # Serialise concurrent starters; the lock ends with the transaction.
                 conn.execute(text("SELECT pg_advisory_xact_lock(7478201)"))
-            _run_alembic(conn, revision)
+            try:
+                _run_alembic(conn, revision)
+            except CommandError as exc:
+                # Typically a database written by a newer OmniPost: alembic cannot find its
+                # revision here. Say so instead of showing alembic's traceback.
+                current = MigrationContext.configure(conn).get_current_revision()
+                where = sqlite_path(self.url) or make_url(self.url).render_as_string(
+                    hide_password=True
+                )
+                raise DatabaseUnavailable(
+                    f"database {where} has schema revision {current!r}, which this version of "
+                    f"OmniPost does not know (it knows up to {self.head_revision()!r}); it was "
+                    f"probably upgraded by a newer OmniPost: upgrade this one ({exc})"
+                ) from exc
 
     def ensure_schema(self) -> None:
         """Upgrade when the database is behind; cheap when it is current."""

@@ -6,7 +6,7 @@ Inside the program every datetime is aware and in UTC; the configured zone is us
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from omnipost_tui.errors import ValidationError
@@ -56,17 +56,37 @@ def parse_when(text: str, tz: ZoneInfo, now: datetime) -> datetime:
     if raw.lower() == "now":
         return ensure_utc(now)
     match = _RELATIVE.match(raw)
-    if match:
-        sign = 1 if match.group(1) == "+" else -1
-        amount, unit = int(match.group(2)), match.group(3).lower()
-        return ensure_utc(now) + sign * timedelta(seconds=amount * _UNIT_SECONDS[unit])
     try:
-        parsed = datetime.fromisoformat(raw.replace(" ", "T", 1) if " " in raw else raw)
-    except ValueError:
-        raise ValidationError(f"cannot read time {raw!r}; use {WHEN_HELP}") from None
-    if parsed.tzinfo is None:
-        parsed = localize(parsed, tz)
-    return parsed.astimezone(UTC)
+        if match:
+            sign = 1 if match.group(1) == "+" else -1
+            amount, unit = int(match.group(2)), match.group(3).lower()
+            return ensure_utc(now) + sign * timedelta(seconds=amount * _UNIT_SECONDS[unit])
+        if is_date_only(raw):
+            try:
+                day = date.fromisoformat(raw)
+            except ValueError:
+                raise ValidationError(f"cannot read time {raw!r}; use {WHEN_HELP}") from None
+            return start_of_day(day, tz)
+        try:
+            parsed = datetime.fromisoformat(raw.replace(" ", "T", 1) if " " in raw else raw)
+        except ValueError:
+            raise ValidationError(f"cannot read time {raw!r}; use {WHEN_HELP}") from None
+        if parsed.tzinfo is None:
+            parsed = localize(parsed, tz)
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        # ``+99999999d`` or year 1 in a zone east of UTC: outside what a datetime can hold.
+        raise ValidationError(f"time {raw!r} is out of range; use {WHEN_HELP}") from None
+
+
+def start_of_day(day: date, tz: ZoneInfo) -> datetime:
+    """The first instant of ``day`` in ``tz`` as aware UTC.
+
+    Usually local midnight; in zones whose clocks jump forward at midnight (e.g.
+    America/Santiago) midnight does not exist and the day starts at the end of the gap, and where
+    midnight happens twice the day starts at the first one. ``fold=0`` gives exactly that.
+    """
+    return datetime(day.year, day.month, day.day, tzinfo=tz, fold=0).astimezone(UTC)
 
 
 def is_date_only(text: str) -> bool:
@@ -117,6 +137,12 @@ def format_relative(target: datetime, now: datetime) -> str:
 def parse_until(text: str, tz: ZoneInfo, now: datetime) -> datetime:
     """An exclusive upper bound: a bare date means the start of the next day in ``tz``."""
     if is_date_only(text):
-        day = datetime.fromisoformat(text.strip()) + timedelta(days=1)
-        return localize(day, tz).astimezone(UTC)
+        try:
+            day = date.fromisoformat(text.strip())
+        except ValueError:
+            raise ValidationError(f"cannot read date {text.strip()!r}; use YYYY-MM-DD") from None
+        try:
+            return start_of_day(day + timedelta(days=1), tz)
+        except OverflowError:
+            raise ValidationError(f"date {text.strip()!r} is out of range") from None
     return parse_when(text, tz, now)

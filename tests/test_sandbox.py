@@ -524,10 +524,11 @@ def test_stop_is_prompt_while_hang_request_in_flight() -> None:
     outcome: list[BaseException | httpx.Response] = []
 
     def call() -> None:
-        try:
-            outcome.append(fb_publish(httpx.Client(base_url=server.url, timeout=10.0), "hang"))
-        except httpx.HTTPError as exc:
-            outcome.append(exc)
+        with httpx.Client(base_url=server.url, timeout=10.0) as http:
+            try:
+                outcome.append(fb_publish(http, "hang"))
+            except httpx.HTTPError as exc:
+                outcome.append(exc)
 
     caller = threading.Thread(target=call, daemon=True)
     caller.start()
@@ -572,7 +573,7 @@ def _read_line(stream: Any, timeout: float) -> str:
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
 def test_module_entry_point_serves_and_exits_cleanly(stop_signal: signal.Signals) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "omnipost_tui.sandbox", "--port", "0"],
+        [sys.executable, "-m", "omnipost_tui.sandbox", "--port", "0", "--behaviour", "7=expired"],
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -581,8 +582,10 @@ def test_module_entry_point_serves_and_exits_cleanly(stop_signal: signal.Signals
         line = _read_line(proc.stdout, timeout=10.0)
         assert line.startswith("SANDBOX_URL=http://127.0.0.1:")
         url = line.strip().removeprefix("SANDBOX_URL=")
-        assert fb_publish(httpx.Client(base_url=url, timeout=5.0), "42").json() == {"id": "42_1"}
-        assert httpx.get(f"{url}/_sandbox/posts", timeout=5.0).json()[0]["text"]
+        with httpx.Client(base_url=url, timeout=5.0) as http:
+            assert fb_publish(http, "42").json() == {"id": "42_1"}
+            assert fb_publish(http, "7").json() == FB_EXPIRED
+            assert [post["account"] for post in http.get("/_sandbox/posts").json()] == ["42"]
         proc.send_signal(stop_signal)
         stdout, stderr = proc.communicate(timeout=5.0)
     finally:

@@ -1,0 +1,305 @@
+"""Settings: defaults, config.toml, OMNIPOST_* variables, and where each value came from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+from omnipost_tui.config import OPTIONS, load_settings
+from omnipost_tui.errors import ConfigError
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    """A minimal environment: only OMNIPOST_HOME (load_settings reads no other OMNIPOST_*)."""
+    return {"OMNIPOST_HOME": str(tmp_path / "home")}
+
+
+def write_config(env: dict[str, str], text: str) -> Path:
+    home = Path(env["OMNIPOST_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# --- defaults -------------------------------------------------------------------------------
+
+
+def test_defaults_live_under_omnipost_home(env, tmp_path):
+    settings = load_settings(env)
+    home = (tmp_path / "home").resolve()
+    assert settings.paths.data_dir == home
+    assert settings.paths.config_dir == home
+    assert settings.paths.log_dir == home / "logs"
+    assert settings.paths.config_file == home / "config.toml"
+    assert settings.paths.key_file == home / "secret.key"
+    assert settings.database_url == f"sqlite:///{home / 'omnipost.db'}"
+    assert settings.queue_url == f"sqlite:///{home / 'queue.db'}"
+    # Absolute paths: sqlite:/// followed by an absolute path (four slashes).
+    assert settings.database_url.startswith("sqlite:////")
+
+
+def test_loading_settings_creates_nothing(env, tmp_path):
+    load_settings(env)
+    assert not (tmp_path / "home").exists()
+
+
+def test_documented_defaults(env):
+    settings = load_settings(env)
+    assert settings.queue_name == "omnipost"
+    assert settings.max_attempts == 3
+    assert settings.retry_backoff == (60, 300, 900)
+    assert settings.max_lateness == 86400
+    assert settings.facebook_graph_url == "https://graph.facebook.com"
+    assert settings.facebook_graph_version == "v24.0"
+    assert settings.linkedin_api_url == "https://api.linkedin.com"
+    assert settings.linkedin_oauth_url == "https://www.linkedin.com"
+    assert settings.linkedin_version == "202610"
+    assert settings.linkedin_api == "rest"
+    assert settings.http_timeout == 30
+    assert settings.publish_timeout == 120
+    assert settings.secret_key is None
+    assert settings.log_level == "INFO"
+    assert set(settings.sources.values()) == {"default"}
+    assert {key for key, _, _ in settings.describe()} == {o.key for o in OPTIONS}
+
+
+def test_relative_omnipost_home_is_made_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings({"OMNIPOST_HOME": "rel"})
+    assert settings.paths.data_dir == (tmp_path / "rel").resolve()
+    assert settings.database_url == f"sqlite:///{(tmp_path / 'rel').resolve() / 'omnipost.db'}"
+
+
+def test_timezone_defaults_to_the_system_zone_from_tz(env, monkeypatch):
+    monkeypatch.setenv("TZ", "America/New_York")
+    settings = load_settings(env)
+    assert settings.timezone == "America/New_York"
+    assert settings.sources["timezone"] == "default"
+    monkeypatch.setenv("TZ", ":Asia/Tokyo")
+    assert load_settings(env).timezone == "Asia/Tokyo"
+
+
+def test_without_omnipost_home_paths_follow_the_xdg_directories(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg-state"))
+    settings = load_settings({})
+    assert settings.paths.data_dir == tmp_path / "xdg-data" / "omnipost"
+    assert settings.paths.config_dir == tmp_path / "xdg-config" / "omnipost"
+    assert settings.paths.log_dir == tmp_path / "xdg-state" / "omnipost" / "log"
+    assert (
+        settings.database_url == f"sqlite:///{tmp_path / 'xdg-data' / 'omnipost' / 'omnipost.db'}"
+    )
+    assert settings.queue_url == f"sqlite:///{tmp_path / 'xdg-data' / 'omnipost' / 'queue.db'}"
+    assert settings.paths.key_file == tmp_path / "xdg-config" / "omnipost" / "secret.key"
+    # config.toml is read from the config dir.
+    (tmp_path / "xdg-config" / "omnipost").mkdir(parents=True)
+    (tmp_path / "xdg-config" / "omnipost" / "config.toml").write_text("max_attempts = 4\n")
+    assert load_settings({}).max_attempts == 4
+
+
+def test_without_omnipost_home_or_xdg_paths_are_under_home(tmp_path, monkeypatch):
+    for var in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME"):
+        monkeypatch.delenv(var, raising=False)
+    user = tmp_path / "user"
+    monkeypatch.setenv("HOME", str(user))
+    settings = load_settings({})
+    assert settings.paths.data_dir == user / ".local" / "share" / "omnipost"
+    assert settings.paths.config_dir == user / ".config" / "omnipost"
+    assert settings.paths.log_dir == user / ".local" / "state" / "omnipost" / "log"
+    assert Path(settings.database_url.removeprefix("sqlite:///")).is_relative_to(user)
+    assert not user.exists()
+
+
+def test_an_empty_omnipost_home_means_not_set(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    settings = load_settings({"OMNIPOST_HOME": ""})
+    assert settings.paths.data_dir == tmp_path / "xdg-data" / "omnipost"
+
+
+# --- precedence -----------------------------------------------------------------------------
+
+
+def test_precedence_default_then_config_file_then_environment(env):
+    write_config(
+        env,
+        'max_attempts = 5\nlog_level = "debug"\ntimezone = "Asia/Tokyo"\nqueue_name = "file"\n',
+    )
+    env["OMNIPOST_MAX_ATTEMPTS"] = "7"
+    env["OMNIPOST_QUEUE_NAME"] = "from-env"
+    settings = load_settings(env)
+
+    assert settings.max_attempts == 7
+    assert settings.sources["max_attempts"] == "env OMNIPOST_MAX_ATTEMPTS"
+    assert settings.queue_name == "from-env"
+    assert settings.sources["queue_name"] == "env OMNIPOST_QUEUE_NAME"
+    assert settings.log_level == "DEBUG"
+    assert settings.sources["log_level"] == "config.toml"
+    assert settings.timezone == "Asia/Tokyo"
+    assert settings.sources["timezone"] == "config.toml"
+    assert settings.max_lateness == 86400
+    assert settings.sources["max_lateness"] == "default"
+
+    rows = {key: (shown, source) for key, shown, source in settings.describe()}
+    assert rows["max_attempts"] == ("7", "env OMNIPOST_MAX_ATTEMPTS")
+    assert rows["log_level"] == ("DEBUG", "config.toml")
+    assert rows["retry_backoff"] == ("60,300,900", "default")
+
+
+def test_an_empty_environment_variable_does_not_override(env):
+    write_config(env, "max_attempts = 5\n")
+    env["OMNIPOST_MAX_ATTEMPTS"] = "  "
+    settings = load_settings(env)
+    assert settings.max_attempts == 5
+    assert settings.sources["max_attempts"] == "config.toml"
+
+
+def test_retry_backoff_as_a_toml_list_and_as_text(env):
+    write_config(env, "retry_backoff = [60, 300]\n")
+    settings = load_settings(env)
+    assert settings.retry_backoff == (60, 300)
+    assert settings.sources["retry_backoff"] == "config.toml"
+    env["OMNIPOST_RETRY_BACKOFF"] = " 10, 20 ,30 "
+    settings = load_settings(env)
+    assert settings.retry_backoff == (10, 20, 30)
+    assert settings.sources["retry_backoff"] == "env OMNIPOST_RETRY_BACKOFF"
+
+
+def test_values_are_normalised(env):
+    env.update(
+        OMNIPOST_FACEBOOK_GRAPH_URL="https://graph.example/",
+        OMNIPOST_LINKEDIN_API="UGC",
+        OMNIPOST_LOG_LEVEL="warning",
+        OMNIPOST_HTTP_TIMEOUT="2.5",
+    )
+    settings = load_settings(env)
+    assert settings.facebook_graph_url == "https://graph.example"
+    assert settings.linkedin_api == "ugc"
+    assert settings.log_level == "WARNING"
+    assert settings.http_timeout == 2.5
+
+
+def test_tables_for_the_tui_are_allowed(env):
+    write_config(env, 'max_attempts = 2\n[tui]\ntheme = "dark"\n[keymap]\nquit = "q"\n')
+    assert load_settings(env).max_attempts == 2
+
+
+# --- refusals -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("max_attempts", "0"),
+        ("max_attempts", "three"),
+        ("max_attempts", "1.5"),
+        ("retry_backoff", "a,b"),
+        ("retry_backoff", "60,-5"),
+        ("retry_backoff", ","),
+        ("retry_backoff", "60,99999999999"),
+        ("max_lateness", "-1"),
+        ("max_lateness", "99999999999999"),
+        ("publish_timeout", "0"),
+        ("publish_timeout", "99999999999999"),
+        ("timezone", "Mars/Olympus_Mons"),
+        ("timezone", "europe/berlin"),
+        ("facebook_graph_url", "graph.facebook.com"),
+        ("linkedin_oauth_url", "ftp://www.linkedin.com"),
+        ("facebook_graph_version", "24.0"),
+        ("linkedin_version", "2026-10"),
+        ("linkedin_api", "soap"),
+        ("http_timeout", "0"),
+        ("http_timeout", "soon"),
+        ("http_timeout", "nan"),
+        ("http_timeout", "inf"),
+        ("log_level", "LOUD"),
+        ("queue_url", "amqp://rabbit"),
+        ("database_url", "omnipost.db"),
+    ],
+)
+def test_an_invalid_environment_value_names_the_variable(env, key, value):
+    var = "OMNIPOST_" + key.upper()
+    env[var] = value
+    with pytest.raises(ConfigError) as info:
+        load_settings(env)
+    assert info.value.message.startswith(f"{var}: expected")
+    assert repr(value) in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [
+        ("max_attempts = 0", "max_attempts"),
+        ("max_attempts = true", "max_attempts"),
+        ('retry_backoff = [60, "soon"]', "retry_backoff"),
+        ("retry_backoff = []", "retry_backoff"),
+        ('timezone = "Nowhere/Land"', "timezone"),
+        ("queue_name = true", "queue_name"),
+        ("queue_name = [1, 2]", "queue_name"),
+    ],
+)
+def test_an_invalid_config_file_value_names_the_key_and_the_file(env, line, key):
+    path = write_config(env, line + "\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(env)
+    assert f"{key} in {path}" in info.value.message
+
+
+def test_a_toml_syntax_error_names_the_file(env):
+    path = write_config(env, "max_attempts = = 3\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(env)
+    assert str(path) in info.value.message
+    assert "not valid TOML" in info.value.message
+    assert "line 1" in info.value.message
+
+
+def test_an_unknown_key_is_refused(env):
+    path = write_config(env, "max_atempts = 5\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(env)
+    assert "max_atempts" in info.value.message
+    assert str(path) in info.value.message
+
+
+def test_an_unreadable_config_path_is_a_config_error(env):
+    home = Path(env["OMNIPOST_HOME"])
+    (home / "config.toml").mkdir(parents=True)  # a directory where the file should be
+    with pytest.raises(ConfigError, match="cannot read config file"):
+        load_settings(env)
+
+
+# --- secrets --------------------------------------------------------------------------------
+
+
+def test_describe_masks_the_secret_key(env):
+    key = Fernet.generate_key().decode()
+    env["OMNIPOST_SECRET_KEY"] = key
+    settings = load_settings(env)
+    assert settings.secret_key == key
+    rows = {name: (shown, source) for name, shown, source in settings.describe()}
+    assert rows["secret_key"] == ("********", "env OMNIPOST_SECRET_KEY")
+    assert all(key not in shown for _, shown, _ in settings.describe())
+    # Nor does the key show up if the settings object lands in a log or a traceback.
+    assert key not in repr(settings)
+    assert key not in str(settings)
+
+
+def test_describe_shows_an_unset_secret_key_as_not_set(env):
+    rows = {name: shown for name, shown, _ in load_settings(env).describe()}
+    assert rows["secret_key"] == "(not set)"
+
+
+def test_the_secret_key_from_the_config_file_is_masked_too(env):
+    key = Fernet.generate_key().decode()
+    write_config(env, f'secret_key = "{key}"\n')
+    settings = load_settings(env)
+    assert settings.secret_key == key
+    rows = {name: (shown, source) for name, shown, source in settings.describe()}
+    assert rows["secret_key"] == ("********", "config.toml")
