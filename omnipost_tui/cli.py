@@ -348,7 +348,8 @@ def post() -> None:
 
 
 def _text_arg(text: str) -> str:
-    return sys.stdin.read() if text == "-" else text
+    """``-`` reads stdin; the newline that ends every piped file is not part of the post."""
+    return sys.stdin.read().rstrip("\n") if text == "-" else text
 
 
 @post.command("add")
@@ -463,12 +464,15 @@ def variant_add(
     from omnipost_tui.services.variants import add_variant
 
     when = app.when(at) if at else None
+    custom = _text_arg(text) if text is not None else None
+    if custom is not None and not custom.strip():
+        raise ValidationError("--text is empty; leave it out to publish the post's own text")
     created = add_variant(
         app.ctx,
         post=post_id,
         account=account_ref,
         platform=platform,
-        custom_text=_text_arg(text) if text is not None else None,
+        custom_text=custom,
         at=when,
         draft=draft,
     )
@@ -852,7 +856,8 @@ def status(app: App, as_json: bool) -> None:
     else:
         click.echo("worker     OFFLINE (never seen); start it with: omnipost worker")
     if report.queue_error:
-        click.echo(f"queue      {report.queue_error}")
+        queue = describe_queue(app.settings.queue_url)
+        click.echo(f"queue      {queue} UNREACHABLE ({report.queue_error})")
     else:
         click.echo(
             f"queue      {describe_queue(app.settings.queue_url)}: "

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import platformdirs
 
 from omnipost_tui.errors import ConfigError
+from omnipost_tui.redact import mask_url_password
 
 APP_NAME = "omnipost"
 ENV_PREFIX = "OMNIPOST_"
@@ -327,6 +328,8 @@ class Settings:
             value = getattr(self, option.key)
             if option.secret and value:
                 shown = "********"
+            elif option.key.endswith("_url"):
+                shown = mask_url_password(str(value))
             elif isinstance(value, tuple):
                 shown = ",".join(str(v) for v in value)
             elif value is None:

@@ -104,24 +104,46 @@ class Database:
 
     def upgrade(self, revision: str = "head") -> None:
         """Bring the schema to ``revision``; safe when several processes start at once."""
-        with self._guard(), self.engine.execution_options(sqlite_begin="IMMEDIATE").begin() as conn:
-            if conn.dialect.name == "postgresql":
-                # Serialise concurrent starters; the lock ends with the transaction.
-                conn.execute(text("SELECT pg_advisory_xact_lock(7478201)"))
+        with self._guard(), self.engine.connect() as conn:
+            if self.is_sqlite:
+                # Batch migrations rebuild a table (copy, DROP, rename). With foreign keys on,
+                # SQLite's DROP TABLE deletes the rows first and ON DELETE CASCADE empties the
+                # child tables: rebuilding post_variants would wipe every attempt. Alembic's
+                # advice: foreign keys off while migrating (only possible outside a transaction,
+                # hence on the raw connection, which is in autocommit mode), checked at the end.
+                _set_sqlite_foreign_keys(conn, on=False)
             try:
-                _run_alembic(conn, revision)
-            except CommandError as exc:
-                # Typically a database written by a newer OmniPost: alembic cannot find its
-                # revision here. Say so instead of showing alembic's traceback.
-                current = MigrationContext.configure(conn).get_current_revision()
-                where = sqlite_path(self.url) or make_url(self.url).render_as_string(
-                    hide_password=True
-                )
+                with conn.execution_options(sqlite_begin="IMMEDIATE").begin():
+                    self._upgrade_in_transaction(conn, revision)
+            finally:
+                if self.is_sqlite:
+                    _set_sqlite_foreign_keys(conn, on=True)
+
+    def _upgrade_in_transaction(self, conn: Connection, revision: str) -> None:
+        if conn.dialect.name == "postgresql":
+            # Serialise concurrent starters; the lock ends with the transaction.
+            conn.execute(text("SELECT pg_advisory_xact_lock(7478201)"))
+        try:
+            _run_alembic(conn, revision)
+        except CommandError as exc:
+            # Typically a database written by a newer OmniPost: alembic cannot find its
+            # revision here. Say so instead of showing alembic's traceback.
+            current = MigrationContext.configure(conn).get_current_revision()
+            where = sqlite_path(self.url) or make_url(self.url).render_as_string(hide_password=True)
+            raise DatabaseUnavailable(
+                f"database {where} has schema revision {current!r}, which this version of "
+                f"OmniPost does not know (it knows up to {self.head_revision()!r}); it was "
+                f"probably upgraded by a newer OmniPost: upgrade this one ({exc})"
+            ) from exc
+        if conn.dialect.name == "sqlite":
+            broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+            if broken:
+                # Rolled back with the transaction: the database stays as it was.
                 raise DatabaseUnavailable(
-                    f"database {where} has schema revision {current!r}, which this version of "
-                    f"OmniPost does not know (it knows up to {self.head_revision()!r}); it was "
-                    f"probably upgraded by a newer OmniPost: upgrade this one ({exc})"
-                ) from exc
+                    f"migrating database {sqlite_path(self.url)} would break "
+                    f"{len(broken)} reference(s) between tables (first: {tuple(broken[0])}); "
+                    "nothing was changed"
+                )
 
     def ensure_schema(self) -> None:
         """Upgrade when the database is behind; cheap when it is current."""
@@ -142,6 +164,12 @@ def _alembic_config(connection: Connection | None = None) -> Config:
 
 def _run_alembic(connection: Connection, revision: str) -> None:
     command.upgrade(_alembic_config(connection), revision)
+
+
+def _set_sqlite_foreign_keys(conn: Connection, *, on: bool) -> None:
+    """Switch foreign keys on the DBAPI connection itself: through SQLAlchemy the statement
+    would start a transaction, inside which SQLite ignores this PRAGMA."""
+    conn.connection.dbapi_connection.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
 
 
 def _harden_sqlite(engine: Engine) -> None:

@@ -45,6 +45,18 @@ def redact_text(text: str | None, secrets: Iterable[str | None] = ()) -> str | N
     return _BEARER.sub(lambda m: f"{m.group(1)} {MASK}", text)
 
 
+def mask_url_password(url: str) -> str:
+    """``scheme://user:secret@host/…`` → ``scheme://user:***@host/…`` (URLs get printed)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    credentials, host = rest.rsplit("@", 1)
+    if ":" not in credentials:
+        return url  # a user name alone is no secret
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}"
+
+
 def redact_data(value: Any, secrets: Iterable[str | None] = ()) -> Any:
     """Deep-copy JSON-like data with secret keys masked and secret values replaced."""
     secrets = tuple(s for s in secrets if s)

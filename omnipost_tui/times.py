@@ -48,6 +48,11 @@ def localize(naive: datetime, tz: ZoneInfo) -> datetime:
     return first
 
 
+# Times outside this range are typos, and some cannot even be shown in every zone.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2999, 12, 31, tzinfo=UTC)
+
+
 def parse_when(text: str, tz: ZoneInfo, now: datetime) -> datetime:
     """Parse a user's WHEN into an aware UTC datetime. Raises ValidationError with a hint."""
     raw = (text or "").strip()
@@ -73,7 +78,11 @@ def parse_when(text: str, tz: ZoneInfo, now: datetime) -> datetime:
             raise ValidationError(f"cannot read time {raw!r}; use {WHEN_HELP}") from None
         if parsed.tzinfo is None:
             parsed = localize(parsed, tz)
-        return parsed.astimezone(UTC)
+        parsed = parsed.astimezone(UTC)
+        if not EARLIEST <= parsed <= LATEST:
+            # Year 9999 parses, but cannot be shown in every zone; nobody means it anyway.
+            raise OverflowError
+        return parsed
     except OverflowError:
         # ``+99999999d`` or year 1 in a zone east of UTC: outside what a datetime can hold.
         raise ValidationError(f"time {raw!r} is out of range; use {WHEN_HELP}") from None

@@ -17,6 +17,7 @@ from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
 from huey.api import Huey, TaskWrapper
 
 from omnipost_tui.errors import QueueUnavailable
+from omnipost_tui.redact import mask_url_password
 from omnipost_tui.times import ensure_utc
 
 if TYPE_CHECKING:
@@ -44,10 +45,7 @@ def make_huey(queue_url: str, name: str) -> Huey:
 
 
 def describe_queue(queue_url: str) -> str:
-    if "@" in queue_url:  # redis://:password@host — never print the password
-        scheme, rest = queue_url.split("://", 1)
-        return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
-    return queue_url
+    return mask_url_password(queue_url)  # redis://:password@host must not be printed
 
 
 class Queue:

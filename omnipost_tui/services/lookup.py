@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from omnipost_tui.errors import NotFound, ValidationError
-from omnipost_tui.models import Brand, ConnectedSocialAccount, Post, PostVariant
+from omnipost_tui.models import REVOKED, Brand, ConnectedSocialAccount, Post, PostVariant
 
 
 def parse_id(ref: str | int, what: str) -> int:
@@ -40,6 +40,9 @@ def account_by_ref(session: Session, ref: str | int) -> ConnectedSocialAccount:
     matches = session.scalars(
         select(ConnectedSocialAccount).where(ConnectedSocialAccount.name == text)
     ).all()
+    # A removed account keeps its name in the history; a live one of the same name wins.
+    live = [a for a in matches if a.status != REVOKED]
+    matches = live or matches
     if not matches:
         raise NotFound(f"no account {text!r} (see: omnipost account list)")
     if len(matches) > 1:

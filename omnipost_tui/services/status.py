@@ -33,11 +33,11 @@ class StatusReport:
 
     @property
     def heartbeat_age(self) -> float | None:
-        """Seconds since the freshest heartbeat of a running worker (None: no worker ever)."""
-        running = [w for w in self.workers if w.stopped_at is None]
-        if not running:
+        """Seconds since the freshest heartbeat of any worker, stopped ones (cron's
+        ``worker --once``) included; None when no worker ever ran."""
+        if not self.workers:
             return None
-        return min(w.age(self.now) for w in running)
+        return min(w.age(self.now) for w in self.workers)
 
     @property
     def last_sweep_at(self) -> datetime | None:
@@ -76,7 +76,7 @@ def status_report(ctx: Context, *, with_queue: bool = True) -> StatusReport:
         try:
             pending, scheduled = ctx.queue.counts()
         except QueueUnavailable as exc:
-            queue_error = exc.message
+            queue_error = str(exc.__cause__ or exc).strip().splitlines()[0]  # just the reason
     return StatusReport(
         now=now,
         counts=counts,

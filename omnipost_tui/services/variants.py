@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Select, and_, or_, select, update
 from sqlalchemy.orm import Session, joinedload
@@ -67,8 +67,16 @@ def _check_account_usable(account: ConnectedSocialAccount) -> None:
         )
 
 
+# "now" typed a moment ago is not "in the past": it goes out at once.
+NOW_GRACE = timedelta(seconds=5)
+# A time this far ahead is almost certainly a typo in the year.
+MAX_AHEAD = timedelta(days=3 * 366)
+
+
 def _check_future(at: datetime, now: datetime) -> None:
-    if at <= now:
+    if at > now + MAX_AHEAD:
+        raise ValidationError(f"{at:%Y-%m-%d} is more than three years ahead; is the year right?")
+    if at < now - NOW_GRACE:
         raise ValidationError(
             "that time is in the past; pick a future time, or publish now with: omnipost publish ID"
         )
@@ -310,7 +318,7 @@ def retry_variants(ctx: Context, refs: Iterable[int | str] | None) -> RetryResul
                 ).all()
             )
         else:
-            variants = [_load(session, ref) for ref in refs]
+            variants = list({v.id: v for v in (_load(session, ref) for ref in refs)}.values())
             for variant in variants:
                 _require_status(variant, RETRYABLE, "retried")
         for variant in variants:

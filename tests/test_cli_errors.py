@@ -1,0 +1,716 @@
+"""Bad input to ``omnipost``: one ``error: …`` line, exit 2, no traceback, nothing written.
+
+Every test here checks the whole contract: the exit status, that stderr is a single ``error:``
+line (click's own usage errors keep click's format), that stdout is empty, and that the rows of
+the database and of the queue file are exactly what they were before the command ran.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+import sqlite3
+from collections.abc import Callable
+from contextlib import closing
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+
+from omnipost_tui import clock
+from omnipost_tui.config import load_settings
+from omnipost_tui.services.accounts import add_account, mark_account_expired
+from omnipost_tui.services.brands import add_brand
+from omnipost_tui.services.context import open_context
+from omnipost_tui.services.variants import add_variant
+from tests.conftest import World, make_world
+
+# --- the contract -------------------------------------------------------------------------------
+
+
+def assert_user_error(result: Result, *needles: str) -> str:
+    """Exit 2, one ``error: …`` line on stderr mentioning every needle, nothing on stdout."""
+    assert result.exit_code == 2, f"exit {result.exit_code}: {result.output}"
+    assert "Traceback" not in result.output
+    assert result.stdout == "", f"stdout should be empty, got {result.stdout!r}"
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, f"expected one line on stderr, got {result.stderr!r}"
+    line = lines[0]
+    assert line.startswith("error: "), line
+    assert "something went wrong" not in line, line
+    for needle in needles:
+        assert needle.lower() in line.lower(), f"{needle!r} not in {line!r}"
+    return line
+
+
+def assert_usage_error(result: Result) -> None:
+    """click's own usage errors: exit 2 and click's usage text, never a traceback."""
+    assert result.exit_code == 2, f"exit {result.exit_code}: {result.output}"
+    assert "Traceback" not in result.output
+    assert "Usage:" in result.stderr, result.stderr
+
+
+def stored_rows(home: Path) -> dict[str, list[str]]:
+    """Every row of the database and of the SQLite queue file, read without writing."""
+    rows: dict[str, list[str]] = {}
+    for name in ("omnipost.db", "queue.db"):
+        path = home / name
+        if path.is_file() and path.stat().st_size:
+            with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as con:
+                rows[name] = [line for line in con.iterdump() if line.startswith("INSERT")]
+    return rows
+
+
+Refuse = Callable[..., str]
+
+
+@pytest.fixture
+def refuse(cli, home: Path) -> Refuse:
+    """Run a command that must be refused; returns its error line."""
+
+    def run(*args: str, input: str | None = None, expect: tuple[str, ...] = ()) -> str:
+        before = stored_rows(home)
+        result = cli(*args, input=input)
+        line = assert_user_error(result, *expect)
+        assert stored_rows(home) == before, f"refused `{' '.join(args)}` changed stored data"
+        return line
+
+    return run
+
+
+@pytest.fixture
+def refuse_usage(cli, home: Path) -> Callable[..., None]:
+    def run(*args: str, input: str | None = None) -> None:
+        before = stored_rows(home)
+        assert_usage_error(cli(*args, input=input))
+        assert stored_rows(home) == before
+
+    return run
+
+
+# --- a populated home ---------------------------------------------------------------------------
+
+# Ids in the seeded database (a fresh SQLite file numbers rows from 1).
+ACME, OTHER = "1", "2"
+FB, LI, OTHER_PAGE = "1", "2", "3"
+POST = "1"
+SCHEDULED, DRAFT = "1", "2"
+
+
+@pytest.fixture
+def seeded(home: Path) -> World:
+    """Brand Acme (Facebook page, LinkedIn org, a post, a scheduled and a draft variant) and
+    brand Other with its own page, written through the services into the CLI's OMNIPOST_HOME."""
+    ctx = open_context(load_settings())
+    try:
+        world = make_world(ctx)
+        other = add_brand(ctx, "Other")
+        other_page = add_account(
+            ctx,
+            brand=other.id,
+            platform="facebook",
+            external_id="104300",
+            name="Other Page",
+            access_token="EAAB-other-page-token",
+        )
+        scheduled = add_variant(
+            ctx,
+            post=world.post_id,
+            account=world.facebook_id,
+            at=clock.now() + timedelta(hours=1),
+        )
+        draft = add_variant(ctx, post=world.post_id, account=world.linkedin_id, draft=True)
+    finally:
+        ctx.close()
+    assert (str(world.brand_id), str(other.id)) == (ACME, OTHER)
+    assert (str(world.facebook_id), str(world.linkedin_id), str(other_page.id)) == (
+        FB,
+        LI,
+        OTHER_PAGE,
+    )
+    assert (str(scheduled.id), str(draft.id)) == (SCHEDULED, DRAFT)
+    return world
+
+
+def schedule_args(*extra: str, account: str = "Acme Page", at: str = "+1h") -> tuple[str, ...]:
+    return ("variant", "add", "--post", POST, "--account", account, "--at", at, *extra)
+
+
+# --- unknown things -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("variant", "show", "999"), "no variant 999"),
+        (("variant", "edit", "999", "--text", "x"), "no variant 999"),
+        (("variant", "reschedule", "999", "+2h"), "no variant 999"),
+        (("variant", "unschedule", "999"), "no variant 999"),
+        (("variant", "mark-published", "999"), "no variant 999"),
+        (("publish", "999"), "no variant 999"),
+        (("retry", "999"), "no variant 999"),
+        (("retry", "1", "999"), "no variant 999"),
+        (("attempts", "--variant", "999"), "no variant 999"),
+        (("post", "edit", "999", "--title", "x"), "no post 999"),
+        (("variant", "add", "--post", "999", "--account", "Acme Page", "--at", "+1h"), "no post"),
+        (("account", "remove", "999"), "no account '999'"),
+        (("variant", "list", "--account", "999"), "no account '999'"),
+    ],
+    ids=lambda v: " ".join(v) if isinstance(v, tuple) else None,
+)
+def test_unknown_id(refuse: Refuse, seeded: World, args: tuple[str, ...], message: str) -> None:
+    refuse(*args, expect=(message,))
+
+
+def test_unknown_account_id_on_reconnect(refuse: Refuse, seeded: World) -> None:
+    refuse("account", "reconnect", "999", "--token-stdin", input="tok", expect=("no account",))
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin"),
+    [
+        (("post", "add", "--brand", "Nope", "--title", "t", "--text", "hi"), None),
+        (("account", "add", "--platform", "facebook", "--external-id", "1", "--name", "P",
+          "--brand", "Nope", "--token-stdin"), "EAAB-token"),
+        (("account", "list", "--brand", "Nope"), None),
+        (("post", "list", "--brand", "Nope"), None),
+        (("variant", "list", "--brand", "Nope"), None),
+    ],
+    ids=["post add", "account add", "account list", "post list", "variant list"],
+)  # fmt: skip
+def test_unknown_brand_name(
+    refuse: Refuse, seeded: World, args: tuple[str, ...], stdin: str | None
+) -> None:
+    refuse(*args, input=stdin, expect=("no brand 'Nope'",))
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        schedule_args(account="Nope"),
+        ("variant", "list", "--account", "Nope"),
+        ("variant", "edit", SCHEDULED, "--account", "Nope"),
+        ("account", "remove", "Nope"),
+    ],
+    ids=["variant add", "variant list", "variant edit", "account remove"],
+)
+def test_unknown_account_name(refuse: Refuse, seeded: World, args: tuple[str, ...]) -> None:
+    refuse(*args, expect=("no account 'Nope'",))
+
+
+def test_account_name_shared_by_two_accounts_asks_for_the_id(
+    cli, refuse: Refuse, seeded: World
+) -> None:
+    added = cli(
+        "account", "add", "--brand", "Acme", "--platform", "facebook",
+        "--external-id", "104999", "--name", "Acme Page", "--token-stdin",
+        input="EAAB-second",
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    refuse(*schedule_args(), expect=("several accounts are named 'Acme Page'", "use the id"))
+
+
+@pytest.mark.parametrize(
+    ("args", "what"),
+    [
+        (("variant", "show", "abc"), "variant"),
+        (("variant", "reschedule", "abc", "+1h"), "variant"),
+        (("variant", "unschedule", "1.5"), "variant"),
+        (("variant", "mark-published", "0"), "variant"),
+        (("publish", "abc"), "variant"),
+        (("retry", "abc"), "variant"),
+        (("attempts", "--variant", "abc"), "variant"),
+        (("post", "edit", "abc", "--title", "x"), "post"),
+        (("variant", "add", "--post", "abc", "--account", "Acme Page", "--at", "+1h"), "post"),
+    ],
+    ids=lambda v: " ".join(v) if isinstance(v, tuple) else None,
+)
+def test_non_numeric_id(refuse: Refuse, seeded: World, args: tuple[str, ...], what: str) -> None:
+    refuse(*args, expect=(f"{what} id must be",))
+
+
+@pytest.mark.parametrize("args", [("retry", "all", SCHEDULED), ("retry", SCHEDULED, "all")])
+def test_retry_all_and_ids_together(refuse: Refuse, seeded: World, args: tuple[str, ...]) -> None:
+    refuse(*args, expect=("either `all` or variant ids",))
+
+
+# --- what a variant is published through ----------------------------------------------------------
+
+
+def test_account_of_another_brand(refuse: Refuse, seeded: World) -> None:
+    refuse(*schedule_args(account="Other Page"), expect=("belongs to brand 'Other'",))
+    refuse(*schedule_args(account=OTHER_PAGE), expect=("belongs to brand 'Other'",))
+    refuse("variant", "edit", SCHEDULED, "--account", "Other Page", expect=("another brand",))
+
+
+def test_account_of_another_platform(refuse: Refuse, seeded: World) -> None:
+    refuse(
+        *schedule_args("--platform", "linkedin"),
+        expect=("is a facebook account, not linkedin",),
+    )
+    refuse(
+        *schedule_args("--platform", "facebook", account="Acme LinkedIn"),
+        expect=("is a linkedin account, not facebook",),
+    )
+
+
+def test_expired_account_cannot_be_scheduled_on(refuse: Refuse, seeded: World) -> None:
+    ctx = open_context(load_settings())
+    try:
+        assert mark_account_expired(ctx, seeded.facebook_id)
+    finally:
+        ctx.close()
+    refuse(*schedule_args(), expect=("is expired", f"omnipost account reconnect {FB}"))
+    refuse("publish", SCHEDULED, expect=("is expired",))
+
+
+def test_removed_account_cannot_be_scheduled_on(cli, refuse: Refuse, seeded: World) -> None:
+    removed = cli("account", "remove", "Acme LinkedIn")
+    assert removed.exit_code == 0, removed.output
+    refuse(*schedule_args(account="Acme LinkedIn"), expect=("was removed",))
+    refuse("account", "remove", "Acme LinkedIn", expect=("already removed",))
+
+
+def test_account_with_scheduled_variants_is_not_removed(refuse: Refuse, seeded: World) -> None:
+    refuse("account", "remove", "Acme Page", expect=(f"({SCHEDULED})", "--unschedule"))
+
+
+# --- texts and links ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "message"),
+    [
+        (("post", "add", "--brand", "Acme", "--title", "t", "--text", ""), None, "text"),
+        (("post", "add", "--brand", "Acme", "--title", "t", "--text", " \n\t "), None, "text"),
+        (("post", "add", "--brand", "Acme", "--title", "t", "--text", "-"), "", "text"),
+        (("post", "add", "--brand", "Acme", "--title", "", "--text", "hi"), None, "title"),
+        (("post", "edit", POST, "--text", "   "), None, "text"),
+        (("post", "edit", POST, "--title", ""), None, "title"),
+        (("brand", "add", ""), None, "brand name"),
+    ],
+    ids=["empty", "blank", "empty stdin", "empty title", "edit blank", "edit title", "brand"],
+)
+def test_empty_text(
+    refuse: Refuse, seeded: World, args: tuple[str, ...], stdin: str | None, message: str
+) -> None:
+    refuse(*args, input=stdin, expect=(message, "must not be empty"))
+
+
+@pytest.mark.parametrize(
+    ("account", "limit", "label"),
+    [("Acme Page", 63_206, "Facebook allows 63,206"), ("Acme LinkedIn", 3_000, "LinkedIn allows")],
+)
+def test_custom_text_over_the_platform_limit(
+    refuse: Refuse, seeded: World, account: str, limit: int, label: str
+) -> None:
+    too_long = "x" * (limit + 1)
+    refuse(*schedule_args("--text", too_long, account=account), expect=(label, "1 too many"))
+    refuse(*schedule_args("--text", "-", account=account), input=too_long, expect=(label,))
+
+
+def test_post_text_over_the_linkedin_limit(cli, refuse: Refuse, seeded: World) -> None:
+    long_text = "y" * 3_001
+    added = cli("post", "add", "--brand", "Acme", "--title", "Long", "--text", long_text)
+    assert added.exit_code == 0, added.output  # fine for Facebook…
+    long_post = added.stdout.strip()
+    refuse(
+        "variant", "add", "--post", long_post, "--account", "Acme LinkedIn", "--at", "+1h",
+        expect=("cannot schedule", "3,001 characters", "LinkedIn allows 3,000"),
+    )  # fmt: skip
+    ok = cli("variant", "add", "--post", long_post, "--account", "Acme Page", "--at", "+1h")
+    assert ok.exit_code == 0, ok.output  # … and fits Facebook
+
+
+def test_edits_that_push_a_scheduled_variant_over_the_limit(
+    cli, refuse: Refuse, seeded: World
+) -> None:
+    scheduled = cli(*schedule_args(account="Acme LinkedIn"))
+    assert scheduled.exit_code == 0, scheduled.output
+    variant = scheduled.stdout.strip()
+    refuse("post", "edit", POST, "--text", "z" * 3_001, expect=(f"variant {variant}", "3,000"))
+    refuse("variant", "edit", variant, "--text", "z" * 3_001, expect=("LinkedIn allows 3,000",))
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "ftp://example.com/f",
+        "example.com/launch",
+        "javascript:alert(1)",
+        "https://",
+        "http://a b.com",
+    ],
+)
+def test_link_that_is_not_http(refuse: Refuse, seeded: World, link: str) -> None:
+    refuse("post", "add", "--brand", "Acme", "--title", "t", "--text", "hi", "--link", link,
+           expect=("is not an http(s) URL",))  # fmt: skip
+    refuse("post", "edit", POST, "--link", link, expect=("is not an http(s) URL",))
+
+
+# --- times --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        schedule_args(at="tomorrow"),
+        schedule_args(at="2027-13-01T10:00"),
+        schedule_args(at="2027-01-15T25:00"),
+        schedule_args(at="+2x"),
+        schedule_args("--draft", at="soon"),
+        ("variant", "reschedule", SCHEDULED, "next week"),
+        ("variant", "list", "--from", "yesterday"),
+        ("variant", "list", "--to", "later"),
+    ],
+    ids=["word", "month 13", "hour 25", "unit", "draft", "reschedule", "list from", "list to"],
+)
+def test_unparseable_time(refuse: Refuse, seeded: World, args: tuple[str, ...]) -> None:
+    refuse(*args, expect=("cannot read time",))
+
+
+def test_unparseable_token_expiry(refuse: Refuse, seeded: World) -> None:
+    refuse(
+        "account", "add", "--brand", "Acme", "--platform", "facebook", "--external-id", "104999",
+        "--name", "New Page", "--expires-at", "in two months", "--token-stdin",
+        input="EAAB-token", expect=("cannot read time",),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        schedule_args(at="-1h"),
+        schedule_args(at="2020-01-01T10:00"),
+        schedule_args(at="2020-01-01T10:00+00:00"),
+        # "--": a leading "-" would otherwise be read as an option by click.
+        ("variant", "reschedule", SCHEDULED, "--", "-5m"),
+        ("variant", "reschedule", DRAFT, "2020-06-01 12:00"),
+    ],
+    ids=["relative", "local", "offset", "reschedule", "reschedule draft"],
+)
+def test_past_time_is_only_for_publish_now(
+    refuse: Refuse, seeded: World, args: tuple[str, ...]
+) -> None:
+    refuse(*args, expect=("in the past", "omnipost publish"))
+
+
+def test_far_future_year_is_refused_as_a_typo(refuse: Refuse, seeded: World) -> None:
+    refuse(*schedule_args(at="2207-01-01T09:00"), expect=("more than three years ahead",))
+
+
+@pytest.mark.parametrize(
+    ("when", "message"),
+    [
+        ("2027-03-28T02:30", "2027-03-28 02:30 does not exist in Europe/Berlin"),
+        ("2027-03-28 02:00", "does not exist"),
+        ("2026-10-25T02:30", "2026-10-25 02:30 happens twice in Europe/Berlin"),
+        ("2027-10-31T02:30", "add an offset, e.g. 2027-10-31T02:30+02:00"),
+    ],
+)
+def test_dst_gap_and_ambiguous_local_times(
+    refuse: Refuse, seeded: World, when: str, message: str
+) -> None:
+    refuse(*schedule_args(at=when), expect=(message,))
+    refuse(*schedule_args("--draft", at=when), expect=(message,))
+    refuse("variant", "reschedule", SCHEDULED, when, expect=(message,))
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("variant", "list", "--to", "2026-13-45"), "cannot read date '2026-13-45'"),
+        (("variant", "list", "--from", "2026-02-30"), "cannot read time '2026-02-30'"),
+        (schedule_args(at="+99999999999d"), "is out of range"),
+        (schedule_args(at="+999999999d"), "is out of range"),
+        (schedule_args("--draft", at="0001-01-01T00:30"), "is out of range"),
+    ],
+    ids=["impossible --to date", "impossible --from date", "huge", "past year 9999", "year 1"],
+)
+def test_time_out_of_range(
+    refuse: Refuse, seeded: World, args: tuple[str, ...], message: str
+) -> None:
+    refuse(*args, expect=(message,))
+
+
+# --- accounts and tokens ------------------------------------------------------------------------
+
+
+def account_add(platform: str, external_id: str, *extra: str) -> tuple[str, ...]:
+    return (
+        "account", "add", "--brand", "Acme", "--platform", platform,
+        "--external-id", external_id, "--name", "New", *extra,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("platform", "external_id", "message"),
+    [
+        ("facebook", "has space", "Facebook page id 'has space' is not valid"),
+        ("facebook", "", "Facebook page id '' is not valid"),
+        ("facebook", "104200/feed", "is not valid"),
+        ("linkedin", "urn:li:foo:1", "LinkedIn author 'urn:li:foo:1' is not valid"),
+        ("linkedin", "12345", "use urn:li:organization:ID or urn:li:person:ID"),
+        ("linkedin", "urn:li:organization:", "is not valid"),
+    ],
+)
+def test_malformed_external_id(
+    refuse: Refuse, seeded: World, platform: str, external_id: str, message: str
+) -> None:
+    refuse(*account_add(platform, external_id, "--token-stdin"), input="tok", expect=(message,))
+
+
+def test_account_connected_twice(refuse: Refuse, seeded: World) -> None:
+    refuse(
+        *account_add("facebook", "104200", "--token-stdin"),
+        input="tok",
+        expect=("already connected as account 1", "omnipost account reconnect 1"),
+    )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("account", "add", "--brand", "Acme", "--platform", "myspace", "--external-id", "1",
+         "--name", "New", "--token-stdin"),
+        ("attempts", "--result", "bogus"),
+        ("variant", "list", "--post", "abc"),
+        ("variant", "list", "--limit", "0"),
+        ("variant", "add", "--account", "Acme Page", "--at", "+1h"),
+        ("brand", "add"),
+        ("retry",),
+        ("worker", "--workers", "0"),
+        ("frobnicate",),
+    ],
+    ids=["platform choice", "result choice", "post int", "limit", "missing --post",
+         "brand name", "retry targets", "workers", "unknown command"],
+)  # fmt: skip
+def test_click_usage_errors(refuse_usage, seeded: World, args: tuple[str, ...]) -> None:
+    refuse_usage(*args, input="tok")
+
+
+def test_token_is_never_taken_from_argv(refuse_usage, seeded: World) -> None:
+    refuse_usage(*account_add("facebook", "104999", "--token", "EAAB-argv"))
+    refuse_usage("account", "reconnect", FB, "--token", "EAAB-argv")
+
+
+@pytest.mark.parametrize("command", ["add", "reconnect"])
+def test_token_needs_stdin_or_a_terminal(refuse: Refuse, seeded: World, command: str) -> None:
+    # CliRunner's stdin is not a terminal, as under cron or in a pipe: no prompt, an error.
+    args = account_add("facebook", "104999") if command == "add" else ("account", "reconnect", FB)
+    refuse(*args, expect=("--token-stdin",))
+    refuse(*args, input="EAAB-typed-but-not-asked-for\n", expect=("--token-stdin",))
+
+
+@pytest.mark.parametrize(
+    ("token", "message"),
+    [("", "on stdin is empty"), ("  \n\n", "on stdin is empty"), ("EAAB-two words", "spaces")],
+)
+def test_bad_token_on_stdin(refuse: Refuse, seeded: World, token: str, message: str) -> None:
+    line = refuse(
+        *account_add("facebook", "104999", "--token-stdin"), input=token, expect=(message,)
+    )
+    assert token.strip() == "" or token not in line
+    line = refuse("account", "reconnect", FB, "--token-stdin", input=token, expect=(message,))
+    assert token.strip() == "" or token not in line
+
+
+def test_secret_key_that_is_not_a_fernet_key(
+    refuse: Refuse, seeded: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OMNIPOST_SECRET_KEY", "not-a-fernet-key")
+    for args in (
+        account_add("facebook", "104999", "--token-stdin"),
+        ("account", "reconnect", FB, "--token-stdin"),
+    ):
+        line = refuse(
+            *args, input="EAAB-token", expect=("OMNIPOST_SECRET_KEY is not a valid Fernet key",)
+        )
+        assert "not-a-fernet-key" not in line
+
+
+# --- brands -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["Acme", "  Acme  "])
+def test_duplicate_brand_name(refuse: Refuse, seeded: World, name: str) -> None:
+    refuse("brand", "add", name, expect=("a brand named 'Acme' already exists",))
+
+
+def test_brand_name_that_looks_like_an_id(refuse: Refuse, seeded: World) -> None:
+    refuse("brand", "add", "42", expect=("must not be a bare number",))
+
+
+# --- statuses that do not allow the action ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("variant", "mark-published", SCHEDULED), "only unconfirmed, failed variants"),
+        (("variant", "unschedule", DRAFT), "variant 2 is draft"),
+        (("retry", SCHEDULED), "variant 1 is scheduled"),
+        (("post", "edit", POST), "nothing to change"),
+        (("variant", "edit", SCHEDULED), "nothing to change"),
+        (("variant", "list", "--status", "sent"), "unknown status 'sent'"),
+        (("variant", "list", "--platform", "myspace"), "unknown platform 'myspace'"),
+    ],
+    ids=lambda v: " ".join(v) if isinstance(v, tuple) else None,
+)
+def test_action_not_allowed(
+    refuse: Refuse, seeded: World, args: tuple[str, ...], message: str
+) -> None:
+    refuse(*args, expect=(message,))
+
+
+# --- settings -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("OMNIPOST_MAX_ATTEMPTS", "zero", "expected a whole number"),
+        ("OMNIPOST_MAX_ATTEMPTS", "0", "at least 1"),
+        ("OMNIPOST_TIMEZONE", "Mars/Base", "IANA zone name"),
+        ("OMNIPOST_RETRY_BACKOFF", "a,b", "seconds separated by commas"),
+        ("OMNIPOST_QUEUE_URL", "amqp://127.0.0.1/", "redis://HOST:PORT/DB"),
+        ("OMNIPOST_LOG_LEVEL", "LOUD", "DEBUG, INFO"),
+    ],
+)
+def test_invalid_environment_setting(
+    refuse: Refuse,
+    seeded: World,
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    value: str,
+    message: str,
+) -> None:
+    monkeypatch.setenv(name, value)
+    for args in (("brand", "add", "Newco"), ("variant", "list"), ("config",)):
+        refuse(*args, expect=(f"{name}: ", message, repr(value)))
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("timezone = \n", "is not valid TOML"),
+        ("[tui\n", "is not valid TOML"),
+        ("foo = 1\n", "unknown setting 'foo'"),
+        ("max_attempts = 'many'\n", "max_attempts in"),
+        ("max_lateness = -5\n", "at least 1"),
+    ],
+    ids=["syntax", "table", "unknown key", "type", "range"],
+)
+def test_broken_config_file(
+    refuse: Refuse, seeded: World, home: Path, content: str, message: str
+) -> None:
+    (home / "config.toml").write_text(content)
+    for args in (("brand", "add", "Newco"), ("variant", "list"), ("config",)):
+        refuse(*args, expect=(str(home / "config.toml"), message))
+
+
+def test_config_file_that_cannot_be_read(refuse: Refuse, seeded: World, home: Path) -> None:
+    (home / "config.toml").mkdir()
+    refuse("brand", "add", "Newco", expect=("cannot read config file", str(home / "config.toml")))
+
+
+# --- the database -------------------------------------------------------------------------------
+
+DB_COMMANDS = [("brand", "list"), ("brand", "add", "Acme"), ("status", "--json"), ("db", "upgrade")]
+
+
+@pytest.mark.parametrize("args", DB_COMMANDS, ids=" ".join)
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        random.Random(7).randbytes(4096),
+        b"this is a text file, not a database\n" * 100,
+        b"SQLite format 3\x00" + b"\xff" * 4080,
+    ],
+    ids=["random", "text", "bad header"],
+)
+def test_corrupt_database_file(cli, home: Path, garbage: bytes, args: tuple[str, ...]) -> None:
+    home.mkdir(parents=True)
+    database = home / "omnipost.db"
+    database.write_bytes(garbage)
+    assert_user_error(cli(*args), f"database file {database} is corrupt")
+    assert database.read_bytes() == garbage
+    assert {p.name for p in home.iterdir()} <= {"omnipost.db", "logs"}
+
+
+@pytest.mark.parametrize("args", DB_COMMANDS, ids=" ".join)
+def test_database_path_is_a_directory(cli, home: Path, args: tuple[str, ...]) -> None:
+    database = home / "omnipost.db"
+    database.mkdir(parents=True)
+    assert_user_error(cli(*args), str(database))
+    assert database.is_dir() and not any(database.iterdir())
+    assert {p.name for p in home.iterdir()} <= {"omnipost.db", "logs"}
+
+
+@pytest.mark.skipif(
+    hasattr(os, "geteuid") and os.geteuid() == 0,
+    reason="root reads a chmod 000 file anyway; the directory case covers root",
+)
+def test_database_file_without_permissions(cli, home: Path, seeded: World) -> None:
+    database = home / "omnipost.db"
+    database.chmod(0)
+    try:
+        assert_user_error(cli("brand", "list"), str(database), "not readable and writable")
+        assert_user_error(cli("brand", "add", "Newco"), str(database))
+    finally:
+        database.chmod(0o600)
+    assert "Newco" not in cli("brand", "list").stdout
+
+
+def test_database_written_by_a_newer_omnipost(cli, home: Path, seeded: World) -> None:
+    database = home / "omnipost.db"
+    with closing(sqlite3.connect(database)) as con:
+        con.execute("UPDATE alembic_version SET version_num = '9999_future'")
+        con.commit()
+    before = stored_rows(home)
+    for args in (("brand", "list"), ("db", "upgrade")):
+        assert_user_error(cli(*args), str(database), "schema revision '9999_future'")
+    assert stored_rows(home) == before
+
+
+# --- the queue ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def dead_redis() -> str:
+    """A redis:// URL on a local port where nothing listens."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"redis://127.0.0.1:{port}/0"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        schedule_args(),
+        ("publish", SCHEDULED),
+        ("publish", DRAFT),
+        ("variant", "reschedule", SCHEDULED, "+2h"),
+        ("retry", "all"),
+    ],
+    ids=["variant add", "publish scheduled", "publish draft", "reschedule", "retry all"],
+)
+def test_unreachable_redis(
+    refuse: Refuse,
+    seeded: World,
+    monkeypatch: pytest.MonkeyPatch,
+    dead_redis: str,
+    args: tuple[str, ...],
+) -> None:
+    monkeypatch.setenv("OMNIPOST_QUEUE_URL", dead_redis)
+    refuse(*args, expect=(f"queue {dead_redis} is unreachable",))
+
+
+# --- times no calendar can show ---------------------------------------------------------------
+
+
+def test_time_beyond_the_calendar(refuse: Refuse, seeded: World) -> None:
+    refuse(*schedule_args(at="9999-12-31T23:59+00:00"), expect=("out of range",))
