@@ -733,10 +733,13 @@ def retry(app: App, targets: tuple[str, ...], as_json: bool) -> None:
         echo_json(
             {
                 "retried": [variant_json(v, app.settings.tz) for v in result.retried],
+                "skipped": [{"id": i, "reason": why} for i, why in result.skipped],
                 "worker_online": result.worker_online,
             }
         )
         return
+    for variant_id, why in result.skipped:
+        click.echo(f"variant {variant_id} skipped: {why}")
     if not result.retried:
         click.echo("nothing to retry")
         return

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -102,6 +103,13 @@ def _str(value: Any) -> str:
     if not isinstance(value, str | int | float) or isinstance(value, bool):
         raise ValueError("expected text")
     return str(value).strip()
+
+
+def _queue_name(value: Any) -> str:
+    text = _str(value)
+    if not re.fullmatch(r"[A-Za-z0-9_.:-]{1,100}", text):
+        raise ValueError("expected a name of letters, digits, '.', '_', ':' or '-'")
+    return text
 
 
 def _optional_str(value: Any) -> str | None:
@@ -240,7 +248,10 @@ OPTIONS: tuple[Option, ...] = (
         "huey queue: sqlite:///FILE (default) or redis://HOST:PORT/DB",
     ),
     Option(
-        "queue_name", _str, lambda p: "omnipost", "queue name (several installs can share Redis)"
+        "queue_name",
+        _queue_name,
+        lambda p: "omnipost",
+        "queue name (several installs can share Redis)",
     ),
     Option(
         "timezone", _timezone, lambda p: system_timezone(), "IANA zone used to read and show times"
@@ -358,6 +369,13 @@ def read_config_file(path: Path) -> dict[str, Any]:
 EXTRA_TABLES = frozenset({"tui", "keymap"})
 
 
+def _parse(option: Option, raw: Any, where: str) -> Any:
+    try:
+        return option.parse(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc} (got {str(raw)!r})") from None
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     paths = resolve_paths(env)
@@ -368,22 +386,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for option in OPTIONS:
-        if option.env_var in env and env[option.env_var].strip() != "":
-            raw, source = env[option.env_var], f"env {option.env_var}"
-        elif option.key in file_values:
-            raw, source = file_values[option.key], "config.toml"
+        if option.key in file_values:
+            # Checked even when the environment overrides it: the file must stay valid for the
+            # next process that runs without that variable (cron, systemd).
+            value = _parse(option, file_values[option.key], f"{option.key} in {paths.config_file}")
+            values[option.key], sources[option.key] = value, "config.toml"
         else:
-            values[option.key] = option.default(paths)
-            sources[option.key] = "default"
-            continue
-        try:
-            values[option.key] = option.parse(raw)
-        except ValueError as exc:
-            where = (
-                option.env_var
-                if source.startswith("env")
-                else f"{option.key} in {paths.config_file}"
-            )
-            raise ConfigError(f"{where}: {exc} (got {str(raw)!r})") from None
-        sources[option.key] = source
+            values[option.key], sources[option.key] = option.default(paths), "default"
+        raw = env.get(option.env_var, "")
+        if raw.strip() != "":
+            values[option.key] = _parse(option, raw, option.env_var)
+            sources[option.key] = f"env {option.env_var}"
     return Settings(paths=paths, sources=sources, **values)

@@ -20,10 +20,17 @@ from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DatabaseError,
+    IntegrityError,
+    NoSuchModuleError,
+    OperationalError,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
-from omnipost_tui.errors import DatabaseUnavailable
+from omnipost_tui.errors import ConfigError, ConflictError, DatabaseUnavailable
+from omnipost_tui.redact import mask_url_password
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_S = 15
@@ -60,12 +67,18 @@ def _describe_db_error(url: str, exc: BaseException) -> str:
 class Database:
     def __init__(self, url: str) -> None:
         self.url = url
-        path = sqlite_path(url)
-        self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
+        try:
+            path = sqlite_path(url)
+            self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
+            connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_S} if self.is_sqlite else {}
+            self.engine: Engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+        except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+            raise ConfigError(
+                f"OMNIPOST_DATABASE_URL {mask_url_password(url)!r} cannot be used ({exc}); use "
+                "sqlite:///PATH or postgresql+psycopg://USER@HOST/DB (pip install -e '.[scale]')"
+            ) from None
         if path is not None:
             prepare_sqlite_file(path)
-        connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_S} if self.is_sqlite else {}
-        self.engine: Engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
         if self.is_sqlite:
             _harden_sqlite(self.engine)
         self._read = sessionmaker(self.engine, expire_on_commit=False)
@@ -89,6 +102,12 @@ class Database:
     def _guard(self) -> Iterator[None]:
         try:
             yield
+        except IntegrityError as exc:
+            # Two writers raced for the same unique value (or a bug): not a broken database.
+            reason = str(exc.orig).strip().splitlines()[0]
+            raise ConflictError(
+                f"the change conflicts with what is stored ({reason}); try again"
+            ) from exc
         except (OperationalError, DatabaseError) as exc:
             raise DatabaseUnavailable(_describe_db_error(self.url, exc)) from exc
 

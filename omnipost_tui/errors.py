@@ -32,6 +32,10 @@ class InvalidTransition(OmniPostError):
     """The variant is not in a status that allows this action (or someone else changed it)."""
 
 
+class ConflictError(OmniPostError):
+    """Someone else changed the same thing at the same moment."""
+
+
 class DatabaseUnavailable(OmniPostError):
     """The database cannot be opened, is corrupt, or is locked for too long."""
 

@@ -60,32 +60,36 @@ def parse_when(text: str, tz: ZoneInfo, now: datetime) -> datetime:
         raise ValidationError(f"empty time; use {WHEN_HELP}")
     if raw.lower() == "now":
         return ensure_utc(now)
-    match = _RELATIVE.match(raw)
     try:
-        if match:
-            sign = 1 if match.group(1) == "+" else -1
-            amount, unit = int(match.group(2)), match.group(3).lower()
-            return ensure_utc(now) + sign * timedelta(seconds=amount * _UNIT_SECONDS[unit])
-        if is_date_only(raw):
-            try:
-                day = date.fromisoformat(raw)
-            except ValueError:
-                raise ValidationError(f"cannot read time {raw!r}; use {WHEN_HELP}") from None
-            return start_of_day(day, tz)
-        try:
-            parsed = datetime.fromisoformat(raw.replace(" ", "T", 1) if " " in raw else raw)
-        except ValueError:
-            raise ValidationError(f"cannot read time {raw!r}; use {WHEN_HELP}") from None
-        if parsed.tzinfo is None:
-            parsed = localize(parsed, tz)
-        parsed = parsed.astimezone(UTC)
+        parsed = _parse(raw, tz, now)
         if not EARLIEST <= parsed <= LATEST:
             # Year 9999 parses, but cannot be shown in every zone; nobody means it anyway.
             raise OverflowError
-        return parsed
     except OverflowError:
         # ``+99999999d`` or year 1 in a zone east of UTC: outside what a datetime can hold.
         raise ValidationError(f"time {raw!r} is out of range; use {WHEN_HELP}") from None
+    return parsed
+
+
+def _parse(raw: str, tz: ZoneInfo, now: datetime) -> datetime:
+    match = _RELATIVE.match(raw)
+    if match:
+        sign = 1 if match.group(1) == "+" else -1
+        amount, unit = int(match.group(2)), match.group(3).lower()
+        return ensure_utc(now) + sign * timedelta(seconds=amount * _UNIT_SECONDS[unit])
+    if is_date_only(raw):
+        try:
+            day = date.fromisoformat(raw)
+        except ValueError:
+            raise ValidationError(f"cannot read time {raw!r}; use {WHEN_HELP}") from None
+        return start_of_day(day, tz)
+    try:
+        parsed = datetime.fromisoformat(raw.replace(" ", "T", 1) if " " in raw else raw)
+    except ValueError:
+        raise ValidationError(f"cannot read time {raw!r}; use {WHEN_HELP}") from None
+    if parsed.tzinfo is None:
+        parsed = localize(parsed, tz)
+    return parsed.astimezone(UTC)
 
 
 def start_of_day(day: date, tz: ZoneInfo) -> datetime:

@@ -448,7 +448,11 @@ def test_schedule_runs_the_sweep_once(cli, fake_clock: FakeClock, acme: World) -
 
 def test_nothing_failed_yet(cli, acme: World) -> None:
     assert ok(cli("retry", "all")) == "nothing to retry\n"
-    assert as_json(cli("retry", "all", "--json")) == {"retried": [], "worker_online": False}
+    assert as_json(cli("retry", "all", "--json")) == {
+        "retried": [],
+        "skipped": [],
+        "worker_online": False,
+    }
     assert as_json(cli("failed", "--json")) == []
     assert ok(cli("failed")) == "nothing failed\n"
     assert as_json(cli("attempts", "--json")) == []

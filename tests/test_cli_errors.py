@@ -577,6 +577,7 @@ def test_action_not_allowed(
         ("OMNIPOST_RETRY_BACKOFF", "a,b", "seconds separated by commas"),
         ("OMNIPOST_QUEUE_URL", "amqp://127.0.0.1/", "redis://HOST:PORT/DB"),
         ("OMNIPOST_LOG_LEVEL", "LOUD", "DEBUG, INFO"),
+        ("OMNIPOST_QUEUE_NAME", "my queue", "a name of letters"),
     ],
 )
 def test_invalid_environment_setting(
@@ -609,6 +610,22 @@ def test_broken_config_file(
     (home / "config.toml").write_text(content)
     for args in (("brand", "add", "Newco"), ("variant", "list"), ("config",)):
         refuse(*args, expect=(str(home / "config.toml"), message))
+
+
+def test_database_url_of_an_unknown_kind(
+    refuse: Refuse, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OMNIPOST_DATABASE_URL", "nonsense://user:hunter2@host/db")
+    line = refuse("brand", "list", expect=("OMNIPOST_DATABASE_URL", "postgresql+psycopg://"))
+    assert "hunter2" not in line
+
+
+def test_bad_value_in_the_file_is_reported_even_when_the_environment_overrides_it(
+    refuse: Refuse, seeded: World, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (home / "config.toml").write_text("max_attempts = 0\n")
+    monkeypatch.setenv("OMNIPOST_MAX_ATTEMPTS", "3")
+    refuse("variant", "list", expect=("max_attempts in", "at least 1"))
 
 
 def test_config_file_that_cannot_be_read(refuse: Refuse, seeded: World, home: Path) -> None:

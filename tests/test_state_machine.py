@@ -289,12 +289,6 @@ def test_rescheduling_a_failed_variant_gives_it_its_retries_back(ctx, world, fak
     assert next_outcome_after_a_transient_error(ctx, claim, fake_clock).status == RETRYING
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (services/variants.py): schedule_variant/publish_now only reset "
-    "attempts_before_retry when the variant is FAILED; unschedule (failed -> draft) then "
-    "schedule keeps the spent budget, so the next transient error fails it with no retry",
-)
 def test_a_failed_variant_rescheduled_via_draft_also_gets_its_retries_back(ctx, world, fake_clock):
     variant_id = exhaust_attempts(ctx, world, fake_clock)
     unschedule_variant(ctx, variant_id)
@@ -357,13 +351,6 @@ def test_a_claim_landing_between_read_and_write_wins(ctx, world, fake_clock, mon
 # --- editing ---------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (services/variants.py update_variant): the CAS values are computed from "
-    "variant.account_id before the relationship change is flushed, so the UPDATE writes the "
-    "old account_id back; the variant stays on its old account while platform becomes the new "
-    "account's (a Facebook page with platform 'linkedin')",
-)
 @pytest.mark.parametrize("status", [DRAFT, SCHEDULED])
 def test_moving_a_variant_to_another_account(ctx, world, fake_clock, status):
     variant_id = make_variant(ctx, world, fake_clock, status)
@@ -377,11 +364,6 @@ def test_moving_a_variant_to_another_account(ctx, world, fake_clock, status):
     assert moved == stored
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (services/variants.py update_variant): no check for a removed (revoked) "
-    "account, unlike add_variant; a draft can be pointed at a disconnected account",
-)
 def test_a_draft_cannot_be_moved_to_a_removed_account(ctx, world, fake_clock):
     old = add_account(
         ctx,
@@ -767,3 +749,33 @@ def test_filters(ctx, world, catalogue, fake_clock):
         list_variants(ctx, VariantFilter(statuses=("sent",)))
     with pytest.raises(ValidationError, match="unknown platform"):
         list_variants(ctx, VariantFilter(platforms=("twitter",)))
+
+
+def test_retry_all_skips_what_cannot_go_out_and_retries_the_rest(ctx, world, fake_clock):
+    from omnipost_tui.services.accounts import mark_account_expired
+    from omnipost_tui.services.publishing import fail_before_claim
+
+    on_page = add_variant(
+        ctx,
+        post=world.post_id,
+        account=world.facebook_id,
+        at=fake_clock.now() + timedelta(minutes=5),
+    )
+    on_linkedin = add_variant(
+        ctx,
+        post=world.post_id,
+        account=world.linkedin_id,
+        at=fake_clock.now() + timedelta(minutes=5),
+    )
+    for variant in (on_page, on_linkedin):
+        assert fail_before_claim(ctx, variant.id, "scheduled", "boom", fake_clock.now())
+    mark_account_expired(ctx, world.linkedin_id)
+
+    result = retry_variants(ctx, None)
+    assert [v.id for v in result.retried] == [on_page.id]
+    assert [variant_id for variant_id, _ in result.skipped] == [on_linkedin.id]
+    assert "reconnect" in result.skipped[0][1]
+    assert get_variant(ctx, on_linkedin.id).status == "failed"
+    # Named explicitly, the same variant refuses the whole command.
+    with pytest.raises(ValidationError):
+        retry_variants(ctx, [on_linkedin.id])

@@ -21,6 +21,7 @@ from omnipost_tui.models import (
     FAILED,
     PUBLISHED,
     RETRYING,
+    REVOKED,
     SCHEDULED,
     UNCONFIRMED,
     VARIANT_STATUSES,
@@ -33,7 +34,7 @@ from omnipost_tui.services import workers
 from omnipost_tui.services.context import Context
 from omnipost_tui.services.dispatch import dispatch
 from omnipost_tui.services.lookup import account_by_ref, brand_by_ref, post_by_id, variant_by_id
-from omnipost_tui.services.texts import check_publishable
+from omnipost_tui.services.texts import check_publishable, text_problem
 from omnipost_tui.services.views import VariantView
 
 UNSET = object()
@@ -155,7 +156,7 @@ def add_variant(
                 f"{account_row.brand.name!r}, but post {post_row.id} belongs to "
                 f"{post_row.brand.name!r}"
             )
-        if account_row.status == "revoked":
+        if account_row.status == REVOKED:
             raise ValidationError(f"account {account_row.id} ({account_row.name}) was removed")
         variant = PostVariant(
             post=post_row,
@@ -190,35 +191,49 @@ def update_variant(
     with ctx.db.write() as session:
         variant = _load(session, variant_id)
         _require_status(variant, EDITABLE, "edited")
+        values: dict[str, object] = {}
+        text = variant.custom_text
         if custom_text is not UNSET:
             text = custom_text if isinstance(custom_text, str) and custom_text.strip() else None
-            variant.custom_text = text
+            values["custom_text"] = text
+        target = variant.account
         if account is not UNSET:
-            account_row = account_by_ref(session, account)  # type: ignore[arg-type]
-            if account_row.brand_id != variant.post.brand_id:
+            target = account_by_ref(session, account)  # type: ignore[arg-type]
+            if target.brand_id != variant.post.brand_id:
                 raise ValidationError(
-                    f"account {account_row.id} belongs to another brand than post {variant.post_id}"
+                    f"account {target.id} ({target.name}) belongs to another brand than "
+                    f"post {variant.post_id}"
                 )
+            if target.status == REVOKED:
+                raise ValidationError(f"account {target.id} ({target.name}) was removed")
             if variant.status != DRAFT:
-                _check_account_usable(account_row)
-            variant.account = account_row
-            variant.platform = account_row.platform
+                _check_account_usable(target)
+            values.update(account_id=target.id, platform=target.platform)
         if variant.status in (SCHEDULED, RETRYING):
-            check_publishable(variant, f"variant {variant.id}")
-        expected = variant.status
+            problem = text_problem(target.platform, text if text else variant.post.base_text)
+            if problem:
+                raise ValidationError(f"variant {variant.id}: {problem}")
         # The CAS keeps a worker's claim from being overwritten by this edit.
-        _cas(
-            session,
-            variant,
-            expected,
-            custom_text=variant.custom_text,
-            account_id=variant.account_id,
-            platform=variant.platform,
-        )
+        _cas(session, variant, variant.status, **values)
         return _view(session, variant.id)
 
 
 # --- scheduling actions -----------------------------------------------------------------------
+
+
+def _due_again(variant: PostVariant, due: datetime) -> dict[str, object]:
+    """What every user action that makes a variant due sets: a clean slate, and a fresh budget
+    of MAX_ATTEMPTS counted from here (earlier attempts keep their numbers)."""
+    return {
+        "status": SCHEDULED,
+        "scheduled_at": due,
+        "next_attempt_at": None,
+        "dispatched_at": None,
+        "last_error": None,
+        "claim_token": None,
+        "lease_expires_at": None,
+        "attempts_before_retry": variant.attempts,
+    }
 
 
 def schedule_variant(ctx: Context, variant_id: int | str, at: datetime) -> VariantView:
@@ -231,18 +246,7 @@ def schedule_variant(ctx: Context, variant_id: int | str, at: datetime) -> Varia
         _require_status(variant, RESCHEDULABLE, "rescheduled")
         _check_account_usable(variant.account)
         check_publishable(variant, "cannot schedule")
-        values: dict[str, object] = {
-            "status": SCHEDULED,
-            "scheduled_at": at,
-            "next_attempt_at": None,
-            "dispatched_at": None,
-            "last_error": None,
-            "claim_token": None,
-            "lease_expires_at": None,
-        }
-        if variant.status == FAILED:
-            values["attempts_before_retry"] = variant.attempts  # a fresh attempt budget
-        _cas(session, variant, variant.status, **values)
+        _cas(session, variant, variant.status, **_due_again(variant, at))
         view = _view(session, variant.id)
     _dispatch_view(ctx, view, now)
     return view
@@ -279,18 +283,7 @@ def publish_now(ctx: Context, variant_id: int | str) -> PublishNowResult:
         _require_status(variant, PUBLISHABLE_NOW, "published now")
         _check_account_usable(variant.account)
         check_publishable(variant, "cannot publish")
-        values: dict[str, object] = {
-            "status": SCHEDULED,
-            "scheduled_at": now,
-            "next_attempt_at": None,
-            "dispatched_at": None,
-            "last_error": None,
-            "claim_token": None,
-            "lease_expires_at": None,
-        }
-        if variant.status == FAILED:
-            values["attempts_before_retry"] = variant.attempts
-        _cas(session, variant, variant.status, **values)
+        _cas(session, variant, variant.status, **_due_again(variant, now))
         view = _view(session, variant.id)
     _dispatch_view(ctx, view, now)
     return PublishNowResult(view, workers.worker_online(ctx, now))
@@ -299,6 +292,7 @@ def publish_now(ctx: Context, variant_id: int | str) -> PublishNowResult:
 @dataclass(frozen=True)
 class RetryResult:
     retried: list[VariantView]
+    skipped: list[tuple[int, str]]  # (variant id, why): only `retry all` skips instead of failing
     worker_online: bool
 
 
@@ -321,29 +315,26 @@ def retry_variants(ctx: Context, refs: Iterable[int | str] | None) -> RetryResul
             variants = list({v.id: v for v in (_load(session, ref) for ref in refs)}.values())
             for variant in variants:
                 _require_status(variant, RETRYABLE, "retried")
+        ready: list[PostVariant] = []
+        skipped: list[tuple[int, str]] = []
         for variant in variants:
-            _check_account_usable(variant.account)
-            check_publishable(variant, f"cannot retry variant {variant.id}")
+            try:
+                _check_account_usable(variant.account)
+                check_publishable(variant, f"cannot retry variant {variant.id}")
+            except ValidationError as exc:
+                if refs is not None:
+                    raise  # named explicitly: refuse the whole command, write nothing
+                skipped.append((variant.id, exc.message))  # `retry all` does what it can
+                continue
+            ready.append(variant)
         views = []
-        for variant in variants:
+        for variant in ready:
             due = max(variant.scheduled_at or now, now)
-            _cas(
-                session,
-                variant,
-                variant.status,
-                status=SCHEDULED,
-                scheduled_at=due,
-                next_attempt_at=None,
-                dispatched_at=None,
-                last_error=None,
-                attempts_before_retry=variant.attempts,
-                claim_token=None,
-                lease_expires_at=None,
-            )
+            _cas(session, variant, variant.status, **_due_again(variant, due))
             views.append(_view(session, variant.id))
     for view in views:
         _dispatch_view(ctx, view, now)
-    return RetryResult(views, workers.worker_online(ctx, now))
+    return RetryResult(views, skipped, workers.worker_online(ctx, now))
 
 
 def mark_published(
