@@ -240,13 +240,24 @@ def schedule_variant(ctx: Context, variant_id: int | str, at: datetime) -> Varia
     """Schedule (or reschedule) a variant for ``at``, a future time."""
     now = clock.now()
     _check_future(at, now)
-    ctx.queue.ping()
+    return _make_due(ctx, variant_id, at, now, RESCHEDULABLE, "rescheduled")
+
+
+def _make_due(
+    ctx: Context,
+    variant_id: int | str,
+    due: datetime,
+    now: datetime,
+    allowed: Sequence[str],
+    action: str,
+) -> VariantView:
+    ctx.queue.ping()  # nothing is written when the queue is unreachable
     with ctx.db.write() as session:
         variant = _load(session, variant_id)
-        _require_status(variant, RESCHEDULABLE, "rescheduled")
+        _require_status(variant, allowed, action)
         _check_account_usable(variant.account)
-        check_publishable(variant, "cannot schedule")
-        _cas(session, variant, variant.status, **_due_again(variant, at))
+        check_publishable(variant, f"variant {variant.id} cannot be {action}")
+        _cas(session, variant, variant.status, **_due_again(variant, due))
         view = _view(session, variant.id)
     _dispatch_view(ctx, view, now)
     return view
@@ -277,15 +288,7 @@ class PublishNowResult:
 def publish_now(ctx: Context, variant_id: int | str) -> PublishNowResult:
     """Queue a variant for immediate publishing, whatever its planned time."""
     now = clock.now()
-    ctx.queue.ping()
-    with ctx.db.write() as session:
-        variant = _load(session, variant_id)
-        _require_status(variant, PUBLISHABLE_NOW, "published now")
-        _check_account_usable(variant.account)
-        check_publishable(variant, "cannot publish")
-        _cas(session, variant, variant.status, **_due_again(variant, now))
-        view = _view(session, variant.id)
-    _dispatch_view(ctx, view, now)
+    view = _make_due(ctx, variant_id, now, now, PUBLISHABLE_NOW, "published now")
     return PublishNowResult(view, workers.worker_online(ctx, now))
 
 
