@@ -136,6 +136,7 @@ def echo_json(data: Any) -> None:
 def cli(click_ctx: click.Context, verbose: bool) -> None:
     """Schedule posts to Facebook Pages and LinkedIn; a worker publishes them on time.
 
+    Without a command, opens the full-screen app (calendar, variants, attempts, accounts).
     Run `omnipost worker` in the background (or under systemd), then plan posts here.
     Times are read and shown in the configured timezone (see `omnipost config`).
     """
@@ -144,7 +145,17 @@ def cli(click_ctx: click.Context, verbose: bool) -> None:
     click_ctx.call_on_close(app.close)
     _setup_logging(app, stderr=click_ctx.invoked_subcommand == "worker")
     if click_ctx.invoked_subcommand is None:
-        click.echo(click_ctx.get_help())
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            # Piped or scripted: a full-screen app would be no use, the commands are.
+            click.echo(click_ctx.get_help())
+            return
+        _run_tui(app)
+
+
+def _run_tui(app: App) -> None:
+    from omnipost_tui.tui.app import OmniPostApp
+
+    OmniPostApp(app.ctx).run()
 
 
 def _setup_logging(app: App, *, stderr: bool) -> None:

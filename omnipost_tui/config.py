@@ -6,6 +6,7 @@ Every setting remembers where its value came from so ``omnipost config`` can say
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -299,6 +300,18 @@ OPTIONS: tuple[Option, ...] = (
         secret=True,
     ),
     Option("log_level", _log_level, lambda p: "INFO", "log detail: DEBUG, INFO, WARNING, ERROR"),
+    Option(
+        "alert_failures",
+        _positive_int,
+        lambda p: 5,
+        "failed attempts within alert_window that raise the repeated-failures alert",
+    ),
+    Option(
+        "alert_window",
+        _positive_seconds,
+        lambda p: 3600,
+        "seconds looked back for repeated failures",
+    ),
 )
 OPTIONS_BY_KEY = {option.key: option for option in OPTIONS}
 
@@ -325,6 +338,11 @@ class Settings:
     # carry the key that decrypts every stored token.
     secret_key: str | None = field(repr=False)
     log_level: str
+    alert_failures: int
+    alert_window: int
+    # The TUI's own preferences from config.toml: [tui] theme = "…", [keymap] binding-id = "keys".
+    tui_theme: str | None = None
+    keymap: Mapping[str, str] = field(default_factory=dict, compare=False)
     # key -> "default" | "config.toml" | "env OMNIPOST_…"
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
@@ -397,4 +415,53 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         if raw.strip() != "":
             values[option.key] = _parse(option, raw, option.env_var)
             sources[option.key] = f"env {option.env_var}"
-    return Settings(paths=paths, sources=sources, **values)
+    tui_theme, keymap = _tui_tables(file_values, paths.config_file)
+    return Settings(paths=paths, sources=sources, tui_theme=tui_theme, keymap=keymap, **values)
+
+
+def _tui_tables(file_values: Mapping[str, Any], path: Path) -> tuple[str | None, dict[str, str]]:
+    tui = file_values.get("tui", {})
+    keymap = file_values.get("keymap", {})
+    if not isinstance(tui, dict) or not isinstance(keymap, dict):
+        raise ConfigError(f"[tui] and [keymap] in {path} must be tables")
+    unknown = set(tui) - {"theme"}
+    if unknown:
+        raise ConfigError(f"unknown setting {sorted(unknown)[0]!r} in [tui] of {path}")
+    theme = tui.get("theme")
+    if theme is not None and not isinstance(theme, str):
+        raise ConfigError(f"[tui] theme in {path} must be a theme name in quotes")
+    for binding, keys in keymap.items():
+        if not isinstance(keys, str) or not keys.strip():
+            raise ConfigError(
+                f'[keymap] {binding} in {path} must be keys in quotes, e.g. {binding} = "ctrl+p"'
+            )
+    return theme, dict(keymap)
+
+
+def save_tui_theme(paths: Paths, theme: str) -> None:
+    """Remember the TUI theme in config.toml, keeping everything else in the file as it is."""
+    path = paths.config_file
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    line = f"theme = {json.dumps(theme)}"
+    lines = text.splitlines()
+    try:
+        start = next(i for i, raw in enumerate(lines) if raw.strip() == "[tui]")
+    except StopIteration:
+        lines += ([""] if lines and lines[-1].strip() else []) + ["[tui]", line]
+    else:
+        end = next(
+            (i for i in range(start + 1, len(lines)) if lines[i].lstrip().startswith("[")),
+            len(lines),
+        )
+        for i in range(start + 1, end):
+            if re.match(r"\s*theme\s*=", lines[i]):
+                lines[i] = line
+                break
+        else:
+            lines.insert(start + 1, line)
+    updated = "\n".join(lines) + "\n"
+    tomllib.loads(updated)  # never write a file the next start could not read
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tmp = path.with_suffix(".toml.tmp")
+    tmp.write_text(updated, encoding="utf-8")
+    tmp.replace(path)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -41,3 +43,26 @@ def list_attempts(
         if limit is not None:
             query = query.limit(limit)
         return [AttemptView.of(a) for a in session.scalars(query).unique().all()]
+
+
+def failures_finished_since(ctx: Context, since: datetime | None) -> list[AttemptView]:
+    """Failed attempts that finished at or after ``since`` (None: the newest one), oldest first.
+
+    Callers remember the ids they have seen: two workers can commit out of order, so they
+    should ask again from a little before the last ``finished_at`` they saw.
+    """
+    with ctx.db.read() as session:
+        query = (
+            select(PublicationAttempt)
+            .where(PublicationAttempt.result == "fail")
+            .options(joinedload(PublicationAttempt.variant).joinedload(PostVariant.account))
+        )
+        if since is None:
+            query = query.order_by(PublicationAttempt.finished_at.desc()).limit(1)
+        else:
+            query = (
+                query.where(PublicationAttempt.finished_at >= since)
+                .order_by(PublicationAttempt.finished_at, PublicationAttempt.id)
+                .limit(100)
+            )
+        return [AttemptView.of(a) for a in session.scalars(query).unique()]

@@ -29,7 +29,7 @@ def validate_link(link: str | None) -> str | None:
     return value
 
 
-def _validate_title(title: str) -> str:
+def validate_title(title: str) -> str:
     value = (title or "").strip()
     if not value:
         raise ValidationError("post title must not be empty")
@@ -38,7 +38,7 @@ def _validate_title(title: str) -> str:
     return value
 
 
-def _validate_text(text: str) -> str:
+def validate_text(text: str) -> str:
     if not (text or "").strip():
         raise ValidationError("post text must not be empty")
     return text
@@ -53,8 +53,8 @@ def add_post(
     link: str | None = None,
     status: str = "draft",
 ) -> PostView:
-    title = _validate_title(title)
-    text = _validate_text(text)
+    title = validate_title(title)
+    text = validate_text(text)
     link = validate_link(link)
     if status not in POST_STATUSES:
         raise ValidationError(f"post status must be one of {', '.join(POST_STATUSES)}")
@@ -89,9 +89,9 @@ def update_post(
     with ctx.db.write() as session:
         post = post_by_id(session, post_id)
         if title is not UNSET:
-            post.title = _validate_title(str(title))
+            post.title = validate_title(str(title))
         if text is not UNSET:
-            post.base_text = _validate_text(str(text))
+            post.base_text = validate_text(str(text))
         if link is not UNSET:
             post.link = validate_link(link)  # type: ignore[arg-type]
         if status is not UNSET:

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, and_, or_, select, update
+from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from omnipost_tui import clock
@@ -60,7 +60,7 @@ def _require_status(variant: PostVariant, allowed: Sequence[str], action: str) -
         )
 
 
-def _check_account_usable(account: ConnectedSocialAccount) -> None:
+def check_account_usable(account: ConnectedSocialAccount) -> None:
     if account.status != CONNECTED:
         raise ValidationError(
             f"account {account.id} ({account.name}) is {account.status}; "
@@ -74,7 +74,7 @@ NOW_GRACE = timedelta(seconds=5)
 MAX_AHEAD = timedelta(days=3 * 366)
 
 
-def _check_future(at: datetime, now: datetime) -> None:
+def check_future(at: datetime, now: datetime) -> None:
     if at > now + MAX_AHEAD:
         raise ValidationError(f"{at:%Y-%m-%d} is more than three years ahead; is the year right?")
     if at < now - NOW_GRACE:
@@ -137,7 +137,7 @@ def add_variant(
     if not draft and at is None:
         raise ValidationError("say when: --at WHEN (or --draft to keep it unscheduled)")
     if not draft and at is not None:
-        _check_future(at, now)
+        check_future(at, now)
     if custom_text is not None and not custom_text.strip():
         custom_text = None
     if not draft:
@@ -171,7 +171,7 @@ def add_variant(
             updated_at=now,
         )
         if not draft:
-            _check_account_usable(account_row)
+            check_account_usable(account_row)
             check_publishable(variant, "cannot schedule")
         session.add(variant)
         session.flush()
@@ -207,7 +207,7 @@ def update_variant(
             if target.status == REVOKED:
                 raise ValidationError(f"account {target.id} ({target.name}) was removed")
             if variant.status != DRAFT:
-                _check_account_usable(target)
+                check_account_usable(target)
             values.update(account_id=target.id, platform=target.platform)
         if variant.status in (SCHEDULED, RETRYING):
             problem = text_problem(target.platform, text if text else variant.post.base_text)
@@ -221,7 +221,7 @@ def update_variant(
 # --- scheduling actions -----------------------------------------------------------------------
 
 
-def _due_again(variant: PostVariant, due: datetime) -> dict[str, object]:
+def due_again(variant: PostVariant, due: datetime) -> dict[str, object]:
     """What every user action that makes a variant due sets: a clean slate, and a fresh budget
     of MAX_ATTEMPTS counted from here (earlier attempts keep their numbers)."""
     return {
@@ -239,7 +239,7 @@ def _due_again(variant: PostVariant, due: datetime) -> dict[str, object]:
 def schedule_variant(ctx: Context, variant_id: int | str, at: datetime) -> VariantView:
     """Schedule (or reschedule) a variant for ``at``, a future time."""
     now = clock.now()
-    _check_future(at, now)
+    check_future(at, now)
     return _make_due(ctx, variant_id, at, now, RESCHEDULABLE, "rescheduled")
 
 
@@ -255,9 +255,9 @@ def _make_due(
     with ctx.db.write() as session:
         variant = _load(session, variant_id)
         _require_status(variant, allowed, action)
-        _check_account_usable(variant.account)
+        check_account_usable(variant.account)
         check_publishable(variant, f"variant {variant.id} cannot be {action}")
-        _cas(session, variant, variant.status, **_due_again(variant, due))
+        _cas(session, variant, variant.status, **due_again(variant, due))
         view = _view(session, variant.id)
     _dispatch_view(ctx, view, now)
     return view
@@ -322,7 +322,7 @@ def retry_variants(ctx: Context, refs: Iterable[int | str] | None) -> RetryResul
         skipped: list[tuple[int, str]] = []
         for variant in variants:
             try:
-                _check_account_usable(variant.account)
+                check_account_usable(variant.account)
                 check_publishable(variant, f"cannot retry variant {variant.id}")
             except ValidationError as exc:
                 if refs is not None:
@@ -333,7 +333,7 @@ def retry_variants(ctx: Context, refs: Iterable[int | str] | None) -> RetryResul
         views = []
         for variant in ready:
             due = max(variant.scheduled_at or now, now)
-            _cas(session, variant, variant.status, **_due_again(variant, due))
+            _cas(session, variant, variant.status, **due_again(variant, due))
             views.append(_view(session, variant.id))
     for view in views:
         _dispatch_view(ctx, view, now)
@@ -386,7 +386,7 @@ class VariantFilter:
 
 @dataclass(frozen=True)
 class Cursor:
-    """Keyset position: (scheduled_at, id) of the last row seen; drafts without a time sort last."""
+    """Keyset position: the (scheduled_at, id) of a row; undated drafts sort first."""
 
     scheduled_at: datetime | None
     id: int
@@ -432,37 +432,86 @@ def _filtered(session: Session, query: Select, flt: VariantFilter) -> Select:
     return query
 
 
+def _after(cursor: Cursor):
+    """Dated rows after ``cursor`` in (scheduled_at, id) order; undated drafts come last and are
+    fetched separately so this stays a range search on the index."""
+    if cursor.scheduled_at is None:
+        return and_(PostVariant.scheduled_at.is_(None), PostVariant.id > cursor.id)
+    return or_(
+        PostVariant.scheduled_at > cursor.scheduled_at,
+        and_(PostVariant.scheduled_at == cursor.scheduled_at, PostVariant.id > cursor.id),
+    )
+
+
+def _before(cursor: Cursor):
+    if cursor.scheduled_at is None:
+        return or_(
+            PostVariant.scheduled_at.is_not(None),
+            and_(PostVariant.scheduled_at.is_(None), PostVariant.id < cursor.id),
+        )
+    return or_(
+        PostVariant.scheduled_at < cursor.scheduled_at,
+        and_(PostVariant.scheduled_at == cursor.scheduled_at, PostVariant.id < cursor.id),
+    )
+
+
 def list_variants(
     ctx: Context,
     flt: VariantFilter | None = None,
     *,
     after: Cursor | None = None,
+    before: Cursor | None = None,
     limit: int | None = None,
 ) -> list[VariantView]:
-    """Variants in time order, filtered and paged in SQL (keyset on scheduled_at, id)."""
+    """Variants in time order (undated drafts last), filtered and paged in SQL.
+
+    Keyset pagination on (scheduled_at, id): ``after`` gives the page following a row,
+    ``before`` the page preceding it (still returned in time order). Every page is a range
+    search on the ``(scheduled_at, id)`` index: as cheap at row 100,000 as at row 10.
+    """
     flt = flt or VariantFilter()
+    if after is not None and before is not None:
+        raise ValueError("page after a row or before it, not both")
     with ctx.db.read() as session:
-        query = _filtered(session, select(PostVariant), flt)
+        base = _filtered(session, select(PostVariant), flt)
+
+        def fetch(query: Select, order: tuple, count: int | None) -> list[VariantView]:
+            query = _with_relations(query).order_by(*order)
+            if count is not None:
+                query = query.limit(count)
+            return [VariantView.of(v) for v in session.scalars(query).unique().all()]
+
+        if before is not None:
+            order = (PostVariant.scheduled_at.desc().nulls_first(), PostVariant.id.desc())
+            return fetch(base.where(_before(before)), order, limit)[::-1]
+        forward = (PostVariant.scheduled_at.asc(), PostVariant.id.asc())
+        if after is not None and after.scheduled_at is None:
+            return fetch(base.where(_after(after)), forward, limit)
+        dated = base.where(PostVariant.scheduled_at.is_not(None))
         if after is not None:
-            if after.scheduled_at is None:
-                query = query.where(PostVariant.scheduled_at.is_(None), PostVariant.id > after.id)
-            else:
-                query = query.where(
-                    or_(
-                        PostVariant.scheduled_at > after.scheduled_at,
-                        and_(
-                            PostVariant.scheduled_at == after.scheduled_at,
-                            PostVariant.id > after.id,
-                        ),
-                        PostVariant.scheduled_at.is_(None),
-                    )
-                )
-        query = _with_relations(query).order_by(
-            PostVariant.scheduled_at.is_(None), PostVariant.scheduled_at, PostVariant.id
-        )
-        if limit is not None:
-            query = query.limit(limit)
-        return [VariantView.of(v) for v in session.scalars(query).unique().all()]
+            dated = dated.where(_after(after))
+        rows = fetch(dated, forward, limit)
+        if limit is None or len(rows) < limit:
+            undated = base.where(PostVariant.scheduled_at.is_(None))
+            rows += fetch(
+                undated, (PostVariant.id.asc(),), None if limit is None else limit - len(rows)
+            )
+        return rows
+
+
+def count_variants(
+    ctx: Context, flt: VariantFilter | None = None, *, before: Cursor | None = None
+) -> int:
+    """How many variants match (and, with ``before``, how many of them sort before a row)."""
+    with ctx.db.read() as session:
+        query = _filtered(session, select(func.count(PostVariant.id)), flt or VariantFilter())
+        if before is not None:
+            query = query.where(_before(before))
+        return session.scalar(query) or 0
+
+
+def cursor_of(variant: VariantView) -> Cursor:
+    return Cursor(variant.scheduled_at, variant.id)
 
 
 def needs_attention(ctx: Context) -> list[VariantView]:

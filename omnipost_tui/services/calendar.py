@@ -1,0 +1,76 @@
+"""The calendar's numbers: how many variants of each status fall on each local day."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from omnipost_tui.errors import ValidationError
+from omnipost_tui.models import PostVariant
+from omnipost_tui.services.context import Context
+from omnipost_tui.services.variants import (
+    VariantFilter,
+    get_variant,
+    list_variants,
+    schedule_variant,
+)
+from omnipost_tui.services.views import VariantView
+from omnipost_tui.times import localize, start_of_day
+
+
+def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """[start, end) of a local day in UTC; 23 or 25 hours long on DST change days."""
+    return start_of_day(day, tz), start_of_day(day + timedelta(days=1), tz)
+
+
+def counts_by_day(ctx: Context, first: date, last: date, tz: ZoneInfo) -> dict[date, Counter[str]]:
+    """{local day: Counter(status → n)} for variants scheduled from ``first`` to ``last``."""
+    start, _ = day_bounds(first, tz)
+    _, end = day_bounds(last, tz)
+    with ctx.db.read() as session:
+        rows = session.execute(
+            select(PostVariant.scheduled_at, PostVariant.status).where(
+                PostVariant.scheduled_at >= start, PostVariant.scheduled_at < end
+            )
+        ).all()
+    days: dict[date, Counter[str]] = defaultdict(Counter)
+    for scheduled_at, status in rows:
+        days[scheduled_at.astimezone(tz).date()][status] += 1
+    return dict(days)
+
+
+def agenda(
+    ctx: Context, day: date, tz: ZoneInfo, flt: VariantFilter | None = None
+) -> list[VariantView]:
+    """Every variant on a local day, in time order."""
+    start, end = day_bounds(day, tz)
+    base = flt or VariantFilter()
+    return list_variants(
+        ctx,
+        VariantFilter(
+            statuses=base.statuses,
+            platforms=base.platforms,
+            brand=base.brand,
+            account=base.account,
+            search=base.search,
+            date_from=start,
+            date_to=end,
+        ),
+    )
+
+
+def move_to_day(ctx: Context, variant_id: int, day: date, tz: ZoneInfo) -> VariantView:
+    """Reschedule a variant to another local day, keeping its local time of day.
+
+    The wall-clock time is kept (09:30 stays 09:30 across a DST change); when that time does
+    not exist on the new day, the error says so.
+    """
+    variant = get_variant(ctx, variant_id)
+    if variant.scheduled_at is None:
+        raise ValidationError(f"variant {variant_id} has no time to keep; give it one first")
+    local = variant.scheduled_at.astimezone(tz)
+    moved = localize(datetime.combine(day, local.time()), tz, ambiguous_ok=True)
+    return schedule_variant(ctx, variant_id, moved)

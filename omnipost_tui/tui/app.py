@@ -1,0 +1,229 @@
+"""The OmniPost application: four screens (as modes), live polling, alerts and errors.
+
+Kept small on purpose: screens own their bindings and data; this file wires them together.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.reactive import reactive
+from textual.screen import Screen
+
+from omnipost_tui import clock
+from omnipost_tui.config import save_tui_theme
+from omnipost_tui.errors import OmniPostError
+from omnipost_tui.services.alerts import Alert, current_alerts
+from omnipost_tui.services.attempts import failures_finished_since
+from omnipost_tui.services.context import Context
+from omnipost_tui.services.status import StatusReport, status_report
+from omnipost_tui.services.watch import ChangeWatcher
+from omnipost_tui.tui.base import OmniScreen
+from omnipost_tui.tui.screens.accounts import AccountsScreen
+from omnipost_tui.tui.screens.attempts import AttemptsScreen
+from omnipost_tui.tui.screens.calendar import CalendarScreen
+from omnipost_tui.tui.screens.help import HelpScreen
+from omnipost_tui.tui.screens.variants import VariantsScreen
+
+log = logging.getLogger("omnipost.tui")
+
+# Even when nothing changed, "due now" and heartbeat ages move with time.
+FORCE_REFRESH_EVERY = timedelta(seconds=5)
+# Failures are looked up again from a little before the last one seen: two workers can commit
+# out of order.
+FAILURE_OVERLAP = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class LiveSummary:
+    report: StatusReport
+    alerts: list[Alert]
+    timezone: str
+    note: str = ""
+    new_failures: list = field(default_factory=list)
+
+
+class OmniPostApp(App):
+    CSS_PATH = "app.tcss"
+    TITLE = "OmniPost"
+    MODES: ClassVar[dict] = {
+        "calendar": CalendarScreen,
+        "variants": VariantsScreen,
+        "attempts": AttemptsScreen,
+        "accounts": AccountsScreen,
+    }
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("1", "show('calendar')", "Calendar", id="screen.calendar", show=False),
+        Binding("2", "show('variants')", "Variants", id="screen.variants", show=False),
+        Binding("3", "show('attempts')", "Attempts", id="screen.attempts", show=False),
+        Binding("4", "show('accounts')", "Accounts", id="screen.accounts", show=False),
+        Binding("question_mark,f1", "help", "Help", id="app.help"),
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("ctrl+c", "quit", "Quit", id="app.quit_now", show=False, priority=True),
+    ]
+
+    summary: reactive[LiveSummary | None] = reactive(None, always_update=True)
+    unseen_alerts: reactive[tuple[Alert, ...]] = reactive((), always_update=True)
+
+    def __init__(
+        self,
+        ctx: Context,
+        *,
+        poll_interval: float = 1.0,
+        status_note: str = "",
+        start_mode: str = "calendar",
+    ) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.tz = ctx.settings.tz
+        self.poll_interval = poll_interval
+        self.status_note = status_note
+        self.start_mode = start_mode
+        self._watcher = ChangeWatcher(ctx)
+        self._seen_alerts: set[str] = set()
+        self._seen_failures: set[int] = set()
+        self._failures_since: datetime | None = None
+        self._last_refresh: datetime | None = None
+        self._theme_loaded = False
+        self.attempts_for_variant: int | None = None
+
+    # --- start and stop -------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        settings = self.ctx.settings
+        if settings.keymap:
+            self.set_keymap(dict(settings.keymap))
+        if settings.tui_theme and settings.tui_theme in self.available_themes:
+            self.theme = settings.tui_theme
+        self._theme_loaded = True
+        self.switch_mode(self.start_mode)
+        self._poll()
+
+    def on_unmount(self) -> None:
+        self._watcher.close()
+
+    def watch_theme(self, theme: str) -> None:
+        if self._theme_loaded:
+            self.run_worker(
+                lambda: save_tui_theme(self.ctx.settings.paths, theme),
+                thread=True,
+                group="theme",
+                exit_on_error=False,
+            )
+
+    # --- live data ------------------------------------------------------------------------
+
+    def _poll(self) -> None:
+        """One poll in a thread; the next is armed only when it is done (no pile-up)."""
+        self.run_worker(self._poll_once, thread=True, group="poll", exit_on_error=False)
+
+    def _poll_once(self) -> None:
+        try:
+            now = clock.now()
+            stale = self._last_refresh is None or now - self._last_refresh >= FORCE_REFRESH_EVERY
+            if self._watcher.changed() or stale:
+                summary = self._load_summary(now)
+                self.call_from_thread(self._apply_summary, summary)
+        except Exception as exc:
+            self.call_from_thread(self.report_error, exc)
+        finally:
+            self.call_from_thread(self.set_timer, self.poll_interval, self._poll)
+
+    def _load_summary(self, now: datetime) -> LiveSummary:
+        report = status_report(self.ctx, with_queue=False)
+        alerts = current_alerts(self.ctx, now)
+        since = self._failures_since - FAILURE_OVERLAP if self._failures_since else None
+        failures = failures_finished_since(self.ctx, since)
+        return LiveSummary(report, alerts, self.ctx.settings.timezone, self.status_note, failures)
+
+    def _apply_summary(self, summary: LiveSummary) -> None:
+        first = self._last_refresh is None
+        self._last_refresh = clock.now()
+        fresh = [a for a in summary.new_failures if a.id not in self._seen_failures]
+        self._seen_failures.update(a.id for a in summary.new_failures)
+        if summary.new_failures:
+            latest = max(a.finished_at for a in summary.new_failures if a.finished_at)
+            self._failures_since = max(latest, self._failures_since or latest)
+        elif self._failures_since is None:
+            self._failures_since = summary.report.now
+        if not first:  # failures from before the app opened are not news
+            for attempt in fresh:
+                self.notify(
+                    f"variant {attempt.variant_id} on {attempt.account_name}: "
+                    f"{attempt.error_message or attempt.error_class}",
+                    title=f"Attempt {attempt.attempt_no} failed",
+                    severity="error",
+                    timeout=8,
+                )
+        self.summary = summary
+        self._update_unseen(summary.alerts)
+        screen = self.screen
+        if isinstance(screen, OmniScreen):
+            screen.refresh_data()
+
+    def _update_unseen(self, alerts: list[Alert]) -> None:
+        if isinstance(self.screen, OmniScreen):
+            for alert in alerts:
+                if alert.kind in self.screen.ACKNOWLEDGES:
+                    self._seen_alerts.add(alert.key)
+        self.unseen_alerts = tuple(a for a in alerts if a.key not in self._seen_alerts)
+
+    def acknowledge_alerts(self, kinds: Iterable[str]) -> None:
+        kinds = set(kinds)
+        if self.summary is not None:
+            self._seen_alerts.update(a.key for a in self.summary.alerts if a.kind in kinds)
+            self._update_unseen(self.summary.alerts)
+
+    # --- errors ---------------------------------------------------------------------------
+
+    def report_error(self, exc: BaseException) -> None:
+        if isinstance(exc, OmniPostError):
+            self.notify(exc.message, title="Not done", severity="error", timeout=8)
+            return
+        log.error("unexpected error in the TUI", exc_info=exc)
+        self.notify(
+            f"something went wrong; see the log at {self.ctx.settings.paths.log_file}",
+            title=type(exc).__name__,
+            severity="error",
+            timeout=10,
+        )
+
+    # --- actions --------------------------------------------------------------------------
+
+    def action_show(self, mode: str) -> None:
+        if self.current_mode != mode:
+            self.switch_mode(mode)
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def show_variant_attempts(self, variant_id: int) -> None:
+        """Open the attempts screen filtered to one variant."""
+        self.attempts_for_variant = variant_id  # read by AttemptsScreen when it is shown
+        if self.current_mode == "attempts" and isinstance(self.screen, AttemptsScreen):
+            self.screen.refresh_data()
+        else:
+            self.switch_mode("attempts")
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for key, mode, label in (
+            ("1", "calendar", "Calendar"),
+            ("2", "variants", "Variants"),
+            ("3", "attempts", "Attempts"),
+            ("4", "accounts", "Accounts"),
+        ):
+            yield SystemCommand(
+                f"Go to {label}", f"Screen {key}", lambda m=mode: self.action_show(m)
+            )
+        yield SystemCommand("Help", "Every key, on every screen (? or F1)", self.action_help)
+        if isinstance(screen, OmniScreen):
+            for title, help_text, callback in screen.palette_commands():
+                yield SystemCommand(title, help_text, callback)

@@ -1,0 +1,93 @@
+"""What every OmniPost screen shares: the frame (nav bar, alert line, status bar, footer) and
+the one way to call the service layer without blocking the UI."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.worker import Worker, get_current_worker
+
+from omnipost_tui.tui.widgets.frame import AlertLine, NavBar, StatusBar
+
+if TYPE_CHECKING:
+    from omnipost_tui.tui.app import OmniPostApp
+
+
+class ServiceCalls:
+    """Run service calls in thread workers; results come back on the UI thread.
+
+    This is the one place that turns a failed call into a visible error (``report_error``),
+    so no screen writes its own try/except around the database.
+    """
+
+    app: OmniPostApp
+
+    def call(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        done: Callable[[Any], None] | None = None,
+        group: str = "default",
+        exclusive: bool = False,
+        failed: Callable[[BaseException], None] | None = None,
+    ) -> Worker:
+        app = self.app
+
+        def job() -> None:
+            worker = get_current_worker()
+            try:
+                result = fn(*args)
+            except Exception as exc:
+                if not worker.is_cancelled:
+                    app.call_from_thread(failed or app.report_error, exc)
+                return
+            # A newer exclusive load replaced this one: its result is stale.
+            if done is not None and not worker.is_cancelled:
+                app.call_from_thread(done, result)
+
+        return self.run_worker(  # type: ignore[attr-defined]
+            job, thread=True, group=group, exclusive=exclusive, exit_on_error=False
+        )
+
+
+class OmniScreen(ServiceCalls, Screen):
+    """A top-level screen: nav bar, optional alert line, the body, status bar, footer."""
+
+    MODE: ClassVar[str] = ""
+    TITLE_TEXT: ClassVar[str] = ""
+    # Which alert kinds this screen answers: showing it counts as "looked at".
+    ACKNOWLEDGES: ClassVar[tuple[str, ...]] = ()
+
+    def compose(self) -> ComposeResult:
+        from textual.widgets import Footer
+
+        yield NavBar(self.MODE)
+        yield AlertLine()
+        yield from self.compose_body()
+        yield StatusBar()
+        yield Footer()
+
+    def compose_body(self) -> Iterable:
+        return ()
+
+    def on_screen_resume(self) -> None:
+        if self.ACKNOWLEDGES:
+            self.app.acknowledge_alerts(self.ACKNOWLEDGES)
+        self.refresh_data()
+
+    def refresh_data(self) -> None:
+        """Reload what the screen shows (called on show and when the database changed)."""
+
+    def palette_commands(self) -> Iterable[tuple[str, str, Callable[[], Any]]]:
+        """(title, help, callback) for this screen's actions in the command palette."""
+        for binding in self._bindings.key_to_bindings.values():
+            for item in binding:
+                if item.show and item.description:
+                    yield (
+                        item.description,
+                        f"{self.TITLE_TEXT}: press {item.key_display or item.key}",
+                        lambda action=item.action: self.run_action(action),
+                    )

@@ -1,0 +1,67 @@
+"""Every key on every screen, generated from the bindings themselves so it cannot go stale."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+INTRO = (
+    "OmniPost schedules posts to Facebook Pages and LinkedIn. `omnipost worker` (in another "
+    "terminal, or under systemd) publishes them on time; this screen updates live.\n"
+    "Keys can be changed in config.toml under [keymap], using the ids below, e.g.\n"
+    '    [keymap]\n    variants.publish = "ctrl+p"\n'
+    "Ctrl+P opens the command palette: every action, searchable."
+)
+
+
+class HelpScreen(ModalScreen[None]):
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll {
+        width: 100; max-width: 100%; height: 100%; max-height: 100%;
+        border: thick $accent; background: $surface; padding: 0 1;
+    }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,question_mark,f1", "close", "Close", id="help.close"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(Text(INTRO))
+            yield Static(self._table())
+
+    def _table(self) -> Table:
+        from omnipost_tui.tui.app import OmniPostApp
+
+        table = Table(title="Keys", expand=True, show_edge=False)
+        table.add_column("where", style="bold", no_wrap=True)
+        table.add_column("key", no_wrap=True)
+        table.add_column("does")
+        table.add_column("id", style="dim", no_wrap=True)
+        keymap = dict(getattr(self.app, "_keymap", {}))
+        sections: list[tuple[str, list[BindingType]]] = [("everywhere", OmniPostApp.BINDINGS)]
+        for mode, screen in OmniPostApp.MODES.items():
+            sections.append((mode, screen.BINDINGS))
+        from omnipost_tui.tui.screens.confirm import ConfirmScreen
+
+        sections.append(("confirm", ConfirmScreen.BINDINGS))
+        for where, bindings in sections:
+            for binding in bindings:
+                if not isinstance(binding, Binding) or not binding.description:
+                    continue
+                keys = keymap.get(binding.id, binding.key) if binding.id else binding.key
+                shown = ", ".join(self.app.get_key_display(Binding(k, "")) for k in keys.split(","))
+                table.add_row(where, shown, binding.description, binding.id or "")
+                where = ""
+        return table
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,544 @@
+"""Variants: every post on every account, in time order, filtered and paged in SQL.
+
+The table holds one page (keyset pagination on scheduled_at, id), so it opens as fast with
+100,000 variants as with ten. Live updates re-read the visible page and change only the cells
+that differ, keeping the cursor on its row and the scroll where it was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from functools import partial
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.coordinate import Coordinate
+from textual.widgets import DataTable, Input, Label, Select
+
+from omnipost_tui import clock
+from omnipost_tui.errors import ValidationError
+from omnipost_tui.models import VARIANT_STATUSES
+from omnipost_tui.platforms import LABELS, PLATFORMS
+from omnipost_tui.services.brands import list_brands
+from omnipost_tui.services.variants import (
+    Cursor,
+    VariantFilter,
+    count_variants,
+    cursor_of,
+    list_variants,
+    mark_published,
+    publish_now,
+    retry_variants,
+    unschedule_variant,
+)
+from omnipost_tui.services.views import VariantView
+from omnipost_tui.times import parse_until, parse_when
+from omnipost_tui.tui.base import OmniScreen
+from omnipost_tui.tui.format import PLATFORM_SHORT, countdown, first_line, local, status_text
+from omnipost_tui.tui.screens.confirm import AskScreen, ConfirmScreen
+
+PAGE = 100
+# Sorts after every real row: "the end" for paging backwards from the last page.
+END = Cursor(None, 2**62)
+# (key, header, width). Widths include a one-space gap (the table has no cell padding, which
+# would cost two columns per field at 80×24). The text column takes what is left.
+COLUMNS = (
+    ("id", "ID", 7),
+    ("when", "When", 12),
+    ("platform", "", 3),
+    ("account", "Account", 12),
+    ("brand", "Brand", 9),
+    ("status", "Status", 14),
+    ("tries", "#", 2),
+    ("next", "Next", 6),
+    ("text", "Text", None),
+)
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[VariantView]
+    anchor: Cursor | None  # the row just before this page (None: first page)
+    has_next: bool
+    total: int
+    offset: int  # rows before this page
+
+
+def load_page(ctx, flt: VariantFilter, anchor: Cursor | None, *, from_end: bool = False) -> Page:
+    """One page in a worker thread: the rows, whether more follow, and where we are."""
+    if from_end:
+        rows = list_variants(ctx, flt, before=END, limit=PAGE)
+        before_first = list_variants(ctx, flt, before=cursor_of(rows[0]), limit=1) if rows else []
+        anchor = cursor_of(before_first[0]) if before_first else None
+        has_next = False
+    else:
+        rows = list_variants(ctx, flt, after=anchor, limit=PAGE + 1)
+        has_next = len(rows) > PAGE
+        rows = rows[:PAGE]
+    total = count_variants(ctx, flt)
+    offset = count_variants(ctx, flt, before=cursor_of(rows[0])) if rows else 0
+    return Page(rows, anchor, has_next, total, offset)
+
+
+def previous_page_anchor(ctx, flt: VariantFilter, first: Cursor) -> Cursor | None:
+    """The anchor of the page that ends just before ``first``."""
+    previous = list_variants(ctx, flt, before=first, limit=PAGE + 1)
+    return cursor_of(previous[0]) if len(previous) > PAGE else None
+
+
+class VariantsScreen(OmniScreen):
+    MODE = "variants"
+    TITLE_TEXT = "Variants"
+    CSS_PATH = "variants.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("p", "publish", "Publish now", id="variants.publish"),
+        Binding("r", "retry", "Retry", id="variants.retry"),
+        Binding("e", "edit", "Edit", id="variants.edit"),
+        Binding("n", "new", "New post", id="variants.new"),
+        Binding("u", "unschedule", "Unschedule", id="variants.unschedule"),
+        Binding("m", "mark_published", "Mark published", id="variants.mark_published"),
+        Binding("slash", "filter", "Filter", id="variants.filter"),
+        Binding("escape", "clear_filter", "Clear filter", id="variants.clear_filter", show=False),
+        Binding(
+            "ctrl+f,right_square_bracket",
+            "page(1)",
+            "Next page",
+            id="variants.next_page",
+            show=False,
+        ),
+        Binding(
+            "ctrl+b,left_square_bracket",
+            "page(-1)",
+            "Previous page",
+            id="variants.previous_page",
+            show=False,
+        ),
+        Binding("g", "first_page", "First page", id="variants.first_page", show=False),
+        Binding("G", "last_page", "Last page", id="variants.last_page", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.flt = VariantFilter()
+        self.page: Page | None = None
+        self._cells: dict[str, tuple] = {}  # row key -> rendered cells, for diffing
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(id="filters"):
+            with Horizontal(classes="filter-row"):
+                yield Input(placeholder="search title or text", id="search", compact=True)
+                yield Select(
+                    [(s, s) for s in VARIANT_STATUSES],
+                    prompt="any status",
+                    id="status",
+                    compact=True,
+                )
+                yield Select(
+                    [(LABELS[p], p) for p in PLATFORMS],
+                    prompt="any platform",
+                    id="platform",
+                    compact=True,
+                )
+            with Horizontal(classes="filter-row"):
+                yield Select([], prompt="any brand", id="brand", compact=True)
+                yield Input(placeholder="from (e.g. 2026-12-01)", id="from", compact=True)
+                yield Input(placeholder="to (e.g. +7d)", id="to", compact=True)
+            yield Label("", id="filter-error")
+        yield Label("", id="position")
+        yield DataTable(id="variants", cursor_type="row", zebra_stripes=True, cell_padding=0)
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for key, label, width in COLUMNS:
+            table.add_column(label, key=key, width=width or 20)
+        self.query_one(DataTable).focus()
+        self.call_after_refresh(self._fit_text_column)
+        self.set_interval(1.0, self._tick_countdowns)
+        self.call(list_brands, self.app.ctx, done=self._set_brands, group="brands")
+
+    def on_resize(self) -> None:
+        self._fit_text_column()
+
+    def _fit_text_column(self) -> None:
+        table = self.query_one(DataTable)
+        fixed = sum(w for _, _, w in COLUMNS if w)
+        # The vertical scrollbar takes two columns when the page is longer than the screen.
+        width = max(10, table.size.width - fixed - 2)
+        column = table.columns.get("text")  # type: ignore[call-overload]
+        if column is not None and column.width != width:
+            column.width = width
+            column.auto_width = False
+            table.refresh()
+
+    def _set_brands(self, brands) -> None:
+        self.query_one("#brand", Select).set_options([(b.name, b.id) for b in brands])
+
+    # --- loading ----------------------------------------------------------------------------
+
+    def refresh_data(self) -> None:
+        anchor = self.page.anchor if self.page else None
+        self._load(anchor)
+
+    def _load(self, anchor: Cursor | None, *, from_end: bool = False, cursor_to: str = "") -> None:
+        self.call(
+            partial(load_page, from_end=from_end),
+            self.app.ctx,
+            self.flt,
+            anchor,
+            done=lambda page: self._show(page, cursor_to),
+            group="load",
+            exclusive=True,
+        )
+
+    def _show(self, page: Page, cursor_to: str = "") -> None:
+        """Put a page in the table: cell updates only when the rows are the same ones."""
+        self.page = page
+        table = self.query_one(DataTable)
+        now = clock.now()
+        rows = {str(v.id): self._cells_of(v, now) for v in page.rows}
+        self._views = {str(v.id): v for v in page.rows}
+        with self.app.batch_update():
+            if list(rows) == list(self._cells):
+                for key, cells in rows.items():
+                    old = self._cells[key]
+                    for (column, _, _), new, before in zip(COLUMNS, cells, old, strict=True):
+                        if new != before:
+                            table.update_cell(key, column, new)
+            else:
+                current = self._cursor_key()
+                scroll = table.scroll_y
+                table.clear()
+                for key, cells in rows.items():
+                    table.add_row(*cells, key=key)
+                target = cursor_to or current
+                if target == "last" and rows:
+                    table.move_cursor(row=len(rows) - 1)
+                elif target == "first" and rows:
+                    table.move_cursor(row=0)
+                    table.scroll_home(animate=False)
+                elif target and target in rows:
+                    table.move_cursor(row=table.get_row_index(target))
+                    table.scroll_y = scroll
+            self._cells = rows
+        self._fit_text_column()
+        self._show_position()
+
+    def _cells_of(self, v: VariantView, now: datetime) -> tuple:
+        tz = self.app.tz
+        next_attempt = countdown(v.next_attempt_at, now) if v.status == "retrying" else ""
+        return (
+            Text(str(v.id), style="dim"),
+            local(v.scheduled_at, tz, "%m-%d %H:%M"),
+            PLATFORM_SHORT.get(v.platform, v.platform),
+            v.account_name,
+            v.brand_name,
+            status_text(v.status),
+            str(v.attempts) if v.attempts else "",
+            next_attempt,
+            first_line(v.text),
+        )
+
+    def _show_position(self) -> None:
+        page = self.page
+        label = self.query_one("#position", Label)
+        if page is None:
+            return
+        if not page.rows:
+            what = "no variants match the filter" if self._filtered() else "no variants yet"
+            label.update(f" {what} — n: new post")
+            return
+        first = page.offset + 1
+        last = page.offset + len(page.rows)
+        filt = "  (filtered — Esc clears)" if self._filtered() else ""
+        label.update(
+            f" {first:,}–{last:,} of {page.total:,} variants{filt}   "
+            "[ ] pages · / filter · Enter attempts"
+        )
+
+    def _tick_countdowns(self) -> None:
+        """Retry countdowns move every second; only those cells are touched."""
+        if self.page is None:
+            return
+        table = self.query_one(DataTable)
+        now = clock.now()
+        for view in self.page.rows:
+            if view.status == "retrying":
+                key = str(view.id)
+                value = countdown(view.next_attempt_at, now)
+                cells = self._cells.get(key)
+                if cells is not None and cells[7] != value:
+                    self._cells[key] = (*cells[:7], value, cells[8])
+                    table.update_cell(key, "next", value)
+
+    # --- paging -----------------------------------------------------------------------------
+
+    def on_key(self, event) -> None:
+        table = self.query_one(DataTable)
+        if not table.has_focus or self.page is None:
+            return
+        last = table.row_count - 1
+        if (
+            event.key in ("down", "pagedown", "j")
+            and table.cursor_row >= last
+            and self.page.has_next
+        ):
+            event.stop()
+            self.action_page(1)
+        elif event.key in ("up", "pageup", "k") and table.cursor_row <= 0 and self.page.anchor:
+            event.stop()
+            self.action_page(-1, cursor_to="last")
+
+    def action_page(self, direction: int, cursor_to: str = "") -> None:
+        page = self.page
+        if page is None or not page.rows:
+            return
+        if direction > 0:
+            if page.has_next:
+                self._load(cursor_of(page.rows[-1]), cursor_to=cursor_to or "first")
+        elif page.anchor is not None:
+            first = cursor_of(page.rows[0])
+            self.call(
+                previous_page_anchor,
+                self.app.ctx,
+                self.flt,
+                first,
+                done=lambda anchor: self._load(anchor, cursor_to=cursor_to or "first"),
+                group="load",
+                exclusive=True,
+            )
+
+    def action_first_page(self) -> None:
+        self._load(None, cursor_to="first")
+
+    def action_last_page(self) -> None:
+        self._load(None, from_end=True, cursor_to="last")
+
+    # --- filters ----------------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        self.query_one("#filters").add_class("-open")
+        self.query_one("#search", Input).focus()
+
+    def action_clear_filter(self) -> None:
+        filters = self.query_one("#filters")
+        if self.focused is not None and filters in self.focused.ancestors:
+            # First Escape leaves the filter fields; the filter stays on (and visible) if set.
+            filters.set_class(self._filtered(), "-open")
+            self.query_one(DataTable).focus()
+            return
+        for widget in self.query("#filters Input").results(Input):
+            widget.value = ""
+        for select in self.query("#filters Select").results(Select):
+            select.clear()
+        self._apply_filter()
+        filters.remove_class("-open")
+        self.query_one(DataTable).focus()
+
+    def _filtered(self) -> bool:
+        return self.flt != VariantFilter()
+
+    @on(Input.Submitted, "#filters Input")
+    def _submitted(self) -> None:
+        self._apply_filter()
+        self.query_one(DataTable).focus()
+
+    @on(Select.Changed, "#filters Select")
+    @on(Input.Changed, "#search")
+    def _changed(self) -> None:
+        self._apply_filter()
+
+    def _apply_filter(self) -> None:
+        error = self.query_one("#filter-error", Label)
+        tz, now = self.app.tz, clock.now()
+        try:
+            start = self.query_one("#from", Input).value.strip()
+            end = self.query_one("#to", Input).value.strip()
+            date_from = parse_when(start, tz, now) if start else None
+            date_to = parse_until(end, tz, now) if end else None
+        except ValidationError as exc:
+            error.update(exc.message)
+            return
+        error.update("")
+        status = self.query_one("#status", Select).value
+        platform = self.query_one("#platform", Select).value
+        brand = self.query_one("#brand", Select).value
+        search = self.query_one("#search", Input).value.strip()
+        self.flt = VariantFilter(
+            statuses=(status,) if isinstance(status, str) else (),
+            platforms=(platform,) if isinstance(platform, str) else (),
+            brand=brand if isinstance(brand, int) else None,
+            search=search or None,
+            date_from=date_from,
+            date_to=date_to,
+        )
+        self._load(None, cursor_to="first")
+
+    def show_filter(self, flt: VariantFilter) -> None:
+        """Open with a filter set by another screen (e.g. the status bar's failed count)."""
+        self.flt = replace(flt)
+        self._load(None, cursor_to="first")
+
+    # --- actions on the selected variant ------------------------------------------------------
+
+    def _cursor_key(self) -> str:
+        table = self.query_one(DataTable)
+        if table.row_count == 0:
+            return ""
+        try:
+            return str(table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value)
+        except Exception:
+            return ""
+
+    def selected(self) -> VariantView | None:
+        key = self._cursor_key()
+        return getattr(self, "_views", {}).get(key)
+
+    def _need_selection(self) -> VariantView | None:
+        variant = self.selected()
+        if variant is None:
+            self.notify("no variant selected", severity="warning")
+        return variant
+
+    def action_publish(self) -> None:
+        variant = self._need_selection()
+        if variant is None:
+            return
+        body = Text()
+        body.append(
+            f"{LABELS.get(variant.platform, variant.platform)} · {variant.account_name}",
+            style="bold",
+        )
+        body.append(f"  (brand {variant.brand_name})\n")
+        planned = local(variant.scheduled_at, self.app.tz)
+        body.append(f"planned for {planned}; it will go out now instead\n\n", style="dim")
+        body.append(variant.text[:1200] + ("…" if len(variant.text) > 1200 else ""))
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.call(publish_now, self.app.ctx, variant.id, done=self._published)
+
+        self.app.push_screen(
+            ConfirmScreen(f"Publish variant {variant.id} now?", body, "publish"), answered
+        )
+
+    def _published(self, result) -> None:
+        variant = result.variant
+        self.notify(f"variant {variant.id} queued to publish now on {variant.account_name}")
+        if not result.worker_online:
+            self.notify(
+                "No worker is running: it will go out as soon as `omnipost worker` runs.",
+                title="Queued, not sent yet",
+                severity="warning",
+                timeout=12,
+            )
+        self.refresh_data()
+
+    def action_retry(self) -> None:
+        variant = self._need_selection()
+        if variant is None:
+            return
+        if variant.status not in ("failed", "unconfirmed"):
+            self.notify(
+                f"variant {variant.id} is {variant.status}; "
+                "only failed or unconfirmed variants are retried",
+                severity="warning",
+            )
+            return
+
+        def go(yes: bool | None = True) -> None:
+            if yes:
+                self.call(retry_variants, self.app.ctx, [variant.id], done=self._retried)
+
+        if variant.status == "unconfirmed":
+            body = Text(
+                f"The last attempt may have published it on {variant.account_name}.\n"
+                "Check the page first: retrying a post that is already there publishes it twice.\n"
+                "If it is there, press m instead to mark it published."
+            )
+            self.app.push_screen(ConfirmScreen(f"Retry variant {variant.id}?", body, "retry"), go)
+        else:
+            go()
+
+    def _retried(self, result) -> None:
+        for variant in result.retried:
+            self.notify(f"variant {variant.id} queued again")
+        if not result.worker_online:
+            self.notify(
+                "No worker is running: it will go out as soon as `omnipost worker` runs.",
+                severity="warning",
+                timeout=12,
+            )
+        self.refresh_data()
+
+    def action_unschedule(self) -> None:
+        variant = self._need_selection()
+        if variant is not None:
+            self.call(
+                unschedule_variant,
+                self.app.ctx,
+                variant.id,
+                done=lambda v: (
+                    self.notify(f"variant {v.id} is a draft again"),
+                    self.refresh_data(),
+                ),
+            )
+
+    def action_mark_published(self) -> None:
+        variant = self._need_selection()
+        if variant is None:
+            return
+        if variant.status not in ("unconfirmed", "failed"):
+            self.notify(
+                f"variant {variant.id} is {variant.status}; "
+                "only unconfirmed or failed variants can be marked published",
+                severity="warning",
+            )
+            return
+
+        def answered(external: str | None) -> None:
+            if external is not None:
+                self.call(
+                    mark_published,
+                    self.app.ctx,
+                    variant.id,
+                    external or None,
+                    done=lambda v: (
+                        self.notify(f"variant {v.id} marked published"),
+                        self.refresh_data(),
+                    ),
+                )
+
+        self.app.push_screen(
+            AskScreen(
+                f"Mark variant {variant.id} published",
+                f"You found the post on {variant.account_name}. Its post id (optional):",
+            ),
+            answered,
+        )
+
+    def action_edit(self) -> None:
+        variant = self._need_selection()
+        if variant is not None:
+            from omnipost_tui.tui.screens.editor import EditorScreen
+
+            self.app.push_screen(
+                EditorScreen(post_id=variant.post_id, variant_id=variant.id), self._edited
+            )
+
+    def action_new(self) -> None:
+        from omnipost_tui.tui.screens.editor import EditorScreen
+
+        self.app.push_screen(EditorScreen(), self._edited)
+
+    def _edited(self, saved: bool | None) -> None:
+        if saved:
+            self.refresh_data()
+
+    @on(DataTable.RowSelected, "#variants")
+    def _open_attempts(self, event: DataTable.RowSelected) -> None:
+        self.app.show_variant_attempts(int(str(event.row_key.value)))
