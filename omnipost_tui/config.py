@@ -346,6 +346,11 @@ class Settings:
     # key -> "default" | "config.toml" | "env OMNIPOST_…"
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
+    def __repr__(self) -> str:
+        # The masked form of describe(): URLs with passwords, and the key, never leak into logs.
+        shown = ", ".join(f"{key}={value!r}" for key, value, _ in self.describe())
+        return f"Settings({shown})"
+
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
@@ -415,6 +420,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         if raw.strip() != "":
             values[option.key] = _parse(option, raw, option.env_var)
             sources[option.key] = f"env {option.env_var}"
+    if values["publish_timeout"] < 3 * values["http_timeout"]:
+        # One request may take a connect, a send and a read timeout; recovery must not call a
+        # publish that is still waiting for its answer "crashed".
+        raise ConfigError(
+            f"publish_timeout ({values['publish_timeout']} s, {sources['publish_timeout']}) "
+            f"must be at least three times http_timeout ({values['http_timeout']:g} s, "
+            f"{sources['http_timeout']})"
+        )
     tui_theme, keymap = _tui_tables(file_values, paths.config_file)
     return Settings(paths=paths, sources=sources, tui_theme=tui_theme, keymap=keymap, **values)
 

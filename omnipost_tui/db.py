@@ -72,7 +72,7 @@ class Database:
             self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
             connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_S} if self.is_sqlite else {}
             self.engine: Engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
-        except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+        except (ArgumentError, NoSuchModuleError, ImportError, ValueError) as exc:
             raise ConfigError(
                 f"OMNIPOST_DATABASE_URL {mask_url_password(url)!r} cannot be used ({exc}); use "
                 "sqlite:///PATH or postgresql+psycopg://USER@HOST/DB (pip install -e '.[scale]')"

@@ -145,6 +145,9 @@ class PostVariant(Base):
     # Claim of the worker currently publishing (DESIGN.md, guarantee 1 and 3).
     claim_token: Mapped[str | None] = mapped_column(String(64))
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set, under the claim, at the sending point: recovery decides "may it exist?" from this row
+    # in the same UPDATE that moves the variant, so it cannot race the worker it recovers from.
+    sending_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # When a queue message was last sent for the current due time (NULL: none yet). Reset whenever
     # the due time changes; lets the sweep skip variants already on their way.
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -31,6 +31,9 @@ SECRET_KEYS = frozenset(
 _SECRET_PAIR = re.compile(
     r"(?i)\b(" + "|".join(sorted(SECRET_KEYS, key=len, reverse=True)) + r")=([^&\s\"']+)"
 )
+_SECRET_JSON = re.compile(
+    r'(?i)"(' + "|".join(sorted(SECRET_KEYS, key=len, reverse=True)) + r')"\s*:\s*"[^"]*"'
+)
 _BEARER = re.compile(r"(?i)\b(bearer|oauth)\s+[A-Za-z0-9._~+/=-]{8,}")
 
 
@@ -42,11 +45,13 @@ def redact_text(text: str | None, secrets: Iterable[str | None] = ()) -> str | N
         if secret and len(secret) >= 4:
             text = text.replace(secret, MASK)
     text = _SECRET_PAIR.sub(lambda m: f"{m.group(1)}={MASK}", text)
+    text = _SECRET_JSON.sub(lambda m: f'"{m.group(1)}": "{MASK}"', text)
     return _BEARER.sub(lambda m: f"{m.group(1)} {MASK}", text)
 
 
 def mask_url_password(url: str) -> str:
     """``scheme://user:secret@host/…`` → ``scheme://user:***@host/…`` (URLs get printed)."""
+    url = redact_text(url) or ""  # ?password=… in the query
     scheme, sep, rest = url.partition("://")
     if not sep or "@" not in rest:
         return url

@@ -303,3 +303,41 @@ def test_the_secret_key_from_the_config_file_is_masked_too(env):
     assert settings.secret_key == key
     rows = {name: (shown, source) for name, shown, source in settings.describe()}
     assert rows["secret_key"] == ("********", "config.toml")
+
+
+def test_publish_timeout_must_cover_a_whole_request(env):
+    env["OMNIPOST_HTTP_TIMEOUT"] = "60"
+    with pytest.raises(ConfigError, match="at least three times http_timeout"):
+        load_settings(env)
+    env["OMNIPOST_PUBLISH_TIMEOUT"] = "180"
+    assert load_settings(env).publish_timeout == 180
+
+
+def test_repr_of_settings_hides_url_passwords(env):
+    env["OMNIPOST_DATABASE_URL"] = "postgresql+psycopg://omnipost:hunter2@db/omnipost"
+    env["OMNIPOST_QUEUE_URL"] = "redis://:hunter3@queue:6379/0"
+    text = repr(load_settings(env))
+    assert "hunter2" not in text and "hunter3" not in text
+
+
+def test_tui_preferences_and_keymap_are_read_and_the_theme_is_saved_in_place(env):
+    from omnipost_tui.config import save_tui_theme
+
+    path = write_config(
+        env,
+        '# mine\ntimezone = "Europe/Berlin"\n\n[tui]\ntheme = "nord"\n\n'
+        '[keymap]\n"variants.publish" = "ctrl+p"\n',
+    )
+    settings = load_settings(env)
+    assert settings.tui_theme == "nord"
+    assert dict(settings.keymap) == {"variants.publish": "ctrl+p"}
+    save_tui_theme(settings.paths, "dracula")
+    text = path.read_text()
+    assert "# mine" in text and 'theme = "dracula"' in text and "nord" not in text
+    assert load_settings(env).tui_theme == "dracula"
+
+
+def test_a_bad_keymap_entry_is_refused(env):
+    write_config(env, '[keymap]\n"variants.publish" = 5\n')
+    with pytest.raises(ConfigError, match=r"\[keymap\] variants.publish"):
+        load_settings(env)

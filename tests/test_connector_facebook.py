@@ -12,6 +12,7 @@ import respx
 
 from omnipost_tui.connectors import (
     FacebookConnector,
+    MaybePublished,
     Permanent,
     PermissionDenied,
     PlatformError,
@@ -265,22 +266,25 @@ def test_empty_500_body_is_transient(mock: respx.MockRouter, connector: Facebook
     assert "empty response" in str(err)
 
 
-def test_4xx_without_json_is_permanent(
+def test_4xx_error_page_without_json_is_transient(
     mock: respx.MockRouter, connector: FacebookConnector
 ) -> None:
+    # Such a page comes from a proxy or load balancer in front of the Graph API, not from a
+    # Graph API verdict on the post.
     mock.post(f"/v24.0/{PAGE}/feed").respond(404, text="Not Found")
     err = publish_error(connector)
-    assert isinstance(err, Permanent)
+    assert isinstance(err, Transient)
     assert err.http_status == 404
     assert "Not Found" in str(err)
 
 
-def test_2xx_without_id_is_permanent_so_it_is_never_resent_blindly(
+def test_2xx_without_id_may_be_published_so_it_is_never_resent_blindly(
     mock: respx.MockRouter, connector: FacebookConnector
 ) -> None:
     mock.post(f"/v24.0/{PAGE}/feed").respond(200, json={"success": True})
     err = publish_error(connector)
-    assert type(err) is Permanent
+    assert type(err) is MaybePublished
+    assert not err.retryable
     assert "no post id" in str(err)
     assert err.http_status == 200
 

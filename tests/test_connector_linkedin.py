@@ -11,6 +11,7 @@ import respx
 
 from omnipost_tui.connectors import (
     LinkedInConnector,
+    MaybePublished,
     Permanent,
     PermissionDenied,
     PlatformError,
@@ -157,12 +158,12 @@ def test_link_becomes_an_article_with_a_title(
     assert article["title"] == "example.com/blog/launch"
 
 
-def test_201_without_id_header_is_permanent(
+def test_201_without_id_header_may_be_published(
     mock: respx.MockRouter, connector: LinkedInConnector
 ) -> None:
     mock.post("/rest/posts").respond(201)
     err = publish_error(connector)
-    assert type(err) is Permanent
+    assert type(err) is MaybePublished
     assert "no post id" in str(err)
     assert err.http_status == 201
 

@@ -464,3 +464,106 @@ def test_two_claims_for_one_variant_only_one_wins(ctx, world, fake_clock):
     second = publishing.claim_variant(ctx, variant.id, fake_clock.now(), "b")
     assert first is not None
     assert second is None
+
+
+# --- races and edge cases found in review -------------------------------------------------------
+
+
+def test_a_worker_that_stalls_past_its_lease_sends_nothing_after_recovery(
+    ctx, world, worker, fake_clock, http
+):
+    from omnipost_tui.engine.publisher import _attempt
+
+    route = http.post(FEED).mock(return_value=fb_ok())
+    variant = schedule(ctx, world, fake_clock, 1)
+    worker.huey.flush()
+    fake_clock.advance(2)
+    stalled = publishing.claim_variant(ctx, variant.id, fake_clock.now(), "stalled-worker")
+    fake_clock.advance(ctx.settings.publish_timeout + 1)  # laptop lid closed, VM paused…
+    worker.sweep()
+    assert get_variant(ctx, variant.id).status == "retrying"
+    # The stalled worker wakes up and carries on: its claim is gone, so nothing is sent.
+    assert _attempt(ctx, stalled) is None
+    assert route.call_count == 0
+    worker.deliver()
+    assert route.call_count == 1
+    assert get_variant(ctx, variant.id).status == "published"
+
+
+def test_recovery_leaves_a_worker_alone_once_it_reached_its_sending_point(
+    ctx, world, worker, fake_clock
+):
+    variant = schedule(ctx, world, fake_clock, 1)
+    worker.huey.flush()
+    fake_clock.advance(2)
+    claim = publishing.claim_variant(ctx, variant.id, fake_clock.now(), "slow")
+    fake_clock.advance(ctx.settings.publish_timeout - 1)
+    assert publishing.mark_sending(ctx, claim, fake_clock.now())  # renews the lease
+    fake_clock.advance(5)
+    assert worker.sweep().recovered == []
+    assert get_variant(ctx, variant.id).status == "publishing"
+
+
+def test_accepted_without_a_post_id_is_unconfirmed_and_retry_all_leaves_it(
+    ctx, world, worker, fake_clock, http
+):
+    route = http.post(FEED).mock(return_value=httpx.Response(200, json={"success": True}))
+    variant = schedule(ctx, world, fake_clock, 2)
+    worker.run_for(5)
+    assert get_variant(ctx, variant.id).status == "unconfirmed"
+    assert retry_variants(ctx, None).retried == []
+    worker.run_for(30 * 60)
+    assert route.call_count == 1
+
+
+def test_a_retry_overdue_past_the_window_fails_as_missed(ctx, world, worker, fake_clock, http):
+    route = http.post(FEED).mock(side_effect=[httpx.Response(503, text=""), fb_ok()])
+    variant = schedule(ctx, world, fake_clock, 2)
+    worker.run_for(5)
+    assert get_variant(ctx, variant.id).status == "retrying"
+    fake_clock.advance(3 * 86400)  # the worker was down; its queued retry arrives first
+    worker.deliver()
+    assert route.call_count == 1
+    failed = get_variant(ctx, variant.id)
+    assert failed.status == "failed"
+    assert failed.last_error.startswith("missed")
+
+
+def test_an_absurd_wait_hint_is_capped_not_crashing(ctx, world, worker, fake_clock, http):
+    http.post(FEED).mock(
+        return_value=httpx.Response(429, text="slow down", headers={"Retry-After": "1e13"})
+    )
+    variant = schedule(ctx, world, fake_clock, 2)
+    worker.run_for(5)
+    current = get_variant(ctx, variant.id)
+    assert current.status == "retrying"
+    wait = (current.next_attempt_at - fake_clock.now()).total_seconds()
+    assert 0 < wait <= ctx.settings.max_lateness
+
+
+def test_a_token_known_to_be_expired_is_not_sent(ctx, world, worker, fake_clock, http):
+    from omnipost_tui.services.accounts import reconnect_account
+
+    route = http.post(FEED).mock(return_value=fb_ok())
+    reconnect_account(
+        ctx,
+        world.facebook_id,
+        access_token=FB_TOKEN,
+        token_expires_at=fake_clock.now() + timedelta(seconds=30),
+    )
+    variant = schedule(ctx, world, fake_clock, 60)
+    worker.run_for(70)
+    assert route.call_count == 0
+    assert get_variant(ctx, variant.id).status == "failed"
+    assert get_account(ctx, world.facebook_id).status == EXPIRED
+
+
+def test_a_queue_lost_after_saving_does_not_fail_the_command(ctx, world, fake_clock, monkeypatch):
+    from omnipost_tui.errors import QueueUnavailable
+
+    def gone(*args, **kwargs):
+        raise QueueUnavailable("queue redis://… is unreachable: connection refused")
+
+    monkeypatch.setattr(ctx.queue, "enqueue_publish", gone)  # Redis went away after the ping
+    variant = schedule(ctx, world, fake_clock, 10)
+    assert get_variant(ctx, variant.id).status == "scheduled"  # saved; the sweep will queue it

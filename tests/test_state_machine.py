@@ -768,7 +768,9 @@ def test_retry_all_skips_what_cannot_go_out_and_retries_the_rest(ctx, world, fak
         at=fake_clock.now() + timedelta(minutes=5),
     )
     for variant in (on_page, on_linkedin):
-        assert fail_before_claim(ctx, variant.id, "scheduled", "boom", fake_clock.now())
+        assert fail_before_claim(
+            ctx, variant.id, "scheduled", variant.scheduled_at, "boom", fake_clock.now()
+        )
     mark_account_expired(ctx, world.linkedin_id)
 
     result = retry_variants(ctx, None)

@@ -174,6 +174,7 @@ def test_killed_worker_after_sending_leaves_the_variant_unconfirmed(
     live, sandbox, start_worker, platform_env
 ):
     platform_env["OMNIPOST_PUBLISH_TIMEOUT"] = "2"
+    platform_env["OMNIPOST_HTTP_TIMEOUT"] = "0.5"
     brand = add_brand(live, "Acme").id
     page = connect(live, brand, "facebook", "page-hang", "Hanging Page")
     post = add_post(live, brand=brand, title="Lost", text="Did it go out?").id

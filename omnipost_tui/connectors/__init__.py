@@ -7,6 +7,7 @@ from omnipost_tui.connectors.base import (
     summarize_request,
 )
 from omnipost_tui.connectors.errors import (
+    MaybePublished,
     Permanent,
     PermissionDenied,
     PlatformError,
@@ -25,6 +26,7 @@ __all__ = [
     "Connector",
     "FacebookConnector",
     "LinkedInConnector",
+    "MaybePublished",
     "Permanent",
     "PermissionDenied",
     "PlatformError",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -106,6 +107,8 @@ def retry_after_header(headers: Mapping[str, str]) -> float | None:
         except (TypeError, ValueError):
             return None
         seconds = when.timestamp() - time.time()
+    if not math.isfinite(seconds):
+        return None  # "inf" or "nan" is no hint
     return max(seconds, 0.0)
 
 

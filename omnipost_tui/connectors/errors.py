@@ -97,6 +97,14 @@ class Permanent(PlatformError):
     retryable = False
 
 
+class MaybePublished(PlatformError):
+    """The platform accepted the request but its answer is unusable (no post id): the post may
+    exist. Never retried automatically; the variant becomes unconfirmed for a human to check."""
+
+    kind = "maybe_published"
+    retryable = False
+
+
 class PermissionDenied(Permanent):
     """The token works but lacks the permission (or role) to post for this account."""
 

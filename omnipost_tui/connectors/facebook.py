@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
@@ -20,6 +21,7 @@ from omnipost_tui.connectors.base import (
     summarize_request,
 )
 from omnipost_tui.connectors.errors import (
+    MaybePublished,
     Permanent,
     PermissionDenied,
     PlatformError,
@@ -103,6 +105,12 @@ def _classify_by_status(
             retry_after=facebook_retry_after(headers),
             **fields,
         )
+    if parse_json(body_text) is None:
+        # An HTML or empty error page comes from something in front of the Graph API (a proxy,
+        # a load balancer), not from Facebook's judgement of the post: worth another try.
+        return Transient(
+            f"Facebook answered HTTP {http_status} without details: {detail}", **fields
+        )
     return Permanent(f"Facebook answered HTTP {http_status}: {detail}", **fields)
 
 
@@ -147,7 +155,7 @@ def _business_use_case_minutes(value: str | None) -> float | None:
         if isinstance(entry, dict)
         and isinstance(entry.get("estimated_time_to_regain_access"), int | float)
     ]
-    longest = max(waits, default=0.0)
+    longest = max((w for w in waits if math.isfinite(w)), default=0.0)
     return longest if longest > 0 else None
 
 
@@ -204,8 +212,8 @@ class FacebookConnector(HttpConnector):
         data = parse_json(body)
         post_id = data.get("id") if isinstance(data, dict) else None
         if not post_id:
-            # Facebook accepted the call, so the post may exist: Permanent, never re-sent blindly.
-            raise Permanent(
+            # Facebook accepted the call, so the post may exist: never re-sent blindly.
+            raise MaybePublished(
                 "Facebook accepted the request but returned no post id; the post may have been"
                 " published — check the Page before publishing again",
                 http_status=response.status_code,

@@ -19,6 +19,7 @@ from omnipost_tui.connectors.base import (
     summarize_request,
 )
 from omnipost_tui.connectors.errors import (
+    MaybePublished,
     Permanent,
     PermissionDenied,
     PlatformError,
@@ -205,8 +206,8 @@ class LinkedInConnector(HttpConnector):
             )
         post_id = _post_id(response)
         if not post_id:
-            # LinkedIn accepted the call, so the post may exist: Permanent, never re-sent blindly.
-            raise Permanent(
+            # LinkedIn accepted the call, so the post may exist: never re-sent blindly.
+            raise MaybePublished(
                 f"LinkedIn accepted the request (HTTP {response.status_code}) but returned no"
                 " post id; the post may have been published — check the profile or page before"
                 " publishing again",

@@ -14,12 +14,13 @@ from omnipost_tui.connectors import PlatformError, PublishRequest
 from omnipost_tui.crypto import TokenUnreadable
 from omnipost_tui.engine import retry
 from omnipost_tui.engine.connectors import connector_for
-from omnipost_tui.models import CONNECTED, FAIL, FAILED, RETRYING, SCHEDULED, SUCCESS
+from omnipost_tui.models import CONNECTED, FAIL, FAILED, RETRYING, SUCCESS
 from omnipost_tui.platforms import LABELS
 from omnipost_tui.services import publishing
+from omnipost_tui.services.accounts import mark_account_expired
 from omnipost_tui.services.context import Context
 from omnipost_tui.services.dispatch import dispatch
-from omnipost_tui.services.publishing import AttemptRecord, Claim, Outcome
+from omnipost_tui.services.publishing import AttemptRecord, Claim, DueState, Outcome
 
 log = logging.getLogger("omnipost.engine.publish")
 
@@ -44,23 +45,10 @@ def publish_variant(ctx: Context, variant_id: int, *, worker_id: str | None = No
         clock.sleep(early)
         now = clock.now()
 
-    late = state.scheduled_at is not None and (now - state.scheduled_at).total_seconds()
-    if state.status == SCHEDULED and late and late > ctx.settings.max_lateness:
-        message = publishing.missed_message(ctx, state.scheduled_at)
-        if publishing.fail_before_claim(ctx, variant_id, state.status, message, now):
-            log.warning("missed", extra={"variant": variant_id, "outcome": FAILED})
-            return FAILED
-        return None
-    if state.account_status != CONNECTED:
-        message = (
-            f"account {state.account_name} is {state.account_status}; nothing was sent. "
-            f"Reconnect it (omnipost account reconnect {state.account_id}), then retry"
-        )
-        if publishing.fail_before_claim(ctx, variant_id, state.status, message, now):
-            log.warning(
-                "account not usable",
-                extra={"variant": variant_id, "account": state.account_id, "outcome": FAILED},
-            )
+    refusal = _refusal(ctx, state, now)
+    if refusal is not None:
+        if publishing.fail_before_claim(ctx, variant_id, state.status, state.due_at, refusal, now):
+            log.warning(refusal, extra={"variant": variant_id, "outcome": FAILED})
             return FAILED
         return None
 
@@ -73,16 +61,52 @@ def publish_variant(ctx: Context, variant_id: int, *, worker_id: str | None = No
     return _attempt(ctx, claim)
 
 
-def _attempt(ctx: Context, claim: Claim) -> str:
+def _refusal(ctx: Context, state: DueState, now) -> str | None:
+    """Why this due variant must fail without any HTTP call, or None."""
+    if state.due_at is not None and state.due_at < publishing.missed_cutoff(ctx, now):
+        return publishing.missed_message(ctx, state.due_at)
+    expired = state.token_expires_at is not None and state.token_expires_at <= now
+    if expired and state.account_status == CONNECTED:
+        # Known to be expired: asking the platform would only confirm it.
+        mark_account_expired(ctx, state.account_id)
+    if state.account_status != CONNECTED or expired:
+        status = "expired" if expired else state.account_status
+        return (
+            f"account {state.account_name} is {status}; nothing was sent. "
+            f"Reconnect it (omnipost account reconnect {state.account_id}), then retry"
+        )
+    return None
+
+
+def _attempt(ctx: Context, claim: Claim) -> str | None:
     settings = ctx.settings
     fields = {"variant": claim.variant_id, "platform": claim.platform, "attempt": claim.attempt_no}
+    label = LABELS.get(claim.platform, claim.platform)
+    connector = None
     try:
         token = ctx.cipher.decrypt(claim.access_token_encrypted, account_label=claim.account_name)
+        connector = connector_for(claim.platform, settings)
+        if not publishing.mark_sending(ctx, claim, clock.now()):
+            connector.close()
+            log.warning(
+                "claim lost before sending (recovered meanwhile); nothing sent", extra=fields
+            )
+            return None
     except TokenUnreadable as exc:
         record = AttemptRecord(
             result=FAIL, error_class="token_unreadable", error_message=exc.message
         )
         return _finish(ctx, claim, record, Outcome(status=FAILED, last_error=exc.message), fields)
+    except Exception as exc:  # nothing left the machine: retry like any transient error
+        if connector is not None:
+            connector.close()
+        log.exception("could not prepare the request", extra=fields)
+        reason = f"could not prepare the request: {type(exc).__name__}"
+        record = AttemptRecord(result=FAIL, error_class="unexpected", error_message=reason)
+        outcome = retry.before_sending(
+            reason, attempt_in_round=claim.attempt_in_round, settings=settings, now=clock.now()
+        )
+        return _finish(ctx, claim, record, outcome, fields)
 
     request = PublishRequest(
         account_external_id=claim.account_external_id,
@@ -90,22 +114,20 @@ def _attempt(ctx: Context, claim: Claim) -> str:
         text=claim.text,
         link=claim.link,
     )
-    connector = connector_for(claim.platform, settings)
+    log.info("sending", extra=fields)
     try:
-        publishing.mark_sending(ctx, claim, clock.now())
-        log.info("sending", extra=fields)
+        result = connector.publish(request)
+    except PlatformError as error:
+        record = AttemptRecord(
+            result=FAIL,
+            http_status=error.http_status,
+            error_code=error.code,
+            error_message=error.message,
+            error_class=error.kind,
+            request_summary=_json(error.request_summary),
+            raw_response=error.raw_body,
+        )
         try:
-            result = connector.publish(request)
-        except PlatformError as error:
-            record = AttemptRecord(
-                result=FAIL,
-                http_status=error.http_status,
-                error_code=error.code,
-                error_message=error.message,
-                error_class=error.kind,
-                request_summary=_json(error.request_summary),
-                raw_response=error.raw_body,
-            )
             outcome = retry.after_error(
                 error,
                 attempt_in_round=claim.attempt_in_round,
@@ -115,13 +137,15 @@ def _attempt(ctx: Context, claim: Claim) -> str:
                 account_id=claim.account_id,
                 account_name=claim.account_name,
             )
-            return _finish(ctx, claim, record, outcome, fields)
-        except Exception as exc:  # a bug, after the request may have left: never re-send blindly
-            log.exception("unexpected error while publishing", extra=fields)
-            reason = f"unexpected {type(exc).__name__}"
-            record = AttemptRecord(result=FAIL, error_class="unexpected", error_message=reason)
-            outcome = retry.maybe_published(reason, LABELS.get(claim.platform, claim.platform))
-            return _finish(ctx, claim, record, outcome, fields)
+        except Exception:  # the policy must never leave a variant stuck in publishing
+            log.exception("retry policy failed", extra=fields)
+            outcome = retry.maybe_published(error.message, label)
+        return _finish(ctx, claim, record, outcome, fields)
+    except Exception as exc:  # a bug, after the request may have left: never re-send blindly
+        log.exception("unexpected error while publishing", extra=fields)
+        reason = f"unexpected {type(exc).__name__}"
+        record = AttemptRecord(result=FAIL, error_class="unexpected", error_message=reason)
+        return _finish(ctx, claim, record, retry.maybe_published(reason, label), fields)
     finally:
         connector.close()
     record = AttemptRecord(

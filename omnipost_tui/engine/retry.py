@@ -10,10 +10,11 @@ automatically; the variant becomes ``unconfirmed`` for a human to check.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 from omnipost_tui.config import Settings
-from omnipost_tui.connectors.errors import PlatformError, RateLimited, TokenExpired
+from omnipost_tui.connectors.errors import MaybePublished, PlatformError, RateLimited, TokenExpired
 from omnipost_tui.models import FAILED, PUBLISHED, RETRYING, UNCONFIRMED
 from omnipost_tui.platforms import LABELS
 from omnipost_tui.services.publishing import Outcome
@@ -49,6 +50,8 @@ def after_error(
             ),
             expire_account=True,
         )
+    if isinstance(error, MaybePublished):
+        return maybe_published(error.message, label)
     if not error.retryable:
         return Outcome(status=FAILED, last_error=f"{label} refused the post: {error.message}")
     if error.request_sent and error.http_status is None:
@@ -59,8 +62,10 @@ def after_error(
             last_error=f"gave up after {attempt_in_round} attempts; last error: {error.message}",
         )
     wait = float(backoff_seconds(attempt_in_round, settings))
-    if isinstance(error, RateLimited) and error.retry_after and error.retry_after > wait:
-        wait = error.retry_after
+    hint = error.retry_after if isinstance(error, RateLimited) else None
+    if hint is not None and math.isfinite(hint) and hint > wait:
+        # A platform's own wait wins, but never past the point where the post would be missed.
+        wait = min(hint, float(settings.max_lateness))
     return Outcome(
         status=RETRYING,
         next_attempt_at=now + timedelta(seconds=wait),

@@ -183,10 +183,11 @@ def remove_account(ctx: Context, ref: str | int, *, unschedule: bool = False) ->
         account = account_by_ref(session, ref)
         if account.status == REVOKED:
             raise NotFound(f"account {account.id} ({account.name}) was already removed")
+        # Locked (PostgreSQL): no worker may claim one of these between this check and the end.
         pending_rows = session.execute(
-            select(PostVariant.id, PostVariant.status).where(
-                PostVariant.account_id == account.id, PostVariant.status.in_(PENDING)
-            )
+            select(PostVariant.id, PostVariant.status)
+            .where(PostVariant.account_id == account.id, PostVariant.status.in_(PENDING))
+            .with_for_update()
         ).all()
         if any(status == PUBLISHING for _, status in pending_rows):
             raise ValidationError(

@@ -22,7 +22,7 @@ from omnipost_tui.models import (
     PostVariant,
 )
 from omnipost_tui.services.context import Context
-from omnipost_tui.services.dispatch import dispatch
+from omnipost_tui.services.dispatch import dispatch_saved
 from omnipost_tui.services.lookup import brand_by_ref, post_by_id, variant_by_id
 from omnipost_tui.services.posts import validate_link, validate_text, validate_title
 from omnipost_tui.services.texts import text_problem
@@ -89,7 +89,7 @@ def save_plan(ctx: Context, plan: PostPlan) -> SaveResult:
             PostView.of(post, len(post.variants)), [VariantView.of(v) for v in variants]
         )
     due = [(v.id, v.status, v.scheduled_at) for v in result.variants if v.status == SCHEDULED]
-    dispatch(ctx, [(i, s, at) for i, s, at in due if at is not None], now)
+    dispatch_saved(ctx, [(i, s, at) for i, s, at in due if at is not None], now)
     return result
 
 

@@ -7,14 +7,18 @@ current due time, so the sweep does not send another every minute.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
 
 from omnipost_tui import clock
+from omnipost_tui.errors import QueueUnavailable
 from omnipost_tui.models import RETRYING, SCHEDULED, PostVariant
 from omnipost_tui.services.context import Context
+
+log = logging.getLogger("omnipost.dispatch")
 
 # A little over the sweep interval, so every variant is dispatched by at least one sweep before
 # it is due, with its exact time as the eta.
@@ -49,6 +53,21 @@ def dispatch(
         sent.append(Dispatched(variant_id, due_at, eta))
         _record_dispatch(ctx, variant_id, status, due_at, now)
     return sent
+
+
+def dispatch_saved(
+    ctx: Context, items: list[tuple[int, str, datetime]], now: datetime | None = None
+) -> None:
+    """``dispatch`` after a user's change was committed: best effort.
+
+    The change is saved whatever happens here, and the sweep dispatches anything a lost message
+    leaves behind. Failing the command now would invite the user to run it again, scheduling
+    the post twice.
+    """
+    try:
+        dispatch(ctx, items, now)
+    except QueueUnavailable as exc:
+        log.warning("saved, but not queued (the sweep will): %s", exc.message)
 
 
 def _record_dispatch(

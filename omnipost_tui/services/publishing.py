@@ -46,6 +46,7 @@ class DueState:
     account_id: int
     account_name: str
     account_status: str
+    token_expires_at: datetime | None
 
 
 def load_due_state(ctx: Context, variant_id: int) -> DueState | None:
@@ -61,17 +62,34 @@ def load_due_state(ctx: Context, variant_id: int) -> DueState | None:
             account_id=variant.account_id,
             account_name=variant.account.name,
             account_status=variant.account.status,
+            token_expires_at=variant.account.token_expires_at,
         )
 
 
 def fail_before_claim(
-    ctx: Context, variant_id: int, expected_status: str, message: str, now: datetime
+    ctx: Context,
+    variant_id: int,
+    expected_status: str,
+    due_at: datetime | None,
+    message: str,
+    now: datetime,
 ) -> bool:
-    """Fail a due variant without any HTTP call (missed window, unusable account)."""
+    """Fail a due variant without any HTTP call (missed window, unusable account).
+
+    Only if it is still in the status and due at the time the decision was made about: a user
+    who rescheduled it a moment ago must not find it failed.
+    """
+    due_column = (
+        PostVariant.next_attempt_at if expected_status == RETRYING else PostVariant.scheduled_at
+    )
     with ctx.db.write() as session:
         result = session.execute(
             update(PostVariant)
-            .where(PostVariant.id == variant_id, PostVariant.status == expected_status)
+            .where(
+                PostVariant.id == variant_id,
+                PostVariant.status == expected_status,
+                due_column == due_at if due_at is not None else due_column.is_(None),
+            )
             .values(
                 status=FAILED,
                 last_error=message,
@@ -123,6 +141,7 @@ def claim_variant(
                 attempts=PostVariant.attempts + 1,
                 claim_token=token,
                 lease_expires_at=lease,
+                sending_since=None,
                 dispatched_at=None,
                 updated_at=now,
             )
@@ -156,14 +175,32 @@ def claim_variant(
         )
 
 
-def mark_sending(ctx: Context, claim: Claim, now: datetime) -> None:
-    """The sending point: from here on the post may exist on the platform."""
+def mark_sending(ctx: Context, claim: Claim, now: datetime) -> bool:
+    """The sending point: from here on the post may exist on the platform.
+
+    Only while our claim still holds (a worker that stalled past its lease may have been
+    recovered meanwhile: then it must not send). The lease restarts here, so recovery gives the
+    request itself the whole publish timeout. False: the claim is gone, send nothing.
+    """
+    lease = now + timedelta(seconds=ctx.settings.publish_timeout)
     with ctx.db.write() as session:
+        held = session.execute(
+            update(PostVariant)
+            .where(
+                PostVariant.id == claim.variant_id,
+                PostVariant.status == PUBLISHING,
+                PostVariant.claim_token == claim.token,
+            )
+            .values(sending_since=now, lease_expires_at=lease)
+        ).rowcount
+        if held != 1:
+            return False
         session.execute(
             update(PublicationAttempt)
             .where(PublicationAttempt.id == claim.attempt_id)
             .values(sent_at=now)
         )
+        return True
 
 
 @dataclass(frozen=True)
@@ -218,6 +255,7 @@ def complete_attempt(
             "next_attempt_at": outcome.next_attempt_at,
             "last_error": outcome.last_error,
             "lease_expires_at": None,
+            "sending_since": None,
             "dispatched_at": None,
             "updated_at": now,
         }
@@ -256,93 +294,130 @@ class Recovered:
 
 
 def recover_stuck(ctx: Context, now: datetime) -> list[Recovered]:
-    """Publishing rows whose lease ran out: their worker died (DESIGN.md, guarantee 3)."""
+    """Publishing rows whose lease ran out: their worker died (DESIGN.md, guarantee 3).
+
+    Whether the request may have left is read from the variant row (``sending_since``) inside
+    the UPDATE itself, together with the lease: a slow worker that reaches its sending point
+    first renews the lease and this UPDATE matches nothing; one that comes later finds its
+    claim gone and sends nothing.
+    """
     recovered: list[Recovered] = []
     with ctx.db.write() as session:
-        stuck = session.scalars(
-            select(PostVariant)
-            .where(PostVariant.status == PUBLISHING, PostVariant.lease_expires_at < now)
-            .options(joinedload(PostVariant.account))
-        ).all()
-        for variant in stuck:
-            attempt = session.scalar(
-                select(PublicationAttempt).where(
-                    PublicationAttempt.variant_id == variant.id,
-                    PublicationAttempt.attempt_no == variant.attempts,
-                )
+        stuck = session.execute(
+            select(
+                PostVariant.id,
+                PostVariant.claim_token,
+                PostVariant.attempts,
+                PostVariant.attempts_before_retry,
+                PostVariant.platform,
+                ConnectedSocialAccount.name,
             )
-            sent = attempt is not None and attempt.sent_at is not None
-            platform = LABELS.get(variant.platform, variant.platform)
-            if sent:
-                status = UNCONFIRMED
-                message = (
-                    f"the worker stopped after sending the request to {platform}; the post may "
-                    f"or may not be on {variant.account.name}. Check the page, then mark it "
-                    f"published (omnipost variant mark-published {variant.id}) or retry it "
-                    f"(omnipost retry {variant.id})"
-                )
-                values: dict[str, object] = {"next_attempt_at": None}
-            elif variant.attempts - variant.attempts_before_retry >= ctx.settings.max_attempts:
-                status = FAILED
-                message = "the worker stopped before sending the last allowed attempt"
-                values = {"next_attempt_at": None, "claim_token": None}
-            else:
-                # The request never left: safe to try again at once.
-                status = RETRYING
-                message = "the worker stopped before sending the request; retrying"
-                values = {"next_attempt_at": now, "claim_token": None}
-            changed = session.execute(
+            .join(ConnectedSocialAccount, ConnectedSocialAccount.id == PostVariant.account_id)
+            .where(PostVariant.status == PUBLISHING, PostVariant.lease_expires_at < now)
+        ).all()
+        for variant_id, token, attempts, before_retry, platform, account in stuck:
+            held = (
+                PostVariant.id == variant_id,
+                PostVariant.status == PUBLISHING,
+                PostVariant.claim_token == token,
+                PostVariant.lease_expires_at < now,
+            )
+            label = LABELS.get(platform, platform)
+            sent = session.execute(
                 update(PostVariant)
-                .where(
-                    PostVariant.id == variant.id,
-                    PostVariant.status == PUBLISHING,
-                    PostVariant.claim_token == variant.claim_token,
-                )
+                .where(*held, PostVariant.sending_since.is_not(None))
                 .values(
-                    status=status,
-                    last_error=message,
+                    status=UNCONFIRMED,  # keeps the claim token: a late answer still counts
+                    last_error=(
+                        f"the worker stopped after sending the request to {label}; the post may "
+                        f"or may not be on {account}. Check the page, then mark it published "
+                        f"(omnipost variant mark-published {variant_id}) or retry it "
+                        f"(omnipost retry {variant_id})"
+                    ),
+                    next_attempt_at=None,
                     lease_expires_at=None,
                     dispatched_at=None,
                     updated_at=now,
-                    **values,
                 )
             ).rowcount
-            if changed != 1:
-                continue
-            if attempt is not None and attempt.result is None:
-                attempt.result = INTERRUPTED
-                attempt.finished_at = now
-                attempt.error_class = "interrupted"
-                attempt.error_message = (
-                    "worker stopped after sending" if sent else "worker stopped before sending"
+            if sent:
+                status = UNCONFIRMED
+            else:
+                exhausted = attempts - before_retry >= ctx.settings.max_attempts
+                status = FAILED if exhausted else RETRYING
+                changed = session.execute(
+                    update(PostVariant)
+                    .where(*held, PostVariant.sending_since.is_(None))
+                    .values(
+                        status=status,
+                        last_error=(
+                            "the worker stopped before sending the last allowed attempt"
+                            if exhausted
+                            else "the worker stopped before sending the request; retrying"
+                        ),
+                        # The request never left: safe to try again at once.
+                        next_attempt_at=None if exhausted else now,
+                        claim_token=None,
+                        lease_expires_at=None,
+                        dispatched_at=None,
+                        updated_at=now,
+                    )
+                ).rowcount
+                if not changed:
+                    continue  # its worker came back to life in time
+            session.execute(
+                update(PublicationAttempt)
+                .where(
+                    PublicationAttempt.variant_id == variant_id,
+                    PublicationAttempt.attempt_no == attempts,
+                    PublicationAttempt.result.is_(None),
                 )
-            recovered.append(Recovered(variant.id, status))
+                .values(
+                    result=INTERRUPTED,
+                    finished_at=now,
+                    error_class="interrupted",
+                    error_message=(
+                        "worker stopped after sending" if sent else "worker stopped before sending"
+                    ),
+                )
+            )
+            recovered.append(Recovered(variant_id, status))
     return recovered
+
+
+def missed_cutoff(ctx: Context, now: datetime) -> datetime:
+    return now - timedelta(seconds=ctx.settings.max_lateness)
 
 
 def fail_missed(ctx: Context, now: datetime) -> list[int]:
     """Variants too late to publish (worker down too long) fail instead of going out days late."""
-    cutoff = now - timedelta(seconds=ctx.settings.max_lateness)
+    cutoff = missed_cutoff(ctx, now)
     with ctx.db.read() as session:
         late = session.execute(
-            select(PostVariant.id, PostVariant.status, PostVariant.scheduled_at).where(
+            select(
+                PostVariant.id,
+                PostVariant.status,
+                PostVariant.scheduled_at,
+                PostVariant.next_attempt_at,
+            ).where(
                 or_(
                     and_(PostVariant.status == SCHEDULED, PostVariant.scheduled_at < cutoff),
                     and_(PostVariant.status == RETRYING, PostVariant.next_attempt_at < cutoff),
                 )
             )
         ).all()
-    return [
-        variant_id
-        for variant_id, status, scheduled_at in late
-        if fail_before_claim(ctx, variant_id, status, missed_message(ctx, scheduled_at), now)
-    ]
+    missed = []
+    for variant_id, status, scheduled_at, next_attempt_at in late:
+        due = due_time(status, scheduled_at, next_attempt_at)
+        if fail_before_claim(ctx, variant_id, status, due, missed_message(ctx, due), now):
+            missed.append(variant_id)
+    return missed
 
 
-def missed_message(ctx: Context, scheduled_at: datetime | None) -> str:
+def missed_message(ctx: Context, due_at: datetime | None) -> str:
     hours = ctx.settings.max_lateness / 3600
     return (
-        f"missed: it was due at {format_local(scheduled_at, ctx.settings.tz)}, more than "
+        f"missed: it was due at {format_local(due_at, ctx.settings.tz)}, more than "
         f"{hours:g} h before a worker could publish it; reschedule or retry it if still wanted"
     )
 

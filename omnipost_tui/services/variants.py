@@ -32,7 +32,7 @@ from omnipost_tui.models import (
 from omnipost_tui.platforms import PLATFORMS
 from omnipost_tui.services import workers
 from omnipost_tui.services.context import Context
-from omnipost_tui.services.dispatch import dispatch
+from omnipost_tui.services.dispatch import dispatch_saved
 from omnipost_tui.services.lookup import account_by_ref, brand_by_ref, post_by_id, variant_by_id
 from omnipost_tui.services.texts import check_publishable, text_problem
 from omnipost_tui.services.views import VariantView
@@ -116,7 +116,7 @@ def _with_relations(query: Select) -> Select:
 def _dispatch_view(ctx: Context, view: VariantView, now: datetime) -> None:
     due = view.next_attempt_at if view.status == RETRYING else view.scheduled_at
     if view.status in (SCHEDULED, RETRYING) and due is not None:
-        dispatch(ctx, [(view.id, view.status, due)], now)
+        dispatch_saved(ctx, [(view.id, view.status, due)], now)
 
 
 # --- create and edit --------------------------------------------------------------------------
@@ -232,7 +232,8 @@ def due_again(variant: PostVariant, due: datetime) -> dict[str, object]:
         "last_error": None,
         "claim_token": None,
         "lease_expires_at": None,
-        "attempts_before_retry": variant.attempts,
+        # In SQL, not from the value read earlier: a worker may have counted one more since.
+        "attempts_before_retry": PostVariant.attempts,
     }
 
 
