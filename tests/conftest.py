@@ -225,3 +225,36 @@ def sandbox():
 
 def require_services() -> bool:
     return os.environ.get("OMNIPOST_REQUIRE_SERVICES") == "1"
+
+
+# --- the TUI ----------------------------------------------------------------------------------
+
+# The demo data is seen from Wednesday 9 December 2026, 10:30 in Berlin: fixed, so snapshots
+# and calendar positions never depend on the day the tests run.
+T_DEMO = datetime(2026, 12, 9, 9, 30, 0, tzinfo=UTC)
+
+
+@dataclass
+class Demo:
+    ctx: Context
+    data: object
+    clock: FakeClock
+
+
+@pytest.fixture
+def demo(ctx: Context) -> Iterator[Demo]:
+    """The demo data set on a fresh database, with the clock stopped at T_DEMO."""
+    from omnipost_tui.demo_data import seed_demo
+
+    fake = FakeClock(current=T_DEMO)
+    clock.install(fake)
+    data = seed_demo(ctx, T_DEMO)
+    yield Demo(ctx, data, fake)
+    clock.install(None)
+
+
+async def settle(pilot, rounds: int = 3) -> None:
+    """Let workers finish and the screen catch up (no sleeping: waits on the workers)."""
+    for _ in range(rounds):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
