@@ -20,3 +20,166 @@ async def test_opens_on_the_calendar_and_number_keys_switch_screens(demo):
             await pilot.press(key)
             await settle(pilot)
             assert app.current_mode == mode
+
+
+async def test_help_lists_every_key_with_its_id_and_closes(demo):
+    from omnipost_tui.tui.screens.help import HelpScreen
+
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        for key in ("question_mark", "f1"):
+            await pilot.press(key)
+            await settle(pilot)
+            assert isinstance(app.screen, HelpScreen)
+            ids = {binding_id for *_, binding_id in app.screen.rows()}
+            for binding_id in ("variants.publish", "variants.retry", "screen.calendar", "app.quit"):
+                assert binding_id in ids
+            await pilot.press("escape")
+            await settle(pilot)
+            assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_keys_can_be_remapped_in_the_config(demo, home):
+    from omnipost_tui.config import load_settings
+    from omnipost_tui.services.context import Context
+    from omnipost_tui.tui.screens.confirm import ConfirmScreen
+
+    (home / "config.toml").write_text('[keymap]\n"variants.publish" = "ctrl+o"\n')
+    ctx = Context(settings=load_settings(), db=demo.ctx.db)
+    app = OmniPostApp(ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        await pilot.press("ctrl+o")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+
+
+async def test_the_chosen_theme_is_remembered(demo, home):
+    from omnipost_tui.config import load_settings
+    from omnipost_tui.services.context import Context
+
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.theme = "textual-ansi" if "textual-ansi" in app.available_themes else "ansi-dark"
+        await settle(pilot)
+        chosen = app.theme
+    assert f'theme = "{chosen}"' in (home / "config.toml").read_text()
+    again = OmniPostApp(Context(settings=load_settings(), db=demo.ctx.db))
+    async with again.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert again.theme == chosen
+
+
+async def test_the_command_palette_offers_screen_actions(demo):
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        for title in ("Go to Calendar", "Go to Attempts", "Publish now", "Retry", "Help"):
+            assert title in titles
+
+
+async def test_status_bar_shows_the_worker_and_what_needs_attention(demo):
+    from omnipost_tui.services.workers import register_worker
+    from omnipost_tui.tui.widgets.frame import StatusBar
+
+    app = OmniPostApp(demo.ctx, poll_interval=0.05)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        bar = app.screen.query_one(StatusBar)
+        text = str(bar.render())
+        assert "worker OFFLINE" in text
+        assert "failed 2" in text and "unconfirmed 1" in text and "retrying 1" in text
+        assert "Europe/Berlin" in text
+        register_worker(demo.ctx, "host:1", periodic=True)
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if "● worker" in str(bar.render()):
+                break
+        assert "● worker" in str(bar.render())
+
+
+async def test_an_expired_account_warns_until_the_accounts_screen_is_seen(demo):
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        kinds = {a.kind for a in app.unseen_alerts}
+        assert "account_expired" in kinds
+        line = app.screen.query_one("AlertLine")
+        assert line.display and "Northwind Careers" in str(line.render())
+        await pilot.press("4")
+        await settle(pilot)
+        assert "account_expired" not in {a.kind for a in app.unseen_alerts}
+        await pilot.press("1")
+        await settle(pilot)
+        assert not any(a.kind == "account_expired" for a in app.unseen_alerts)
+
+
+async def test_a_failure_arrives_as_a_notification_and_repeated_ones_as_a_warning(demo):
+    from omnipost_tui.services.publishing import (
+        AttemptRecord,
+        Outcome,
+        claim_variant,
+        complete_attempt,
+        mark_sending,
+    )
+    from omnipost_tui.services.variants import add_variant
+
+    app = OmniPostApp(demo.ctx, poll_interval=0.05)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        for n in range(5):
+            variant = add_variant(
+                demo.ctx,
+                post=demo.data.posts["hiring"],
+                account=demo.data.accounts["acme-fb"],
+                at=demo.clock.now(),
+            )
+            claim = claim_variant(demo.ctx, variant.id, demo.clock.now(), "w")
+            mark_sending(demo.ctx, claim, demo.clock.now())
+            record = AttemptRecord(result="fail", http_status=500, error_message=f"boom {n}")
+            complete_attempt(
+                demo.ctx,
+                claim,
+                record,
+                Outcome(status="failed", last_error="boom"),
+                demo.clock.now(),
+            )
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if any(a.kind == "repeated_failures" for a in app.unseen_alerts):
+                break
+        messages = [str(n.message) for n in app._notifications]
+        assert any("boom 4" in m for m in messages)
+        assert any(a.kind == "repeated_failures" for a in app.unseen_alerts)
+        await pilot.press("3")
+        await settle(pilot)
+        assert not any(a.kind == "repeated_failures" for a in app.unseen_alerts)
+
+
+async def test_an_unreachable_queue_is_shown_not_a_crash(demo, monkeypatch):
+    import dataclasses
+
+    from omnipost_tui.services.context import Context
+    from omnipost_tui.tui.screens.confirm import ConfirmScreen
+
+    settings = dataclasses.replace(demo.ctx.settings, queue_url="redis://127.0.0.1:1/0")
+    ctx = Context(settings=settings, db=demo.ctx.db)
+    app = OmniPostApp(ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        await pilot.press("p")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await settle(pilot)
+        assert any("unreachable" in str(n.message) for n in app._notifications)
+        assert app.is_running

@@ -31,6 +31,14 @@ _LINKEDIN_AUTHOR = re.compile(r"^urn:li:(person|organization):[A-Za-z0-9_-]{1,10
 PENDING = (SCHEDULED, RETRYING, PUBLISHING)
 
 
+class AccountHasScheduledVariants(ValidationError):
+    """Removing the account would strand variants still due to go out through it."""
+
+    def __init__(self, message: str, variant_ids: list[int]) -> None:
+        super().__init__(message)
+        self.variant_ids = variant_ids
+
+
 def validate_platform(platform: str) -> str:
     value = (platform or "").strip().lower()
     if value not in PLATFORMS:
@@ -197,9 +205,10 @@ def remove_account(ctx: Context, ref: str | int, *, unschedule: bool = False) ->
         if pending and not unschedule:
             ids = ", ".join(str(i) for i in pending[:10])
             more = "…" if len(pending) > 10 else ""
-            raise ValidationError(
+            raise AccountHasScheduledVariants(
                 f"account {account.id} ({account.name}) still has {len(pending)} scheduled "
-                f"variant(s) ({ids}{more}); unschedule them first or pass --unschedule"
+                f"variant(s) ({ids}{more}); unschedule them first or pass --unschedule",
+                pending,
             )
         if pending:
             session.execute(

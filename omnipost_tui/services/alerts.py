@@ -89,4 +89,6 @@ def current_alerts(ctx: Context, now: datetime | None = None) -> list[Alert]:
                         account_id=account.id,
                     )
                 )
-    return alerts
+    # Most urgent first: something is failing or cannot publish, before a warning about soon.
+    severity = {REPEATED_FAILURES: 0, ACCOUNT_EXPIRED: 1, TOKEN_EXPIRING: 2}
+    return sorted(alerts, key=lambda alert: severity[alert.kind])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session, joinedload
 
 from omnipost_tui.errors import ValidationError
 from omnipost_tui.models import INTERRUPTED, PostVariant, PublicationAttempt
@@ -16,33 +16,65 @@ from omnipost_tui.services.views import AttemptView
 RESULTS = ("success", "fail", INTERRUPTED, "pending")
 
 
+def _filtered(session: Session, query: Select, variant: int | str | None, result: str | None):
+    if result is not None and result not in RESULTS:
+        raise ValidationError(f"unknown result {result!r}; use one of {', '.join(RESULTS)}")
+    if variant is not None:
+        query = query.where(PublicationAttempt.variant_id == variant_by_id(session, variant).id)
+    if result == "pending":
+        query = query.where(PublicationAttempt.result.is_(None))
+    elif result is not None:
+        query = query.where(PublicationAttempt.result == result)
+    return query
+
+
 def list_attempts(
     ctx: Context,
     *,
     variant: int | str | None = None,
     result: str | None = None,
     before_id: int | None = None,
+    after_id: int | None = None,
     limit: int | None = None,
 ) -> list[AttemptView]:
-    """Attempts newest first; ``before_id`` pages backwards (keyset on id)."""
-    if result is not None and result not in RESULTS:
-        raise ValidationError(f"unknown result {result!r}; use one of {', '.join(RESULTS)}")
+    """Attempts newest first, paged by keyset on id.
+
+    ``before_id`` gives the (up to ``limit``) newest attempts older than that id; ``after_id``
+    the oldest ones newer than it (still returned newest first): the page before a row.
+    """
+    if before_id is not None and after_id is not None:
+        raise ValueError("page before a row or after it, not both")
     with ctx.db.read() as session:
-        query = select(PublicationAttempt).options(
+        query = _filtered(session, select(PublicationAttempt), variant, result).options(
             joinedload(PublicationAttempt.variant).joinedload(PostVariant.account)
         )
-        if variant is not None:
-            query = query.where(PublicationAttempt.variant_id == variant_by_id(session, variant).id)
-        if result == "pending":
-            query = query.where(PublicationAttempt.result.is_(None))
-        elif result is not None:
-            query = query.where(PublicationAttempt.result == result)
         if before_id is not None:
             query = query.where(PublicationAttempt.id < before_id)
-        query = query.order_by(PublicationAttempt.id.desc())
+        if after_id is not None:
+            query = query.where(PublicationAttempt.id > after_id)
+        ascending = after_id is not None
+        query = query.order_by(
+            PublicationAttempt.id.asc() if ascending else PublicationAttempt.id.desc()
+        )
         if limit is not None:
             query = query.limit(limit)
-        return [AttemptView.of(a) for a in session.scalars(query).unique().all()]
+        rows = [AttemptView.of(a) for a in session.scalars(query).unique().all()]
+        return rows[::-1] if ascending else rows
+
+
+def count_attempts(
+    ctx: Context,
+    *,
+    variant: int | str | None = None,
+    result: str | None = None,
+    newer_than: int | None = None,
+) -> int:
+    """How many attempts match (and, with ``newer_than``, how many of them have a larger id)."""
+    with ctx.db.read() as session:
+        query = _filtered(session, select(func.count(PublicationAttempt.id)), variant, result)
+        if newer_than is not None:
+            query = query.where(PublicationAttempt.id > newer_than)
+        return session.scalar(query) or 0
 
 
 def failures_finished_since(ctx: Context, since: datetime | None) -> list[AttemptView]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,6 +14,7 @@ from omnipost_tui.models import PostVariant
 from omnipost_tui.services.context import Context
 from omnipost_tui.services.variants import (
     VariantFilter,
+    _filtered,
     get_variant,
     list_variants,
     schedule_variant,
@@ -26,15 +28,27 @@ def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     return start_of_day(day, tz), start_of_day(day + timedelta(days=1), tz)
 
 
-def counts_by_day(ctx: Context, first: date, last: date, tz: ZoneInfo) -> dict[date, Counter[str]]:
-    """{local day: Counter(status → n)} for variants scheduled from ``first`` to ``last``."""
+def counts_by_day(
+    ctx: Context,
+    first: date,
+    last: date,
+    tz: ZoneInfo,
+    flt: VariantFilter | None = None,
+) -> dict[date, Counter[str]]:
+    """{local day: Counter(status → n)} for variants scheduled from ``first`` to ``last``.
+
+    ``flt`` narrows the count the same way it narrows ``agenda`` (its dates are ignored: the
+    days are the range), so a filtered calendar's numbers match its agendas.
+    """
     start, _ = day_bounds(first, tz)
     _, end = day_bounds(last, tz)
     with ctx.db.read() as session:
+        query = select(PostVariant.scheduled_at, PostVariant.status)
+        if flt is not None:
+            # The variants list's own filter, so the calendar cannot disagree with it.
+            query = _filtered(session, query, replace(flt, date_from=None, date_to=None))
         rows = session.execute(
-            select(PostVariant.scheduled_at, PostVariant.status).where(
-                PostVariant.scheduled_at >= start, PostVariant.scheduled_at < end
-            )
+            query.where(PostVariant.scheduled_at >= start, PostVariant.scheduled_at < end)
         ).all()
     days: dict[date, Counter[str]] = defaultdict(Counter)
     for scheduled_at, status in rows:
@@ -47,19 +61,7 @@ def agenda(
 ) -> list[VariantView]:
     """Every variant on a local day, in time order."""
     start, end = day_bounds(day, tz)
-    base = flt or VariantFilter()
-    return list_variants(
-        ctx,
-        VariantFilter(
-            statuses=base.statuses,
-            platforms=base.platforms,
-            brand=base.brand,
-            account=base.account,
-            search=base.search,
-            date_from=start,
-            date_to=end,
-        ),
-    )
+    return list_variants(ctx, replace(flt or VariantFilter(), date_from=start, date_to=end))
 
 
 def move_to_day(ctx: Context, variant_id: int, day: date, tz: ZoneInfo) -> VariantView:

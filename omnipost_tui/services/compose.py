@@ -14,7 +14,10 @@ from sqlalchemy.orm import Session
 from omnipost_tui import clock
 from omnipost_tui.errors import InvalidTransition, OmniPostError, ValidationError
 from omnipost_tui.models import (
+    CONNECTED,
     DRAFT,
+    FAILED,
+    RETRYING,
     REVOKED,
     SCHEDULED,
     ConnectedSocialAccount,
@@ -28,7 +31,6 @@ from omnipost_tui.services.posts import validate_link, validate_text, validate_t
 from omnipost_tui.services.texts import text_problem
 from omnipost_tui.services.variants import (
     EDITABLE,
-    check_account_usable,
     check_future,
     due_again,
 )
@@ -59,9 +61,96 @@ class SaveResult:
     variants: list[VariantView] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class LockedVariant:
+    """A variant of the post that the editor shows but cannot change, and why."""
+
+    variant: VariantView
+    reason: str  # "published", "publishing", "unconfirmed", "account removed"
+
+
+@dataclass(frozen=True)
+class LoadedPost:
+    """An existing post as the editor opens it.
+
+    ``plan.variants[i]`` is the plan of ``editable[i]``; saving ``plan`` unchanged changes
+    nothing. ``locked`` are the variants that already went out (or cannot go out any more).
+    """
+
+    post: PostView
+    plan: PostPlan
+    editable: tuple[VariantView, ...] = ()
+    locked: tuple[LockedVariant, ...] = ()
+
+
+class PlanInvalid(ValidationError):
+    """``save_plan`` refused the plan; ``problems`` has every problem, keyed like check_plan."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        name, message = next(iter(problems.items()))
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        super().__init__(f"{field_label(name)}: {message}{more}")
+        self.problems = dict(problems)
+
+
 def variant_field(index: int, name: str) -> str:
     """The key of a variant's field in ``check_plan``'s problems: ``variant.2.at``."""
     return f"variant.{index}.{name}"
+
+
+_FIELD_NAMES = {"at": "time", "text": "text", "account": "account", "variant": "variant"}
+
+
+def field_label(key: str) -> str:
+    """``variant.0.at`` → ``variant 1 time``: a problem key as a person would name it."""
+    parts = key.split(".")
+    if len(parts) == 3 and parts[0] == "variant" and parts[1].isdigit():
+        return f"variant {int(parts[1]) + 1} {_FIELD_NAMES.get(parts[2], parts[2])}"
+    return key
+
+
+def load_post(ctx: Context, post_id: int | str) -> LoadedPost:
+    """A post, its variants split into editable and locked, and the plan that keeps it as is."""
+    with ctx.db.read() as session:
+        post = post_by_id(session, post_id)
+        rows = sorted(post.variants, key=lambda v: v.id)
+        editable = [v for v in rows if v.status in EDITABLE and v.account.status != REVOKED]
+        locked = [
+            LockedVariant(
+                VariantView.of(v),
+                v.status if v.status not in EDITABLE else "account removed",
+            )
+            for v in rows
+            if v not in editable
+        ]
+        plan = PostPlan(
+            brand=post.brand_id,
+            title=post.title,
+            text=post.base_text,
+            link=post.link,
+            post_id=post.id,
+            variants=tuple(
+                VariantPlan(
+                    account_id=v.account_id,
+                    custom_text=v.custom_text,
+                    # A draft's planned time is only a note: saving must not schedule it.
+                    at=None if v.status == DRAFT else v.scheduled_at,
+                    variant_id=v.id,
+                )
+                for v in editable
+            ),
+        )
+        return LoadedPost(
+            PostView.of(post, len(rows)),
+            plan,
+            tuple(VariantView.of(v) for v in editable),
+            tuple(locked),
+        )
+
+
+def load_plan(ctx: Context, post_id: int | str) -> PostPlan:
+    """The plan that describes ``post_id`` as it is now (its editable variants only)."""
+    return load_post(ctx, post_id).plan
 
 
 def check_plan(ctx: Context, plan: PostPlan, now: datetime | None = None) -> dict[str, str]:
@@ -79,8 +168,7 @@ def save_plan(ctx: Context, plan: PostPlan) -> SaveResult:
     with ctx.db.write() as session:
         problems = _problems(session, plan, now)
         if problems:
-            name, message = next(iter(problems.items()))
-            raise ValidationError(f"{name}: {message}")
+            raise PlanInvalid(problems)
         post = _write_post(session, plan, now)
         variants = [_write_variant(session, post, v, now) for v in plan.variants]
         session.flush()
@@ -112,6 +200,7 @@ def _problems(session: Session, plan: PostPlan, now: datetime) -> dict[str, str]
         if post is not None and brand is not None and post.brand_id != brand.id:
             problems["brand"] = "a post cannot move to another brand"
     seen: set[int] = set()
+    planned: set[int] = set()
     for index, item in enumerate(plan.variants):
         account = session.get(ConnectedSocialAccount, item.account_id)
         if account is None or account.status == REVOKED:
@@ -121,10 +210,13 @@ def _problems(session: Session, plan: PostPlan, now: datetime) -> dict[str, str]
             problems[variant_field(index, "account")] = (
                 f"{account.name} belongs to brand {account.brand.name!r}"
             )
+        existing: PostVariant | None = None
         if item.variant_id is not None:
-            existing = check(
+            planned.add(item.variant_id)
+            found = check(
                 variant_field(index, "variant"), lambda i=item: variant_by_id(session, i.variant_id)
             )
+            existing = found if isinstance(found, PostVariant) else None
             if existing is not None and existing.status not in EDITABLE:
                 problems[variant_field(index, "variant")] = (
                     f"variant {existing.id} is {existing.status} and can no longer be edited"
@@ -136,13 +228,59 @@ def _problems(session: Session, plan: PostPlan, now: datetime) -> dict[str, str]
         seen.add(account.id)
         if item.at is None:
             continue
-        check(variant_field(index, "at"), lambda i=item: check_future(i.at, now))
-        check(variant_field(index, "account"), lambda a=account: check_account_usable(a))
+        kept = _kept_status(existing, item)
+        if kept == FAILED:
+            continue  # stays failed: nothing goes out, so nothing to check
+        if kept is None:
+            # An unchanged time is not "in the past" and needs no new token: it was accepted
+            # when it was set, and the engine deals with it from there.
+            check(variant_field(index, "at"), lambda i=item: check_future(i.at, now))
+            if account.status != CONNECTED:
+                problems[variant_field(index, "account")] = _unusable(account)
         custom = item.custom_text if item.custom_text and item.custom_text.strip() else None
         problem = text_problem(account.platform, custom if custom is not None else plan.text)
         if problem:
             problems[variant_field(index, "text")] = problem
+    if plan.post_id is not None and "post" not in problems and "text" not in problems:
+        _check_unplanned(session, plan, planned, problems)
     return problems
+
+
+def _kept_status(existing: PostVariant | None, item: VariantPlan) -> str | None:
+    """The status an existing variant keeps when saved as ``item`` (None: it becomes due)."""
+    if (
+        existing is None
+        or existing.status == DRAFT
+        or existing.scheduled_at != item.at
+        or existing.account_id != item.account_id
+    ):
+        return None
+    return existing.status if existing.status in (SCHEDULED, RETRYING, FAILED) else None
+
+
+def _unusable(account: ConnectedSocialAccount) -> str:
+    return (
+        f"{account.name} is {account.status}; reconnect it first (Accounts screen, or "
+        f"omnipost account reconnect {account.id}), or leave the time empty to keep a draft"
+    )
+
+
+def _check_unplanned(
+    session: Session, plan: PostPlan, planned: set[int], problems: dict[str, str]
+) -> None:
+    """Variants the plan leaves alone still publish the post text: it must fit them too."""
+    post = session.get(Post, plan.post_id)
+    if post is None:
+        return
+    for variant in post.variants:
+        if variant.id in planned or variant.status not in (SCHEDULED, RETRYING):
+            continue
+        if variant.custom_text is not None and variant.custom_text.strip():
+            continue
+        problem = text_problem(variant.platform, plan.text)
+        if problem:
+            problems["text"] = f"variant {variant.id} ({variant.account.name}): {problem}"
+            return
 
 
 def _write_post(session: Session, plan: PostPlan, now: datetime) -> Post:
@@ -168,7 +306,9 @@ def _write_variant(session: Session, post: Post, item: VariantPlan, now: datetim
         if variant is None or variant.status not in EDITABLE:
             raise InvalidTransition(f"variant {item.variant_id} changed meanwhile; try again")
         becomes_due = item.at is not None and (
-            variant.status == DRAFT or variant.scheduled_at != item.at
+            variant.status == DRAFT
+            or variant.scheduled_at != item.at
+            or variant.account_id != item.account_id
         )
     else:
         variant = PostVariant(post=post, attempts=0, attempts_before_retry=0, created_at=now)
@@ -186,4 +326,7 @@ def _write_variant(session: Session, post: Post, item: VariantPlan, now: datetim
     elif becomes_due:
         for name, value in due_again(variant, item.at).items():
             setattr(variant, name, value)
+        if item.variant_id is None:
+            # due_again counts from the row's attempts in SQL, which an INSERT cannot read.
+            variant.attempts_before_retry = 0
     return variant

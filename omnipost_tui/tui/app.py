@@ -5,6 +5,7 @@ Kept small on purpose: screens own their bindings and data; this file wires them
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -92,6 +93,7 @@ class OmniPostApp(App):
         self._last_refresh: datetime | None = None
         self._theme_loaded = False
         self.attempts_for_variant: int | None = None
+        self._closing = False
 
     # --- start and stop -------------------------------------------------------------------
 
@@ -106,6 +108,7 @@ class OmniPostApp(App):
         self._poll()
 
     def on_unmount(self) -> None:
+        self._closing = True
         self._watcher.close()
 
     def watch_theme(self, theme: str) -> None:
@@ -129,11 +132,19 @@ class OmniPostApp(App):
             stale = self._last_refresh is None or now - self._last_refresh >= FORCE_REFRESH_EVERY
             if self._watcher.changed() or stale:
                 summary = self._load_summary(now)
-                self.call_from_thread(self._apply_summary, summary)
+                self._from_thread(self._apply_summary, summary)
         except Exception as exc:
-            self.call_from_thread(self.report_error, exc)
+            self._from_thread(self.report_error, exc)
         finally:
-            self.call_from_thread(self.set_timer, self.poll_interval, self._poll)
+            self._from_thread(self.set_timer, self.poll_interval, self._poll)
+
+    def _from_thread(self, callback, *args) -> None:
+        """call_from_thread, unless the app is already shutting down."""
+        if self._closing:
+            return
+        # RuntimeError: the event loop closed between the check and the call.
+        with contextlib.suppress(RuntimeError):
+            self.call_from_thread(callback, *args)
 
     def _load_summary(self, now: datetime) -> LiveSummary:
         report = status_report(self.ctx, with_queue=False)

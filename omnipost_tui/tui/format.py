@@ -6,9 +6,11 @@ readable with 256 colours.
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from rich.json import JSON
 from rich.text import Text
 
 from omnipost_tui.times import format_duration
@@ -55,3 +57,63 @@ def first_line(text: str, width: int | None = None) -> str:
     if width is not None and len(line) > width:
         return line[: max(width - 1, 0)] + "…"
     return line
+
+
+# --- attempts and accounts --------------------------------------------------------------------
+
+ACCOUNT_STATUS_STYLES = {"connected": "green", "expired": "bold red", "revoked": "dim"}
+ACCOUNT_STATUS_ICONS = {"connected": "●", "expired": "✗", "revoked": "–"}
+
+
+def result_text(result: str | None) -> Text:
+    """An attempt's result, coloured; ``pending`` while the attempt is still running."""
+    return Text(result or "pending", style=RESULT_STYLES.get(result, ""))
+
+
+def took(seconds: float | None) -> str:
+    """How long an attempt took: tenths under ten seconds (most requests), compact above."""
+    if seconds is None:
+        return ""
+    return f"{seconds:.1f}s" if seconds < 10 else format_duration(seconds)
+
+
+def account_status_text(status: str) -> Text:
+    icon = ACCOUNT_STATUS_ICONS.get(status, " ")
+    return Text(f"{icon} {status}", style=ACCOUNT_STATUS_STYLES.get(status, ""))
+
+
+def expiry_hint(expires_at: datetime | None, now: datetime, warn_within: timedelta) -> Text:
+    """``in 54d 23h``; yellow with ⚠ inside the warning window, red once past."""
+    if expires_at is None:
+        return Text("no expiry known", style="dim")
+    left = (expires_at - now).total_seconds()
+    if left <= 0:
+        return Text(f"✗ {format_duration(left)} ago", style="bold red")
+    if left <= warn_within.total_seconds():
+        return Text(f"⚠ in {format_duration(left)}", style="bold yellow")
+    return Text(f"in {format_duration(left)}", style="dim")
+
+
+def pretty_json(raw: str | None) -> Text:
+    """Stored JSON text indented and highlighted; anything else shown as it is.
+
+    Wrapped rather than cropped: the interesting part of an error is often at the end of a
+    long line.
+    """
+    if raw is None or not raw.strip():
+        return Text("—", style="dim")
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return Text(raw, overflow="fold")
+    text = JSON.from_data(data, indent=2, ensure_ascii=False).text
+    text.no_wrap = False
+    text.overflow = "fold"
+    return text
+
+
+def clip(text: str, width: int) -> str:
+    """Cut to ``width`` columns with an ellipsis, never leaving a space before it."""
+    if len(text) <= width:
+        return text
+    return text[: max(width - 1, 0)].rstrip() + "…"

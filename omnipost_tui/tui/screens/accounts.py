@@ -1,16 +1,422 @@
-"""Placeholder until the screen is built."""
+"""Accounts: brands and their connected accounts, with the state of every token.
+
+One table: a row per brand followed by its accounts. Expired accounts and tokens that expire
+within a week stand out (they are what the alert line warns about), and the keys to fix them
+are here: paste a new token, add an account, remove one.
+"""
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
-from textual.widgets import Label
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from typing import ClassVar
 
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.coordinate import Coordinate
+from textual.widgets import Label, Static
+
+from omnipost_tui import clock
+from omnipost_tui.models import CONNECTED, EXPIRED, REVOKED
+from omnipost_tui.platforms import LABELS
+from omnipost_tui.services.accounts import (
+    AccountHasScheduledVariants,
+    list_accounts,
+    remove_account,
+)
+from omnipost_tui.services.alerts import EXPIRY_WARNING
+from omnipost_tui.services.brands import list_brands
+from omnipost_tui.services.views import AccountView, BrandView
+from omnipost_tui.times import format_local
 from omnipost_tui.tui.base import OmniScreen
+from omnipost_tui.tui.format import PLATFORM_SHORT, account_status_text, expiry_hint, local
+from omnipost_tui.tui.screens.account_forms import (
+    AddAccountScreen,
+    AddBrandScreen,
+    ReplaceTokenScreen,
+)
+from omnipost_tui.tui.screens.attempts import FlexTable
+from omnipost_tui.tui.screens.confirm import ConfirmScreen
+
+# (key, header, width); None: shares what the fixed columns leave (see FLEX).
+# Cells after a flexible column start with a space: a long name never touches the next value.
+COLUMNS = (
+    ("name", "Name", None),
+    ("platform", "", 4),
+    ("external", "External id", None),
+    ("status", " Status", 13),
+    ("expires", " Token expires", 25),
+    ("scheduled", "Sched", 6),
+)
+FLEX = {"name": (16, 3), "external": (12, 2)}
+
+
+@dataclass(frozen=True)
+class Overview:
+    brands: list[BrandView]
+    accounts: list[AccountView]
+
+
+def load_overview(ctx, include_removed: bool) -> Overview:
+    return Overview(list_brands(ctx), list_accounts(ctx, include_removed=include_removed))
+
+
+def cropped(text: str, style: str = "") -> Text:
+    """One line, cut with an ellipsis where the column ends."""
+    return Text(text, style=style, no_wrap=True, overflow="ellipsis")
+
+
+def needs_token(account: AccountView, now: datetime) -> bool:
+    """Expired, or connected with a token that runs out within the warning window."""
+    if account.status == EXPIRED:
+        return True
+    expires = account.token_expires_at
+    return account.status == CONNECTED and expires is not None and expires - now <= EXPIRY_WARNING
 
 
 class AccountsScreen(OmniScreen):
     MODE = "accounts"
-    TITLE_TEXT = "accounts"
+    TITLE_TEXT = "Accounts"
+    CSS_PATH = "accounts.tcss"
+    ACKNOWLEDGES = ("account_expired", "token_expiring")
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "add_account", "Add account", id="accounts.add"),
+        Binding("t", "replace_token", "New token", id="accounts.token"),
+        Binding("b", "add_brand", "Add brand", id="accounts.add_brand"),
+        Binding("x", "remove", "Remove", id="accounts.remove"),
+        Binding("h", "toggle_removed", "Show removed", id="accounts.show_removed"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.overview: Overview | None = None
+        self.include_removed = False
+        self._cells: dict[str, tuple] = {}
+        self._accounts: dict[str, AccountView] = {}
+        self._brands: dict[str, BrandView] = {}
+        self._cursor_to = ""  # a row key the next load should put the cursor on
 
     def compose_body(self) -> ComposeResult:
-        yield Label("accounts")
+        yield Label("", id="summary")
+        yield FlexTable(FLEX, id="accounts", cursor_type="row", cell_padding=0)
+        yield Static("", id="account-detail")
+
+    def on_mount(self) -> None:
+        table = self.query_one(FlexTable)
+        for key, label, width in COLUMNS:
+            table.add_column(label, key=key, width=width or FLEX[key][0])
+        table.focus()
+
+    # --- loading ----------------------------------------------------------------------------
+
+    def refresh_data(self) -> None:
+        self.call(
+            load_overview,
+            self.app.ctx,
+            self.include_removed,
+            done=self._show,
+            group="load",
+            exclusive=True,
+        )
+
+    def _show(self, overview: Overview) -> None:
+        self.overview = overview
+        now = clock.now()
+        rows: dict[str, tuple] = {}
+        self._accounts, self._brands = {}, {}
+        by_brand: dict[int, list[AccountView]] = {}
+        for account in overview.accounts:
+            by_brand.setdefault(account.brand_id, []).append(account)
+        for brand in overview.brands:
+            accounts = by_brand.get(brand.id, [])
+            key = f"brand-{brand.id}"
+            self._brands[key] = brand
+            rows[key] = self._brand_cells(brand, accounts)
+            for account in accounts:
+                key = f"account-{account.id}"
+                self._accounts[key] = account
+                rows[key] = self._account_cells(account, now)
+        self._fill(rows)
+        self._show_summary(now)
+        self._show_detail()
+
+    def _fill(self, rows: dict[str, tuple]) -> None:
+        """Cell updates when the rows are the same ones; otherwise rebuild, keeping the cursor."""
+        table = self.query_one(FlexTable)
+        with self.app.batch_update():
+            if list(rows) == list(self._cells):
+                for key, cells in rows.items():
+                    for (column, _, _), new, old in zip(
+                        COLUMNS, cells, self._cells[key], strict=True
+                    ):
+                        if new != old:
+                            table.update_cell(key, column, new)
+            else:
+                current, row = self._cursor_key(), table.cursor_row
+                table.clear()
+                for key, cells in rows.items():
+                    table.add_row(*cells, key=key)
+                if self._cursor_to in rows:
+                    table.move_cursor(row=table.get_row_index(self._cursor_to))
+                    self._cursor_to = ""
+                elif current in rows:
+                    table.move_cursor(row=table.get_row_index(current))
+                elif current and rows:
+                    # Its row went away (removed, or hidden): stay where it was.
+                    table.move_cursor(row=min(row, len(rows) - 1))
+                elif self._accounts:
+                    # First look: start on the first account (brand rows are headings).
+                    table.move_cursor(row=table.get_row_index(next(iter(self._accounts))))
+            self._cells = rows
+        table.fit_columns()
+
+    def _brand_cells(self, brand: BrandView, accounts: list[AccountView]) -> tuple:
+        live = [a for a in accounts if a.status != REVOKED]
+        count = f"{len(live)} account{'s' if len(live) != 1 else ''}"
+        return (
+            cropped(f"▾ {brand.name}", "bold"),
+            "",
+            Text(count, style="dim"),
+            "",
+            "",
+            Text(str(sum(a.scheduled_count for a in accounts)), style="dim", justify="right"),
+        )
+
+    def _account_cells(self, account: AccountView, now: datetime) -> tuple:
+        warn = needs_token(account, now)
+        name_style = "dim" if account.status == REVOKED else "bold red" if warn else ""
+        if account.status == CONNECTED and warn:
+            name_style = "yellow"
+        if account.status == REVOKED or account.token_expires_at is None:
+            expires: Text = Text("—" if account.status == REVOKED else "not known", style="dim")
+        else:
+            expires = Text.assemble(
+                local(account.token_expires_at, self.app.tz, "%m-%d %H:%M"),
+                " ",
+                expiry_hint(account.token_expires_at, now, EXPIRY_WARNING),
+            )
+        scheduled = account.scheduled_count
+        return (
+            cropped(f"  {account.name}", name_style),
+            f" {PLATFORM_SHORT.get(account.platform, account.platform)}",
+            cropped(account.external_id, "dim" if account.status == REVOKED else ""),
+            Text(" ").append_text(account_status_text(account.status)),
+            Text(" ").append_text(expires),
+            Text(str(scheduled), justify="right", style="" if scheduled else "dim"),
+        )
+
+    def _show_summary(self, now: datetime) -> None:
+        overview = self.overview
+        if overview is None:
+            return
+        live = [a for a in overview.accounts if a.status != REVOKED]
+        expired = sum(a.status == EXPIRED for a in live)
+        expiring = sum(needs_token(a, now) and a.status == CONNECTED for a in live)
+        text = Text(" ")
+        text.append(f"{len(overview.brands)} brands · {len(live)} accounts")
+        if expired:
+            text.append(" · ")
+            text.append(f"✗ {expired} expired", style="bold red")
+        if expiring:
+            text.append(" · ")
+            text.append(f"⚠ {expiring} token{'s' if expiring > 1 else ''} expiring", style="yellow")
+        if expired or expiring:
+            text.append(" — t: paste a new token", style="dim")
+        elif not overview.brands:
+            text.append(" — b: add a brand, then a: add an account", style="dim")
+        self.query_one("#summary", Label).update(text)
+
+    # --- the selected row ---------------------------------------------------------------------
+
+    def on_data_table_row_highlighted(self) -> None:
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        detail = self.query_one("#account-detail", Static)
+        key = self._cursor_key()
+        account = self._accounts.get(key)
+        if account is not None:
+            detail.update(self._account_detail(account))
+            return
+        brand = self._brands.get(key)
+        if brand is not None:
+            detail.update(
+                Text.assemble(
+                    (f"Brand {brand.name}", "bold"),
+                    f" (id {brand.id})\n",
+                    ("a: add an account to it · b: add another brand", "dim"),
+                )
+            )
+            return
+        detail.update(Text("no brands yet — b: add one", style="dim"))
+
+    def _account_detail(self, account: AccountView) -> Group:
+        now = clock.now()
+        heading = Text.assemble(
+            (account.name, "bold"), (f"  account {account.id} · brand {account.brand_name}", "dim")
+        )
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column(overflow="fold")
+        grid.add_row(
+            "platform", f"{LABELS.get(account.platform, account.platform)} · {account.external_id}"
+        )
+        status = account_status_text(account.status)
+        if account.status == EXPIRED:
+            status.append(" — nothing goes out through it until you paste a new token (t)")
+        elif account.status == REVOKED:
+            status.append(" — removed: tokens erased, history kept (a: add it again)")
+        grid.add_row("status", status)
+        grid.add_row("token", self._token_line(account, now))
+        count = account.scheduled_count
+        grid.add_row("queue", f"{count} variant{'s' if count != 1 else ''} waiting to go out")
+        return Group(heading, grid)
+
+    def _token_line(self, account: AccountView, now: datetime) -> Text:
+        if account.status == REVOKED:
+            return Text("—", style="dim")
+        text = Text()
+        if account.token_expires_at is None:
+            text.append("expiry not known", style="dim")
+        else:
+            text.append(f"expires {format_local(account.token_expires_at, self.app.tz)} (")
+            text.append_text(expiry_hint(account.token_expires_at, now, EXPIRY_WARNING))
+            text.append(")")
+        refresh = "a refresh token" if account.has_refresh_token else "no refresh token"
+        text.append(f" · {refresh}", style="dim")
+        if needs_token(account, now) and account.status == CONNECTED:
+            text.append(" — t: paste a new one", style="yellow")
+        return text
+
+    def _cursor_key(self) -> str:
+        table = self.query_one(FlexTable)
+        if table.row_count == 0:
+            return ""
+        try:
+            return str(table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value)
+        except Exception:
+            return ""
+
+    def selected_account(self) -> AccountView | None:
+        return self._accounts.get(self._cursor_key())
+
+    def _need_account(self) -> AccountView | None:
+        account = self.selected_account()
+        if account is None:
+            self.notify("select an account (not a brand row)", severity="warning")
+        return account
+
+    # --- actions ------------------------------------------------------------------------------
+
+    def action_add_account(self) -> None:
+        overview = self.overview
+        if overview is None:
+            return
+        if not overview.brands:
+            self.notify("add a brand first (b)", severity="warning")
+            return
+        key = self._cursor_key()
+        selected = self._accounts.get(key)
+        brand = self._brands.get(key)
+        brand_id = selected.brand_id if selected else brand.id if brand else None
+        self.app.push_screen(AddAccountScreen(overview.brands, brand_id), self._account_added)
+
+    def _account_added(self, account: AccountView | None) -> None:
+        if account is not None:
+            self.notify(f"account {account.id} ({account.name}) connected")
+            self._refresh_to(f"account-{account.id}")
+
+    def action_replace_token(self) -> None:
+        account = self._need_account()
+        if account is not None:
+            self.app.push_screen(ReplaceTokenScreen(account), self._token_replaced)
+
+    def _token_replaced(self, account: AccountView | None) -> None:
+        if account is not None:
+            self.notify(f"{account.name}: new token saved; the account is {account.status}")
+            self.refresh_data()
+
+    def action_add_brand(self) -> None:
+        self.app.push_screen(AddBrandScreen(), self._brand_added)
+
+    def _brand_added(self, brand: BrandView | None) -> None:
+        if brand is not None:
+            self.notify(f"brand {brand.name} added; a: add an account to it")
+            self._refresh_to(f"brand-{brand.id}")
+
+    def _refresh_to(self, key: str) -> None:
+        """Reload, then put the cursor on a row that was just created.
+
+        Remembered rather than passed along: a live refresh may replace this load.
+        """
+        self._cursor_to = key
+        self.refresh_data()
+
+    def action_remove(self) -> None:
+        account = self._need_account()
+        if account is None:
+            return
+        if account.status == REVOKED:
+            self.notify(f"{account.name} was already removed", severity="warning")
+            return
+        body = Text(
+            f"{LABELS.get(account.platform, account.platform)} {account.external_id}, "
+            f"brand {account.brand_name}.\n\n"
+            "Its tokens are erased from OmniPost; its variants and attempts are kept as "
+            "history. You can add it again later with a new token."
+        )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.call(
+                    remove_account,
+                    self.app.ctx,
+                    account.id,
+                    done=self._removed,
+                    failed=partial(self._remove_refused, account),
+                )
+
+        self.app.push_screen(
+            ConfirmScreen(f"Remove account {account.name}?", body, "remove"), answered
+        )
+
+    def _remove_refused(self, account: AccountView, exc: BaseException) -> None:
+        if not isinstance(exc, AccountHasScheduledVariants):
+            self.app.report_error(exc)
+            return
+        ids = exc.variant_ids
+        shown = ", ".join(str(i) for i in ids[:12]) + ("…" if len(ids) > 12 else "")
+        body = Text(
+            f"{account.name} still has {len(ids)} variant{'s' if len(ids) != 1 else ''} waiting "
+            f"to go out (ids {shown}).\n\n"
+            "Unschedule them (they become drafts, nothing is published) and remove the account?"
+        )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.call(
+                    partial(remove_account, unschedule=True),
+                    self.app.ctx,
+                    account.id,
+                    done=self._removed,
+                )
+
+        self.app.push_screen(
+            ConfirmScreen(f"Unschedule {len(ids)} and remove?", body, "unschedule and remove"),
+            answered,
+        )
+
+    def _removed(self, account: AccountView) -> None:
+        self.notify(f"account {account.name} removed; its history is kept")
+        self.refresh_data()
+
+    def action_toggle_removed(self) -> None:
+        self.include_removed = not self.include_removed
+        self.notify(
+            "showing removed accounts" if self.include_removed else "removed accounts hidden"
+        )
+        self.refresh_data()

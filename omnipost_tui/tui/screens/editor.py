@@ -1,10 +1,843 @@
-"""Placeholder until the editor is built."""
+"""The editor: write a post and choose where and when it goes out, checked as you type.
+
+One row per account of the post's brand: include it, give it a time (empty = draft) and,
+optionally, its own text. Counters, previews and parsed times update on every key; the full
+check (``check_plan``) runs in a worker shortly after typing stops, and ``save_plan`` writes
+everything in one transaction or nothing. Variants that already went out are shown read-only.
+"""
 
 from __future__ import annotations
 
-from textual.screen import Screen
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import ClassVar
+from zoneinfo import ZoneInfo
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.timer import Timer
+from textual.widgets import Checkbox, Footer, Input, Label, Select, Static, TextArea
+
+from omnipost_tui import clock
+from omnipost_tui.errors import OmniPostError, ValidationError
+from omnipost_tui.models import CONNECTED, DRAFT
+from omnipost_tui.platforms import LABELS, TEXT_LIMITS
+from omnipost_tui.services.accounts import list_accounts
+from omnipost_tui.services.brands import list_brands
+from omnipost_tui.services.compose import (
+    LoadedPost,
+    LockedVariant,
+    PlanInvalid,
+    PostPlan,
+    SaveResult,
+    VariantPlan,
+    check_plan,
+    load_post,
+    save_plan,
+)
+from omnipost_tui.services.variants import get_variant
+from omnipost_tui.services.views import AccountView, BrandView, VariantView
+from omnipost_tui.times import format_duration, parse_when
+from omnipost_tui.tui.base import ServiceCalls
+from omnipost_tui.tui.format import PLATFORM_SHORT, STATUS_ICONS, STATUS_STYLES, local
+from omnipost_tui.tui.screens.confirm import ConfirmScreen
+
+# A new variant on a day picked in the calendar goes out at this local time by default.
+DEFAULT_HOUR = 9
+TIME_HINT = "+2h or ISO time"
+POST_FIELDS = ("brand", "title", "text", "link")
 
 
-class EditorScreen(Screen[bool]):
-    def __init__(self, post_id: int | None = None, variant_id: int | None = None, day=None) -> None:
+@dataclass(frozen=True)
+class EditorData:
+    """Everything the editor needs to open, read in one worker call."""
+
+    brands: list[BrandView]
+    accounts: list[AccountView]
+    loaded: LoadedPost | None
+
+
+def load_editor(ctx, post_id: int | None, variant_id: int | None) -> EditorData:
+    if post_id is None and variant_id is not None:
+        post_id = get_variant(ctx, variant_id).post_id
+    loaded = load_post(ctx, post_id) if post_id is not None else None
+    return EditorData(list_brands(ctx), list_accounts(ctx), loaded)
+
+
+def default_time(day: date, tz: ZoneInfo, now: datetime) -> str:
+    """09:00 on ``day``, or the next full hour when that is already past today."""
+    local_now = now.astimezone(tz)
+    at = datetime.combine(day, time(DEFAULT_HOUR), tz)
+    if day == local_now.date() and at <= local_now:
+        at = (local_now + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
+    return at.strftime("%Y-%m-%d %H:%M")
+
+
+def counter_text(platform: str, text: str, *, named: bool = True) -> Text:
+    """``LinkedIn 3,120/3,000 ✗ 120 too many``: the text as written, against the limit."""
+    limit = TEXT_LIMITS[platform]
+    size = len(text)
+    out = Text(f"{LABELS[platform]} " if named else "")
+    out.append(f"{size:,}/{limit:,} ")
+    if not text.strip():
+        out.append("– no text yet", style="yellow")
+    elif size > limit:
+        out.append(f"✗ {size - limit:,} too many", style="bold red")
+    else:
+        out.append("✓", style="green")
+    return out
+
+
+def rough_relative(at: datetime, now: datetime) -> str:
+    """``in 3d`` or ``2h ago``: the largest unit only, so it fits beside the time."""
+    seconds = (at - now).total_seconds()
+    if abs(seconds) < 60:
+        return "now"
+    size = format_duration(seconds).split()[0]
+    return f"in {size}" if seconds > 0 else f"{size} ago"
+
+
+def status_tag(status: str, variant_id: int) -> Text:
+    return Text(
+        f"{STATUS_ICONS.get(status, ' ')} {status} #{variant_id}",
+        style=STATUS_STYLES.get(status, ""),
+    )
+
+
+def final_text(post_text: str, custom: str) -> str:
+    return custom if custom.strip() else post_text
+
+
+class FieldError(Label):
+    """A problem shown right under its field; takes no space when there is none."""
+
+    def show(self, problems: Iterable[str]) -> None:
+        lines = [p for p in problems if p]
+        self.update("\n".join(f"✗ {p}" for p in lines))
+        self.display = bool(lines)
+
+
+class VariantRow(Vertical):
+    """One account of the brand: include it, when (empty = draft), its own text, live counts."""
+
+    def __init__(
+        self,
+        account: AccountView,
+        existing: VariantView | None = None,
+        *,
+        when: str = "",
+        included: bool = True,
+    ) -> None:
+        super().__init__(classes="variant")
+        self.account = account
+        self.existing = existing
+        self.initial_when = when
+        self.initially_included = included
+        self.expired = account.status != CONNECTED
+
+    @property
+    def key(self) -> str:
+        return f"v{self.existing.id}" if self.existing else f"a{self.account.id}"
+
+    @property
+    def short_name(self) -> str:
+        """``LI Acme Coffee Co.``: how the row is named in the summary line."""
+        short = PLATFORM_SHORT.get(self.account.platform, self.account.platform)
+        return f"{short} {self.account.name}"
+
+    def compose(self) -> ComposeResult:
+        label = Text(self.short_name)
+        existing = self.existing
+        with Horizontal(classes="head"):
+            yield Checkbox(
+                label,
+                value=self.initially_included,
+                compact=True,
+                # An existing variant stays in the post; an empty time turns it into a draft.
+                disabled=existing is not None,
+                classes="include",
+            )
+            placeholder = TIME_HINT
+            if existing is not None and existing.status == DRAFT and existing.scheduled_at:
+                planned = local(existing.scheduled_at, self.app.tz, "%m-%d %H:%M")
+                placeholder = f"plan: {planned}"
+            yield Input(
+                value=self.initial_when,
+                placeholder=placeholder,
+                compact=True,
+                classes="when",
+                disabled=not self.initially_included,
+            )
+            yield Label("", classes="when-note")
+        with Horizontal(classes="own"):
+            if existing is not None:
+                tag = status_tag(existing.status, existing.id)
+            elif self.expired:
+                tag = Text(f"⚠ {self.account.status}: draft only", style="yellow")
+            else:
+                tag = Text("new", style="dim")
+            yield Label(tag, classes="tag")
+            yield Input(
+                value=(existing.custom_text or "") if existing else "",
+                placeholder="own text (empty: the post text)",
+                compact=True,
+                classes="custom",
+                disabled=not self.initially_included,
+            )
+        yield Label("", classes="counter")
+        yield FieldError("", classes="problems")
+
+    # --- what the row holds --------------------------------------------------------------
+
+    @property
+    def included(self) -> bool:
+        return self.query_one(".include", Checkbox).value
+
+    @property
+    def when(self) -> str:
+        return self.query_one(".when", Input).value.strip()
+
+    @property
+    def custom(self) -> str:
+        return self.query_one(".custom", Input).value
+
+    def state(self) -> tuple:
+        return (self.key, self.included, self.when, self.custom)
+
+    def parse_when(self, tz: ZoneInfo, now: datetime) -> datetime | None:
+        """The chosen time (None: draft). Raises ValidationError for what cannot be read."""
+        text = self.when
+        if not text:
+            return None
+        existing = self.existing
+        if existing is not None and text == self.initial_when and existing.scheduled_at:
+            # What the field shows is rounded to the minute: untouched, it means the exact time.
+            return existing.scheduled_at
+        return parse_when(text, tz, now)
+
+    def plan(self, tz: ZoneInfo, now: datetime) -> VariantPlan:
+        custom = self.custom if self.custom.strip() else None
+        try:
+            at = self.parse_when(tz, now)
+        except ValidationError:
+            at = None  # reported by the row itself; the save is refused meanwhile
+        return VariantPlan(self.account.id, custom, at, self.existing.id if self.existing else None)
+
+    def time_problem(self, tz: ZoneInfo, now: datetime) -> str | None:
+        if not self.included:
+            return None
+        try:
+            self.parse_when(tz, now)
+        except ValidationError as exc:
+            return exc.message
+        return None
+
+    def final_text(self, post_text: str) -> str:
+        return final_text(post_text, self.custom)
+
+    # --- live display --------------------------------------------------------------------
+
+    def set_included(self, included: bool) -> None:
+        for widget in self.query(".when, .custom").results(Input):
+            widget.disabled = not included
+        self.set_class(not included, "-excluded")
+
+    def update_live(self, post_text: str, tz: ZoneInfo, now: datetime) -> None:
+        note = self.query_one(".when-note", Label)
+        counter = self.query_one(".counter", Label)
+        if not self.included:
+            note.update(Text("not in this post", style="dim"))
+            counter.update("")
+            counter.display = False
+            return
+        counter.display = True
+        try:
+            at = self.parse_when(tz, now)
+        except ValidationError:
+            note.update(Text("✗ cannot use this time", style="bold red"))
+        else:
+            if at is None:
+                note.update(Text("draft: not scheduled", style="dim"))
+            else:
+                shown = local(at, tz, "%a %d %b %H:%M %Z")
+                note.update(Text(f"→ {shown} · {rough_relative(at, now)}"))
+        text = self.final_text(post_text)
+        line = counter_text(self.account.platform, text)
+        first = text.strip().splitlines()[0] if text.strip() else ""
+        if first:
+            line.append("  ")
+            line.append(first, style="dim")
+        counter.update(line)
+
+    def show_problems(self, problems: Iterable[str]) -> None:
+        self.query_one(".problems", FieldError).show(problems)
+
+
+class LockedRow(Static, can_focus=True):
+    """A variant that already went out (or is going out): shown, never changed."""
+
+    def __init__(self, locked: LockedVariant) -> None:
+        super().__init__(classes="locked")
+        self.locked = locked
+
+    @property
+    def key(self) -> str:
+        return f"v{self.locked.variant.id}"
+
+    def on_mount(self) -> None:
+        variant = self.locked.variant
+        tz = self.app.tz
+        text = Text()
+        text.append(f"{PLATFORM_SHORT.get(variant.platform, variant.platform)} ", style="bold")
+        text.append(variant.account_name, style="bold")
+        text.append("  ")
+        text.append_text(status_tag(variant.status, variant.id))
+        when = variant.published_at or variant.scheduled_at
+        text.append(f"  {local(when, tz, '%a %d %b %H:%M')}")
+        reason = "account removed" if self.locked.reason == "account removed" else "read-only"
+        text.append(f"  ({reason})\n", style="dim")
+        first = variant.text.strip().splitlines()[0] if variant.text.strip() else ""
+        text.append(f"   {first}", style="dim")
+        self.update(text)
+
+
+class PreviewScreen(ModalScreen[None]):
+    """What readers will see on each platform: the whole text as written, and the link card."""
+
+    DEFAULT_CSS = """
+    PreviewScreen { align: center middle; }
+    PreviewScreen > Vertical {
+        width: 90; max-width: 100%; height: auto; max-height: 100%;
+        border: thick $accent; background: $surface; padding: 0 1;
+    }
+    PreviewScreen VerticalScroll { height: auto; max-height: 70vh; }
+    PreviewScreen .preview-head { text-style: bold; margin-top: 1; }
+    PreviewScreen .preview-link { color: $text-accent; }
+    PreviewScreen #keys { color: $text-muted; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,enter,q,f2,ctrl+o", "close", "Close", id="preview.close"),
+    ]
+
+    def __init__(self, items: list[tuple[str, str, str, str | None]]) -> None:
+        """``items``: (platform, account name, final text, link)."""
         super().__init__()
+        self.items = items
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(Text("Preview", style="bold"))
+            with VerticalScroll():
+                if not self.items:
+                    yield Label("No account is included: tick one to see its preview.")
+                for platform, account, text, link in self.items:
+                    head = Text(f"{LABELS[platform]} · {account}   ", style="bold")
+                    head.append_text(counter_text(platform, text, named=False))
+                    yield Label(head, classes="preview-head")
+                    yield Static(Text(text or "(no text yet)"), classes="preview-text")
+                    if link:
+                        yield Label(Text(f"link card: {link}"), classes="preview-link")
+            yield Label("\nEsc / Enter: close", id="keys")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class EditorScreen(ServiceCalls, Screen[bool]):
+    """Create or edit a post and its variants; dismisses True when something was saved."""
+
+    CSS_PATH = "editor.tcss"
+    # Typing pauses this long before the full check runs (it reads the database).
+    CHECK_DELAY = 0.3
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "save", "Save", id="editor.save", priority=True),
+        Binding("escape", "cancel", "Cancel", id="editor.cancel"),
+        Binding("ctrl+o,f2", "preview", "Preview", id="editor.preview"),
+        # The app's keys, made safe: leaving the editor asks before unsaved work is lost.
+        Binding("1", "leave('calendar')", "Calendar", id="screen.calendar", show=False),
+        Binding("2", "leave('variants')", "Variants", id="screen.variants", show=False),
+        Binding("3", "leave('attempts')", "Attempts", id="screen.attempts", show=False),
+        Binding("4", "leave('accounts')", "Accounts", id="screen.accounts", show=False),
+        Binding("q", "leave('quit')", "Quit", id="app.quit", show=False),
+    ]
+
+    def __init__(
+        self, post_id: int | None = None, variant_id: int | None = None, day: date | None = None
+    ) -> None:
+        super().__init__()
+        self.post_id = post_id
+        self.variant_id = variant_id
+        self.day = day
+        self.data: EditorData | None = None
+        self._initial: tuple | None = None  # the form as opened, to tell unsaved changes
+        self._check_timer: Timer | None = None
+        self._edits = 0  # bumped on every change
+        self._checked = -1  # the edit number the shown problems belong to
+        self._problems: dict[str, str] = {}
+        self._touched: set[str] = set()
+        self._saving = False
+        self._save_attempted = False  # after ctrl+s every problem shows, touched or not
+        self._save_error = ""
+        self._rows_brand: int | None = None  # the brand the variant rows were built for
+
+    # --- layout --------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Label(self._heading(), id="heading")
+        with VerticalScroll(id="form"):
+            yield Label("loading…", id="empty")
+            with Vertical(id="post"):
+                with Horizontal(classes="field"):
+                    yield Label("Brand", classes="name")
+                    # Never blank: a post always has a brand (the real options come on load).
+                    yield Select[int]([("…", 0)], allow_blank=False, id="brand", compact=True)
+                    yield Label("", id="brand-note")
+                yield FieldError("", id="brand-error", classes="field-error")
+                with Horizontal(classes="field"):
+                    yield Label("Title", classes="name")
+                    yield Input(placeholder="what the post is about", id="title", compact=True)
+                yield FieldError("", id="title-error", classes="field-error")
+                with Horizontal(classes="field", id="text-field"):
+                    yield Label("Text", classes="name")
+                    yield TextArea(id="text", compact=True, soft_wrap=True)
+                yield FieldError("", id="text-error", classes="field-error")
+                with Horizontal(classes="field"):
+                    yield Label("Link", classes="name")
+                    yield Input(placeholder="https://… (optional)", id="link", compact=True)
+                yield FieldError("", id="link-error", classes="field-error")
+                yield Label("", id="variants-head")
+                yield Vertical(id="rows")
+                yield Vertical(id="locked")
+        yield Label("", id="summary")
+        yield Footer()
+
+    def _heading(self) -> Text:
+        text = Text(" OmniPost ", style="bold reverse")
+        if self.data is not None and self.data.loaded is not None:
+            post = self.data.loaded.post
+            text.append(f"  Edit post {post.id} · {post.brand_name}")
+        elif self.post_id is not None or self.variant_id is not None:
+            text.append("  Edit post")
+        else:
+            text.append("  New post")
+        return text
+
+    def on_mount(self) -> None:
+        self.query_one("#post").display = False
+        self.call(
+            load_editor,
+            self.app.ctx,
+            self.post_id,
+            self.variant_id,
+            done=self._loaded,
+            failed=self._load_failed,
+            group="load",
+            exclusive=True,
+        )
+
+    def on_resize(self) -> None:
+        # The text grows with the terminal: 5 lines at 80×24, up to 14 on a tall one.
+        self.query_one("#text", TextArea).styles.height = max(4, min(14, self.size.height - 19))
+
+    def _load_failed(self, exc: BaseException) -> None:
+        self.app.report_error(exc)
+        self.dismiss(False)
+
+    async def _loaded(self, data: EditorData) -> None:
+        self.data = data
+        self.query_one("#heading", Label).update(self._heading())
+        if not data.brands:
+            self.query_one("#empty", Label).update(
+                "There is no brand to post for yet: add a brand and an account first: press 4\n"
+                "(the Accounts screen).  Esc goes back."
+            )
+            self._summary(Text("nothing to save", style="dim"))
+            return
+        self.query_one("#empty").display = False
+        self.query_one("#post").display = True
+        loaded = data.loaded
+        brand = self.query_one("#brand", Select)
+        brand.set_options([(b.name, b.id) for b in data.brands])
+        if loaded is not None:
+            plan = loaded.plan
+            brand.value = loaded.post.brand_id
+            brand.disabled = True
+            self.query_one("#brand-note", Label).update(
+                Text("a post stays with its brand", style="dim")
+            )
+            self.query_one("#title", Input).value = plan.title
+            self.query_one("#text", TextArea).text = plan.text
+            self.query_one("#link", Input).value = plan.link or ""
+        else:
+            brand.value = data.brands[0].id
+        await self._build_rows(self._brand_id())
+        self._initial = self._state()
+        self._focus_start()
+        self._changed()
+
+    def _brand_id(self) -> int | None:
+        value = self.query_one("#brand", Select).value
+        return value if isinstance(value, int) else None
+
+    async def _build_rows(self, brand_id: int | None) -> None:
+        """Rows for ``brand_id``: existing variants first as they are, then one new row per
+        account that has no variant still to go out."""
+        assert self.data is not None
+        self._rows_brand = brand_id
+        tz, now = self.app.tz, clock.now()
+        loaded = self.data.loaded
+        accounts = [a for a in self.data.accounts if a.brand_id == brand_id]
+        by_id = {a.id: a for a in self.data.accounts}
+        rows: list[VariantRow] = []
+        taken: set[int] = set()
+        if loaded is not None:
+            for view in loaded.editable:
+                account = by_id.get(view.account_id)
+                if account is None:
+                    continue  # removed meanwhile: load_post put it in `locked` next time
+                when = ""
+                if view.status != DRAFT and view.scheduled_at is not None:
+                    when = local(view.scheduled_at, tz)
+                rows.append(VariantRow(account, view, when=when))
+                taken.add(account.id)
+        prefill = default_time(self.day, tz, now) if self.day is not None else ""
+        for account in accounts:
+            if account.id in taken:
+                continue
+            usable = account.status == CONNECTED
+            rows.append(
+                VariantRow(
+                    account,
+                    when=prefill if usable else "",
+                    # Adding a variant to an existing post is a choice; a new post goes
+                    # everywhere it can by default.
+                    included=usable and loaded is None,
+                )
+            )
+        container = self.query_one("#rows", Vertical)
+        await container.remove_children()
+        await container.mount_all(rows)
+        for row in rows:
+            row.set_included(row.initially_included)
+        locked = self.query_one("#locked", Vertical)
+        await locked.remove_children()
+        if loaded is not None and loaded.locked:
+            await locked.mount(Label(Text("Already out (read-only)", style="bold")))
+            await locked.mount_all([LockedRow(item) for item in loaded.locked])
+        head = self.query_one("#variants-head", Label)
+        if not rows and not (loaded and loaded.locked):
+            name = next((b.name for b in self.data.brands if b.id == brand_id), "this brand")
+            head.update(
+                Text(
+                    f"Variants — {name} has no accounts: add one first (Esc, then 4). "
+                    "The post can be saved without variants.",
+                    style="yellow",
+                )
+            )
+        else:
+            head.update(
+                Text.assemble(
+                    ("Variants", "bold"),
+                    ("  Space includes an account · a time schedules it, empty = draft", "dim"),
+                )
+            )
+
+    def _focus_start(self) -> None:
+        if self.variant_id is not None:
+            key = f"v{self.variant_id}"
+            for row in self.query(".variant").results(VariantRow):
+                if row.key == key:
+                    target = row.query_one(".when", Input)
+                    if not target.disabled:
+                        target.focus()
+                        self.call_after_refresh(row.scroll_visible, animate=False)
+                        return
+            for locked in self.query(".locked").results(LockedRow):
+                if locked.key == key:
+                    locked.focus()
+                    self.call_after_refresh(locked.scroll_visible, animate=False)
+                    return
+        self.query_one("#title", Input).focus()
+
+    # --- reacting to edits ---------------------------------------------------------------
+
+    def _rows(self) -> list[VariantRow]:
+        return list(self.query(".variant").results(VariantRow))
+
+    def _state(self) -> tuple:
+        return (
+            self._brand_id(),
+            self.query_one("#title", Input).value,
+            self.query_one("#text", TextArea).text,
+            self.query_one("#link", Input).value,
+            tuple(row.state() for row in self._rows()),
+        )
+
+    @property
+    def dirty(self) -> bool:
+        return self._initial is not None and self._state() != self._initial
+
+    @property
+    def checked(self) -> bool:
+        """True when the problems shown belong to the form as it is now."""
+        return self._checked == self._edits
+
+    @on(Input.Changed)
+    @on(TextArea.Changed)
+    @on(Checkbox.Changed)
+    def _field_changed(self, event: Input.Changed | TextArea.Changed | Checkbox.Changed) -> None:
+        if self.data is None or self._initial is None:
+            return  # the form is not built yet
+        if event.control.id in POST_FIELDS:
+            self._touched.add(event.control.id)
+        if isinstance(event, Checkbox.Changed):
+            row = next((a for a in event.checkbox.ancestors if isinstance(a, VariantRow)), None)
+            if row is not None:
+                row.set_included(event.value)
+        self._changed()
+
+    @on(Select.Changed, "#brand")
+    async def _brand_changed(self) -> None:
+        if self.data is None or self._initial is None or self.data.loaded is not None:
+            return
+        if self._brand_id() == self._rows_brand:
+            return
+        await self._build_rows(self._brand_id())
+        self._changed()
+
+    def _changed(self) -> None:
+        """Local things now (counters, times, previews); the full check once typing pauses."""
+        self._edits += 1
+        self._save_error = ""
+        self._update_live()
+        if self._check_timer is not None:
+            self._check_timer.stop()
+        self._check_timer = self.set_timer(self.CHECK_DELAY, self._run_check)
+
+    def _update_live(self) -> None:
+        tz, now = self.app.tz, clock.now()
+        text = self.query_one("#text", TextArea).text
+        for row in self._rows():
+            row.update_live(text, tz, now)
+
+    # --- the full check ------------------------------------------------------------------
+
+    def _plan(self) -> tuple[PostPlan, list[VariantRow]]:
+        """The form as a plan, and which row each of its variants came from."""
+        tz, now = self.app.tz, clock.now()
+        included = [row for row in self._rows() if row.included]
+        loaded = self.data.loaded if self.data else None
+        brand = self._brand_id()
+        plan = PostPlan(
+            brand=brand if brand is not None else "",
+            title=self.query_one("#title", Input).value,
+            text=self.query_one("#text", TextArea).text,
+            link=self.query_one("#link", Input).value.strip() or None,
+            variants=tuple(row.plan(tz, now) for row in included),
+            post_id=loaded.post.id if loaded else None,
+        )
+        return plan, included
+
+    def _run_check(self) -> None:
+        self._check_timer = None
+        if self.data is None or not self.data.brands:
+            return
+        plan, rows = self._plan()
+        edit = self._edits
+        self.call(
+            check_plan,
+            self.app.ctx,
+            plan,
+            done=lambda problems: self._show_problems(problems, rows, edit),
+            group="check",
+            exclusive=True,
+        )
+
+    def _show_problems(self, problems: dict[str, str], rows: list[VariantRow], edit: int) -> None:
+        if edit != self._edits:
+            return  # the form changed meanwhile; a newer check is on its way
+        self._checked = edit
+        self._problems = problems
+        self._apply_problems(problems, rows)
+
+    def _apply_problems(self, problems: dict[str, str], rows: list[VariantRow]) -> None:
+        """Each problem next to its field; ``rows[i]`` is the row of the plan's variant i."""
+        tz, now = self.app.tz, clock.now()
+        new_post = self.data is not None and self.data.loaded is None
+        names: list[str] = []  # where the problems are, for the summary line
+        hidden = 0  # problems of fields not touched yet
+        for name in POST_FIELDS:
+            message = problems.get(name)
+            # A new, empty form is not a list of mistakes: fields speak up once touched.
+            shown = name in self._touched or not new_post or self._save_attempted
+            if message:
+                names.append(name)
+                hidden += not shown
+            self.query_one(f"#{name}-error", FieldError).show([message] if shown else [])
+        if problems.get("post"):
+            names.append(problems["post"])
+        index_of = {row: index for index, row in enumerate(rows)}
+        for row in self._rows():
+            messages = []
+            time_problem = row.time_problem(tz, now)
+            if time_problem:
+                messages.append(time_problem)
+            index = index_of.get(row)
+            for part in ("variant", "account", "at", "text") if index is not None else ():
+                message = problems.get(f"variant.{index}.{part}")
+                if message and part == "text" and message == "text is empty" and "text" in problems:
+                    continue  # the post's own text field says it already
+                if message:
+                    messages.append(message)
+            row.show_problems(messages)
+            if messages:
+                names.append(f"{row.short_name} ({len(messages)})")
+        self._show_summary(names, rows, quiet=hidden == len(names))
+
+    def _show_summary(self, names: list[str], rows: list[VariantRow], quiet: bool = False) -> None:
+        if self._save_error:
+            self._summary(Text(f"✗ not saved: {self._save_error}"), "-error")
+            return
+        if names and quiet:
+            self._summary(Text(f"to save, fill in: {', '.join(names)}", style="dim"))
+            return
+        if names:
+            self._summary(Text(f"✗ fix to save: {', '.join(names)}"), "-error")
+            return
+        tz, now = self.app.tz, clock.now()
+        counts: dict[str, int] = {}
+        for row in rows:
+            at = row.parse_when(tz, now)
+            existing = row.existing
+            if at is None:
+                what = "draft"
+            elif existing and existing.status != DRAFT and at == existing.scheduled_at:
+                # Saved as it is: a retrying or failed variant stays so.
+                what = "scheduled" if existing.status == "scheduled" else f"left {existing.status}"
+            else:
+                what = "scheduled"
+            counts[what] = counts.get(what, 0) + 1
+        parts = [
+            f"{n} {what}{'s' if what == DRAFT and n != 1 else ''}" for what, n in counts.items()
+        ] or ["no variants"]
+        editing = self.data is not None and self.data.loaded is not None
+        changes = "no changes · " if editing and not self.dirty else ""
+        self._summary(Text(f"✓ ready: {changes}ctrl+s saves ({', '.join(parts)})"), "-ready")
+
+    def _summary(self, text: Text, kind: str = "") -> None:
+        label = self.query_one("#summary", Label)
+        label.update(text)
+        label.set_class(kind == "-error", "-error")
+        label.set_class(kind == "-ready", "-ready")
+
+    # --- actions -------------------------------------------------------------------------
+
+    def action_save(self) -> None:
+        if self.data is None or not self.data.brands or self._saving:
+            return
+        self._save_attempted = True
+        tz, now = self.app.tz, clock.now()
+        bad_times = [row for row in self._rows() if row.time_problem(tz, now)]
+        if bad_times:
+            # An unreadable time must not quietly save as a draft.
+            self._apply_problems(self._problems, self._plan()[1])
+            bad_times[0].query_one(".when", Input).focus()
+            return
+        plan, rows = self._plan()
+        self._saving = True
+        self._summary(Text("saving…", style="dim"))
+        self.call(
+            save_plan,
+            self.app.ctx,
+            plan,
+            done=self._saved,
+            failed=lambda exc: self._save_failed(exc, rows),
+            group="save",
+        )
+
+    def _saved(self, result: SaveResult) -> None:
+        self._saving = False
+        statuses = [v.status for v in result.variants]
+        scheduled = sum(1 for s in statuses if s == "scheduled")
+        drafts = sum(1 for s in statuses if s == DRAFT)
+        parts = []
+        if scheduled:
+            parts.append(f"{scheduled} variant{'s' if scheduled != 1 else ''} scheduled")
+        if drafts:
+            parts.append(f"{drafts} draft{'s' if drafts != 1 else ''}")
+        others = len(statuses) - scheduled - drafts
+        if others:
+            parts.append(f"{others} unchanged")
+        detail = ", ".join(parts) if parts else "no variants"
+        self.notify(f"post {result.post.id} saved: {detail}", title="Saved")
+        self.dismiss(True)
+
+    def _save_failed(self, exc: BaseException, rows: list[VariantRow]) -> None:
+        self._saving = False
+        if isinstance(exc, PlanInvalid):
+            self._problems = exc.problems
+            self._checked = self._edits
+            self._apply_problems(exc.problems, rows)
+            return
+        if isinstance(exc, OmniPostError):
+            self._save_error = exc.message
+            self._apply_problems(self._problems, rows)
+            return
+        self._summary(Text("✗ not saved: something went wrong", style="bold red"), "-error")
+        self.app.report_error(exc)
+
+    def action_cancel(self) -> None:
+        self._leave(lambda: None)
+
+    def action_leave(self, target: str) -> None:
+        def go() -> None:
+            if target == "quit":
+                self.app.exit()
+            else:
+                self.app.call_later(self.app.action_show, target)
+
+        self._leave(go)
+
+    def _leave(self, then) -> None:
+        def answered(discard: bool | None) -> None:
+            if discard:
+                self.dismiss(False)
+                then()
+
+        if self.dirty and not self._saving:
+            self.app.push_screen(
+                ConfirmScreen(
+                    "Discard changes?",
+                    Text("This post has unsaved changes. They will be lost."),
+                    "discard",
+                ),
+                answered,
+            )
+        else:
+            answered(True)
+
+    def action_preview(self) -> None:
+        if self.data is None or not self.data.brands:
+            return
+        text = self.query_one("#text", TextArea).text
+        link = self.query_one("#link", Input).value.strip() or None
+        focused = self.focused
+        items: list[tuple[str, str, str, str | None]] = []
+        for node in focused.ancestors_with_self if focused else ():
+            if isinstance(node, VariantRow):
+                items = [(node.account.platform, node.account.name, node.final_text(text), link)]
+            elif isinstance(node, LockedRow):
+                variant = node.locked.variant
+                items = [(variant.platform, variant.account_name, variant.text, variant.link)]
+        if not items:
+            items = [
+                (row.account.platform, row.account.name, row.final_text(text), link)
+                for row in self._rows()
+                if row.included
+            ]
+        self.app.push_screen(PreviewScreen(items))

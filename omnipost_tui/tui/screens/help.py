@@ -38,29 +38,36 @@ class HelpScreen(ModalScreen[None]):
             yield Static(Text(INTRO))
             yield Static(self._table())
 
-    def _table(self) -> Table:
+    def rows(self) -> list[tuple[str, str, str, str]]:
+        """(where, keys, what it does, binding id) for every described binding."""
         from omnipost_tui.tui.app import OmniPostApp
+        from omnipost_tui.tui.screens.confirm import ConfirmScreen
+        from omnipost_tui.tui.screens.editor import EditorScreen
 
-        table = Table(title="Keys", expand=True, show_edge=False)
-        table.add_column("where", style="bold", no_wrap=True)
-        table.add_column("key", no_wrap=True)
-        table.add_column("does")
-        table.add_column("id", style="dim", no_wrap=True)
         keymap = dict(getattr(self.app, "_keymap", {}))
         sections: list[tuple[str, list[BindingType]]] = [("everywhere", OmniPostApp.BINDINGS)]
-        for mode, screen in OmniPostApp.MODES.items():
-            sections.append((mode, screen.BINDINGS))
-        from omnipost_tui.tui.screens.confirm import ConfirmScreen
-
-        sections.append(("confirm", ConfirmScreen.BINDINGS))
+        sections += [(mode, screen.BINDINGS) for mode, screen in OmniPostApp.MODES.items()]
+        sections += [("editor", EditorScreen.BINDINGS), ("confirm", ConfirmScreen.BINDINGS)]
+        rows = []
         for where, bindings in sections:
             for binding in bindings:
                 if not isinstance(binding, Binding) or not binding.description:
                     continue
                 keys = keymap.get(binding.id, binding.key) if binding.id else binding.key
                 shown = ", ".join(self.app.get_key_display(Binding(k, "")) for k in keys.split(","))
-                table.add_row(where, shown, binding.description, binding.id or "")
-                where = ""
+                rows.append((where, shown, binding.description, binding.id or ""))
+        return rows
+
+    def _table(self) -> Table:
+        table = Table(title="Keys", expand=True, show_edge=False)
+        table.add_column("where", style="bold", no_wrap=True)
+        table.add_column("key", no_wrap=True)
+        table.add_column("does")
+        table.add_column("id", style="dim", no_wrap=True)
+        previous = ""
+        for where, keys, does, binding_id in self.rows():
+            table.add_row(where if where != previous else "", keys, does, binding_id)
+            previous = where
         return table
 
     def action_close(self) -> None:

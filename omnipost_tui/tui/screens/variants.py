@@ -31,16 +31,12 @@ from omnipost_tui.services.variants import (
     count_variants,
     cursor_of,
     list_variants,
-    mark_published,
-    publish_now,
-    retry_variants,
-    unschedule_variant,
 )
 from omnipost_tui.services.views import VariantView
 from omnipost_tui.times import parse_until, parse_when
 from omnipost_tui.tui.base import OmniScreen
 from omnipost_tui.tui.format import PLATFORM_SHORT, countdown, first_line, local, status_text
-from omnipost_tui.tui.screens.confirm import AskScreen, ConfirmScreen
+from omnipost_tui.tui.variant_actions import VariantActions
 
 PAGE = 100
 # Sorts after every real row: "the end" for paging backwards from the last page.
@@ -91,7 +87,7 @@ def previous_page_anchor(ctx, flt: VariantFilter, first: Cursor) -> Cursor | Non
     return cursor_of(previous[0]) if len(previous) > PAGE else None
 
 
-class VariantsScreen(OmniScreen):
+class VariantsScreen(VariantActions, OmniScreen):
     MODE = "variants"
     TITLE_TEXT = "Variants"
     CSS_PATH = "variants.tcss"
@@ -397,147 +393,6 @@ class VariantsScreen(OmniScreen):
     def selected(self) -> VariantView | None:
         key = self._cursor_key()
         return getattr(self, "_views", {}).get(key)
-
-    def _need_selection(self) -> VariantView | None:
-        variant = self.selected()
-        if variant is None:
-            self.notify("no variant selected", severity="warning")
-        return variant
-
-    def action_publish(self) -> None:
-        variant = self._need_selection()
-        if variant is None:
-            return
-        body = Text()
-        body.append(
-            f"{LABELS.get(variant.platform, variant.platform)} · {variant.account_name}",
-            style="bold",
-        )
-        body.append(f"  (brand {variant.brand_name})\n")
-        planned = local(variant.scheduled_at, self.app.tz)
-        body.append(f"planned for {planned}; it will go out now instead\n\n", style="dim")
-        body.append(variant.text[:1200] + ("…" if len(variant.text) > 1200 else ""))
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self.call(publish_now, self.app.ctx, variant.id, done=self._published)
-
-        self.app.push_screen(
-            ConfirmScreen(f"Publish variant {variant.id} now?", body, "publish"), answered
-        )
-
-    def _published(self, result) -> None:
-        variant = result.variant
-        self.notify(f"variant {variant.id} queued to publish now on {variant.account_name}")
-        if not result.worker_online:
-            self.notify(
-                "No worker is running: it will go out as soon as `omnipost worker` runs.",
-                title="Queued, not sent yet",
-                severity="warning",
-                timeout=12,
-            )
-        self.refresh_data()
-
-    def action_retry(self) -> None:
-        variant = self._need_selection()
-        if variant is None:
-            return
-        if variant.status not in ("failed", "unconfirmed"):
-            self.notify(
-                f"variant {variant.id} is {variant.status}; "
-                "only failed or unconfirmed variants are retried",
-                severity="warning",
-            )
-            return
-
-        def go(yes: bool | None = True) -> None:
-            if yes:
-                self.call(retry_variants, self.app.ctx, [variant.id], done=self._retried)
-
-        if variant.status == "unconfirmed":
-            body = Text(
-                f"The last attempt may have published it on {variant.account_name}.\n"
-                "Check the page first: retrying a post that is already there publishes it twice.\n"
-                "If it is there, press m instead to mark it published."
-            )
-            self.app.push_screen(ConfirmScreen(f"Retry variant {variant.id}?", body, "retry"), go)
-        else:
-            go()
-
-    def _retried(self, result) -> None:
-        for variant in result.retried:
-            self.notify(f"variant {variant.id} queued again")
-        if not result.worker_online:
-            self.notify(
-                "No worker is running: it will go out as soon as `omnipost worker` runs.",
-                severity="warning",
-                timeout=12,
-            )
-        self.refresh_data()
-
-    def action_unschedule(self) -> None:
-        variant = self._need_selection()
-        if variant is not None:
-            self.call(
-                unschedule_variant,
-                self.app.ctx,
-                variant.id,
-                done=lambda v: (
-                    self.notify(f"variant {v.id} is a draft again"),
-                    self.refresh_data(),
-                ),
-            )
-
-    def action_mark_published(self) -> None:
-        variant = self._need_selection()
-        if variant is None:
-            return
-        if variant.status not in ("unconfirmed", "failed"):
-            self.notify(
-                f"variant {variant.id} is {variant.status}; "
-                "only unconfirmed or failed variants can be marked published",
-                severity="warning",
-            )
-            return
-
-        def answered(external: str | None) -> None:
-            if external is not None:
-                self.call(
-                    mark_published,
-                    self.app.ctx,
-                    variant.id,
-                    external or None,
-                    done=lambda v: (
-                        self.notify(f"variant {v.id} marked published"),
-                        self.refresh_data(),
-                    ),
-                )
-
-        self.app.push_screen(
-            AskScreen(
-                f"Mark variant {variant.id} published",
-                f"You found the post on {variant.account_name}. Its post id (optional):",
-            ),
-            answered,
-        )
-
-    def action_edit(self) -> None:
-        variant = self._need_selection()
-        if variant is not None:
-            from omnipost_tui.tui.screens.editor import EditorScreen
-
-            self.app.push_screen(
-                EditorScreen(post_id=variant.post_id, variant_id=variant.id), self._edited
-            )
-
-    def action_new(self) -> None:
-        from omnipost_tui.tui.screens.editor import EditorScreen
-
-        self.app.push_screen(EditorScreen(), self._edited)
-
-    def _edited(self, saved: bool | None) -> None:
-        if saved:
-            self.refresh_data()
 
     @on(DataTable.RowSelected, "#variants")
     def _open_attempts(self, event: DataTable.RowSelected) -> None:

@@ -1,0 +1,193 @@
+"""What a user can do to the selected variant, the same on every screen that lists variants.
+
+A mixin for an ``OmniScreen``: the screen says which variant is selected (``selected``) and
+binds the keys (its own binding ids); publishing, retrying, unscheduling, marking published and
+editing then behave identically on the variants list and in the calendar's agenda.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+
+from omnipost_tui.platforms import LABELS
+from omnipost_tui.services.variants import (
+    PublishNowResult,
+    RetryResult,
+    mark_published,
+    publish_now,
+    retry_variants,
+    unschedule_variant,
+)
+from omnipost_tui.services.views import VariantView
+from omnipost_tui.tui.format import local
+from omnipost_tui.tui.screens.confirm import AskScreen, ConfirmScreen
+
+if TYPE_CHECKING:
+    from omnipost_tui.tui.base import OmniScreen
+
+    _Base = OmniScreen
+else:
+    _Base = object
+
+NO_WORKER = "No worker is running: it will go out as soon as `omnipost worker` runs."
+
+
+class VariantActions(_Base):
+    """Actions on ``self.selected()``; each ends with ``self.refresh_data()``."""
+
+    def selected(self) -> VariantView | None:
+        raise NotImplementedError
+
+    def _need_selection(self) -> VariantView | None:
+        variant = self.selected()
+        if variant is None:
+            self.notify("no variant selected", severity="warning")
+        return variant
+
+    # --- publish now --------------------------------------------------------------------------
+
+    def action_publish(self) -> None:
+        variant = self._need_selection()
+        if variant is None:
+            return
+        body = Text()
+        body.append(
+            f"{LABELS.get(variant.platform, variant.platform)} · {variant.account_name}",
+            style="bold",
+        )
+        body.append(f"  (brand {variant.brand_name})\n")
+        planned = local(variant.scheduled_at, self.app.tz)
+        body.append(f"planned for {planned}; it will go out now instead\n\n", style="dim")
+        body.append(variant.text[:1200] + ("…" if len(variant.text) > 1200 else ""))
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.call(publish_now, self.app.ctx, variant.id, done=self._published)
+
+        self.app.push_screen(
+            ConfirmScreen(f"Publish variant {variant.id} now?", body, "publish"), answered
+        )
+
+    def _published(self, result: PublishNowResult) -> None:
+        variant = result.variant
+        self.notify(f"variant {variant.id} queued to publish now on {variant.account_name}")
+        if not result.worker_online:
+            self.notify(NO_WORKER, title="Queued, not sent yet", severity="warning", timeout=12)
+        self.refresh_data()
+
+    # --- retry --------------------------------------------------------------------------------
+
+    def action_retry(self) -> None:
+        variant = self._need_selection()
+        if variant is None:
+            return
+        if variant.status not in ("failed", "unconfirmed"):
+            self.notify(
+                f"variant {variant.id} is {variant.status}; "
+                "only failed or unconfirmed variants are retried",
+                severity="warning",
+            )
+            return
+
+        def go(yes: bool | None = True) -> None:
+            if yes:
+                self.call(retry_variants, self.app.ctx, [variant.id], done=self._retried)
+
+        if variant.status == "unconfirmed":
+            body = Text(
+                f"The last attempt may have published it on {variant.account_name}.\n"
+                "Check the page first: retrying a post that is already there publishes it twice.\n"
+                f"If it is there, press {self.key_for('action_mark_published')} instead "
+                "to mark it published."
+            )
+            self.app.push_screen(ConfirmScreen(f"Retry variant {variant.id}?", body, "retry"), go)
+        else:
+            go()
+
+    def _retried(self, result: RetryResult) -> None:
+        for variant in result.retried:
+            self.notify(f"variant {variant.id} queued again")
+        if not result.worker_online:
+            self.notify(NO_WORKER, severity="warning", timeout=12)
+        self.refresh_data()
+
+    # --- unschedule, mark published -----------------------------------------------------------
+
+    def action_unschedule(self) -> None:
+        variant = self._need_selection()
+        if variant is not None:
+            self.call(
+                unschedule_variant,
+                self.app.ctx,
+                variant.id,
+                done=lambda v: (
+                    self.notify(f"variant {v.id} is a draft again"),
+                    self.refresh_data(),
+                ),
+            )
+
+    def action_mark_published(self) -> None:
+        variant = self._need_selection()
+        if variant is None:
+            return
+        if variant.status not in ("unconfirmed", "failed"):
+            self.notify(
+                f"variant {variant.id} is {variant.status}; "
+                "only unconfirmed or failed variants can be marked published",
+                severity="warning",
+            )
+            return
+
+        def answered(external: str | None) -> None:
+            if external is not None:
+                self.call(
+                    mark_published,
+                    self.app.ctx,
+                    variant.id,
+                    external or None,
+                    done=lambda v: (
+                        self.notify(f"variant {v.id} marked published"),
+                        self.refresh_data(),
+                    ),
+                )
+
+        self.app.push_screen(
+            AskScreen(
+                f"Mark variant {variant.id} published",
+                f"You found the post on {variant.account_name}. Its post id (optional):",
+            ),
+            answered,
+        )
+
+    # --- the editor ---------------------------------------------------------------------------
+
+    def action_edit(self) -> None:
+        variant = self._need_selection()
+        if variant is not None:
+            self.open_editor(post_id=variant.post_id, variant_id=variant.id)
+
+    def action_new(self) -> None:
+        self.open_editor()
+
+    def open_editor(self, **kwargs: Any) -> None:
+        # Imported here: the editor imports widgets that import screens (no cycle at load).
+        from omnipost_tui.tui.screens.editor import EditorScreen
+
+        self.app.push_screen(EditorScreen(**kwargs), self._edited)
+
+    def _edited(self, saved: bool | None) -> None:
+        if saved:
+            self.refresh_data()
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def key_for(self, action: str) -> str:
+        """The key bound to ``action_<name>`` on this screen, as the user would type it."""
+        name = action.removeprefix("action_")
+        for bindings in self._bindings.key_to_bindings.values():
+            for binding in bindings:
+                if binding.action == name:
+                    return self.app.get_key_display(binding)
+        return name

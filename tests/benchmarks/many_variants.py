@@ -1,0 +1,166 @@
+"""100,000 variants: how fast does the variants screen open and page?
+
+    python -m tests.benchmarks.many_variants [--variants 100000]
+
+Seeds a fresh SQLite database in a temporary OMNIPOST_HOME (bulk inserts of real rows, the
+same shape the services write), then times, with the real app in Textual's headless mode:
+opening the variants screen, the next page, the last page, and a filtered first page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import insert
+
+from omnipost_tui.models import (
+    VARIANT_STATUSES,
+    Brand,
+    ConnectedSocialAccount,
+    Post,
+    PostVariant,
+)
+from omnipost_tui.services.context import Context
+
+START = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
+
+
+def seed_many(ctx: Context, count: int, *, start: datetime = START) -> None:
+    """``count`` variants over about a year, every status, on two accounts of one brand."""
+    now = start
+    with ctx.db.write() as session:
+        brand_id = session.execute(
+            insert(Brand).values(name="Bulk", created_at=now).returning(Brand.id)
+        ).scalar_one()
+        accounts = []
+        for platform, external in (
+            ("facebook", "bulk-page"),
+            ("linkedin", "urn:li:organization:9"),
+        ):
+            accounts.append(
+                session.execute(
+                    insert(ConnectedSocialAccount)
+                    .values(
+                        brand_id=brand_id,
+                        platform=platform,
+                        external_id=external,
+                        name=f"Bulk {platform}",
+                        access_token_encrypted=ctx.cipher.encrypt("bulk-token"),
+                        status="connected",
+                        created_at=now,
+                        updated_at=now,
+                    )
+                    .returning(ConnectedSocialAccount.id)
+                ).scalar_one()
+            )
+        posts = [
+            session.execute(
+                insert(Post)
+                .values(
+                    brand_id=brand_id,
+                    title=f"Bulk post {n}",
+                    base_text=f"Bulk post number {n}: something worth reading.",
+                    status="draft",
+                    created_at=now,
+                    updated_at=now,
+                )
+                .returning(Post.id)
+            ).scalar_one()
+            for n in range(100)
+        ]
+        rows = []
+        for n in range(count):
+            account = accounts[n % 2]
+            rows.append(
+                {
+                    "post_id": posts[n % len(posts)],
+                    "platform": "facebook" if account == accounts[0] else "linkedin",
+                    "account_id": account,
+                    "scheduled_at": start + timedelta(minutes=5 * n),
+                    "status": VARIANT_STATUSES[n % len(VARIANT_STATUSES)],
+                    "attempts": 0,
+                    "attempts_before_retry": 0,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+            if len(rows) == 5000:
+                session.execute(insert(PostVariant), rows)
+                rows = []
+        if rows:
+            session.execute(insert(PostVariant), rows)
+
+
+async def _measure(ctx: Context, count: int) -> dict[str, list[float]]:
+    """Time from the key press until the page's rows are in the table and painted."""
+    from omnipost_tui.services.variants import VariantFilter
+    from omnipost_tui.tui.app import OmniPostApp
+
+    timings: dict[str, list[float]] = {"open": [], "next page": [], "last page": [], "filtered": []}
+    for _ in range(5):
+        app = OmniPostApp(ctx, start_mode="calendar")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.app.workers.wait_for_complete()
+            await pilot.pause()
+            steps = (
+                ("open", lambda: pilot.press("2"), "1–100 of"),
+                ("next page", lambda: pilot.press("]"), "101–200 of"),
+                ("last page", lambda: pilot.press("G"), f"–{count:,} of"),
+            )
+            for label, action, shown in steps:
+                started = time.perf_counter()
+                await action()
+                await _until_shown(pilot, shown)
+                timings[label].append(time.perf_counter() - started)
+            started = time.perf_counter()
+            app.screen.show_filter(VariantFilter(statuses=("failed",)))
+            await _until_shown(pilot, "(filtered")
+            timings["filtered"].append(time.perf_counter() - started)
+    return timings
+
+
+async def _until_shown(pilot, text: str, timeout: float = 10.0) -> None:
+    from textual.widgets import Label
+
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        screen = pilot.app.screen
+        labels = screen.query("#position").results(Label)
+        if any(text in str(label.render()) for label in labels):
+            await pilot.pause()  # and painted
+            return
+        await pilot.pause(0.002)
+    raise TimeoutError(f"never showed {text!r}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variants", type=int, default=100_000)
+    args = parser.parse_args()
+    os.environ["OMNIPOST_HOME"] = tempfile.mkdtemp(prefix="omnipost-bench-")
+    os.environ["OMNIPOST_QUEUE_URL"] = "memory://"
+    from omnipost_tui.services.context import open_context
+
+    ctx = open_context()
+    started = time.perf_counter()
+    seed_many(ctx, args.variants)
+    print(f"seeded {args.variants:,} variants in {time.perf_counter() - started:.1f} s")
+    timings = asyncio.run(_measure(ctx, args.variants))
+    for label, values in timings.items():
+        ms = sorted(v * 1000 for v in values)
+        print(
+            f"{label:>10}: median {statistics.median(ms):6.0f} ms   "
+            f"min {ms[0]:6.0f} ms   max {ms[-1]:6.0f} ms   ({len(ms)} runs)"
+        )
+    ctx.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

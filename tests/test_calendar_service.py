@@ -1,0 +1,159 @@
+"""The calendar's numbers and agendas are local days, right on the 23- and 25-hour days."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from omnipost_tui.errors import ValidationError
+from omnipost_tui.services.calendar import agenda, counts_by_day, day_bounds, move_to_day
+from omnipost_tui.services.posts import add_post
+from omnipost_tui.services.variants import (
+    VariantFilter,
+    add_variant,
+    get_variant,
+    unschedule_variant,
+)
+from tests.conftest import FakeClock, World
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def at(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def schedule(ctx, world: World, when: datetime, *, account: int | None = None) -> int:
+    return add_variant(ctx, post=world.post_id, account=account or world.facebook_id, at=when).id
+
+
+def total(counts) -> dict[date, int]:
+    return {day: sum(c.values()) for day, c in counts.items()}
+
+
+def test_autumn_change_day_has_25_hours_and_both_half_past_twos(ctx, world, fake_clock):
+    fake_clock.current = at(2026, 10, 1, 8, 0)
+    start, end = day_bounds(date(2026, 10, 25), BERLIN)
+    assert (start, end) == (at(2026, 10, 24, 22, 0), at(2026, 10, 25, 23, 0))
+
+    before = schedule(ctx, world, at(2026, 10, 24, 21, 59))  # 23:59 CEST, the 24th
+    midnight = schedule(ctx, world, at(2026, 10, 24, 22, 0))  # 00:00 CEST
+    first = schedule(ctx, world, at(2026, 10, 25, 0, 30))  # 02:30 CEST
+    second = schedule(ctx, world, at(2026, 10, 25, 1, 30))  # 02:30 CET, the repeated hour
+    late = schedule(ctx, world, at(2026, 10, 25, 22, 59))  # 23:59 CET
+    after = schedule(ctx, world, at(2026, 10, 25, 23, 0))  # 00:00 CET, the 26th
+
+    counts = counts_by_day(ctx, date(2026, 10, 24), date(2026, 10, 26), BERLIN)
+    assert total(counts) == {date(2026, 10, 24): 1, date(2026, 10, 25): 4, date(2026, 10, 26): 1}
+    assert counts[date(2026, 10, 25)] == {"scheduled": 4}
+    assert [v.id for v in agenda(ctx, date(2026, 10, 25), BERLIN)] == [
+        midnight,
+        first,
+        second,
+        late,
+    ]
+    assert [v.id for v in agenda(ctx, date(2026, 10, 24), BERLIN)] == [before]
+    assert [v.id for v in agenda(ctx, date(2026, 10, 26), BERLIN)] == [after]
+
+
+def test_spring_change_day_has_23_hours(ctx, world, fake_clock):
+    start, end = day_bounds(date(2027, 3, 28), BERLIN)
+    assert end - start == timedelta(hours=23)
+
+    before = schedule(ctx, world, at(2027, 3, 27, 22, 59))  # 23:59 CET, the 27th
+    midnight = schedule(ctx, world, at(2027, 3, 27, 23, 0))  # 00:00 CET
+    three = schedule(ctx, world, at(2027, 3, 28, 1, 0))  # 03:00 CEST, right after the gap
+    late = schedule(ctx, world, at(2027, 3, 28, 21, 59))  # 23:59 CEST
+    after = schedule(ctx, world, at(2027, 3, 28, 22, 0))  # 00:00 CEST, the 29th
+
+    counts = counts_by_day(ctx, date(2027, 3, 27), date(2027, 3, 29), BERLIN)
+    assert total(counts) == {date(2027, 3, 27): 1, date(2027, 3, 28): 3, date(2027, 3, 29): 1}
+    assert [v.id for v in agenda(ctx, date(2027, 3, 28), BERLIN)] == [midnight, three, late]
+    assert [v.id for v in agenda(ctx, date(2027, 3, 27), BERLIN)] == [before]
+    assert [v.id for v in agenda(ctx, date(2027, 3, 29), BERLIN)] == [after]
+
+
+def test_counts_are_by_status_and_follow_the_filter_like_the_agenda(ctx, world, fake_clock):
+    day = date(2026, 12, 10)
+    noon = at(2026, 12, 10, 11, 0)
+    fb = schedule(ctx, world, noon)
+    li = schedule(ctx, world, noon + timedelta(hours=1), account=world.linkedin_id)
+    other_post = add_post(ctx, brand=world.brand_id, title="Sale", text="Winter sale")
+    sale = add_variant(ctx, post=other_post.id, account=world.facebook_id, at=noon).id
+    unschedule_variant(ctx, sale)  # a draft that keeps its planned time
+
+    assert counts_by_day(ctx, day, day, BERLIN)[day] == {"scheduled": 2, "draft": 1}
+    for flt, expected in (
+        (VariantFilter(platforms=("linkedin",)), [li]),
+        (VariantFilter(statuses=("scheduled",)), [fb, li]),
+        (VariantFilter(search="winter"), [sale]),
+        (VariantFilter(brand=world.brand_id, platforms=("facebook",)), [fb, sale]),
+    ):
+        rows = agenda(ctx, day, BERLIN, flt)
+        assert sorted(v.id for v in rows) == sorted(expected), flt
+        counted = counts_by_day(ctx, day, day, BERLIN, flt)
+        assert sum(counted[day].values()) == len(expected), flt
+    # The filter's own dates cannot widen or shift the calendar's days.
+    wide = VariantFilter(date_from=noon - timedelta(days=30), date_to=noon + timedelta(days=30))
+    assert total(counts_by_day(ctx, day, day, BERLIN, wide)) == {day: 3}
+    assert len(agenda(ctx, day, BERLIN, wide)) == 3
+
+
+@pytest.mark.parametrize(
+    ("planned", "day", "expected_utc"),
+    [
+        # 09:30 CEST (summer time) to a day in winter time: 09:30 CET.
+        (at(2026, 10, 20, 7, 30), date(2026, 10, 30), at(2026, 10, 30, 8, 30)),
+        # 09:30 CET to a day in summer time: 09:30 CEST.
+        (at(2027, 3, 25, 8, 30), date(2027, 3, 30), at(2027, 3, 30, 7, 30)),
+        # Onto the change days themselves.
+        (at(2026, 10, 20, 7, 30), date(2026, 10, 25), at(2026, 10, 25, 8, 30)),
+        (at(2027, 3, 25, 8, 30), date(2027, 3, 28), at(2027, 3, 28, 7, 30)),
+    ],
+)
+def test_move_across_a_dst_change_keeps_the_wall_clock_time(
+    ctx, world, fake_clock: FakeClock, planned, day, expected_utc
+):
+    fake_clock.current = at(2026, 10, 1, 8, 0)
+    variant = schedule(ctx, world, planned)
+    moved = move_to_day(ctx, variant, day, BERLIN)
+    assert moved.scheduled_at == expected_utc
+    local = moved.scheduled_at.astimezone(BERLIN)
+    assert (local.date(), local.hour, local.minute) == (day, 9, 30)
+    assert get_variant(ctx, variant).scheduled_at == expected_utc
+
+
+def test_move_into_the_spring_gap_is_refused_and_changes_nothing(ctx, world, fake_clock):
+    planned = at(2027, 3, 20, 1, 30)  # 02:30 CET
+    variant = schedule(ctx, world, planned)
+    with pytest.raises(ValidationError, match="does not exist"):
+        move_to_day(ctx, variant, date(2027, 3, 28), BERLIN)
+    assert get_variant(ctx, variant).scheduled_at == planned
+
+
+def test_move_into_the_repeated_autumn_hour_takes_the_first(ctx, world, fake_clock):
+    fake_clock.current = at(2026, 10, 1, 8, 0)
+    variant = schedule(ctx, world, at(2026, 10, 20, 0, 30))  # 02:30 CEST
+    moved = move_to_day(ctx, variant, date(2026, 10, 25), BERLIN)
+    assert moved.scheduled_at == at(2026, 10, 25, 0, 30)  # 02:30 CEST, not CET
+
+
+def test_move_to_a_past_day_is_refused(ctx, world, fake_clock):
+    planned = at(2026, 12, 10, 8, 30)
+    variant = schedule(ctx, world, planned)
+    with pytest.raises(ValidationError, match="past"):
+        move_to_day(ctx, variant, date(2026, 12, 1), BERLIN)
+    assert get_variant(ctx, variant).scheduled_at == planned
+
+
+def test_moving_a_failed_variant_schedules_it_again(ctx, world, fake_clock):
+    from omnipost_tui.services import publishing
+
+    planned = at(2026, 12, 2, 9, 0)
+    variant = schedule(ctx, world, planned)
+    assert publishing.fail_before_claim(ctx, variant, "scheduled", planned, "missed", planned)
+    moved = move_to_day(ctx, variant, date(2026, 12, 5), BERLIN)
+    assert moved.status == "scheduled"
+    assert moved.scheduled_at == at(2026, 12, 5, 9, 0)

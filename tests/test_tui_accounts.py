@@ -1,0 +1,336 @@
+"""The accounts screen: brands and accounts, token expiry, adding, reconnecting, removing."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from rich.text import Text
+from textual import events
+from textual.widgets import DataTable, Input, Label, Select
+
+from omnipost_tui.services.accounts import get_account, list_accounts
+from omnipost_tui.services.brands import list_brands
+from omnipost_tui.services.variants import get_variant
+from omnipost_tui.tui.app import OmniPostApp
+from omnipost_tui.tui.screens.account_forms import (
+    AddAccountScreen,
+    AddBrandScreen,
+    ReplaceTokenScreen,
+)
+from omnipost_tui.tui.screens.accounts import AccountsScreen
+from omnipost_tui.tui.screens.confirm import ConfirmScreen
+from tests.conftest import settle
+
+SECRET = "EAAG-pasted-SECRET-token-4242424242"
+
+
+@pytest.fixture
+def omnipost_log():
+    """Every record the omnipost loggers write during the test, at any level."""
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    logger = logging.getLogger("omnipost")
+    handler, level = Keep(level=logging.DEBUG), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    yield records
+    logger.removeHandler(handler)
+    logger.setLevel(level)
+
+
+def cell(app, key: str, column: str) -> str:
+    value = app.screen.query_one("#accounts", DataTable).get_cell(key, column)
+    return value.plain if isinstance(value, Text) else str(value)
+
+
+def row_keys(app) -> list[str]:
+    table = app.screen.query_one("#accounts", DataTable)
+    return [str(row.key.value) for row in table.ordered_rows]
+
+
+async def open_accounts(pilot) -> None:
+    await settle(pilot)
+    await pilot.press("4")
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, AccountsScreen)
+
+
+async def select_row(pilot, key: str) -> None:
+    table = pilot.app.screen.query_one("#accounts", DataTable)
+    table.move_cursor(row=table.get_row_index(key))
+    await settle(pilot)
+
+
+async def paste(pilot, selector: str, text: str) -> None:
+    widget = pilot.app.screen.query_one(selector, Input)
+    widget.focus()
+    widget.post_message(events.Paste(text))
+    await settle(pilot)
+
+
+async def type_into(pilot, selector: str, text: str) -> None:
+    pilot.app.screen.query_one(selector, Input).focus()
+    await pilot.press(*text)
+
+
+async def wait_until(pilot, condition, tries: int = 50) -> None:
+    for _ in range(tries):
+        if condition():
+            return
+        await pilot.pause(0.1)
+    raise AssertionError("condition not met within 5 s")
+
+
+async def test_brands_and_accounts_with_expired_and_expiring_marked(demo):
+    accounts = demo.data.accounts
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_accounts(pilot)
+        acme, north = demo.data.brands["Acme Coffee"], demo.data.brands["Northwind"]
+        assert row_keys(app) == [
+            f"brand-{acme}",
+            f"account-{accounts['acme-fb']}",
+            f"account-{accounts['acme-li']}",
+            f"brand-{north}",
+            f"account-{accounts['north-fb']}",
+            f"account-{accounts['north-li']}",
+        ]
+        expired, expiring = f"account-{accounts['north-li']}", f"account-{accounts['acme-li']}"
+        fine = f"account-{accounts['acme-fb']}"
+        assert "expired" in cell(app, expired, "status")
+        assert "connected" in cell(app, expiring, "status")
+        assert "⚠ in 5d" in cell(app, expiring, "expires")
+        assert "⚠" not in cell(app, fine, "expires") and "in 55d" in cell(app, fine, "expires")
+        status = app.screen.query_one("#accounts", DataTable).get_cell(expired, "status")
+        assert "red" in str(status.style) or any("red" in str(s.style) for s in status.spans)
+        # Scheduled variants per account (scheduled and retrying ones).
+        assert cell(app, fine, "scheduled").strip() == "2"
+        assert cell(app, expired, "scheduled").strip() == "0"
+        summary = str(app.screen.query_one("#summary", Label).content)
+        assert "1 expired" in summary and "1 token expiring" in summary
+
+
+async def test_showing_the_screen_acknowledges_account_alerts(demo):
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.current_mode == "calendar"
+        kinds = {a.kind for a in app.unseen_alerts}
+        assert {"account_expired", "token_expiring"} <= kinds
+        await pilot.press("4")
+        await settle(pilot)
+        kinds = {a.kind for a in app.unseen_alerts}
+        assert not kinds & {"account_expired", "token_expiring"}
+
+
+async def test_add_account_through_the_form(demo, omnipost_log):
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_accounts(pilot)
+        await select_row(pilot, f"brand-{demo.data.brands['Northwind']}")
+        await pilot.press("a")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, AddAccountScreen)
+        assert form.query_one("#brand", Select).value == demo.data.brands["Northwind"]
+        form.query_one("#platform", Select).value = "linkedin"
+        await settle(pilot)
+        assert "urn:li:organization" in str(form.query_one("#external-hint", Label).content)
+        await type_into(pilot, "#external", "urn:li:organization:777")
+        await type_into(pilot, "#name", "Northwind Jobs")
+        await paste(pilot, "#token", SECRET)
+        assert form.query_one("#token", Input).value == SECRET  # paste works when masked
+        assert SECRET not in app.export_screenshot()
+        await type_into(pilot, "#expires", "+30d")
+        token = form.query_one("#token", Input)
+        await pilot.press("enter")  # on the last field: add
+        await settle(pilot)
+
+        assert isinstance(app.screen, AccountsScreen)
+        added = next(a for a in list_accounts(demo.ctx) if a.name == "Northwind Jobs")
+        assert added.platform == "linkedin" and added.brand_name == "Northwind"
+        assert (added.token_expires_at - demo.clock.now()).days == 30
+        assert f"account-{added.id}" in row_keys(app)
+        assert "in 30d" in cell(app, f"account-{added.id}", "expires")
+        assert token.value == ""
+        assert SECRET not in app.export_screenshot()
+    assert not any(SECRET in r.getMessage() for r in omnipost_log)
+    log_file = demo.ctx.settings.paths.log_file
+    assert not log_file.exists() or SECRET not in log_file.read_text()
+
+
+async def test_invalid_account_is_explained_in_the_form_and_nothing_is_written(demo):
+    before = list_accounts(demo.ctx, include_removed=True)
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_accounts(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        form = app.screen
+        await type_into(pilot, "#external", "not a page id!")
+        await type_into(pilot, "#name", "Broken")
+        await paste(pilot, "#token", SECRET)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen is form  # still open
+        error = str(form.query_one("#external-error", Label).content)
+        assert "Facebook page id" in error and "not valid" in error
+        assert app.focused is form.query_one("#external", Input)
+        assert list_accounts(demo.ctx, include_removed=True) == before
+
+        # The service refuses what only it can know (the page is already connected): said in
+        # the form, and the token is gone from it.
+        form.query_one("#external", Input).value = "acme-coffee-page"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen is form
+        assert "already connected" in str(form.query_one("#error", Label).content)
+        assert form.query_one("#token", Input).value == ""
+        assert "paste the token again" in str(form.query_one("#token-error", Label).content)
+        assert list_accounts(demo.ctx, include_removed=True) == before
+        assert SECRET not in app.export_screenshot()
+
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, AccountsScreen)
+
+
+async def test_replace_the_expired_token(demo, omnipost_log):
+    expired = demo.data.accounts["north-li"]
+    app = OmniPostApp(demo.ctx, poll_interval=0.1)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert any(a.kind == "account_expired" for a in app.summary.alerts)
+        await open_accounts(pilot)
+        await select_row(pilot, f"account-{expired}")
+        await pilot.press("t")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, ReplaceTokenScreen)
+        assert app.focused is form.query_one("#token", Input)
+        await paste(pilot, "#token", SECRET)
+        assert SECRET not in app.export_screenshot()
+        token = form.query_one("#token", Input)
+        await pilot.press("enter", *"+60d", "enter")
+        await settle(pilot)
+
+        assert isinstance(app.screen, AccountsScreen)
+        assert get_account(demo.ctx, expired).status == "connected"
+        assert "connected" in cell(app, f"account-{expired}", "status")
+        assert token.value == ""
+        # The alert itself is gone (not only acknowledged): the calendar shows no warning.
+        await wait_until(
+            pilot, lambda: not any(a.kind == "account_expired" for a in app.summary.alerts)
+        )
+        await pilot.press("1")
+        await settle(pilot)
+        assert not any(a.kind == "account_expired" for a in app.unseen_alerts)
+        assert SECRET not in app.export_screenshot()
+    assert not any(SECRET in r.getMessage() for r in omnipost_log)
+
+
+async def test_replace_token_refuses_an_empty_token_and_a_past_expiry(demo):
+    expired = demo.data.accounts["north-li"]
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_accounts(pilot)
+        await select_row(pilot, f"account-{expired}")
+        await pilot.press("t")
+        await settle(pilot)
+        form = app.screen
+        await type_into(pilot, "#expires", "2020-01-01")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen is form
+        assert "must not be empty" in str(form.query_one("#token-error", Label).content)
+        assert "has passed" in str(form.query_one("#expires-error", Label).content)
+        assert get_account(demo.ctx, expired).status == "expired"
+
+
+async def test_add_brand(demo):
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_accounts(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        assert isinstance(app.screen, AddBrandScreen)
+        await pilot.press(*"Northwind", "enter")  # taken: said in the form, which stays open
+        await settle(pilot)
+        assert isinstance(app.screen, AddBrandScreen)
+        assert "already exists" in str(app.screen.query_one("#error", Label).content)
+        await pilot.press(*" Labs", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, AccountsScreen)
+        brand = next(b for b in list_brands(demo.ctx) if b.name == "Northwind Labs")
+        key = f"brand-{brand.id}"
+        assert key in row_keys(app)
+        assert cell(app, key, "external") == "0 accounts"
+        table = app.screen.query_one("#accounts", DataTable)
+        assert table.cursor_row == table.get_row_index(key)
+
+
+async def test_remove_an_account_with_scheduled_variants(demo):
+    account = demo.data.accounts["north-fb"]
+    waiting = [demo.data.variants["sale-again"], demo.data.variants["gear-again"]]
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_accounts(pilot)
+        await select_row(pilot, f"account-{account}")
+        await pilot.press("x")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "tokens are erased" in str(app.screen.body)
+        assert "history" in str(app.screen.body)
+        await pilot.press("y")
+        await settle(pilot)
+        # Refused: variants are still waiting. Offered: unschedule them first.
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "Unschedule 2" in app.screen.title_text
+        assert get_account(demo.ctx, account).status == "connected"
+        await pilot.press("y")
+        await settle(pilot)
+        assert isinstance(app.screen, AccountsScreen)
+        assert get_account(demo.ctx, account).status == "revoked"
+        assert [get_variant(demo.ctx, v).status for v in waiting] == ["draft", "draft"]
+        assert f"account-{account}" not in row_keys(app)
+
+        await pilot.press("h")  # removed accounts are still there, dimmed
+        await settle(pilot)
+        assert "revoked" in cell(app, f"account-{account}", "status")
+
+
+async def test_remove_cancelled_and_remove_without_scheduled_variants(demo):
+    account = demo.data.accounts["north-li"]
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_accounts(pilot)
+        await select_row(pilot, f"account-{account}")
+        await pilot.press("x")
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        assert get_account(demo.ctx, account).status == "expired"
+        await pilot.press("x")
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        assert isinstance(app.screen, AccountsScreen)
+        assert get_account(demo.ctx, account).status == "revoked"
+
+
+async def test_token_and_remove_need_an_account_row(demo):
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_accounts(pilot)
+        await select_row(pilot, f"brand-{demo.data.brands['Acme Coffee']}")
+        await pilot.press("t")
+        await settle(pilot)
+        assert isinstance(app.screen, AccountsScreen)
+        await pilot.press("x")
+        await settle(pilot)
+        assert isinstance(app.screen, AccountsScreen)

@@ -1,0 +1,309 @@
+"""The variants screen, driven by its keys on the demo data (80×24)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from textual.widgets import DataTable, Input, Label, Select
+
+from omnipost_tui.services import publishing
+from omnipost_tui.services.variants import get_variant
+from omnipost_tui.tui.app import OmniPostApp
+from omnipost_tui.tui.screens.confirm import AskScreen, ConfirmScreen
+from tests.conftest import settle
+
+
+def table(app) -> DataTable:
+    return app.screen.query_one("#variants", DataTable)
+
+
+def row_keys(app) -> list[int]:
+    t = table(app)
+    return [int(str(row.key.value)) for row in t.ordered_rows]
+
+
+def cursor_variant(app) -> int:
+    t = table(app)
+    return int(str(t.ordered_rows[t.cursor_row].key.value))
+
+
+async def open_variants(pilot) -> None:
+    await settle(pilot)
+    await pilot.press("2")
+    await settle(pilot)
+
+
+async def select_variant(pilot, variant_id: int) -> None:
+    """Move the cursor to a variant with the arrow keys, as a user would."""
+    t = table(pilot.app)
+    target = row_keys(pilot.app).index(variant_id)
+    while t.cursor_row != target:
+        await pilot.press("down" if t.cursor_row < target else "up")
+    await settle(pilot)
+    assert cursor_variant(pilot.app) == variant_id
+
+
+async def test_lists_every_variant_in_time_order_with_drafts_last(demo):
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_variants(pilot)
+        keys = row_keys(app)
+        assert len(keys) == len(demo.data.variants)
+        views = [get_variant(demo.ctx, k) for k in keys]
+        dated = [v.scheduled_at for v in views if v.scheduled_at is not None]
+        assert dated == sorted(dated)
+        assert views[-1].status == "draft" and views[-1].scheduled_at is None
+        position = str(app.screen.query_one("#position", Label).render())
+        assert f"1–{len(keys)} of {len(keys)} variants" in position
+
+
+async def test_publish_now_asks_first_and_cancel_changes_nothing(demo):
+    variant = demo.data.variants["hiring-fb"]
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_variants(pilot)
+        await select_variant(pilot, variant)
+        before = get_variant(demo.ctx, variant)
+        for refuse in ("n", "escape"):
+            await pilot.press("p")
+            await settle(pilot)
+            assert isinstance(app.screen, ConfirmScreen)
+            body = str(app.screen.query_one("#body").render())
+            assert "Acme Coffee" in body and "We are hiring baristas" in body
+            await pilot.press(refuse)
+            await settle(pilot)
+            assert not isinstance(app.screen, ConfirmScreen)
+            assert get_variant(demo.ctx, variant) == before
+
+
+@pytest.mark.parametrize("accept", ["y", "enter"])
+async def test_publish_now_confirmed_queues_it_and_says_no_worker_is_running(demo, accept):
+    variant = demo.data.variants["hiring-fb"]
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_variants(pilot)
+        await select_variant(pilot, variant)
+        await pilot.press("p")
+        await settle(pilot)
+        await pilot.press(accept)
+        await settle(pilot)
+        updated = get_variant(demo.ctx, variant)
+        assert updated.status == "scheduled"
+        assert updated.scheduled_at == demo.clock.now()
+        assert demo.ctx.queue.huey.pending_count() >= 1
+        messages = " ".join(str(n.message) for n in app._notifications)
+        assert "omnipost worker" in messages
+
+
+async def test_retry_a_failed_variant(demo):
+    variant = demo.data.variants["tasting-fb"]
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_variants(pilot)
+        await select_variant(pilot, variant)
+        await pilot.press("r")
+        await settle(pilot)
+        assert get_variant(demo.ctx, variant).status == "scheduled"
+
+
+async def test_retry_of_an_unconfirmed_variant_warns_first(demo):
+    variant = demo.data.variants["sale-fb"]
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_variants(pilot)
+        await select_variant(pilot, variant)
+        await pilot.press("r")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "publishes it twice" in str(app.screen.query_one("#body").render())
+        await pilot.press("y")
+        await settle(pilot)
+        assert get_variant(demo.ctx, variant).status == "scheduled"
+
+
+async def test_retry_refuses_a_scheduled_variant(demo):
+    variant = demo.data.variants["hiring-fb"]
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_variants(pilot)
+        await select_variant(pilot, variant)
+        await pilot.press("r")
+        await settle(pilot)
+        assert get_variant(demo.ctx, variant).status == "scheduled"
+        assert any("only failed or unconfirmed" in str(n.message) for n in app._notifications)
+
+
+async def test_unschedule_moves_it_back_to_draft(demo):
+    variant = demo.data.variants["hiring-li"]
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_variants(pilot)
+        await select_variant(pilot, variant)
+        await pilot.press("u")
+        await settle(pilot)
+        assert get_variant(demo.ctx, variant).status == "draft"
+
+
+async def test_mark_an_unconfirmed_variant_published_with_its_post_id(demo):
+    variant = demo.data.variants["sale-fb"]
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_variants(pilot)
+        await select_variant(pilot, variant)
+        await pilot.press("m")
+        await settle(pilot)
+        assert isinstance(app.screen, AskScreen)
+        await pilot.press(*"northwind_9001", "enter")
+        await settle(pilot)
+        done = get_variant(demo.ctx, variant)
+        assert done.status == "published"
+        assert done.external_post_id == "northwind_9001"
+
+
+async def test_edit_and_new_open_the_editor(demo):
+    from omnipost_tui.tui.screens.editor import EditorScreen
+
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_variants(pilot)
+        await select_variant(pilot, demo.data.variants["hiring-fb"])
+        await pilot.press("e")
+        await settle(pilot)
+        assert isinstance(app.screen, EditorScreen)
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        assert isinstance(app.screen, EditorScreen)
+
+
+async def test_enter_opens_the_attempts_of_that_variant(demo):
+    variant = demo.data.variants["tasting-li"]
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_variants(pilot)
+        await select_variant(pilot, variant)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.current_mode == "attempts"
+
+
+async def test_search_and_status_filters_narrow_the_list(demo):
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_variants(pilot)
+        await pilot.press("slash")
+        await settle(pilot)
+        assert isinstance(app.focused, Input)
+        await pilot.press(*"hiring")
+        await settle(pilot)
+        hiring = {demo.data.variants["hiring-fb"], demo.data.variants["hiring-li"]}
+        assert set(row_keys(app)) == hiring
+        app.screen.query_one("#status", Select).value = "scheduled"
+        await settle(pilot)
+        assert set(row_keys(app)) == hiring
+        app.screen.query_one("#status", Select).value = "failed"
+        await settle(pilot)
+        assert row_keys(app) == []
+        assert "no variants match" in str(app.screen.query_one("#position", Label).render())
+        await pilot.press("escape", "escape")
+        await settle(pilot)
+        assert len(row_keys(app)) == len(demo.data.variants)
+
+
+async def test_a_bad_date_in_the_filter_is_shown_inline(demo):
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_variants(pilot)
+        await pilot.press("slash")
+        field = app.screen.query_one("#from", Input)
+        field.value = "next tuesday"
+        field.focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        error = str(app.screen.query_one("#filter-error", Label).render())
+        assert "cannot read time 'next tuesday'" in error
+
+
+async def test_status_changes_from_another_process_show_live_and_the_cursor_stays(demo):
+    app = OmniPostApp(demo.ctx, poll_interval=0.05)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_variants(pilot)
+        target = demo.data.variants["hiring-fb"]
+        await select_variant(pilot, target)
+        row = table(app).cursor_row
+        # A worker (here: the service layer on its own connection) fails it meanwhile.
+        assert publishing.fail_before_claim(
+            demo.ctx,
+            target,
+            "scheduled",
+            get_variant(demo.ctx, target).scheduled_at,
+            "boom",
+            demo.clock.now(),
+        )
+        for _ in range(100):  # up to ~5 s; no key is pressed
+            await pilot.pause(0.05)
+            cell = str(table(app).get_cell(str(target), "status"))
+            if "failed" in cell:
+                break
+        assert "failed" in cell
+        assert table(app).cursor_row == row
+        assert cursor_variant(app) == target
+
+
+async def test_pages_through_many_variants_with_keys(demo):
+    from tests.benchmarks.many_variants import seed_many
+
+    seed_many(demo.ctx, 250, start=demo.clock.now() + timedelta(days=40))
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_variants(pilot)
+        total = 250 + len(demo.data.variants)
+        position = app.screen.query_one("#position", Label)
+        first_page = row_keys(app)
+        assert len(first_page) == 100
+        assert f"1–100 of {total}" in str(position.render())
+        await pilot.press("right_square_bracket")
+        await settle(pilot)
+        second_page = row_keys(app)
+        assert f"101–200 of {total}" in str(position.render())
+        assert not set(first_page) & set(second_page)
+        await pilot.press("left_square_bracket")
+        await settle(pilot)
+        assert row_keys(app) == first_page
+        await pilot.press("G")
+        await settle(pilot)
+        assert f"–{total} of {total}" in str(position.render())
+        assert table(app).cursor_row == len(row_keys(app)) - 1
+        await pilot.press("g")
+        await settle(pilot)
+        assert row_keys(app) == first_page
+        # Arrowing past the last row of a page opens the next one.
+        await pilot.press("ctrl+end")
+        await settle(pilot)
+        await pilot.press("down")
+        await settle(pilot)
+        assert row_keys(app) == second_page
+        assert cursor_variant(app) == second_page[0]
+
+
+async def test_a_hundred_thousand_variants_open_and_page(ctx):
+    """Behaviour at scale (timings: python -m tests.benchmarks.many_variants)."""
+    from tests.benchmarks.many_variants import seed_many
+
+    seed_many(ctx, 100_000)
+    app = OmniPostApp(ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_variants(pilot)
+        position = app.screen.query_one("#position", Label)
+        assert "1–100 of 100,000 variants" in str(position.render())
+        assert len(row_keys(app)) == 100
+        await pilot.press("right_square_bracket")
+        await settle(pilot)
+        assert "101–200 of 100,000" in str(position.render())
+        await pilot.press("G")
+        await settle(pilot)
+        assert "99,901–100,000 of 100,000" in str(position.render())
+        last = row_keys(app)
+        assert len(last) == 100 and last == sorted(last)
