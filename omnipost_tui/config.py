@@ -443,12 +443,26 @@ def _tui_tables(file_values: Mapping[str, Any], path: Path) -> tuple[str | None,
     theme = tui.get("theme")
     if theme is not None and not isinstance(theme, str):
         raise ConfigError(f"[tui] theme in {path} must be a theme name in quotes")
-    for binding, keys in keymap.items():
+    flat = _flatten(keymap)
+    for binding, keys in flat.items():
         if not isinstance(keys, str) or not keys.strip():
             raise ConfigError(
-                f'[keymap] {binding} in {path} must be keys in quotes, e.g. {binding} = "ctrl+p"'
+                f'[keymap] {binding} in {path} must be keys in quotes, e.g. {binding} = "ctrl+o"'
             )
-    return theme, dict(keymap)
+    return theme, flat
+
+
+def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``variants.publish = "x"`` under [keymap] is a nested table in TOML; binding ids are
+    dotted strings, so both spellings mean the same."""
+    flat: dict[str, Any] = {}
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
 
 
 def save_tui_theme(paths: Paths, theme: str) -> None:

@@ -341,3 +341,11 @@ def test_a_bad_keymap_entry_is_refused(env):
     write_config(env, '[keymap]\n"variants.publish" = 5\n')
     with pytest.raises(ConfigError, match=r"\[keymap\] variants.publish"):
         load_settings(env)
+
+
+def test_keymap_ids_may_be_written_as_dotted_keys(env):
+    write_config(env, '[keymap]\nvariants.publish = "ctrl+o"\n"calendar.move" = "M"\n')
+    assert dict(load_settings(env).keymap) == {
+        "variants.publish": "ctrl+o",
+        "calendar.move": "M",
+    }

@@ -106,8 +106,7 @@ async def _measure(ctx: Context, count: int) -> dict[str, list[float]]:
     for _ in range(5):
         app = OmniPostApp(ctx, start_mode="calendar")
         async with app.run_test(size=(120, 40)) as pilot:
-            await pilot.app.workers.wait_for_complete()
-            await pilot.pause()
+            await _until_shown(pilot, "", widget="Calendar")
             steps = (
                 ("open", lambda: pilot.press("2"), "1–100 of"),
                 ("next page", lambda: pilot.press("]"), "101–200 of"),
@@ -125,12 +124,15 @@ async def _measure(ctx: Context, count: int) -> dict[str, list[float]]:
     return timings
 
 
-async def _until_shown(pilot, text: str, timeout: float = 10.0) -> None:
+async def _until_shown(pilot, text: str, timeout: float = 10.0, widget: str = "") -> None:
     from textual.widgets import Label
 
     deadline = time.perf_counter() + timeout
     while time.perf_counter() < deadline:
         screen = pilot.app.screen
+        if widget and type(screen).__name__.startswith(widget):
+            await pilot.pause()
+            return
         labels = screen.query("#position").results(Label)
         if any(text in str(label.render()) for label in labels):
             await pilot.pause()  # and painted

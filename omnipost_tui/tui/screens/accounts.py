@@ -39,8 +39,8 @@ from omnipost_tui.tui.screens.account_forms import (
     AddBrandScreen,
     ReplaceTokenScreen,
 )
-from omnipost_tui.tui.screens.attempts import FlexTable
 from omnipost_tui.tui.screens.confirm import ConfirmScreen
+from omnipost_tui.tui.widgets.flex_table import FlexTable
 
 # (key, header, width); None: shares what the fixed columns leave (see FLEX).
 # Cells after a flexible column start with a space: a long name never touches the next value.

@@ -33,6 +33,7 @@ from omnipost_tui.times import format_local
 from omnipost_tui.tui.base import OmniScreen
 from omnipost_tui.tui.format import local, pretty_json, result_text, took
 from omnipost_tui.tui.variant_actions import VariantActions
+from omnipost_tui.tui.widgets.flex_table import FlexTable
 
 PAGE = 100
 # Wide enough for the table (80 columns) and a readable detail pane beside it.
@@ -51,46 +52,6 @@ COLUMNS = (
     ("external", "External id", None),
 )
 FLEX = {"error": (14, 2), "external": (10, 1)}
-
-
-class FlexTable(DataTable):
-    """A DataTable whose flexible columns share the width the fixed ones leave.
-
-    ``flex`` maps a column key to (minimum width, share); refitted whenever the table is
-    resized (screen size, wide layout, detail pane) or its rows change (the scrollbar).
-    """
-
-    def __init__(self, flex: dict[str, tuple[int, int]], **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.flex = flex
-
-    def on_resize(self) -> None:
-        self.fit_columns()
-
-    def fit_columns(self) -> None:
-        fixed = sum(c.width for key, c in self.columns.items() if key.value not in self.flex)
-        # The vertical scrollbar takes two columns when the rows do not fit.
-        scrollbar = 2 if self.row_count + 1 > self.size.height else 0
-        minimum = sum(low for low, _ in self.flex.values())
-        rest = max(self.size.width - fixed - scrollbar, minimum)
-        shares = sum(share for _, share in self.flex.values())
-        changed = False
-        keys = list(self.flex)
-        for index, key in enumerate(keys):
-            low, share = self.flex[key]
-            if index == len(keys) - 1:  # the last one takes the rounding
-                width = max(low, rest)
-            else:
-                width = max(low, rest * share // shares)
-                rest -= width
-                shares -= share
-            column = self.columns.get(key)  # type: ignore[call-overload]
-            if column is not None and column.width != width:
-                column.width = width
-                column.auto_width = False
-                changed = True
-        if changed:
-            self.refresh()
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ INTRO = (
     "OmniPost schedules posts to Facebook Pages and LinkedIn. `omnipost worker` (in another "
     "terminal, or under systemd) publishes them on time; this screen updates live.\n"
     "Keys can be changed in config.toml under [keymap], using the ids below, e.g.\n"
-    '    [keymap]\n    variants.publish = "ctrl+p"\n'
-    "Ctrl+P opens the command palette: every action, searchable."
+    '    [keymap]\n    variants.publish = "ctrl+o"\n'
+    "Ctrl+P opens the command palette: every action, searchable. Esc closes this help."
 )
 
 
@@ -53,6 +53,8 @@ class HelpScreen(ModalScreen[None]):
             for binding in bindings:
                 if not isinstance(binding, Binding) or not binding.description:
                     continue
+                if where != "everywhere" and (binding.id or "").startswith(("screen.", "app.")):
+                    continue  # a screen re-binding a global key (the editor) is not a new key
                 keys = keymap.get(binding.id, binding.key) if binding.id else binding.key
                 shown = ", ".join(self.app.get_key_display(Binding(k, "")) for k in keys.split(","))
                 rows.append((where, shown, binding.description, binding.id or ""))

@@ -35,8 +35,16 @@ from omnipost_tui.services.variants import (
 from omnipost_tui.services.views import VariantView
 from omnipost_tui.times import parse_until, parse_when
 from omnipost_tui.tui.base import OmniScreen
-from omnipost_tui.tui.format import PLATFORM_SHORT, countdown, first_line, local, status_text
+from omnipost_tui.tui.format import (
+    PLATFORM_SHORT,
+    clip,
+    countdown,
+    first_line,
+    local,
+    status_text,
+)
 from omnipost_tui.tui.variant_actions import VariantActions
+from omnipost_tui.tui.widgets.flex_table import FlexTable
 
 PAGE = 100
 # Sorts after every real row: "the end" for paging backwards from the last page.
@@ -54,6 +62,10 @@ COLUMNS = (
     ("next", "Next", 6),
     ("text", "Text", None),
 )
+
+
+def _width(key: str) -> int:
+    return next(width for column, _, width in COLUMNS if column == key) or 0
 
 
 @dataclass(frozen=True)
@@ -92,10 +104,10 @@ class VariantsScreen(VariantActions, OmniScreen):
     TITLE_TEXT = "Variants"
     CSS_PATH = "variants.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("p", "publish", "Publish now", id="variants.publish"),
+        Binding("p", "publish", "Publish", id="variants.publish"),
         Binding("r", "retry", "Retry", id="variants.retry"),
         Binding("e", "edit", "Edit", id="variants.edit"),
-        Binding("n", "new", "New post", id="variants.new"),
+        Binding("n", "new", "New", id="variants.new"),
         Binding("u", "unschedule", "Unschedule", id="variants.unschedule"),
         Binding("m", "mark_published", "Mark published", id="variants.mark_published"),
         Binding("slash", "filter", "Filter", id="variants.filter"),
@@ -146,30 +158,17 @@ class VariantsScreen(VariantActions, OmniScreen):
                 yield Input(placeholder="to (e.g. +7d)", id="to", compact=True)
             yield Label("", id="filter-error")
         yield Label("", id="position")
-        yield DataTable(id="variants", cursor_type="row", zebra_stripes=True, cell_padding=0)
+        yield FlexTable(
+            {"text": (10, 1)}, id="variants", cursor_type="row", zebra_stripes=True, cell_padding=0
+        )
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         for key, label, width in COLUMNS:
             table.add_column(label, key=key, width=width or 20)
         self.query_one(DataTable).focus()
-        self.call_after_refresh(self._fit_text_column)
         self.set_interval(1.0, self._tick_countdowns)
         self.call(list_brands, self.app.ctx, done=self._set_brands, group="brands")
-
-    def on_resize(self) -> None:
-        self._fit_text_column()
-
-    def _fit_text_column(self) -> None:
-        table = self.query_one(DataTable)
-        fixed = sum(w for _, _, w in COLUMNS if w)
-        # The vertical scrollbar takes two columns when the page is longer than the screen.
-        width = max(10, table.size.width - fixed - 2)
-        column = table.columns.get("text")  # type: ignore[call-overload]
-        if column is not None and column.width != width:
-            column.width = width
-            column.auto_width = False
-            table.refresh()
 
     def _set_brands(self, brands) -> None:
         self.query_one("#brand", Select).set_options([(b.name, b.id) for b in brands])
@@ -221,7 +220,7 @@ class VariantsScreen(VariantActions, OmniScreen):
                     table.move_cursor(row=table.get_row_index(target))
                     table.scroll_y = scroll
             self._cells = rows
-        self._fit_text_column()
+        self.query_one(FlexTable).fit_columns()
         self._show_position()
 
     def _cells_of(self, v: VariantView, now: datetime) -> tuple:
@@ -231,8 +230,8 @@ class VariantsScreen(VariantActions, OmniScreen):
             Text(str(v.id), style="dim"),
             local(v.scheduled_at, tz, "%m-%d %H:%M"),
             PLATFORM_SHORT.get(v.platform, v.platform),
-            v.account_name,
-            v.brand_name,
+            clip(v.account_name, _width("account") - 1),
+            clip(v.brand_name, _width("brand") - 1),
             status_text(v.status),
             str(v.attempts) if v.attempts else "",
             next_attempt,

@@ -81,12 +81,12 @@ class StatusBar(Static):
             ("failed", counts.get("failed", 0), "red"),
             ("unconfirmed", counts.get("unconfirmed", 0), "bright_magenta"),
         ):
-            text.append(" │ ", style="dim")
+            text.append("  ")
             text.append(f"{label} ")
             text.append(str(value), style=f"bold {style}" if value else "dim")
         if summary.note:
-            text.append(" │ ", style="dim")
+            text.append("  ")
             text.append(summary.note, style="yellow")
-        text.append(" │ ", style="dim")
+        text.append("  ")
         text.append(summary.timezone, style="dim")
         self.update(text)
