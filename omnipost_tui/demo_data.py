@@ -230,7 +230,7 @@ def _replay_attempt(ctx: Context, variant_id: int, outcome: str, detail: str, wh
         )
         result = Outcome(status=UNCONFIRMED, last_error=detail)
     else:
-        status = 429 if outcome == RETRYING else 400
+        status = 429 if outcome == RETRYING else 401 if "401" in detail else 400
         record = AttemptRecord(
             result=FAIL,
             http_status=status,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
@@ -22,6 +21,7 @@ from omnipost_tui.services.accounts import add_account
 from omnipost_tui.services.brands import add_brand
 from omnipost_tui.services.context import Context, open_context
 from omnipost_tui.services.posts import add_post
+from omnipost_tui.tui.scenes import DEMO_NOW, settle  # noqa: F401  (tests import settle from here)
 
 GRAPH = "https://graph.test"
 LINKEDIN_API = "https://api.linkedin.test"
@@ -232,7 +232,7 @@ def require_services() -> bool:
 
 # The demo data is seen from Wednesday 9 December 2026, 10:30 in Berlin: fixed, so snapshots
 # and calendar positions never depend on the day the tests run.
-T_DEMO = datetime(2026, 12, 9, 9, 30, 0, tzinfo=UTC)
+T_DEMO = DEMO_NOW
 
 
 @dataclass
@@ -252,17 +252,3 @@ def demo(ctx: Context) -> Iterator[Demo]:
     data = seed_demo(ctx, T_DEMO)
     yield Demo(ctx, data, fake)
     clock.install(None)
-
-
-async def settle(pilot, rounds: int = 3) -> None:
-    """Let workers finish and the screen catch up (no sleeping: waits on the workers).
-
-    A load replaced by a newer one is cancelled on purpose; that is not a failure here (a
-    worker's own error is shown by the app, and the tests assert what the user sees)."""
-    from textual.worker import WorkerCancelled, WorkerFailed
-
-    for _ in range(rounds):
-        for worker in list(pilot.app.workers):
-            with contextlib.suppress(WorkerCancelled, WorkerFailed):
-                await worker.wait()
-        await pilot.pause()

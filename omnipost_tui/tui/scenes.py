@@ -1,0 +1,108 @@
+"""Named views of the app on the demo data: the snapshot tests and the screenshots use them.
+
+python -m omnipost_tui.tui.scenes [DIR]   # writes DIR/<scene>.svg (default: screenshots/)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+# Wednesday 9 December 2026, 10:30 in Berlin: the moment the demo data is seen from.
+DEMO_NOW = datetime(2026, 12, 9, 9, 30, 0, tzinfo=UTC)
+DEMO_TIMEZONE = "Europe/Berlin"
+
+_SEVEN_DOWN = ("down",) * 7  # the demo's first scheduled variant on the variants screen
+# scene → keys that lead there from the calendar
+SCENES: dict[str, tuple[str, ...]] = {
+    "calendar": (),
+    "variants": ("2",),
+    "attempts": ("3",),
+    "accounts": ("4",),
+    "editor": ("2", *_SEVEN_DOWN, "e"),
+    "help": ("question_mark",),
+    "publish_confirm": ("2", *_SEVEN_DOWN, "p"),
+}
+
+
+async def settle(pilot, rounds: int = 3) -> None:
+    """Let workers finish and the screen catch up (waits on the workers; no sleeping).
+
+    A load replaced by a newer one is cancelled on purpose; that is not a failure here."""
+    from textual.worker import WorkerCancelled, WorkerFailed
+
+    for _ in range(rounds):
+        for worker in list(pilot.app.workers):
+            with contextlib.suppress(WorkerCancelled, WorkerFailed):
+                await worker.wait()
+        await pilot.pause()
+
+
+def visit(keys: tuple[str, ...]):
+    """A ``run_before`` for Textual's screenshot helpers: press ``keys``, then hold still."""
+
+    async def run_before(pilot) -> None:
+        from textual.widgets import Input, TextArea
+
+        await settle(pilot)
+        for key in keys:
+            await pilot.press(key)
+            await settle(pilot)
+        # A blinking cursor would make every picture differ.
+        for widget in (*pilot.app.screen.query(Input), *pilot.app.screen.query(TextArea)):
+            widget.cursor_blink = False
+        await settle(pilot)
+
+    return run_before
+
+
+def write_screenshots(target: Path, size: tuple[int, int] = (120, 40)) -> list[Path]:
+    """Seed the demo data in a scratch home and save one SVG per scene into ``target``."""
+    from textual._doc import take_svg_screenshot
+
+    from omnipost_tui import clock
+    from omnipost_tui.demo_data import seed_demo
+    from omnipost_tui.services.context import open_context
+    from omnipost_tui.tui.app import OmniPostApp
+
+    class Stopped:
+        def now(self) -> datetime:
+            return DEMO_NOW
+
+        def sleep(self, seconds: float) -> None:
+            pass
+
+    home = tempfile.mkdtemp(prefix="omnipost-screenshots-")
+    os.environ.update(
+        OMNIPOST_HOME=home, OMNIPOST_TIMEZONE=DEMO_TIMEZONE, OMNIPOST_QUEUE_URL="memory://"
+    )
+    clock.install(Stopped())
+    ctx = open_context()
+    seed_demo(ctx, DEMO_NOW)
+    target.mkdir(parents=True, exist_ok=True)
+    written = []
+    for scene, keys in SCENES.items():
+        svg = take_svg_screenshot(
+            app=OmniPostApp(ctx), terminal_size=size, run_before=visit(keys), title="omnipost"
+        )
+        path = target / f"{scene}.svg"
+        path.write_text(svg, encoding="utf-8")
+        written.append(path)
+    ctx.close()
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    target = Path(args[0] if args else "screenshots")
+    for path in write_screenshots(target):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
