@@ -1004,5 +1004,14 @@ def config_cmd(app: App, as_json: bool) -> None:
     click.echo("every setting can be overridden with OMNIPOST_<SETTING> (e.g. OMNIPOST_TIMEZONE)")
 
 
+# --- operations: doctor ------------------------------------------------------------------------
+
+# --- operations: logs and backup ---------------------------------------------------------------
+
+# --- accounts: token refresh and check ---------------------------------------------------------
+
+# --- first run: demo ---------------------------------------------------------------------------
+
+
 def main() -> None:
     cli(prog_name="omnipost")

@@ -194,6 +194,11 @@ def _queue_url(value: Any) -> str:
     return text
 
 
+def _optional_url(value: Any) -> str | None:
+    text = _str(value)
+    return _url(text) if text else None
+
+
 def _graph_version(value: Any) -> str:
     text = _str(value)
     if not (text.startswith("v") and text[1:].replace(".", "").isdigit()):
@@ -312,6 +317,31 @@ OPTIONS: tuple[Option, ...] = (
         lambda p: 3600,
         "seconds looked back for repeated failures",
     ),
+    Option(
+        "alert_webhook",
+        _optional_url,
+        lambda p: None,
+        'URL that alerts are POSTed to as JSON {"text": …} (Slack-compatible)',
+        secret=True,  # a Slack webhook URL is a credential
+    ),
+    Option("facebook_app_id", _optional_str, lambda p: None, "Facebook app id (token refresh)"),
+    Option(
+        "facebook_app_secret",
+        _optional_str,
+        lambda p: None,
+        "Facebook app secret (token refresh)",
+        secret=True,
+    ),
+    Option(
+        "linkedin_client_id", _optional_str, lambda p: None, "LinkedIn client id (token refresh)"
+    ),
+    Option(
+        "linkedin_client_secret",
+        _optional_str,
+        lambda p: None,
+        "LinkedIn client secret (token refresh)",
+        secret=True,
+    ),
 )
 OPTIONS_BY_KEY = {option.key: option for option in OPTIONS}
 
@@ -340,6 +370,11 @@ class Settings:
     log_level: str
     alert_failures: int
     alert_window: int
+    alert_webhook: str | None = field(repr=False)
+    facebook_app_id: str | None
+    facebook_app_secret: str | None = field(repr=False)
+    linkedin_client_id: str | None
+    linkedin_client_secret: str | None = field(repr=False)
     # The TUI's own preferences from config.toml: [tui] theme = "…", [keymap] binding-id = "keys".
     tui_theme: str | None = None
     keymap: Mapping[str, str] = field(default_factory=dict, compare=False)

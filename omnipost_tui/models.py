@@ -163,7 +163,10 @@ class PostVariant(Base):
 
 class PublicationAttempt(Base):
     __tablename__ = "publication_attempts"
-    __table_args__ = (UniqueConstraint("variant_id", "attempt_no", name="uq_attempt_variant_no"),)
+    __table_args__ = (
+        UniqueConstraint("variant_id", "attempt_no", name="uq_attempt_variant_no"),
+        Index("ix_attempts_variant_id", "variant_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     variant_id: Mapped[int] = mapped_column(ForeignKey("post_variants.id", ondelete="CASCADE"))
@@ -198,3 +201,18 @@ class WorkerHeartbeat(Base):
     periodic: Mapped[bool] = mapped_column(Boolean, default=True)
     last_sweep_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AlertRecord(Base):
+    """An alert that was raised: sent once (log line, webhook), whatever reruns the check."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_kind_raised", "kind", "raised_at"),)
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(50))
+    message: Mapped[str] = mapped_column(Text)
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivery_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
