@@ -12,7 +12,7 @@ import logging
 from omnipost_tui import clock
 from omnipost_tui.connectors import PlatformError, PublishRequest
 from omnipost_tui.crypto import TokenUnreadable
-from omnipost_tui.engine import retry
+from omnipost_tui.engine import alerting, retry
 from omnipost_tui.engine.connectors import connector_for
 from omnipost_tui.models import CONNECTED, FAIL, FAILED, RETRYING, SUCCESS
 from omnipost_tui.platforms import LABELS
@@ -49,6 +49,7 @@ def publish_variant(ctx: Context, variant_id: int, *, worker_id: str | None = No
     if refusal is not None:
         if publishing.fail_before_claim(ctx, variant_id, state.status, state.due_at, refusal, now):
             log.warning(refusal, extra={"variant": variant_id, "outcome": FAILED})
+            alerting.notice(ctx)
             return FAILED
         return None
 
@@ -171,6 +172,8 @@ def _finish(
     }
     level = logging.INFO if outcome.status != FAILED else logging.WARNING
     log.log(level, record.error_message or "published", extra=extra)
+    if record.result == FAIL:
+        alerting.notice(ctx)
     if applied and outcome.status == RETRYING and outcome.next_attempt_at is not None:
         # Exact eta when the retry is due soon; the sweep dispatches later ones in time.
         try:

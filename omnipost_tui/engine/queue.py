@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 PUBLISH_TASK = "omnipost.publish_variant"
 SWEEP_TASK = "omnipost.sweep"
+ALERT_TASK = "omnipost.deliver_alert"
 
 
 def make_huey(queue_url: str, name: str) -> Huey:
@@ -54,7 +55,7 @@ class Queue:
     def __init__(self, queue_url: str, name: str, context: Callable[[], Context]) -> None:
         self.url = queue_url
         self.huey = make_huey(queue_url, name)
-        self._publish, self._sweep = _register_tasks(self.huey, context)
+        self._publish, self._sweep, self._alert = _register_tasks(self.huey, context)
 
     def ping(self) -> None:
         """Fail fast, before anything is written, when the queue cannot be reached."""
@@ -84,6 +85,18 @@ class Queue:
                 f"{_first_line(exc)}"
             ) from exc
 
+    def enqueue_alert(self, key: str, eta: datetime | None = None) -> None:
+        """Ask a worker to POST alert ``key`` to the webhook (at ``eta``, if given)."""
+        try:
+            if eta is None:
+                self._alert(key)
+            else:
+                self._alert.schedule((key,), eta=ensure_utc(eta))
+        except Exception as exc:
+            raise QueueUnavailable(
+                f"could not queue an alert on {describe_queue(self.url)}: {_first_line(exc)}"
+            ) from exc
+
     def counts(self) -> tuple[int, int]:
         """(pending, scheduled) messages in the queue."""
         try:
@@ -109,7 +122,9 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0]
 
 
-def _register_tasks(huey: Huey, context: Callable[[], Context]) -> tuple[TaskWrapper, TaskWrapper]:
+def _register_tasks(
+    huey: Huey, context: Callable[[], Context]
+) -> tuple[TaskWrapper, TaskWrapper, TaskWrapper]:
     @huey.task(name=PUBLISH_TASK)
     def publish_variant(variant_id: int) -> None:
         from omnipost_tui.engine.publisher import publish_variant as run
@@ -123,4 +138,10 @@ def _register_tasks(huey: Huey, context: Callable[[], Context]) -> tuple[TaskWra
 
         run(context())
 
-    return publish_variant, sweep
+    @huey.task(name=ALERT_TASK)
+    def deliver_alert(key: str) -> None:
+        from omnipost_tui.engine.alerting import deliver
+
+        deliver(context(), key)
+
+    return publish_variant, sweep, deliver_alert

@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass, field
 
 from omnipost_tui import clock
+from omnipost_tui.engine import alerting
 from omnipost_tui.services import publishing, workers
 from omnipost_tui.services.context import Context
 from omnipost_tui.services.dispatch import Dispatched, dispatch
@@ -40,5 +41,6 @@ def sweep(ctx: Context, *, worker_id: str | None = None) -> SweepReport:
     report.dispatched = dispatch(ctx, publishing.due_for_dispatch(ctx, now), now)
     if report.dispatched:
         log.info("dispatched %d variant(s)", len(report.dispatched))
+    alerting.notice(ctx)  # the safety net: also what changed while no worker was running
     workers.record_sweep(ctx, worker_id or ctx.worker_id)
     return report

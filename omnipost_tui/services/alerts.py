@@ -10,10 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import httpx
 from sqlalchemy import func, select
 
 from omnipost_tui import clock
-from omnipost_tui.models import CONNECTED, EXPIRED, FAIL, ConnectedSocialAccount, PublicationAttempt
+from omnipost_tui.errors import ConflictError
+from omnipost_tui.models import (
+    CONNECTED,
+    EXPIRED,
+    FAIL,
+    AlertRecord,
+    ConnectedSocialAccount,
+    PublicationAttempt,
+)
 from omnipost_tui.platforms import LABELS
 from omnipost_tui.services.context import Context
 from omnipost_tui.times import format_duration
@@ -92,3 +101,96 @@ def current_alerts(ctx: Context, now: datetime | None = None) -> list[Alert]:
     # Most urgent first: something is failing or cannot publish, before a warning about soon.
     severity = {REPEATED_FAILURES: 0, ACCOUNT_EXPIRED: 1, TOKEN_EXPIRING: 2}
     return sorted(alerts, key=lambda alert: severity[alert.kind])
+
+
+# --- raising and delivering (the worker) ---------------------------------------------------------
+
+# Worth telling someone right away; a token that expires next week is for the TUI and doctor.
+RAISED_KINDS = (REPEATED_FAILURES, ACCOUNT_EXPIRED)
+DELIVERY_WAITS = (10, 30, 90, 300, 900)  # seconds before each retry of a failed webhook POST
+
+
+def raise_alerts(ctx: Context, now: datetime | None = None) -> list[Alert]:
+    """Record the alerts not raised before and return them (each is raised once).
+
+    Repeated failures are raised at most once per alert window (the key is the window's
+    number, so two workers noticing at once agree); an expired account once per expiry.
+    """
+    now = now or clock.now()
+    fresh = []
+    for alert in current_alerts(ctx, now):
+        if alert.kind not in RAISED_KINDS:
+            continue
+        key = alert.key
+        if alert.kind == REPEATED_FAILURES:
+            key = f"{REPEATED_FAILURES}:{int(now.timestamp() // ctx.settings.alert_window)}"
+        if _record(ctx, key, alert, now):
+            fresh.append(Alert(key, alert.kind, alert.message, alert.account_id))
+    return fresh
+
+
+def _record(ctx: Context, key: str, alert: Alert, now: datetime) -> bool:
+    try:
+        with ctx.db.write() as session:
+            if session.get(AlertRecord, key) is not None:
+                return False
+            session.add(
+                AlertRecord(
+                    key=key,
+                    kind=alert.kind,
+                    message=alert.message,
+                    raised_at=now,
+                    delivery_attempts=0,
+                )
+            )
+    except ConflictError:
+        return False  # another worker recorded it a moment ago
+    return True
+
+
+@dataclass(frozen=True)
+class Delivery:
+    delivered: bool
+    retry_in: float | None  # seconds until the next try; None: no further try
+    error: str | None = None
+
+
+def deliver_alert(ctx: Context, key: str, *, client: httpx.Client | None = None) -> Delivery:
+    """POST one alert to the webhook as Slack-compatible JSON ``{"text": …}``.
+
+    The caller (a queue task) schedules the retry; attempts are counted in the database.
+    """
+    url = ctx.settings.alert_webhook
+    with ctx.db.read() as session:
+        record = session.get(AlertRecord, key)
+        if record is None or record.delivered_at is not None or not url:
+            return Delivery(
+                delivered=record is not None and record.delivered_at is not None, retry_in=None
+            )
+        message, attempts = record.message, record.delivery_attempts
+    error = None
+    try:
+        http = client or httpx.Client(timeout=min(ctx.settings.http_timeout, 10.0))
+        try:
+            response = http.post(url, json={"text": f"OmniPost: {message}"})
+        finally:
+            if client is None:
+                http.close()
+        if not response.is_success:
+            error = f"the webhook answered HTTP {response.status_code}"
+    except httpx.HTTPError as exc:
+        # The URL is a credential: say what went wrong, never where.
+        error = f"could not reach the webhook ({type(exc).__name__})"
+    now = clock.now()
+    attempts += 1
+    with ctx.db.write() as session:
+        record = session.get(AlertRecord, key)
+        if record is not None:
+            record.delivery_attempts = attempts
+            record.last_error = error
+            if error is None:
+                record.delivered_at = now
+    if error is None:
+        return Delivery(delivered=True, retry_in=None)
+    retry_in = DELIVERY_WAITS[attempts - 1] if attempts <= len(DELIVERY_WAITS) else None
+    return Delivery(delivered=False, retry_in=retry_in, error=error)
