@@ -9,9 +9,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
+from pathlib import Path
 from typing import Any
 
 import click
@@ -143,7 +145,8 @@ def cli(click_ctx: click.Context, verbose: bool) -> None:
     app = App(verbose)
     click_ctx.obj = app
     click_ctx.call_on_close(app.close)
-    _setup_logging(app, stderr=click_ctx.invoked_subcommand == "worker")
+    if click_ctx.invoked_subcommand != "demo":  # the demo logs into its own home
+        _setup_logging(app, stderr=click_ctx.invoked_subcommand == "worker")
     if click_ctx.invoked_subcommand is None:
         if not (sys.stdin.isatty() and sys.stdout.isatty()):
             # Piped or scripted: a full-screen app would be no use, the commands are.
@@ -225,6 +228,35 @@ def _read_token(token_stdin: bool, what: str = "Access token") -> str:
     return click.prompt(what, hide_input=True).strip()
 
 
+REFRESH_TOKEN_HELP = (
+    "Read a LinkedIn refresh token from this file (e.g. <(pass show li-refresh)); "
+    "it lets `omnipost account refresh` renew the access token."
+)
+
+
+def _read_refresh_token(path: str | None, platform: str) -> str | None:
+    """A second secret cannot share stdin with the access token, and never comes from argv."""
+    if path is None:
+        return None
+    if platform != "linkedin":
+        raise ValidationError(
+            "only LinkedIn accounts have refresh tokens; leave out --refresh-token-file"
+        )
+    if path == "-":
+        raise ValidationError(
+            "--refresh-token-file needs a file (stdin is for the access token); e.g. <(pass show …)"
+        )
+    try:
+        with open(path, encoding="utf-8") as handle:
+            token = handle.read(65_536).strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or "not a text file"
+        raise ValidationError(f"cannot read the refresh token file {path}: {reason}") from None
+    if not token:
+        raise ValidationError(f"the refresh token file {path} is empty")
+    return token
+
+
 def _expiry(app: App, expires_at: str | None) -> datetime | None:
     return app.when(expires_at) if expires_at else None
 
@@ -242,6 +274,7 @@ def _expiry(app: App, expires_at: str | None) -> datetime | None:
 @click.option("--name", required=True, help="Display name, e.g. the page name.")
 @click.option("--expires-at", help=f"When the token expires: {WHEN_HELP}.")
 @click.option("--token-stdin", is_flag=True, help="Read the access token from stdin.")
+@click.option("--refresh-token-file", metavar="PATH", help=REFRESH_TOKEN_HELP)
 @json_option
 @pass_app
 def account_add(
@@ -252,12 +285,14 @@ def account_add(
     name: str,
     expires_at: str | None,
     token_stdin: bool,
+    refresh_token_file: str | None,
     as_json: bool,
 ) -> None:
     """Connect an account; prints its id. The token is read from stdin or a hidden prompt."""
     from omnipost_tui.services.accounts import add_account
 
     expiry = _expiry(app, expires_at)
+    refresh_token = _read_refresh_token(refresh_token_file, platform.lower())
     token = _read_token(token_stdin)
     created = add_account(
         app.ctx,
@@ -266,6 +301,7 @@ def account_add(
         external_id=external_id,
         name=name,
         access_token=token,
+        refresh_token=refresh_token,
         token_expires_at=expiry,
     )
     click.echo(dumps(account_json(created, app.settings.tz)) if as_json else created.id)
@@ -275,17 +311,33 @@ def account_add(
 @click.argument("account_ref")
 @click.option("--expires-at", help=f"When the new token expires: {WHEN_HELP}.")
 @click.option("--token-stdin", is_flag=True, help="Read the new access token from stdin.")
+@click.option("--refresh-token-file", metavar="PATH", help=REFRESH_TOKEN_HELP)
 @json_option
 @pass_app
 def account_reconnect(
-    app: App, account_ref: str, expires_at: str | None, token_stdin: bool, as_json: bool
+    app: App,
+    account_ref: str,
+    expires_at: str | None,
+    token_stdin: bool,
+    refresh_token_file: str | None,
+    as_json: bool,
 ) -> None:
     """Replace the token of an account (an expired one, typically) and mark it connected."""
-    from omnipost_tui.services.accounts import reconnect_account
+    from omnipost_tui.services.accounts import get_account, reconnect_account
 
     expiry = _expiry(app, expires_at)
+    refresh_token = None
+    if refresh_token_file is not None:
+        platform = get_account(app.ctx, account_ref).platform
+        refresh_token = _read_refresh_token(refresh_token_file, platform)
     token = _read_token(token_stdin, "New access token")
-    updated = reconnect_account(app.ctx, account_ref, access_token=token, token_expires_at=expiry)
+    updated = reconnect_account(
+        app.ctx,
+        account_ref,
+        access_token=token,
+        refresh_token=refresh_token,
+        token_expires_at=expiry,
+    )
     if as_json:
         echo_json(account_json(updated, app.settings.tz))
     else:
@@ -885,9 +937,9 @@ def status(app: App, as_json: bool) -> None:
 @pass_app
 def schedule(app: App, as_json: bool) -> None:
     """Run the sweep once now: recover stuck publishes, fail missed ones, queue what is due."""
-    from omnipost_tui.engine.sweep import sweep
+    from omnipost_tui.engine.worker import sweep_now
 
-    report = sweep(app.ctx)
+    report = sweep_now(app.ctx)
     if as_json:
         echo_json(
             {
@@ -1006,11 +1058,331 @@ def config_cmd(app: App, as_json: bool) -> None:
 
 # --- operations: doctor ------------------------------------------------------------------------
 
+# Monitoring convention: 0 all well, 1 something needs action (usage errors stay 2).
+NEEDS_ACTION = 1
+
+
+@cli.command()
+@json_option
+@pass_app
+def doctor(app: App, as_json: bool) -> None:
+    """Check that this install can publish, one line per check with the fix.
+
+    Database, queue, worker heartbeat, periodic sweep, data and log directories, brands and
+    accounts, expiring tokens, app credentials for token refresh, variants waiting for you,
+    failure alerts. Exits 1 when something needs action, 0 when all is well (for monitoring).
+    """
+    from omnipost_tui.services.doctor import run_checks
+
+    # Not app.ctx: that would migrate the database or fail on a broken one, and reporting a
+    # broken one is the point. The service opens what each check needs.
+    checks = run_checks(app.settings)
+    failing = [c.name for c in checks if not c.ok]
+    if as_json:
+        echo_json(
+            {
+                "ok": not failing,
+                "checks": [
+                    {"name": c.name, "ok": c.ok, "detail": c.detail, "fix": c.fix} for c in checks
+                ],
+            }
+        )
+    else:
+        width = max(len(c.name) for c in checks)
+        for c in checks:
+            mark = click.style("✓", fg="green") if c.ok else click.style("✗", fg="red")
+            fix = f" — {c.fix}" if not c.ok and c.fix else ""
+            click.echo(f"{mark} {c.name.ljust(width)}  {c.detail}{fix}")
+        if failing:
+            click.echo(f"{len(failing)} of {len(checks)} checks need action: {', '.join(failing)}")
+        else:
+            click.echo(f"all {len(checks)} checks passed")
+    if failing:
+        raise click.exceptions.Exit(NEEDS_ACTION)
+
+
 # --- operations: logs and backup ---------------------------------------------------------------
+
+NO_LOG_YET = "no log yet at {path}; it is written by omnipost worker and every command"
+
+
+@cli.command("logs")
+@click.option(
+    "-n",
+    "--lines",
+    type=click.IntRange(min=0),
+    default=50,
+    show_default=True,
+    help="How many of the last entries to show (a traceback belongs to its entry).",
+)
+@click.option(
+    "-f",
+    "--follow",
+    is_flag=True,
+    help="Keep printing new entries until Ctrl-C (with --json: one object per line).",
+)
+@click.option("--variant", "variant_id", metavar="ID", help="Only entries about this variant.")
+@click.option(
+    "--level",
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    help="Only entries at this level or above.",
+)
+@json_option
+@pass_app
+def logs_cmd(
+    app: App, lines: int, follow: bool, variant_id: str | None, level: str | None, as_json: bool
+) -> None:
+    """Show the log: what the worker published, retried and refused, and every command's errors.
+
+    Entries carry a UTC timestamp, the level, and variant, platform, attempt and outcome where
+    they apply; never a token. `omnipost -v …` or OMNIPOST_LOG_LEVEL=DEBUG adds detail.
+    """
+    import json
+
+    from omnipost_tui.logs import LogEntry, follow_log, read_log_entries
+    from omnipost_tui.services.lookup import parse_id
+
+    variant = parse_id(variant_id, "variant") if variant_id is not None else None
+    path = app.settings.paths.log_file
+
+    def show(entry: LogEntry) -> None:
+        # Followed entries go out one JSON object per line, as they come.
+        click.echo(json.dumps(entry.as_json(), ensure_ascii=False) if as_json else entry.text)
+
+    try:
+        if not follow:
+            entries = read_log_entries(path, variant=variant, level=level, lines=lines)
+            if as_json:
+                echo_json([entry.as_json() for entry in entries])
+                return
+            for entry in entries:
+                show(entry)
+            if not entries and lines > 0:
+                click.echo(_no_log_entries(path, variant, level))
+            return
+        if not _has_log(path):
+            click.echo(NO_LOG_YET.format(path=path) + "; waiting for it", err=True)
+        for entry in follow_log(path, variant=variant, level=level, lines=lines):
+            show(entry)
+    except KeyboardInterrupt:
+        return  # Ctrl-C is how -f ends: not an error
+    except BrokenPipeError:
+        _silence_stdout()  # `omnipost logs | head`: the reader has what it wanted
+
+
+def _has_log(path: Any) -> bool:
+    from omnipost_tui.logs import log_files
+
+    return any(p.stat().st_size > 0 for p in log_files(path))
+
+
+def _no_log_entries(path: Any, variant: int | None, level: str | None) -> str:
+    if not _has_log(path):
+        return NO_LOG_YET.format(path=path)
+    wanted = [f"variant {variant}"] if variant else []
+    wanted += [f"level {level.upper()} and above"] if level else []
+    which = f" for {' and '.join(wanted)}" if wanted else ""
+    return f"no log entries{which} in {path} (or its rotated files)"
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not fail again."""
+    import os
+
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+@cli.command("backup")
+@click.argument("target", required=False, type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Replace TARGET if it is an existing file.")
+@json_option
+@pass_app
+def backup_cmd(app: App, target: Path | None, force: bool, as_json: bool) -> None:
+    """Copy the SQLite database to TARGET; prints the path written.
+
+    Safe while a worker runs (SQLite's online backup: one consistent snapshot). Without TARGET,
+    or with a directory, the copy is named omnipost-YYYYmmdd-HHMMSS.db (UTC), by default in the
+    `backups` directory beside the database. Keep secret.key too: without it the stored tokens
+    cannot be decrypted. PostgreSQL: use pg_dump.
+    """
+    from omnipost_tui.services.backup import make_backup
+
+    made = make_backup(app.settings, target, replace=force)
+    if as_json:
+        echo_json(
+            {"path": str(made.path), "database": str(made.database), "bytes": made.size_bytes}
+        )
+    else:
+        click.echo(str(made.path))
+
 
 # --- accounts: token refresh and check ---------------------------------------------------------
 
+
+def _token_expiry_text(app: App, expires_at: datetime | None) -> str:
+    if expires_at is None:
+        return "no expiry recorded"
+    return f"expires {app.show(expires_at)} ({format_relative(expires_at, app.now())})"
+
+
+def _outcomes_report(app: App, outcomes: list[tuple[int, Any]], verb: str, as_json: bool) -> None:
+    """Print a batch (refresh --expiring, check --all); exit 2 when any account needs you."""
+    failed = [o for _, o in outcomes if not o.ok]
+    if as_json:
+        echo_json(
+            [
+                {**account_json(o.account, app.settings.tz), "ok": o.ok, "error": o.error}
+                for _, o in outcomes
+            ]
+        )
+    else:
+        for _, o in outcomes:
+            if o.ok:
+                expiry = _token_expiry_text(app, o.account.token_expires_at)
+                click.echo(f"account {o.account_id} ({o.account_name}): {verb}, token {expiry}")
+            else:
+                click.echo(f"account {o.account_id} ({o.account_name}): FAILED: {o.error}")
+    if failed:
+        raise ValidationError(f"{len(failed)} of {len(outcomes)} account(s) need attention")
+
+
+@account.command("refresh")
+@click.argument("account_ref", required=False, metavar="[ID]")
+@click.option(
+    "--expiring",
+    is_flag=True,
+    help="Refresh every account whose token expires within --within (or already has).",
+)
+@click.option(
+    "--within",
+    metavar="DURATION",
+    help="With --expiring: how far ahead to look (default 7d; 30m, 12h, 2w).",
+)
+@json_option
+@pass_app
+def account_refresh(
+    app: App, account_ref: str | None, expiring: bool, within: str | None, as_json: bool
+) -> None:
+    """Get a fresh token from the platform and store it with its new expiry.
+
+    Facebook: the stored token is exchanged for a long-lived one (and the page's own token is
+    taken from the pages its user manages). LinkedIn: the stored refresh token is used.
+    Needs your app's credentials: OMNIPOST_FACEBOOK_APP_ID and OMNIPOST_FACEBOOK_APP_SECRET,
+    OMNIPOST_LINKEDIN_CLIENT_ID and OMNIPOST_LINKEDIN_CLIENT_SECRET. A token the platform
+    refuses marks the account expired: reconnect it then. For cron:
+    `omnipost account refresh --expiring --within 7d` (exits 2 when any account failed).
+    """
+    from omnipost_tui.services.tokens import parse_within, refresh_account, refresh_expiring
+
+    if expiring == (account_ref is not None):
+        both = " (not both)" if expiring else ""
+        raise ValidationError(f"give an account id or --expiring{both}")
+    if within is not None and not expiring:
+        raise ValidationError("--within goes with --expiring")
+    if expiring:
+        span = parse_within(within or "7d")
+        outcomes = refresh_expiring(app.ctx, span)
+        if not outcomes and not as_json:
+            click.echo(f"no account's token expires within {(within or '7d').strip()}")
+            return
+        _outcomes_report(app, outcomes, "refreshed", as_json)
+        return
+    assert account_ref is not None
+    view = refresh_account(app.ctx, account_ref)
+    if as_json:
+        echo_json(account_json(view, app.settings.tz))
+    else:
+        expiry = _token_expiry_text(app, view.token_expires_at)
+        click.echo(f"account {view.id} ({view.name}): new token stored, {expiry}")
+
+
+@account.command("check")
+@click.argument("account_ref", required=False, metavar="[ID]")
+@click.option("--all", "check_every", is_flag=True, help="Check every account not removed.")
+@json_option
+@pass_app
+def account_check(app: App, account_ref: str | None, check_every: bool, as_json: bool) -> None:
+    """Ask the platform whether an account's token is valid, and record when it expires.
+
+    Facebook: /debug_token. LinkedIn: the OAuth token introspection endpoint. Both need your
+    app's credentials (see `omnipost account refresh --help`). An invalid token marks the
+    account expired; the command then exits 2 and says how to reconnect.
+    """
+    from omnipost_tui.services.tokens import check_account, check_all, token_problem
+
+    if check_every == (account_ref is not None):
+        both = " (not both)" if check_every else ""
+        raise ValidationError(f"give an account id or --all{both}")
+    if check_every:
+        outcomes = check_all(app.ctx)
+        if not outcomes and not as_json:
+            click.echo("no accounts yet; connect one with: omnipost account add --help")
+            return
+        _outcomes_report(app, outcomes, "valid", as_json)
+        return
+    assert account_ref is not None
+    view = check_account(app.ctx, account_ref)
+    problem = token_problem(view)
+    if as_json:
+        echo_json({**account_json(view, app.settings.tz), "ok": problem is None, "error": problem})
+    elif problem is None:
+        expiry = _token_expiry_text(app, view.token_expires_at)
+        click.echo(f"account {view.id} ({view.name}): token valid, {expiry}")
+    if problem is not None:
+        raise ValidationError(problem)
+
+
 # --- first run: demo ---------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Keep the demo in this directory (reused next time) instead of a throw-away one.",
+)
+@click.option("--no-tui", is_flag=True, help="Print each status change instead of opening the app.")
+@click.option(
+    "--for",
+    "duration",
+    type=click.FloatRange(min=1),
+    help="Stop after this many seconds (without the app: default 60).",
+)
+@click.option(
+    "--keep", is_flag=True, help="Keep the throw-away home afterwards (its path is shown)."
+)
+@pass_app
+def demo(app: App, home: Path | None, no_tui: bool, duration: float | None, keep: bool) -> None:
+    """See it work: demo data, a local stand-in for Facebook and LinkedIn, a real worker.
+
+    Nothing is sent anywhere: the sandbox runs on 127.0.0.1. Variants due in the next minute
+    go out live (one is rate limited and retried, one account's token turns out expired, one
+    post is refused). Quitting stops the worker and the sandbox.
+    """
+    from omnipost_tui.demo import STATUS_NOTE, running_demo, watch
+    from omnipost_tui.logs import setup_logging
+
+    with running_demo(home, keep=keep) as run:
+        setup_logging(run.ctx.settings)
+        click.echo(f"demo home   {run.home}{'' if home or keep else '  (deleted afterwards)'}")
+        click.echo(f"sandbox     {run.sandbox.url}  (stands in for Facebook and LinkedIn)")
+        click.echo(f"worker      pid {run.worker.pid}, output in {run.worker_log}")
+        if no_tui:
+            click.echo(f"watching for {duration or 60:g} s; Ctrl-C stops")
+            final = watch(run.ctx, duration or 60, click.echo, run.worker)
+            counts = Counter(final.values())
+            click.echo(
+                "done: " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+            )
+            return
+        from omnipost_tui.tui.app import OmniPostApp
+
+        tui = OmniPostApp(run.ctx, status_note=STATUS_NOTE)
+        if duration:
+            tui.call_later(lambda: tui.set_timer(duration, tui.exit))
+        tui.run()
 
 
 def main() -> None:

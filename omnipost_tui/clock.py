@@ -33,6 +33,11 @@ def sleep(seconds: float) -> None:
         _clock.sleep(seconds)
 
 
+def installed() -> Clock:
+    """The clock in use (so a caller that swaps it for a while can put it back)."""
+    return _clock
+
+
 def install(clock: Clock | None) -> None:
     """Replace the clock (tests); ``None`` restores the system clock."""
     global _clock

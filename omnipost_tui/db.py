@@ -7,10 +7,12 @@ the write lock up front (``BEGIN IMMEDIATE``) so two writers never deadlock on a
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 from alembic import command
@@ -29,11 +31,15 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.orm import Session, sessionmaker
 
-from omnipost_tui.errors import ConfigError, ConflictError, DatabaseUnavailable
+from omnipost_tui import clock
+from omnipost_tui.errors import ConfigError, ConflictError, DatabaseUnavailable, OmniPostError
 from omnipost_tui.redact import mask_url_password
+
+log = logging.getLogger("omnipost.db")
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_S = 15
+BACKUP_DIR_NAME = "backups"
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -54,6 +60,68 @@ def prepare_sqlite_file(path: Path) -> None:
         raise DatabaseUnavailable(f"database file {path} is not readable and writable by you")
 
 
+def default_backup_dir(database_file: Path) -> Path:
+    """Backups live beside the database they copy: same disk, same owner, same 0700 parent."""
+    return database_file.parent / BACKUP_DIR_NAME
+
+
+def new_backup_path(directory: Path, stem: str, now: datetime) -> Path:
+    """``<directory>/<stem>-YYYYmmdd-HHMMSS.db`` (UTC), with a suffix if that second is taken."""
+    base = f"{stem}-{now.strftime('%Y%m%d-%H%M%S')}"
+    candidate = directory / f"{base}.db"
+    number = 2
+    while candidate.exists():
+        candidate = directory / f"{base}-{number}.db"
+        number += 1
+    return candidate
+
+
+def copy_sqlite_database(source: Path, target: Path) -> Path:
+    """Copy a live SQLite database to ``target`` (replacing it) with SQLite's online backup API.
+
+    The backup API reads one consistent snapshot even while a worker writes (a plain file copy
+    of a WAL database can tear), and WAL lets it read past another connection's open write
+    transaction. The copy is written beside the target and renamed into place, so a failure
+    never leaves a half-written backup or destroys an older one; it is created 0600 in a 0700
+    directory (it holds the encrypted tokens) and switched to a rollback journal so it is one
+    self-contained file.
+    """
+    if not source.is_file():
+        # sqlite3.connect would create an empty database here instead of failing.
+        raise DatabaseUnavailable(f"no database at {source}; nothing to back up")
+    try:
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+        fd = os.open(partial, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
+        os.close(fd)
+    except OSError as exc:
+        raise OmniPostError(f"cannot write the backup {target}: {exc.strerror or exc}") from None
+    try:
+        _sqlite_backup(source, partial)
+        partial.replace(target)
+    except sqlite3.Error as exc:
+        partial.unlink(missing_ok=True)
+        reason = str(exc).strip().splitlines()[0]
+        raise DatabaseUnavailable(f"could not back up {source} to {target}: {reason}") from None
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise OmniPostError(f"cannot write the backup {target}: {exc.strerror or exc}") from None
+    return target
+
+
+def _sqlite_backup(source: Path, target: Path) -> None:
+    src = sqlite3.connect(source, timeout=SQLITE_BUSY_TIMEOUT_S)
+    try:
+        dst = sqlite3.connect(target)
+        try:
+            src.backup(dst)  # all pages in one step: one read transaction, one snapshot
+            dst.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            dst.close()
+    finally:
+        src.close()
+
+
 def _describe_db_error(url: str, exc: BaseException) -> str:
     where = sqlite_path(url) or make_url(url).render_as_string(hide_password=True)
     reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
@@ -70,7 +138,10 @@ class Database:
         try:
             path = sqlite_path(url)
             self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
-            connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_S} if self.is_sqlite else {}
+            # PostgreSQL: a host that silently drops packets must not hang a command for minutes.
+            connect_args = (
+                {"timeout": SQLITE_BUSY_TIMEOUT_S} if self.is_sqlite else {"connect_timeout": 5}
+            )
             self.engine: Engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
         except (ArgumentError, NoSuchModuleError, ImportError, ValueError) as exc:
             raise ConfigError(
@@ -121,8 +192,13 @@ class Database:
     def head_revision() -> str:
         return ScriptDirectory.from_config(_alembic_config()).get_current_head() or ""
 
-    def upgrade(self, revision: str = "head") -> None:
-        """Bring the schema to ``revision``; safe when several processes start at once."""
+    def upgrade(self, revision: str = "head", *, backup_dir: Path | None = None) -> Path | None:
+        """Bring the schema to ``revision``; safe when several processes start at once.
+
+        An existing SQLite database that is behind is first copied to ``backup_dir`` (default:
+        ``backups`` beside the database); returns that copy's path, or None when none was needed.
+        """
+        backup = self._backup_before_migrating(revision, backup_dir)
         with self._guard(), self.engine.connect() as conn:
             if self.is_sqlite:
                 # Batch migrations rebuild a table (copy, DROP, rename). With foreign keys on,
@@ -137,6 +213,46 @@ class Database:
             finally:
                 if self.is_sqlite:
                     _set_sqlite_foreign_keys(conn, on=True)
+        return backup
+
+    def _backup_before_migrating(self, revision: str, backup_dir: Path | None) -> Path | None:
+        """Copy an existing SQLite database whose schema is behind ``revision``.
+
+        A fresh database has nothing to lose, and one written by a newer OmniPost is refused by
+        the upgrade anyway (a supervisor restarting that refusal every few seconds must not fill
+        the disk with copies). If the copy fails, nothing is migrated.
+        """
+        path = sqlite_path(self.url)
+        if path is None or not path.exists():
+            return None
+        with self._guard(), self.engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+        if current is None:
+            return None
+        script = ScriptDirectory.from_config(_alembic_config())
+        try:
+            target = script.get_current_head() if revision == "head" else revision
+            behind = {r.revision for r in script.iterate_revisions(target, "base")} - {target}
+        except CommandError:
+            return None  # an unknown target: the upgrade itself reports it
+        if current not in behind:
+            return None
+        directory = backup_dir or default_backup_dir(path)
+        destination = new_backup_path(directory, f"omnipost-before-{target}", clock.now())
+        try:
+            copy_sqlite_database(path, destination)
+        except OmniPostError as exc:
+            raise DatabaseUnavailable(
+                f"database {path} needs migrating from revision {current} to {target}, but it "
+                f"could not be backed up first, so nothing was changed: {exc.message}"
+            ) from None
+        log.info(
+            "backed up the database to %s before migrating it from revision %s to %s",
+            destination,
+            current,
+            target,
+        )
+        return destination
 
     def _upgrade_in_transaction(self, conn: Connection, revision: str) -> None:
         if conn.dialect.name == "postgresql":
@@ -164,10 +280,12 @@ class Database:
                     "nothing was changed"
                 )
 
-    def ensure_schema(self) -> None:
-        """Upgrade when the database is behind; cheap when it is current."""
+    def ensure_schema(self, *, backup_dir: Path | None = None) -> Path | None:
+        """Upgrade when the database is behind (backing an existing SQLite file up first);
+        cheap when it is current. Returns the backup's path when one was made."""
         if self.current_revision() != self.head_revision():
-            self.upgrade()
+            return self.upgrade(backup_dir=backup_dir)
+        return None
 
     def dispose(self) -> None:
         self.engine.dispose()

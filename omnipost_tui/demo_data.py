@@ -97,14 +97,45 @@ POSTS = (
         "Northwind is looking for trail guides for the 2027 season. Apply by 15 January.",
         None,
     ),
+    (
+        "flash",
+        "Acme Coffee",
+        "Flash sale",
+        "Flash sale: two coffees for the price of one, today until 14:00 (yes, really).",
+        None,
+    ),
+    (
+        "storm",
+        "Northwind",
+        "Storm warning",
+        "Storm warning for the weekend: trails above 1,500 m are closed. Stay safe out there.",
+        None,
+    ),
+)
+
+# What ``omnipost demo`` schedules for the next minutes (seconds from start): each account's
+# sandbox behaviour makes one kind of outcome visible live.
+LIVE = (
+    ("live-ok-fb", "flash", "acme-fb", 12),  # published
+    ("live-ok-li", "flash", "acme-li", 18),  # published
+    ("live-ratelimit", "storm", "north-fb", 24),  # rate limited, retried, published
+    ("live-expired", "storm", "north-li", 30),  # token expired: failed, account expired
+    ("live-duplicate", "flash", "acme-events", 36),  # refused for good: failed
+    ("live-later-fb", "hiring", "acme-fb", 90),
+    ("live-later-li", "hiring", "acme-li", 150),
 )
 
 
-def seed_demo(ctx: Context, now: datetime | None = None) -> DemoData:
-    """Fill an empty database with the demo data, as seen at ``now``."""
-    now = (now or clock.now()).astimezone(UTC).replace(second=0, microsecond=0)
+def seed_demo(ctx: Context, now: datetime | None = None, *, live: bool = False) -> DemoData:
+    """Fill an empty database with the demo data, as seen at ``now``.
+
+    ``live`` (``omnipost demo``) also schedules variants for the next minutes, and leaves the
+    account with an expired token connected so the live run discovers it.
+    """
+    started = now or clock.now()
+    now = started.astimezone(UTC).replace(second=0, microsecond=0)
     data = DemoData()
-    previous = clock._clock  # restored below: seeding must not change the caller's time
+    previous = clock.installed()  # restored below: seeding must not change the caller's time
     replay = _ReplayClock(now - timedelta(days=30))
     clock.install(replay)
     try:
@@ -125,13 +156,43 @@ def seed_demo(ctx: Context, now: datetime | None = None) -> DemoData:
             data.posts[key] = add_post(
                 ctx, brand=data.brands[brand], title=title, text=text, link=link
             ).id
-        _history(ctx, data, now, replay)
+        _history(ctx, data, now, replay, live=live)
     finally:
         clock.install(previous)
+    if live:
+        schedule_live(ctx, data, started)
     return data
 
 
-def _history(ctx: Context, data: DemoData, now: datetime, replay: _ReplayClock) -> None:
+# A page the sandbox refuses every post for (a permanent error), only in the live demo.
+LIVE_ACCOUNT = ("acme-events", "Acme Coffee", "facebook", "acme-events-duplicate", "Acme Events")
+
+
+def schedule_live(ctx: Context, data: DemoData, start: datetime) -> None:
+    """The variants ``omnipost demo`` shows going out, due a few seconds after ``start``."""
+    if LIVE_ACCOUNT[0] not in data.accounts:
+        key, brand, platform, external, name = LIVE_ACCOUNT
+        data.accounts[key] = add_account(
+            ctx,
+            brand=data.brands[brand],
+            platform=platform,
+            external_id=external,
+            name=name,
+            access_token=DEMO_TOKEN,
+            token_expires_at=start + timedelta(days=55),
+        ).id
+    for key, post, account, seconds in LIVE:
+        data.variants[key] = add_variant(
+            ctx,
+            post=data.posts[post],
+            account=data.accounts[account],
+            at=start + timedelta(seconds=seconds),
+        ).id
+
+
+def _history(
+    ctx: Context, data: DemoData, now: datetime, replay: _ReplayClock, *, live: bool
+) -> None:
     """Past variants replayed through claim → send → outcome; future ones simply scheduled."""
     day = timedelta(days=1)
     past = [
@@ -180,13 +241,17 @@ def _history(ctx: Context, data: DemoData, now: datetime, replay: _ReplayClock) 
             "LinkedIn error 429 TOO_MANY_REQUESTS: Resource level throttle limit reached",
         ),
     ]
+    if live:
+        # The live run finds out about this account's token by itself.
+        past = [row for row in past if row[2] != "north-li"]
     for key, post, account, when, outcome, detail in past:
         replay.at = when - timedelta(minutes=5)
         variant = add_variant(ctx, post=data.posts[post], account=data.accounts[account], at=when)
         data.variants[key] = variant.id
         replay.at = when
         _replay_attempt(ctx, variant.id, outcome, detail, when)
-    mark_account_expired(ctx, data.accounts["north-li"])
+    if not live:
+        mark_account_expired(ctx, data.accounts["north-li"])
 
     replay.at = now
     future = [

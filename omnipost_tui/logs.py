@@ -7,11 +7,19 @@ redactor as a last line of defence, but code must never log a token in the first
 
 from __future__ import annotations
 
+import glob
 import logging
 import logging.handlers
+import os
+import re
 import sys
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from omnipost_tui.config import Settings
 from omnipost_tui.redact import redact_text
@@ -62,7 +70,7 @@ def setup_logging(settings: Settings, *, stderr: bool = False, verbose: bool = F
     formatter = KeyValueFormatter()
     if "file" not in _configured:
         try:
-            log_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            _make_private_dirs(log_file.parent)
             handler = logging.handlers.RotatingFileHandler(
                 log_file, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8"
             )
@@ -84,6 +92,18 @@ def setup_logging(settings: Settings, *, stderr: bool = False, verbose: bool = F
     return log_file
 
 
+def _make_private_dirs(directory: Path) -> None:
+    """Create ``directory`` and its missing parents 0700. ``mkdir(parents=True)`` would create
+    the parents with the umask's mode, and with OMNIPOST_HOME the first parent is the
+    directory that holds the database and the key."""
+    missing = []
+    while not directory.exists():
+        missing.append(directory)
+        directory = directory.parent
+    for path in reversed(missing):
+        path.mkdir(mode=0o700, exist_ok=True)
+
+
 def _follow_huey(handler: logging.Handler, verbose: bool) -> None:
     """huey's consumer messages (start, signals, shutdown) belong in the worker's log; its
     per-task "Executing …" lines only when verbose."""
@@ -95,3 +115,258 @@ def _follow_huey(handler: logging.Handler, verbose: bool) -> None:
     for existing in logging.getLogger("omnipost").handlers:
         if existing is not handler:
             huey_logger.addHandler(existing)
+
+
+# --- reading the log back (``omnipost logs``) -----------------------------------------------
+
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# Every entry starts with the formatter's UTC timestamp; lines that do not (a traceback) belong
+# to the entry above them.
+_ENTRY_START = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[+-]\d{2}:\d{2}|Z) ")
+# The formatter appends ``key=value`` fields after the message; read them from the end of the
+# line so that a quoted message that mentions "variant=3" is not taken for a field.
+_FIELD_AT_END = re.compile(r" (" + "|".join(FIELDS) + r')=("[^"]*"|[^ "]+)$')
+FOLLOW_POLL_S = 0.2
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One log record as written: its first line, then any traceback lines."""
+
+    text: str
+
+    @property
+    def first_line(self) -> str:
+        return self.text.split("\n", 1)[0]
+
+    @property
+    def level(self) -> str | None:
+        parts = self.first_line.split(" ", 2)
+        return parts[1] if _ENTRY_START.match(self.first_line) and len(parts) > 1 else None
+
+    def fields(self) -> dict[str, str]:
+        return _parse_line(self.first_line)[1]
+
+    def as_json(self) -> dict[str, str | None]:
+        """The entry as a flat object for ``omnipost logs --json``."""
+        line = self.first_line
+        if not _ENTRY_START.match(line):
+            return {"time": None, "level": None, "logger": None, "message": self.text}
+        head, fields = _parse_line(line)
+        stamp, level, logger, message = [*head.split(" ", 3), "", "", ""][:4]
+        entry: dict[str, str | None] = {
+            "time": stamp,
+            "level": level,
+            "logger": logger,
+            "message": _unquote(message),
+            **fields,
+        }
+        if "\n" in self.text:
+            entry["traceback"] = self.text.split("\n", 1)[1]
+        return entry
+
+
+def _parse_line(line: str) -> tuple[str, dict[str, str]]:
+    """Split a first line into (timestamp level logger message, {field: value})."""
+    fields: dict[str, str] = {}
+    rest = line
+    while match := _FIELD_AT_END.search(rest):
+        fields.setdefault(match.group(1), _unquote(match.group(2)))
+        rest = rest[: match.start()]
+    return rest, dict(reversed(fields.items()))
+
+
+def _unquote(text: str) -> str:
+    return text[1:-1] if len(text) >= 2 and text[0] == text[-1] == '"' else text
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    """Which entries to show: one variant (exactly: variant=1 is not variant=12), a level up."""
+
+    variant: int | None = None
+    level: str | None = None
+
+    def matches(self, entry: LogEntry) -> bool:
+        if self.variant is not None and entry.fields().get("variant") != str(self.variant):
+            return False
+        if self.level is not None:
+            level = entry.level
+            if level not in LEVELS or LEVELS.index(level) < LEVELS.index(self.level.upper()):
+                return False
+        return True
+
+
+def log_files(log_file: Path) -> list[Path]:
+    """The log and its rotated siblings (``omnipost.log.5`` … ``.1``), oldest first."""
+    rotated: list[tuple[int, Path]] = []
+    for sibling in log_file.parent.glob(f"{glob.escape(log_file.name)}.*"):
+        suffix = sibling.name[len(log_file.name) + 1 :]
+        if suffix.isdigit() and sibling.is_file():
+            rotated.append((int(suffix), sibling))
+    files = [path for _, path in sorted(rotated, reverse=True)]
+    return [*files, log_file] if log_file.is_file() else files
+
+
+def split_entries(lines: Iterable[str]) -> Iterator[LogEntry]:
+    """Group lines into entries: a traceback stays with the line that logged it."""
+    current: list[str] = []
+    for line in lines:
+        if current and _ENTRY_START.match(line):
+            yield LogEntry("\n".join(current))
+            current = []
+        current.append(line)
+    if current:
+        yield LogEntry("\n".join(current))
+
+
+def _read_entries(path: Path) -> list[LogEntry]:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return []  # rotated away between listing and reading
+    return list(split_entries(text.splitlines()))
+
+
+def read_log_entries(
+    log_file: Path, *, variant: int | None = None, level: str | None = None, lines: int = 50
+) -> list[LogEntry]:
+    """The last ``lines`` entries that match, oldest first, across the rotated files."""
+    wanted = LogFilter(variant=variant, level=level)
+    return _last_matching(log_files(log_file), wanted, lines)
+
+
+def _last_matching(files: list[Path], wanted: LogFilter, count: int) -> list[LogEntry]:
+    """Reads from the newest file back and stops once it has enough, so a short tail does not
+    read 30 MB of rotated logs."""
+    if count <= 0:
+        return []
+    found: list[LogEntry] = []
+    for path in reversed(files):
+        found = [e for e in _read_entries(path) if wanted.matches(e)] + found
+        if len(found) >= count:
+            break
+    return found[-count:]
+
+
+def read_log_lines(
+    log_file: Path, *, variant: int | None = None, level: str | None = None, lines: int = 50
+) -> list[str]:
+    """Like ``read_log_entries``, as text (an entry with a traceback spans several lines)."""
+    entries = read_log_entries(log_file, variant=variant, level=level, lines=lines)
+    return [entry.text for entry in entries]
+
+
+def follow_log(
+    log_file: Path,
+    *,
+    variant: int | None = None,
+    level: str | None = None,
+    lines: int = 0,
+    stop: threading.Event | None = None,
+    poll_interval: float = FOLLOW_POLL_S,
+) -> Iterator[LogEntry]:
+    """Yield the last ``lines`` matching entries, then every new one as it is written.
+
+    Survives rotation (the rest of the renamed file is read before the new one) and a log that
+    does not exist yet. Ends when ``stop`` is set, or when the caller stops iterating (Ctrl-C).
+    """
+    wanted = LogFilter(variant=variant, level=level)
+    tail = _Tail(log_file)
+    try:
+        if lines > 0:
+            backlog = [e for e in tail.read_entries(hold_last=False) if wanted.matches(e)]
+            if len(backlog) < lines:
+                rotated = [p for p in log_files(log_file) if p != log_file]
+                backlog = _last_matching(rotated, wanted, lines - len(backlog)) + backlog
+            yield from backlog[-lines:]
+        else:
+            tail.skip_to_end()
+        while stop is None or not stop.is_set():
+            entries = tail.read_entries(hold_last=True)
+            if not entries and tail.rotated():
+                entries = tail.drain_and_reopen()
+            yield from (e for e in entries if wanted.matches(e))
+            if not entries:
+                if stop is not None:
+                    stop.wait(poll_interval)
+                else:
+                    time.sleep(poll_interval)
+    finally:
+        tail.close()
+
+
+class _Tail:
+    """Reads the entries appended to a file, following it across rotation."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.handle: BinaryIO | None = None
+        self.partial = b""  # an incomplete last line
+        self.pending: list[str] = []  # the last entry, while its traceback may still come
+        self._open()
+
+    def _open(self) -> None:
+        try:
+            self.handle = self.path.open("rb")
+        except FileNotFoundError:
+            self.handle = None
+        self.partial = b""
+
+    def skip_to_end(self) -> None:
+        if self.handle is not None:
+            self.handle.seek(0, os.SEEK_END)
+
+    def read_entries(self, *, hold_last: bool) -> list[LogEntry]:
+        """Entries completed since the last call.
+
+        With ``hold_last``, the last entry is kept back while the file is still growing (a long
+        traceback can arrive in several writes) and released by the next call that finds
+        nothing new.
+        """
+        if self.handle is None:
+            self._open()
+            if self.handle is None:
+                return []
+        chunk = self.handle.read()
+        complete, _, self.partial = (self.partial + chunk).rpartition(b"\n")
+        entries = list(split_entries(self.pending + _decode_lines(complete)))
+        self.pending = []
+        if hold_last and chunk and entries:
+            self.pending = entries.pop().text.split("\n")
+        return entries
+
+    def drain_and_reopen(self) -> list[LogEntry]:
+        """The file was rotated away: read what is left of it, then switch to the new one."""
+        chunk = self.handle.read() if self.handle is not None else b""
+        rest = _decode_lines(self.partial + chunk)
+        entries = list(split_entries(self.pending + rest))
+        self.pending = []
+        self.close()
+        self._open()
+        return entries
+
+    def rotated(self) -> bool:
+        """The path now names another file (renamed away, recreated), or the file shrank."""
+        if self.handle is None:
+            return False
+        try:
+            current = os.stat(self.path)
+        except FileNotFoundError:
+            return True
+        mine = os.fstat(self.handle.fileno())
+        if (current.st_ino, current.st_dev) != (mine.st_ino, mine.st_dev):
+            return True
+        if current.st_size < self.handle.tell():
+            self.handle.seek(0)  # truncated in place: start again from the top
+            self.partial = b""
+        return False
+
+    def close(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
+            self.handle = None
+
+
+def _decode_lines(data: bytes) -> list[str]:
+    return data.decode("utf-8", errors="replace").splitlines() if data else []

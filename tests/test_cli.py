@@ -821,3 +821,12 @@ def test_account_reconnect_sets_it_connected_again(cli, services: Context, acme:
 def test_expected_times_assume_the_conftest_clock() -> None:
     # Many expected strings above are "now" of the fake clock shown in Berlin.
     assert T0.astimezone(BERLIN).isoformat() == "2026-12-02T09:00:00+01:00"
+
+
+def test_schedule_from_cron_is_seen_as_a_sweep_without_a_row_per_run(cli) -> None:
+    for _ in range(3):
+        ok(cli("schedule"))
+    report = as_json(cli("status", "--json"))
+    assert report["last_sweep_at"] is not None
+    assert report["worker_online"] is False  # a sweep is not a running worker
+    assert len(report["workers"]) == 1  # one row per host, reused by every cron run

@@ -30,8 +30,12 @@ ALERT_TASK = "omnipost.deliver_alert"
 
 def make_huey(queue_url: str, name: str) -> Huey:
     if queue_url.startswith(("redis://", "rediss://")):
+        import redis
+
+        # A host that silently drops packets must not hang a command for minutes.
+        pool = redis.ConnectionPool.from_url(queue_url, socket_connect_timeout=5)
         # results=False: nobody reads task results, and storing them would grow the queue.
-        return RedisHuey(name, url=queue_url, results=False)
+        return RedisHuey(name, connection_pool=pool, results=False)
     if queue_url.startswith("memory://"):
         return MemoryHuey(name, results=False)
     if not queue_url.startswith("sqlite:///"):

@@ -44,9 +44,10 @@ def after_error(
     if isinstance(error, TokenExpired):
         return Outcome(
             status=FAILED,
+            # The platform's own words stay in the attempt row; this says what to do.
             last_error=(
-                f"{label} token of {account_name} expired or was revoked ({error.message}); "
-                f"reconnect it (omnipost account reconnect {account_id}), then retry"
+                f"{label} says the token of {account_name} expired or was revoked: reconnect "
+                f"it (omnipost account reconnect {account_id}), then retry"
             ),
             expire_account=True,
         )

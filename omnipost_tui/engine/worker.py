@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 import threading
 from dataclasses import dataclass
 
@@ -90,9 +91,24 @@ class OnceReport:
     processed: int  # queue messages handled (published, skipped as duplicates, or re-parked)
 
 
+def one_shot_identity(kind: str) -> str:
+    """Cron runs every minute: one heartbeat row per host and kind, not one per process."""
+    return f"{socket.gethostname()}:{kind}"
+
+
+def sweep_now(ctx: Context) -> SweepReport:
+    """``omnipost schedule``: one sweep, recorded like a worker's so status and doctor see it."""
+    worker_id = one_shot_identity("schedule")
+    workers.register_worker(ctx, worker_id, periodic=True)
+    try:
+        return sweep(ctx, worker_id=worker_id)
+    finally:
+        workers.unregister_worker(ctx, worker_id)
+
+
 def run_once(ctx: Context) -> OnceReport:
     """Sweep, then run every queued task that is due now, in this process; for cron installs."""
-    worker_id = workers.worker_identity()
+    worker_id = one_shot_identity("once")
     ctx.worker_id = worker_id
     ctx.queue.ping()
     workers.register_worker(ctx, worker_id, periodic=True)

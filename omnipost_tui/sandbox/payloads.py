@@ -67,6 +67,7 @@ FB_TRACE_ID = "A1b2"
 LONG_LIVED_SECONDS = 5_184_000  # 60 days
 REFRESH_TOKEN_SECONDS = 31_536_000  # 365 days
 FB_SCOPES = ("pages_manage_posts", "pages_read_engagement")
+LI_SCOPES = ("w_member_social", "w_organization_social")
 
 # Pages returned by /me/accounts. Page tokens are derived from the page id so the server can
 # tell which page a token belongs to without remembering any token.

@@ -359,6 +359,8 @@ class SandboxServer:
                 return self._publish(self._linkedin_ugc_posts(req))
             if seg[-3:] == ["oauth", "v2", "accessToken"]:
                 return self._linkedin_refresh(req)
+            if seg[-3:] == ["oauth", "v2", "introspectToken"]:
+                return self._linkedin_introspect(req)
             if len(seg) >= 3 and seg[-1] == "feed":
                 return self._publish(self._facebook_feed(req))
         return payloads.not_found(req.path)
@@ -544,6 +546,36 @@ class SandboxServer:
                 "expires_in": LONG_LIVED_SECONDS,
                 "refresh_token": refresh_token,
                 "refresh_token_expires_in": REFRESH_TOKEN_SECONDS,
+            },
+        )
+
+    def _linkedin_introspect(self, req: _Incoming) -> Reply:
+        # The sandbox remembers no token, so a live one always has a full 60 days left.
+        try:
+            params = req.params()
+        except ValueError:
+            return payloads.linkedin_oauth_error("invalid_request", "Malformed request body")
+        for name in ("client_id", "client_secret", "token"):
+            if not params.get(name):
+                return payloads.linkedin_oauth_error(
+                    "invalid_request", f'A required parameter "{name}" is missing'
+                )
+        now = int(time.time())
+        if self.token_is_expired(params["token"]):
+            return json_reply(
+                200, {"active": False, "status": "expired", "expires_at": now - 86_400}
+            )
+        return json_reply(
+            200,
+            {
+                "active": True,
+                "client_id": params["client_id"],
+                "authorized_at": now,
+                "created_at": now,
+                "status": "active",
+                "expires_at": now + LONG_LIVED_SECONDS,
+                "scope": ",".join(payloads.LI_SCOPES),
+                "auth_type": "3L",
             },
         )
 

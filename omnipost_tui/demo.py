@@ -1,0 +1,187 @@
+"""``omnipost demo``: see everything work in one command, with no platform credentials.
+
+A throw-away home, the demo data (a month of history and variants due in the next minutes), the
+loopback sandbox standing in for Facebook and LinkedIn, and a real ``omnipost worker``
+subprocess publishing through the real connectors and retry policy. The TUI (or, headless, a
+line per status change) shows it happen. Leaving stops the worker and the sandbox.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from omnipost_tui import clock
+from omnipost_tui.config import load_settings
+from omnipost_tui.demo_data import schedule_live, seed_demo
+from omnipost_tui.errors import OmniPostError
+from omnipost_tui.sandbox import SandboxServer
+from omnipost_tui.services.context import Context, open_context
+from omnipost_tui.services.variants import list_variants
+from omnipost_tui.services.views import VariantView
+
+# Short waits so a retry is visible within seconds (the product default is 1, 5, 15 minutes).
+DEMO_BACKOFF = "5,10,20"
+STATUS_NOTE = "demo · retries wait 5 s"
+WORKER_STOP_TIMEOUT = 20.0
+SLOW_PAGES = {"acme-coffee-page": "slow", "urn:li:organization:2001": "slow"}
+
+
+@dataclass
+class DemoRun:
+    home: Path
+    ctx: Context
+    sandbox: SandboxServer
+    worker: subprocess.Popen
+    worker_log: Path
+
+
+def demo_environment(home: Path, sandbox_url: str) -> dict[str, str]:
+    """Settings that point everything at the home and the sandbox."""
+    return {
+        "OMNIPOST_HOME": str(home),
+        "OMNIPOST_FACEBOOK_GRAPH_URL": sandbox_url,
+        "OMNIPOST_LINKEDIN_API_URL": sandbox_url,
+        "OMNIPOST_LINKEDIN_OAUTH_URL": sandbox_url,
+        "OMNIPOST_RETRY_BACKOFF": DEMO_BACKOFF,
+        # The sandbox accepts any app credentials: token refresh works in the demo too.
+        "OMNIPOST_FACEBOOK_APP_ID": "demo-app",
+        "OMNIPOST_FACEBOOK_APP_SECRET": "demo-app-secret",
+        "OMNIPOST_LINKEDIN_CLIENT_ID": "demo-client",
+        "OMNIPOST_LINKEDIN_CLIENT_SECRET": "demo-client-secret",
+    }
+
+
+@contextmanager
+def running_demo(home: Path | None, *, keep: bool = False) -> Iterator[DemoRun]:
+    """Set the demo up, yield it, and tear everything down whatever happens."""
+    throwaway = home is None
+    home = Path(home or tempfile.mkdtemp(prefix="omnipost-demo-")).expanduser().resolve()
+    # The pages that publish fine answer after a moment, so "publishing" is visible on screen.
+    sandbox = SandboxServer(behaviours=SLOW_PAGES, slow_seconds=2.0).start()
+    worker = None
+    ctx = None
+    saved_env = dict(os.environ)
+    try:
+        os.environ.update(demo_environment(home, sandbox.url))
+        for name in ("OMNIPOST_DATABASE_URL", "OMNIPOST_QUEUE_URL", "OMNIPOST_QUEUE_NAME"):
+            os.environ.pop(name, None)  # the demo keeps everything inside its home
+        ctx = open_context(load_settings())
+        _seed(ctx)
+        worker_log = ctx.settings.paths.log_dir / "demo-worker.out"
+        worker_log.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with worker_log.open("ab") as out:
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "omnipost_tui", "worker"],
+                env=dict(os.environ),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # Ctrl-C in the terminal is ours to pass on, gracefully
+            )
+        yield DemoRun(home, ctx, sandbox, worker, worker_log)
+    finally:
+        if worker is not None:
+            stop_process(worker)
+        if ctx is not None:
+            ctx.close()
+        sandbox.stop()
+        os.environ.clear()
+        os.environ.update(saved_env)
+        if throwaway and not keep:
+            shutil.rmtree(home, ignore_errors=True)
+
+
+def _seed(ctx: Context) -> None:
+    from omnipost_tui.demo_data import DemoData
+    from omnipost_tui.services.accounts import list_accounts
+    from omnipost_tui.services.brands import list_brands
+    from omnipost_tui.services.posts import list_posts
+
+    brands = list_brands(ctx)
+    if not brands:
+        seed_demo(ctx, clock.now(), live=True)
+        return
+    # An existing demo home (--home): schedule a fresh live batch so there is something to watch.
+    data = DemoData(
+        brands={b.name: b.id for b in brands},
+        accounts=_demo_account_keys(list_accounts(ctx)),
+        posts=_demo_post_keys(list_posts(ctx)),
+    )
+    try:
+        schedule_live(ctx, data, clock.now())
+    except (KeyError, OmniPostError) as exc:
+        raise OmniPostError(
+            f"{ctx.settings.paths.data_dir} holds data that is not the demo's ({exc}); "
+            "use an empty directory for --home"
+        ) from None
+
+
+def _demo_account_keys(accounts) -> dict[str, int]:
+    from omnipost_tui.demo_data import ACCOUNTS, LIVE_ACCOUNT
+
+    by_external = {a.external_id: a.id for a in accounts}
+    keys = {}
+    for key, _, _, external, _ in (*ACCOUNTS, LIVE_ACCOUNT):
+        if external in by_external:
+            keys[key] = by_external[external]
+    return keys
+
+
+def _demo_post_keys(posts) -> dict[str, int]:
+    from omnipost_tui.demo_data import POSTS
+
+    by_title = {p.title: p.id for p in posts}
+    return {key: by_title[title] for key, _, title, _, _ in POSTS if title in by_title}
+
+
+def stop_process(proc: subprocess.Popen, timeout: float = WORKER_STOP_TIMEOUT) -> int:
+    """Graceful first (SIGINT: running publishes finish), then firm."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            return proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return proc.wait(timeout=10)
+
+
+def watch(
+    ctx: Context,
+    seconds: float,
+    emit: Callable[[str], None],
+    worker: subprocess.Popen,
+    interval: float = 0.5,
+) -> dict[int, str]:
+    """Headless: report every status change for ``seconds``; returns the final statuses."""
+    tz = ctx.settings.tz
+    seen: dict[int, str] = {v.id: v.status for v in list_variants(ctx)}
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if worker.poll() is not None:
+            raise OmniPostError(f"the demo worker stopped (exit status {worker.returncode})")
+        for variant in list_variants(ctx):
+            before = seen.get(variant.id)
+            if before != variant.status:
+                emit(_describe_change(variant, before, tz))
+                seen[variant.id] = variant.status
+        time.sleep(interval)
+    return seen
+
+
+def _describe_change(variant: VariantView, before: str | None, tz) -> str:
+    stamp = clock.now().astimezone(tz).strftime("%H:%M:%S")
+    arrow = f"{before} → {variant.status}" if before else variant.status
+    line = f"{stamp}  #{variant.id:<3} {variant.platform:<8} {variant.account_name:<20} {arrow}"
+    if variant.status in ("failed", "retrying", "unconfirmed") and variant.last_error:
+        line += f"  ({variant.last_error})"
+    return line

@@ -1,0 +1,501 @@
+"""``omnipost doctor``: the product guide's production checklist, one check at a time.
+
+Each check says whether it passed, one line of detail, and when it failed the command that fixes
+it. It must work on a broken install (that is when it is run): a corrupt or unreachable database
+is the failed ``database`` check, the checks that need the database are then reported as not
+checked, and the others (queue, directories, alerts) still run. Nothing here changes domain
+state; the only writes are a temporary file in each directory, deleted at once, and the queue
+file that opening a SQLite queue creates.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from alembic.script import ScriptDirectory
+from sqlalchemy import func, select
+
+from omnipost_tui import clock
+from omnipost_tui.config import OPTIONS_BY_KEY, Settings
+from omnipost_tui.db import MIGRATIONS_DIR, Database, sqlite_path
+from omnipost_tui.engine.queue import Queue, describe_queue
+from omnipost_tui.errors import OmniPostError
+from omnipost_tui.models import (
+    CONNECTED,
+    FAILED,
+    REVOKED,
+    UNCONFIRMED,
+    Brand,
+    ConnectedSocialAccount,
+    PostVariant,
+)
+from omnipost_tui.platforms import FACEBOOK, LABELS, LINKEDIN, PLATFORMS
+from omnipost_tui.redact import redact_text
+from omnipost_tui.services import workers
+from omnipost_tui.services.alerts import (
+    ACCOUNT_EXPIRED,
+    EXPIRY_WARNING,
+    TOKEN_EXPIRING,
+    current_alerts,
+)
+from omnipost_tui.services.context import Context
+from omnipost_tui.times import format_duration
+
+log = logging.getLogger("omnipost.doctor")
+
+# The product guide's cron runs the scheduler every minute; two minutes without a sweep means
+# the safety net is gone (one late tick is tolerated).
+SWEEP_WITHIN = timedelta(seconds=120)
+# Below this SQLite, the queue and the log start failing in ways that look like other problems.
+MIN_FREE_BYTES = 100 * 1024 * 1024
+
+DATABASE = "database"
+QUEUE = "queue"
+WORKER = "worker"
+SWEEP = "sweep"
+DIRS = "dirs"
+ACCOUNTS = "accounts"
+TOKENS = "tokens"
+APP_CREDENTIALS = "app_credentials"
+ATTENTION = "attention"
+ALERTS = "alerts"
+# The order of the report; the names are stable (scripts read them from --json).
+CHECK_NAMES = (
+    DATABASE,
+    QUEUE,
+    WORKER,
+    SWEEP,
+    DIRS,
+    ACCOUNTS,
+    TOKENS,
+    APP_CREDENTIALS,
+    ATTENTION,
+    ALERTS,
+)
+
+# Token refresh needs the platform's app credentials: (id setting, secret setting).
+APP_CREDENTIAL_KEYS = {
+    FACEBOOK: ("facebook_app_id", "facebook_app_secret"),
+    LINKEDIN: ("linkedin_client_id", "linkedin_client_secret"),
+}
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str | None = None  # a command or concrete step; None when ok
+
+
+def run_checks(settings: Settings) -> list[Check]:
+    """Every check, in CHECK_NAMES order; never raises for the state of the install."""
+    now = clock.now()
+    database, database_check = open_database(settings)
+    ctx = Context(settings=settings, db=database) if database and database_check.ok else None
+
+    def needs_db(name: str, check: Callable[[Context, datetime], Check]) -> Check:
+        if ctx is None:
+            return Check(
+                name, False, "not checked: the database is not usable", "fix the database first"
+            )
+        return _safely(name, settings, lambda: check(ctx, now))
+
+    try:
+        checks = [
+            database_check,
+            _safely(QUEUE, settings, lambda: check_queue(settings)),
+            needs_db(WORKER, check_worker),
+            needs_db(SWEEP, check_sweep),
+            _safely(DIRS, settings, lambda: check_dirs(settings)),
+            needs_db(ACCOUNTS, check_accounts),
+            needs_db(TOKENS, check_tokens),
+            needs_db(APP_CREDENTIALS, check_app_credentials),
+            needs_db(ATTENTION, check_attention),
+            _safely(ALERTS, settings, lambda: check_alerts(settings)),
+        ]
+    finally:
+        if database is not None:
+            database.dispose()
+    checks = [_scrub(check, settings) for check in checks]
+    failing = [check.name for check in checks if not check.ok]
+    if failing:
+        log.warning("doctor: %s need action", ", ".join(failing))
+    return checks
+
+
+def _safely(name: str, settings: Settings, check: Callable[[], Check]) -> Check:
+    """One broken check must not hide the others."""
+    try:
+        return check()
+    except OmniPostError as exc:
+        return Check(
+            name, False, exc.message, "fix the cause above, then run omnipost doctor again"
+        )
+    except Exception as exc:
+        log.exception("doctor: the %s check failed unexpectedly", name)
+        return Check(
+            name,
+            False,
+            f"could not check ({type(exc).__name__}: {_first_line(exc)})",
+            f"see the log at {settings.paths.log_file}",
+        )
+
+
+def _scrub(check: Check, settings: Settings) -> Check:
+    """Last line of defence: no configured secret reaches the report, whatever an error said."""
+    secrets = (
+        settings.alert_webhook,
+        settings.facebook_app_secret,
+        settings.linkedin_client_secret,
+        settings.secret_key,
+    )
+    return Check(
+        check.name,
+        check.ok,
+        redact_text(check.detail, secrets) or "",
+        redact_text(check.fix, secrets),
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+# --- database -----------------------------------------------------------------------------------
+
+
+def open_database(settings: Settings) -> tuple[Database | None, Check]:
+    """The database, when it opens, and the ``database`` check. Never creates or migrates it:
+    doctor reports the state as it is."""
+    url = settings.database_url
+    path = _sqlite_file(url)
+    if path is not None and not path.exists():
+        return None, Check(
+            DATABASE, False, f"database file {path} does not exist yet", "omnipost db upgrade"
+        )
+    database: Database | None = None
+    try:
+        database = Database(url)
+        current = database.current_revision()
+    except Exception as exc:
+        if database is not None:
+            database.dispose()
+        if not isinstance(exc, OmniPostError):
+            log.exception("doctor: opening the database failed unexpectedly")
+        detail = exc.message if isinstance(exc, OmniPostError) else _first_line(exc)
+        return None, Check(DATABASE, False, detail, _database_fix(path))
+    head = Database.head_revision()
+    if current == head:
+        return database, Check(DATABASE, True, f"migrated (revision {head})")
+    if current is None or current in _known_revisions():
+        return database, Check(
+            DATABASE,
+            False,
+            f"schema at revision {current or 'none (empty database)'}, this OmniPost needs {head}",
+            "omnipost db upgrade",
+        )
+    return database, Check(
+        DATABASE,
+        False,
+        f"schema revision {current!r} is newer than this OmniPost knows ({head})",
+        "upgrade OmniPost to the version that migrated this database",
+    )
+
+
+def _sqlite_file(url: str) -> Path | None:
+    try:
+        return sqlite_path(url)
+    except Exception:
+        return None  # not a URL SQLAlchemy understands: Database() says why
+
+
+def _database_fix(path: Path | None) -> str:
+    if path is None:
+        return "check OMNIPOST_DATABASE_URL and that the database server is running"
+    return (
+        f"restore {path} from a backup (with its secret.key), or fix its permissions; "
+        "a file moved aside starts empty with: omnipost db upgrade"
+    )
+
+
+def _known_revisions() -> set[str]:
+    return {script.revision for script in ScriptDirectory(str(MIGRATIONS_DIR)).walk_revisions()}
+
+
+# --- queue --------------------------------------------------------------------------------------
+
+
+def check_queue(settings: Settings) -> Check:
+    url = settings.queue_url
+    shown = describe_queue(url)
+    if url.startswith("memory://"):
+        # Reachable, but it lives inside one process: the worker never sees what the CLI queues.
+        return Check(
+            QUEUE,
+            False,
+            f"{shown} is private to each process; a worker cannot see it",
+            "set OMNIPOST_QUEUE_URL to sqlite:///PATH (one machine) or redis://HOST:6379/0",
+        )
+    try:
+        queue = Queue(url, settings.queue_name, _no_context)
+        try:
+            queue.ping()
+            pending, scheduled = queue.counts()
+        finally:
+            queue.close()
+    except Exception as exc:
+        detail = exc.message if isinstance(exc, OmniPostError) else _unreachable(shown, exc)
+        return Check(QUEUE, False, detail, _queue_fix(url, exc))
+    return Check(QUEUE, True, f"{shown} reachable ({pending} waiting, {scheduled} scheduled)")
+
+
+def _no_context() -> Context:
+    raise RuntimeError("doctor never runs queue tasks")
+
+
+def _unreachable(shown: str, exc: BaseException) -> str:
+    return f"queue {shown} is unreachable: {_first_line(exc)}"
+
+
+def _queue_fix(url: str, exc: BaseException) -> str:
+    if isinstance(exc, ImportError):
+        return "install the Redis client: pip install -e '.[scale]'"
+    if url.startswith(("redis://", "rediss://")):
+        return (
+            "start Redis (e.g. systemctl start redis-server), "
+            "or point OMNIPOST_QUEUE_URL at a running one"
+        )
+    return "make the queue file and its directory writable, or set OMNIPOST_QUEUE_URL"
+
+
+# --- workers ------------------------------------------------------------------------------------
+
+
+def check_worker(ctx: Context, now: datetime) -> Check:
+    seen = workers.list_workers(ctx)
+    online = [w for w in seen if w.online(now)]
+    if online:
+        age = min(w.age(now) for w in online)
+        return Check(
+            WORKER, True, f"{len(online)} online, last heartbeat {format_duration(age)} ago"
+        )
+    if not seen:
+        detail = "never seen"
+    else:
+        last = min(seen, key=lambda w: w.age(now))
+        since = format_duration(last.age(now))
+        # A clean stop records its time: "stopped" tells a shutdown from a crash or a hang.
+        detail = f"stopped {since} ago" if last.stopped_at else f"no heartbeat for {since}"
+    return Check(WORKER, False, detail, "start it: omnipost worker (keep it running with systemd)")
+
+
+def check_sweep(ctx: Context, now: datetime) -> Check:
+    seen = workers.list_workers(ctx)
+    sweeps = [w.last_sweep_at for w in seen if w.last_sweep_at is not None]
+    fix = (
+        "run one worker without --no-periodic (omnipost worker), "
+        "or run omnipost worker --once from cron every minute"
+    )
+    if not sweeps:
+        return Check(SWEEP, False, "no sweep has run yet", fix)
+    age = now - max(sweeps)
+    detail = f"last sweep {format_duration(age.total_seconds())} ago"
+    if age <= SWEEP_WITHIN:
+        return Check(SWEEP, True, detail)
+    online = [w for w in seen if w.online(now)]
+    if online and not any(w.periodic for w in online):
+        detail += "; every running worker has --no-periodic"
+    return Check(SWEEP, False, f"{detail} (it should run every minute)", fix)
+
+
+# --- directories --------------------------------------------------------------------------------
+
+
+def check_dirs(settings: Settings) -> Check:
+    paths = settings.paths
+    shown: list[str] = []
+    problems: list[str] = []
+    fixes: list[str] = []
+    for label, directory in (("data", paths.data_dir), ("logs", paths.log_dir)):
+        problem = _unwritable(directory)
+        if problem is not None:
+            problems.append(problem)
+            fixes.append(
+                f"make {directory} a directory this user can write (mkdir -p, chown, chmod u+rwx),"
+                " or set OMNIPOST_HOME"
+            )
+            continue
+        free = shutil.disk_usage(directory).free
+        shown.append(f"{label} {directory}: {_bytes(free)} free")
+        if free < MIN_FREE_BYTES:
+            problems.append(f"only {_bytes(free)} free under {directory}")
+            fixes.append(
+                f"free disk space where {directory} lives (at least {_bytes(MIN_FREE_BYTES)})"
+            )
+    if problems:
+        return Check(DIRS, False, "; ".join(problems), "; ".join(fixes))
+    return Check(DIRS, True, "writable; " + "; ".join(shown))
+
+
+def _unwritable(directory: Path) -> str | None:
+    """Why ``directory`` cannot take a new file, or None when it can (tried, not guessed:
+    permission bits lie about root, read-only mounts and ACLs)."""
+    if directory.exists() and not directory.is_dir():
+        return f"{directory} is a file, not a directory"
+    try:
+        # OmniPost creates its directories on first use; missing is fine if they can be made.
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".omnipost-doctor-") as probe:
+            probe.write(b"ok")
+            probe.flush()
+    except OSError as exc:
+        return f"{directory} is not writable ({exc.strerror or exc})"
+    return None
+
+
+def _bytes(count: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if count < 1024:
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1024
+    return f"{count:.1f} TB"
+
+
+# --- accounts and tokens ------------------------------------------------------------------------
+
+
+def check_accounts(ctx: Context, now: datetime) -> Check:
+    with ctx.db.read() as session:
+        brands = session.scalar(select(func.count()).select_from(Brand)) or 0
+        connected = (
+            session.scalar(
+                select(func.count())
+                .select_from(ConnectedSocialAccount)
+                .where(ConnectedSocialAccount.status == CONNECTED)
+            )
+            or 0
+        )
+    detail = f"{_plural(brands, 'brand')}, {_plural(connected, 'connected account')}"
+    if brands == 0:
+        return Check(
+            ACCOUNTS,
+            False,
+            detail,
+            "omnipost brand add NAME, then omnipost account add --brand NAME (see --help)",
+        )
+    if connected == 0:
+        return Check(ACCOUNTS, False, detail, "omnipost account add --brand NAME … (see --help)")
+    return Check(ACCOUNTS, True, detail)
+
+
+def check_tokens(ctx: Context, now: datetime) -> Check:
+    # The same alerts the TUI and the worker show, so every surface agrees on what is expiring.
+    alerts = [
+        alert
+        for alert in current_alerts(ctx, now)
+        if alert.kind in (ACCOUNT_EXPIRED, TOKEN_EXPIRING)
+    ]
+    if not alerts:
+        return Check(
+            TOKENS,
+            True,
+            f"none expired or expiring within {format_duration(EXPIRY_WARNING.total_seconds())}",
+        )
+    commands = [f"omnipost account reconnect {a.account_id}" for a in alerts if a.account_id]
+    return Check(
+        TOKENS,
+        False,
+        "; ".join(alert.message for alert in alerts),
+        "reconnect with a new token: " + ", ".join(commands),
+    )
+
+
+def check_app_credentials(ctx: Context, now: datetime) -> Check:
+    settings = ctx.settings
+    with ctx.db.read() as session:
+        in_use = dict(
+            session.execute(
+                select(ConnectedSocialAccount.platform, func.count())
+                .where(ConnectedSocialAccount.status != REVOKED)
+                .group_by(ConnectedSocialAccount.platform)
+            ).all()
+        )
+    parts: list[str] = []
+    missing: list[str] = []
+    for platform in PLATFORMS:
+        label = LABELS[platform]
+        if not in_use.get(platform):
+            parts.append(f"{label} not needed (no {label} account)")
+            continue
+        unset = [key for key in APP_CREDENTIAL_KEYS[platform] if not getattr(settings, key)]
+        if unset:
+            what = " and ".join(key.removeprefix(f"{platform}_").replace("_", " ") for key in unset)
+            parts.append(f"{label} {what} not set, needed to refresh tokens")
+            missing += unset
+        else:
+            parts.append(f"{label} set")
+    if missing:
+        names = " and ".join(OPTIONS_BY_KEY[key].env_var for key in missing)
+        return Check(
+            APP_CREDENTIALS,
+            False,
+            "; ".join(parts),
+            f"set {names} (or {', '.join(missing)} in config.toml)",
+        )
+    return Check(APP_CREDENTIALS, True, "; ".join(parts))
+
+
+# --- variants and alerts ------------------------------------------------------------------------
+
+
+def check_attention(ctx: Context, now: datetime) -> Check:
+    with ctx.db.read() as session:
+        counts = dict(
+            session.execute(
+                select(PostVariant.status, func.count())
+                .where(PostVariant.status.in_((FAILED, UNCONFIRMED)))
+                .group_by(PostVariant.status)
+            ).all()
+        )
+    failed, unconfirmed = counts.get(FAILED, 0), counts.get(UNCONFIRMED, 0)
+    if not failed and not unconfirmed:
+        return Check(ATTENTION, True, "no failed or unconfirmed variants")
+    steps = ["see them: omnipost failed"]
+    if failed:
+        steps.append("omnipost retry ID… (or retry all)")
+    if unconfirmed:
+        steps.append("check the page, then omnipost variant mark-published ID or omnipost retry ID")
+    return Check(
+        ATTENTION,
+        False,
+        f"{failed} failed, {unconfirmed} unconfirmed, waiting for a human",
+        "; ".join(steps),
+    )
+
+
+def check_alerts(settings: Settings) -> Check:
+    threshold = (
+        f"{_plural(settings.alert_failures, 'failure')} in {format_duration(settings.alert_window)}"
+    )
+    if settings.alert_webhook:
+        # Never the URL itself: a Slack webhook URL is a credential.
+        return Check(ALERTS, True, f"webhook set; alerts at {threshold}")
+    return Check(
+        ALERTS,
+        False,
+        f"no webhook: {threshold} would only show in the app",
+        "set OMNIPOST_ALERT_WEBHOOK to a Slack-compatible incoming webhook URL "
+        "(or alert_webhook in config.toml)",
+    )
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

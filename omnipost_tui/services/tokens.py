@@ -1,0 +1,431 @@
+"""Keep account tokens alive: refresh them before they expire, and ask the platforms about them.
+
+Facebook: the stored token is exchanged for a long-lived one (``fb_exchange_token``); when that
+is a user token, the page's own token is taken from ``/me/accounts`` (posting on a page needs
+the page token). ``/debug_token`` says whether a token is valid and until when.
+LinkedIn: the stored refresh token buys a new access token; ``/oauth/v2/introspectToken`` says
+whether the access token is active and until when.
+Every call needs the app's credentials, from settings.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TypeVar
+
+from sqlalchemy import select, update
+
+from omnipost_tui import clock
+from omnipost_tui.connectors.errors import Permanent, PlatformError, TokenExpired
+from omnipost_tui.connectors.tokens import (
+    TokenGrant,
+    TokenInfo,
+    facebook_debug_token,
+    facebook_exchange_token,
+    facebook_page_tokens,
+    linkedin_introspect,
+    linkedin_refresh,
+)
+from omnipost_tui.errors import ConflictError, OmniPostError, ValidationError
+from omnipost_tui.models import CONNECTED, EXPIRED, REVOKED, ConnectedSocialAccount
+from omnipost_tui.platforms import FACEBOOK, LINKEDIN
+from omnipost_tui.redact import redact_text
+from omnipost_tui.services.accounts import get_account, mark_account_expired
+from omnipost_tui.services.context import Context
+from omnipost_tui.services.lookup import account_by_ref
+from omnipost_tui.services.views import AccountView
+
+log = logging.getLogger("omnipost.tokens")
+
+T = TypeVar("T")
+
+WITHIN_HELP = "a number and a unit: 30m, 12h, 7d, 2w"
+_WITHIN = re.compile(r"^\s*(\d{1,6})\s*([mhdw])\s*$", re.IGNORECASE)
+_UNIT = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}
+_UNIT["w"] = timedelta(weeks=1)
+_MAX_WITHIN = timedelta(days=3650)
+
+_APP_SETTINGS = {
+    FACEBOOK: ("facebook_app_id", "facebook_app_secret"),
+    LINKEDIN: ("linkedin_client_id", "linkedin_client_secret"),
+}
+_PLATFORM_LABEL = {FACEBOOK: "Facebook", LINKEDIN: "LinkedIn"}
+
+
+class TokenCallFailed(OmniPostError):
+    """The platform could not be reached, or refused for a reason other than the token itself
+    (wrong app credentials, an outage); nothing was changed."""
+
+
+@dataclass(frozen=True)
+class TokenOutcome:
+    """What happened to one account in a batch (``refresh --expiring``, ``check --all``)."""
+
+    account_id: int
+    account_name: str
+    platform: str
+    ok: bool  # refreshed / checked and valid
+    account: AccountView  # the account as it is now
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """The account and its decrypted secrets, read in one short session."""
+
+    id: int
+    name: str
+    platform: str
+    external_id: str
+    encrypted_token: str
+    access_token: str
+    refresh_token: str | None
+
+    @property
+    def label(self) -> str:
+        return f"account {self.id} ({self.name})"
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(s for s in (self.access_token, self.refresh_token) if s)
+
+
+def parse_within(text: str) -> timedelta:
+    """``7d`` → 7 days; how far ahead ``refresh --expiring`` looks."""
+    match = _WITHIN.match(text or "")
+    if match is None:
+        raise ValidationError(f"cannot read {text!r} as a duration; use {WITHIN_HELP}")
+    span = int(match.group(1)) * _UNIT[match.group(2).lower()]
+    if span > _MAX_WITHIN:
+        raise ValidationError(f"{text.strip()} is too far ahead; use at most 3650d")
+    return span
+
+
+# --- one account ----------------------------------------------------------------------------
+
+
+def refresh_account(ctx: Context, ref: str | int) -> AccountView:
+    """Get a fresh token from the platform and store it (encrypted) with its new expiry.
+
+    A token the platform refuses marks the account expired and raises a ValidationError that
+    says how to reconnect; any other failure changes nothing.
+    """
+    stored = _load(ctx, ref)
+    if stored.platform == LINKEDIN and not stored.refresh_token:
+        raise ValidationError(
+            f"{stored.label} has no refresh token, so its LinkedIn token cannot be refreshed; "
+            f"reconnect it: omnipost account reconnect {stored.id} "
+            "(add --refresh-token-file PATH if your LinkedIn app issues refresh tokens)"
+        )
+    app_id, app_secret = _app_credentials(ctx, stored.platform, "refresh")
+    secrets = (*stored.secrets, app_secret)
+    if stored.platform == FACEBOOK:
+        grant = _ask(
+            ctx,
+            stored,
+            "refresh",
+            secrets,
+            lambda: _exchange_facebook(ctx, stored, app_id, app_secret),
+        )
+    else:
+        assert stored.refresh_token is not None
+        refresh_token = stored.refresh_token
+        grant = _ask(
+            ctx,
+            stored,
+            "refresh",
+            secrets,
+            lambda: linkedin_refresh(
+                ctx.settings.linkedin_oauth_url,
+                app_id,
+                app_secret,
+                refresh_token,
+                ctx.settings.http_timeout,
+            ),
+        )
+    _store_grant(ctx, stored, grant)
+    log.info(
+        "token refreshed",
+        extra={"account": stored.id, "platform": stored.platform, "outcome": "refreshed"},
+    )
+    return get_account(ctx, stored.id)
+
+
+def check_account(ctx: Context, ref: str | int) -> AccountView:
+    """Ask the platform whether the stored token is valid; record its expiry and status.
+
+    An invalid token marks the account expired (the returned view says so); a failure to ask
+    raises and changes nothing.
+    """
+    stored = _load(ctx, ref)
+    app_id, app_secret = _app_credentials(ctx, stored.platform, "check")
+    secrets = (*stored.secrets, app_secret)
+    settings = ctx.settings
+    if stored.platform == FACEBOOK:
+
+        def ask() -> TokenInfo:
+            return facebook_debug_token(
+                settings.facebook_graph_url,
+                settings.facebook_graph_version,
+                app_id,
+                app_secret,
+                stored.access_token,
+                settings.http_timeout,
+            )
+    else:
+
+        def ask() -> TokenInfo:
+            return linkedin_introspect(
+                settings.linkedin_oauth_url,
+                app_id,
+                app_secret,
+                stored.access_token,
+                settings.http_timeout,
+            )
+
+    try:
+        info = _ask(ctx, stored, "check", secrets, ask)
+    except _Refused:
+        info = TokenInfo(is_valid=False, expires_at=None)
+    _record_check(ctx, stored, info)
+    log.info(
+        "token checked",
+        extra={
+            "account": stored.id,
+            "platform": stored.platform,
+            "outcome": "valid" if info.is_valid else "invalid",
+        },
+    )
+    return get_account(ctx, stored.id)
+
+
+# --- batches --------------------------------------------------------------------------------
+
+
+def refresh_expiring(ctx: Context, within: timedelta) -> list[tuple[int, TokenOutcome]]:
+    """Refresh every account whose token expires within ``within`` from now (or already has).
+
+    One account failing does not stop the others; each outcome says what happened.
+    """
+    cutoff = clock.now() + within
+    with ctx.db.read() as session:
+        ids = session.scalars(
+            select(ConnectedSocialAccount.id)
+            .where(
+                ConnectedSocialAccount.status.in_((CONNECTED, EXPIRED)),
+                ConnectedSocialAccount.token_expires_at.is_not(None),
+                ConnectedSocialAccount.token_expires_at <= cutoff,
+            )
+            .order_by(ConnectedSocialAccount.token_expires_at, ConnectedSocialAccount.id)
+        ).all()
+    return [(account_id, _outcome(ctx, account_id, refresh_account)) for account_id in ids]
+
+
+def check_all(ctx: Context) -> list[tuple[int, TokenOutcome]]:
+    """Check the token of every account that is not removed."""
+    with ctx.db.read() as session:
+        ids = session.scalars(
+            select(ConnectedSocialAccount.id)
+            .where(ConnectedSocialAccount.status != REVOKED)
+            .order_by(ConnectedSocialAccount.id)
+        ).all()
+    return [(account_id, _outcome(ctx, account_id, check_account)) for account_id in ids]
+
+
+def _outcome(
+    ctx: Context, account_id: int, action: Callable[[Context, int], AccountView]
+) -> TokenOutcome:
+    try:
+        view = action(ctx, account_id)
+    except OmniPostError as exc:
+        view = get_account(ctx, account_id)
+        return TokenOutcome(view.id, view.name, view.platform, False, view, exc.message)
+    problem = token_problem(view)
+    return TokenOutcome(view.id, view.name, view.platform, problem is None, view, problem)
+
+
+def token_problem(view: AccountView) -> str | None:
+    """What to tell the user about an account that ``check_account`` found unusable, or None."""
+    if view.status == CONNECTED:
+        return None
+    platform = _PLATFORM_LABEL.get(view.platform, view.platform)
+    return (
+        f"{platform} says the token of account {view.id} ({view.name}) is expired or revoked; "
+        f"the account is marked expired; reconnect it: omnipost account reconnect {view.id}"
+    )
+
+
+# --- steps ----------------------------------------------------------------------------------
+
+
+class _Refused(Exception):
+    """The platform refused the token itself (internal: check_account records it as invalid)."""
+
+
+def _load(ctx: Context, ref: str | int) -> _Stored:
+    with ctx.db.read() as session:
+        account = account_by_ref(session, ref)
+        if account.status == REVOKED or not account.access_token_encrypted:
+            raise ValidationError(
+                f"account {account.id} ({account.name}) was removed and has no token; "
+                "connect it again with: omnipost account add"
+            )
+        label = f"account {account.id} ({account.name})"
+        encrypted_refresh = account.refresh_token_encrypted
+        return _Stored(
+            id=account.id,
+            name=account.name,
+            platform=account.platform,
+            external_id=account.external_id,
+            encrypted_token=account.access_token_encrypted,
+            access_token=ctx.cipher.decrypt(account.access_token_encrypted, account_label=label),
+            refresh_token=(
+                ctx.cipher.decrypt(encrypted_refresh, account_label=label)
+                if encrypted_refresh
+                else None
+            ),
+        )
+
+
+def _app_credentials(ctx: Context, platform: str, verb: str) -> tuple[str, str]:
+    id_key, secret_key = _APP_SETTINGS[platform]
+    app_id = getattr(ctx.settings, id_key)
+    app_secret = getattr(ctx.settings, secret_key)
+    if not app_id or not app_secret:
+        missing = [
+            f"OMNIPOST_{key.upper()}"
+            for key, value in ((id_key, app_id), (secret_key, app_secret))
+            if not value
+        ]
+        raise ValidationError(
+            f"to {verb} {_PLATFORM_LABEL[platform]} tokens, set {' and '.join(missing)} "
+            f"(your app's credentials; or {id_key} / {secret_key} in config.toml)"
+        )
+    return app_id, app_secret
+
+
+def _ask(
+    ctx: Context,
+    stored: _Stored,
+    verb: str,
+    secrets: tuple[str, ...],
+    call: Callable[[], T],
+) -> T:
+    """Run one platform call, turning its errors into what the user should do next."""
+    platform = _PLATFORM_LABEL[stored.platform]
+    try:
+        return call()
+    except TokenExpired as exc:
+        detail = redact_text(exc.message, secrets)
+        if verb == "check":
+            # For a check, a refused token is the finding itself, not a failure to report.
+            raise _Refused(detail) from None
+        mark_account_expired(ctx, stored.id)
+        log.warning(
+            "token refused: %s",
+            detail,
+            extra={"account": stored.id, "platform": stored.platform, "outcome": "expired"},
+        )
+        raise ValidationError(
+            f"{platform} refused the token of {stored.label} ({detail}); the account is marked "
+            f"expired; reconnect it: omnipost account reconnect {stored.id}"
+        ) from None
+    except PlatformError as exc:
+        detail = redact_text(exc.message, secrets)
+        later = "; try again later" if exc.retryable else ""
+        raise TokenCallFailed(
+            f"could not {verb} the token of {stored.label}: {detail}; nothing was changed{later}"
+        ) from None
+
+
+def _exchange_facebook(ctx: Context, stored: _Stored, app_id: str, app_secret: str) -> TokenGrant:
+    settings = ctx.settings
+    grant = facebook_exchange_token(
+        settings.facebook_graph_url,
+        settings.facebook_graph_version,
+        app_id,
+        app_secret,
+        stored.access_token,
+        settings.http_timeout,
+    )
+    try:
+        pages = facebook_page_tokens(
+            settings.facebook_graph_url,
+            settings.facebook_graph_version,
+            grant.access_token,
+            settings.http_timeout,
+        )
+    except TokenExpired as exc:
+        # The exchange just worked, so the stored token is fine: never mark the account expired
+        # for this. Re-raised as a plain failure: nothing is stored.
+        raise Permanent(
+            f"Facebook refused the exchanged token while listing pages: {exc.message}",
+            http_status=exc.http_status,
+            code=exc.code,
+        ) from None
+    except PlatformError as exc:
+        if exc.retryable:
+            raise
+        # Graph refuses /me/accounts for a page token ("nonexisting field (accounts) on node
+        # type (Page)"): the stored token was a page token and its exchange is the page's new
+        # token.
+        return grant
+    for page in pages:
+        if page.page_id == stored.external_id:
+            # A page token made from a long-lived user token lives at least as long as that
+            # user token; recording the user token's expiry brings the refresh back in time.
+            return TokenGrant(access_token=page.access_token, expires_at=grant.expires_at)
+    raise ValidationError(
+        f"the token of {stored.label} belongs to a Facebook user who does not manage page "
+        f"{stored.external_id} (it is not among their pages); nothing was changed; reconnect "
+        f"the account with a token of that page: omnipost account reconnect {stored.id}"
+    )
+
+
+def _store_grant(ctx: Context, stored: _Stored, grant: TokenGrant) -> None:
+    values: dict[str, object] = {
+        "access_token_encrypted": ctx.cipher.encrypt(grant.access_token),
+        "token_expires_at": grant.expires_at,
+        "status": CONNECTED,
+        "updated_at": clock.now(),
+    }
+    if grant.refresh_token:
+        values["refresh_token_encrypted"] = ctx.cipher.encrypt(grant.refresh_token)
+    _update_if_unchanged(ctx, stored, values)
+
+
+def _record_check(ctx: Context, stored: _Stored, info: TokenInfo) -> None:
+    values: dict[str, object] = {"updated_at": clock.now()}
+    if info.is_valid:
+        # The platform's word wins, including "never expires" (None).
+        values["token_expires_at"] = info.expires_at
+        values["status"] = CONNECTED
+    elif info.expires_at is not None:
+        values["token_expires_at"] = info.expires_at
+    _update_if_unchanged(ctx, stored, values)
+    if not info.is_valid:
+        mark_account_expired(ctx, stored.id)
+
+
+def _update_if_unchanged(ctx: Context, stored: _Stored, values: dict[str, object]) -> None:
+    """Compare-and-set on the stored (encrypted) token: a reconnect or removal that happened
+    while we were talking to the platform wins, and we write nothing."""
+    with ctx.db.write() as session:
+        result = session.execute(
+            update(ConnectedSocialAccount)
+            .where(
+                ConnectedSocialAccount.id == stored.id,
+                ConnectedSocialAccount.access_token_encrypted == stored.encrypted_token,
+                ConnectedSocialAccount.status != REVOKED,
+            )
+            .values(**values)
+        )
+    if result.rowcount != 1:
+        raise ConflictError(
+            f"{stored.label} was reconnected or removed meanwhile; nothing was stored; "
+            "run the command again"
+        )

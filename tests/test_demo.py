@@ -1,0 +1,87 @@
+"""`omnipost demo`: the whole thing, headless, for a fixed time (real worker, real sandbox)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from omnipost_tui.config import load_settings
+from omnipost_tui.services.accounts import list_accounts
+from omnipost_tui.services.attempts import list_attempts
+from omnipost_tui.services.context import open_context
+from omnipost_tui.services.variants import list_variants
+
+pytestmark = pytest.mark.slow
+
+
+def clean_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OMNIPOST_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def run_demo(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "omnipost_tui", "demo", "--no-tui", *args],
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_the_demo_publishes_retries_and_fails_what_it_should(tmp_path: Path, monkeypatch):
+    home = tmp_path / "demo"
+    result = run_demo("--home", str(home), "--for", "45")
+    assert result.returncode == 0, result.stdout + result.stderr
+    pid = int(re.search(r"worker +pid (\d+)", result.stdout).group(1))
+    assert gone(pid), "the worker outlived the demo"
+    assert "retrying → published" in result.stdout
+
+    for key in [k for k in os.environ if k.startswith("OMNIPOST_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("OMNIPOST_HOME", str(home))
+    ctx = open_context(load_settings())
+    try:
+        by_text = {}
+        for variant in list_variants(ctx):
+            by_text.setdefault((variant.account_name, variant.post_title), []).append(variant)
+        flash_fb = by_text[("Acme Coffee", "Flash sale")][0]
+        flash_li = by_text[("Acme Coffee Co.", "Flash sale")][0]
+        storm_fb = by_text[("Northwind Outdoors", "Storm warning")][0]
+        storm_li = by_text[("Northwind Careers", "Storm warning")][0]
+        refused = by_text[("Acme Events", "Flash sale")][0]
+        assert flash_fb.status == flash_li.status == "published"
+        assert storm_fb.status == "published" and storm_fb.attempts == 2
+        assert [a.error_class for a in list_attempts(ctx, variant=storm_fb.id)] == [
+            None,
+            "rate_limited",
+        ]
+        assert storm_li.status == "failed" and "reconnect" in storm_li.last_error
+        assert refused.status == "failed" and "Duplicate status message" in refused.last_error
+        accounts = {a.name: a.status for a in list_accounts(ctx)}
+        assert accounts["Northwind Careers"] == "expired"
+    finally:
+        ctx.close()
+
+
+def test_a_throw_away_demo_leaves_nothing_behind():
+    result = run_demo("--for", "2")
+    assert result.returncode == 0, result.stdout + result.stderr
+    home = Path(re.search(r"demo home +(\S+)", result.stdout).group(1))
+    pid = int(re.search(r"worker +pid (\d+)", result.stdout).group(1))
+    assert not home.exists()
+    assert gone(pid)

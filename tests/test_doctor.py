@@ -1,0 +1,646 @@
+"""``omnipost doctor``: every check passes on a healthy install and fails, with its fix, when
+the thing it checks is broken.
+
+The install is built through the service layer on the CLI's own files (SQLite database, SQLite
+queue); ``omnipost doctor`` runs in-process with a fake clock, so heartbeat and sweep ages are
+exact. Every case reads both the text report and ``--json`` and checks they agree.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import Result
+
+from omnipost_tui.config import load_settings
+from omnipost_tui.services import doctor, publishing, workers
+from omnipost_tui.services.accounts import add_account, mark_account_expired, remove_account
+from omnipost_tui.services.brands import add_brand
+from omnipost_tui.services.context import Context, open_context
+from omnipost_tui.services.posts import add_post
+from omnipost_tui.services.variants import add_variant
+from tests.conftest import FB_TOKEN, LI_TOKEN, T0, FakeClock, require_services
+
+WEBHOOK = "https://hooks.slack.test/services/T0001/B0002/webhook-SECRET-4f9a"
+FB_APP_SECRET = "fb-app-SECRET-0f1e2d3c"
+LI_CLIENT_SECRET = "li-client-SECRET-9a8b7c6d"
+CREDENTIALS = {
+    "OMNIPOST_ALERT_WEBHOOK": WEBHOOK,
+    "OMNIPOST_FACEBOOK_APP_ID": "1234567890",
+    "OMNIPOST_FACEBOOK_APP_SECRET": FB_APP_SECRET,
+    "OMNIPOST_LINKEDIN_CLIENT_ID": "86abcdef",
+    "OMNIPOST_LINKEDIN_CLIENT_SECRET": LI_CLIENT_SECRET,
+}
+WORKER_ID = "host-a:4242"
+FAR = timedelta(days=50)
+NOT_CHECKED = "not checked: the database is not usable"
+
+
+# --- running doctor -----------------------------------------------------------------------------
+
+
+@dataclass
+class Report:
+    exit_code: int
+    checks: dict[str, dict[str, Any]]  # from --json, by name
+    lines: dict[str, str]  # the text report, by name
+    summary: str
+    output: str  # everything printed, both runs
+
+    @property
+    def failing(self) -> list[str]:
+        return [name for name, check in self.checks.items() if not check["ok"]]
+
+    def passed(self, name: str, *detail: str) -> dict[str, Any]:
+        check = self.checks[name]
+        assert check["ok"], f"{name} failed: {check}"
+        assert self.lines[name].startswith(f"✓ {name} "), self.lines[name]
+        for needle in detail:
+            assert needle in check["detail"], f"{needle!r} not in {check['detail']!r}"
+        return check
+
+    def failed(self, name: str, detail: tuple[str, ...], fix: tuple[str, ...]) -> dict[str, Any]:
+        check = self.checks[name]
+        assert not check["ok"], f"{name} passed: {check}"
+        assert self.lines[name].startswith(f"✗ {name} "), self.lines[name]
+        assert self.exit_code == 1
+        for needle in detail:
+            assert needle in check["detail"], f"{needle!r} not in {check['detail']!r}"
+        for needle in fix:
+            assert needle in check["fix"], f"{needle!r} not in fix {check['fix']!r}"
+        return check
+
+
+def run_doctor(cli: Callable[..., Result]) -> Report:
+    """``omnipost doctor`` and ``omnipost doctor --json``, checked against each other."""
+    text, as_json = cli("doctor"), cli("doctor", "--json")
+    for result in (text, as_json):
+        assert "Traceback" not in result.output
+        assert result.stderr == "", result.stderr
+    payload = json.loads(as_json.stdout)
+    assert set(payload) == {"ok", "checks"}
+    checks = payload["checks"]
+    assert [c["name"] for c in checks] == list(doctor.CHECK_NAMES)
+    for check in checks:
+        assert set(check) == {"name", "ok", "detail", "fix"}
+        assert check["detail"] and "\n" not in check["detail"]
+        # A failed check always says what to do; a passed one has nothing to fix.
+        assert (check["fix"] is None) == check["ok"], check
+    assert payload["ok"] == all(c["ok"] for c in checks)
+    assert text.exit_code == as_json.exit_code == (0 if payload["ok"] else 1)
+
+    *rows, summary = text.stdout.splitlines()
+    width = max(len(name) for name in doctor.CHECK_NAMES)
+    assert len(rows) == len(checks)
+    for row, check in zip(rows, checks, strict=True):
+        mark = "✓" if check["ok"] else "✗"
+        fix = "" if check["ok"] else f" — {check['fix']}"
+        assert row == f"{mark} {check['name'].ljust(width)}  {check['detail']}{fix}"
+    return Report(
+        exit_code=text.exit_code,
+        checks={c["name"]: c for c in checks},
+        lines={c["name"]: row for c, row in zip(checks, rows, strict=True)},
+        summary=summary,
+        output=text.output + as_json.output,
+    )
+
+
+# --- a healthy install --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def services(
+    home: Path, fake_clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Context]:
+    """A migrated database and a worker that beat and swept just now; webhook and app
+    credentials configured. No brand yet."""
+    for key, value in CREDENTIALS.items():
+        monkeypatch.setenv(key, value)
+    context = open_context(load_settings())
+    workers.register_worker(context, WORKER_ID, periodic=True)
+    workers.beat(context, WORKER_ID, swept=True)
+    yield context
+    context.close()
+
+
+@dataclass
+class Install:
+    ctx: Context
+    clock: FakeClock
+    facebook_id: int
+    linkedin_id: int
+
+
+def add_page(ctx: Context, *, expires_in: timedelta | None = FAR, page: str = "104200") -> int:
+    return add_account(
+        ctx,
+        brand="Acme",
+        platform="facebook",
+        external_id=page,
+        name=f"Acme Page {page}",
+        access_token=FB_TOKEN,
+        token_expires_at=T0 + expires_in if expires_in is not None else None,
+    ).id
+
+
+@pytest.fixture
+def install(services: Context, fake_clock: FakeClock) -> Install:
+    """Everything in order: brand Acme with a Facebook page and a LinkedIn organization whose
+    tokens are good for 50 more days."""
+    add_brand(services, "Acme")
+    facebook = add_page(services)
+    linkedin = add_account(
+        services,
+        brand="Acme",
+        platform="linkedin",
+        external_id="urn:li:organization:42",
+        name="Acme LinkedIn",
+        access_token=LI_TOKEN,
+        token_expires_at=T0 + FAR,
+    ).id
+    return Install(services, fake_clock, facebook, linkedin)
+
+
+def test_a_healthy_install_passes_every_check_and_exits_0(cli, install: Install) -> None:
+    report = run_doctor(cli)
+
+    assert report.failing == []
+    assert report.exit_code == 0
+    assert report.summary == f"all {len(doctor.CHECK_NAMES)} checks passed"
+    report.passed("database", "migrated (revision 0004)")
+    report.passed("queue", "queue.db reachable")
+    report.passed("worker", "1 online", "last heartbeat 0s ago")
+    report.passed("sweep", "last sweep 0s ago")
+    report.passed("dirs", "writable", "free")
+    report.passed("accounts", "1 brand, 2 connected accounts")
+    report.passed("tokens", "none expired or expiring within 7d")
+    report.passed("app_credentials", "Facebook set", "LinkedIn set")
+    report.passed("attention", "no failed or unconfirmed variants")
+    report.passed("alerts", "webhook set", "5 failures in 1h")
+
+
+def test_secrets_never_appear_in_the_report(cli, install: Install, monkeypatch) -> None:
+    healthy = run_doctor(cli)
+    # And when checks fail, including with errors from the queue and the database.
+    monkeypatch.setenv("OMNIPOST_QUEUE_URL", dead_redis_url())
+    monkeypatch.setenv("OMNIPOST_FACEBOOK_APP_ID", "")
+    (install.ctx.settings.paths.database_file).write_bytes(b"not a database " * 300)
+    broken = run_doctor(cli)
+
+    assert broken.failing
+    for report in (healthy, broken):
+        for secret in (WEBHOOK, "webhook-SECRET", FB_APP_SECRET, LI_CLIENT_SECRET, FB_TOKEN):
+            assert secret not in report.output
+
+
+def test_usage_errors_exit_2_not_1(cli, install: Install) -> None:
+    result = cli("doctor", "--jsn")
+    assert result.exit_code == 2
+    assert "Usage:" in result.stderr
+
+
+# --- database -----------------------------------------------------------------------------------
+
+
+def set_revision(database: Path, revision: str) -> None:
+    with closing(sqlite3.connect(database)) as con:
+        con.execute("UPDATE alembic_version SET version_num = ?", (revision,))
+        con.commit()
+
+
+def test_database_healthy_when_migrated(cli, install: Install) -> None:
+    run_doctor(cli).passed("database", "migrated (revision 0004)")
+
+
+@pytest.mark.parametrize(
+    ("breakage", "detail", "fix"),
+    [
+        ("missing", ("does not exist yet",), ("omnipost db upgrade",)),
+        ("behind", ("schema at revision 0003", "needs 0004"), ("omnipost db upgrade",)),
+        ("newer", ("'9999_future' is newer",), ("upgrade OmniPost",)),
+    ],
+)
+def test_database_unhealthy(
+    cli, install: Install, breakage: str, detail: tuple[str, ...], fix: tuple[str, ...]
+) -> None:
+    database = install.ctx.settings.paths.database_file
+    if breakage == "missing":
+        install.ctx.close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{database}{suffix}").unlink(missing_ok=True)
+    else:
+        set_revision(database, "0003" if breakage == "behind" else "9999_future")
+
+    report = run_doctor(cli)
+
+    report.failed("database", detail, fix)
+    assert report.lines["database"].endswith(f"— {report.checks['database']['fix']}")
+    if breakage == "missing":
+        assert not database.exists(), "doctor must not create the database"
+        assert report.checks["worker"]["detail"] == NOT_CHECKED
+    else:
+        # Not at head: the checks that query it are not trusted to run.
+        assert report.checks["accounts"]["detail"] == NOT_CHECKED
+
+
+def test_a_corrupt_database_still_gets_a_full_report(cli, install: Install) -> None:
+    database = install.ctx.settings.paths.database_file
+    install.ctx.close()
+    garbage = b"this is a text file, not a database\n" * 100
+    database.write_bytes(garbage)
+    for suffix in ("-wal", "-shm"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+
+    report = run_doctor(cli)
+
+    report.failed("database", (str(database), "corrupt"), ("restore", "from a backup"))
+    # What does not need the database is still checked, and passes.
+    report.passed("queue")
+    report.passed("dirs", "writable")
+    report.passed("alerts", "webhook set")
+    for name in ("worker", "sweep", "accounts", "tokens", "app_credentials", "attention"):
+        report.failed(name, (NOT_CHECKED,), ("fix the database first",))
+    assert report.summary.startswith("7 of 10 checks need action: database, worker")
+    assert database.read_bytes() == garbage
+
+
+# --- queue --------------------------------------------------------------------------------------
+
+
+def dead_redis_url() -> str:
+    """A redis:// URL on a local port where nothing listens (the OS just handed it out)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"redis://127.0.0.1:{port}/0"
+
+
+@pytest.fixture
+def live_redis(monkeypatch: pytest.MonkeyPatch) -> str:
+    url = os.environ.get("OMNIPOST_TEST_REDIS", "redis://127.0.0.1:6379/0")
+    try:
+        import redis
+
+        redis.Redis.from_url(url, socket_connect_timeout=3).ping()
+    except Exception as exc:
+        if require_services():
+            pytest.fail(f"OMNIPOST_REQUIRE_SERVICES=1 but Redis is not usable at {url}: {exc}")
+        pytest.skip(f"Redis is not usable at {url}: {exc}")
+    monkeypatch.setenv("OMNIPOST_QUEUE_URL", url)
+    monkeypatch.setenv("OMNIPOST_QUEUE_NAME", f"omnipost-doctor-{secrets.token_hex(4)}")
+    return url
+
+
+def test_queue_healthy_on_sqlite(cli, install: Install) -> None:
+    run_doctor(cli).passed("queue", f"sqlite:///{install.ctx.settings.paths.queue_file} reachable")
+
+
+def test_queue_healthy_on_redis(cli, install: Install, live_redis: str) -> None:
+    report = run_doctor(cli)
+    report.passed("queue", f"{live_redis} reachable")
+    assert report.failing == []
+
+
+@pytest.mark.parametrize("kind", ["dead redis", "memory"])
+def test_queue_unhealthy(cli, install: Install, monkeypatch, kind: str) -> None:
+    url = dead_redis_url() if kind == "dead redis" else "memory://"
+    monkeypatch.setenv("OMNIPOST_QUEUE_URL", url)
+
+    report = run_doctor(cli)
+
+    if kind == "dead redis":
+        report.failed("queue", (f"queue {url} is unreachable",), ("Redis", "OMNIPOST_QUEUE_URL"))
+    else:
+        report.failed("queue", ("a worker cannot see it",), ("OMNIPOST_QUEUE_URL",))
+    assert report.failing == ["queue"]
+
+
+# --- worker and sweep ---------------------------------------------------------------------------
+
+
+def test_worker_healthy_while_it_beats(cli, install: Install) -> None:
+    install.clock.advance(workers.ONLINE_WITHIN.total_seconds())  # the last second it counts
+    run_doctor(cli).passed("worker", "1 online", "last heartbeat 30s ago")
+
+
+@pytest.mark.parametrize("state", ["never seen", "silent", "stopped"])
+def test_worker_unhealthy(cli, install: Install, state: str) -> None:
+    ctx = install.ctx
+    if state == "never seen":
+        with closing(sqlite3.connect(ctx.settings.paths.database_file)) as con:
+            con.execute("DELETE FROM worker_heartbeats")
+            con.commit()
+        detail = "never seen"
+    elif state == "silent":
+        install.clock.advance(12 * 60)  # it hangs or died without a word
+        detail = "no heartbeat for 12m"
+    else:
+        install.clock.advance(90)
+        workers.unregister_worker(ctx, WORKER_ID)
+        install.clock.advance(30)
+        detail = "stopped 30s ago"
+
+    report = run_doctor(cli)
+
+    report.failed("worker", (detail,), ("omnipost worker",))
+    assert report.lines["worker"].endswith(
+        f"{detail} — start it: omnipost worker (keep it running with systemd)"
+    )
+
+
+def test_sweep_healthy_within_two_minutes(cli, install: Install) -> None:
+    install.clock.advance(119)
+    workers.beat(install.ctx, WORKER_ID)  # alive, but its last sweep is 119 s old
+
+    report = run_doctor(cli)
+
+    report.passed("sweep", "last sweep 1m 59s ago")
+    assert report.failing == []
+
+
+@pytest.mark.parametrize("state", ["too long ago", "only --no-periodic workers", "never"])
+def test_sweep_unhealthy(cli, install: Install, state: str) -> None:
+    ctx = install.ctx
+    if state == "never":
+        workers.register_worker(ctx, "host-b:7", periodic=True)
+        with closing(sqlite3.connect(ctx.settings.paths.database_file)) as con:
+            con.execute("UPDATE worker_heartbeats SET last_sweep_at = NULL")
+            con.commit()
+        detail: tuple[str, ...] = ("no sweep has run yet",)
+    else:
+        install.clock.advance(121)
+        if state == "only --no-periodic workers":
+            workers.unregister_worker(ctx, WORKER_ID)
+            workers.register_worker(ctx, "host-b:7", periodic=False)
+            detail = ("last sweep 2m 1s ago", "every running worker has --no-periodic")
+        else:
+            workers.beat(ctx, WORKER_ID)
+            detail = ("last sweep 2m 1s ago (it should run every minute)",)
+
+    report = run_doctor(cli)
+
+    report.failed("sweep", detail, ("without --no-periodic", "omnipost worker --once", "cron"))
+    assert report.failing == ["sweep"]  # a worker is online: only the sweep is missing
+
+
+# --- directories --------------------------------------------------------------------------------
+
+
+def test_dirs_healthy_shows_free_space(cli, install: Install) -> None:
+    paths = install.ctx.settings.paths
+    check = run_doctor(cli).passed("dirs", f"data {paths.data_dir}: ", f"logs {paths.log_dir}: ")
+    assert check["detail"].count(" free") == 2
+    assert not list(paths.data_dir.glob(".omnipost-doctor-*")), "the probe file is deleted"
+
+
+def test_dirs_unhealthy_when_the_log_dir_is_a_file(cli, install: Install) -> None:
+    log_dir = install.ctx.settings.paths.log_dir
+    if log_dir.exists():
+        for item in log_dir.iterdir():
+            item.unlink()
+        log_dir.rmdir()
+    log_dir.write_text("oops")
+
+    report = run_doctor(cli)
+
+    report.failed("dirs", (f"{log_dir} is a file, not a directory",), (str(log_dir),))
+    assert report.failing == ["dirs"]
+
+
+def test_dirs_unhealthy_when_the_data_dir_is_a_file(
+    cli, home: Path, tmp_path: Path, monkeypatch
+) -> None:
+    # Without OMNIPOST_HOME the data, config and log dirs are separate (XDG), so the data dir
+    # can be broken while the configuration still loads. Works as root, unlike chmod.
+    monkeypatch.delenv("OMNIPOST_HOME")
+    for name in ("DATA", "CONFIG", "STATE"):
+        monkeypatch.setenv(f"XDG_{name}_HOME", str(tmp_path / name.lower()))
+    data_dir = load_settings().paths.data_dir
+    data_dir.parent.mkdir(parents=True)
+    data_dir.write_text("not a directory")
+
+    report = run_doctor(cli)
+
+    report.failed("dirs", (f"{data_dir} is a file, not a directory",), (str(data_dir),))
+    report.failed("database", (), ())
+    assert data_dir.read_text() == "not a directory"
+
+
+@pytest.mark.skipif(
+    hasattr(os, "geteuid") and os.geteuid() == 0,
+    reason="root writes into a chmod 0500 directory anyway; the data-dir-is-a-file case covers it",
+)
+def test_dirs_unhealthy_when_the_data_dir_is_read_only(cli, install: Install) -> None:
+    data_dir = install.ctx.settings.paths.data_dir
+    data_dir.chmod(0o500)
+    try:
+        report = run_doctor(cli)
+    finally:
+        data_dir.chmod(0o700)
+
+    report.failed("dirs", (f"{data_dir} is not writable",), ("chmod", "OMNIPOST_HOME"))
+
+
+def test_dirs_unhealthy_when_the_disk_is_nearly_full(cli, install: Install, monkeypatch) -> None:
+    monkeypatch.setattr(doctor, "MIN_FREE_BYTES", 1 << 62)  # more than any disk has
+
+    report = run_doctor(cli)
+
+    report.failed("dirs", ("only", "free under"), ("free disk space", "at least"))
+    assert report.failing == ["dirs"]
+
+
+# --- brands and accounts ------------------------------------------------------------------------
+
+
+def test_accounts_healthy_with_a_brand_and_a_connected_account(cli, services: Context) -> None:
+    add_brand(services, "Acme")
+    add_page(services)
+    report = run_doctor(cli)
+    report.passed("accounts", "1 brand, 1 connected account")
+    assert report.failing == []
+
+
+@pytest.mark.parametrize("state", ["empty", "brand only", "only a removed account"])
+def test_accounts_unhealthy(cli, services: Context, state: str) -> None:
+    if state != "empty":
+        add_brand(services, "Acme")
+    if state == "only a removed account":
+        remove_account(services, add_page(services))
+
+    report = run_doctor(cli)
+
+    if state == "empty":
+        report.failed("accounts", ("0 brands, 0 connected accounts",), ("omnipost brand add",))
+    else:
+        report.failed("accounts", ("1 brand, 0 connected accounts",), ("omnipost account add",))
+    assert report.failing == ["accounts"]
+
+
+# --- tokens -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "expires_in", [timedelta(days=7, minutes=1), None], ids=["8 days", "never"]
+)
+def test_tokens_healthy(cli, install: Install, expires_in: timedelta | None) -> None:
+    add_page(install.ctx, expires_in=expires_in, page="104300")
+    run_doctor(cli).passed("tokens", "none expired or expiring within 7d")
+
+
+@pytest.mark.parametrize("state", ["expiring", "past its expiry", "marked expired"])
+def test_tokens_unhealthy(cli, install: Install, state: str) -> None:
+    ctx = install.ctx
+    if state == "expiring":
+        account = add_page(ctx, expires_in=timedelta(days=3), page="104300")
+        detail = "Facebook account Acme Page 104300: token expires in 3d"
+    elif state == "past its expiry":
+        account = add_page(ctx, expires_in=-timedelta(hours=2), page="104300")
+        detail = "Facebook account Acme Page 104300: token has expired"
+    else:
+        account = install.linkedin_id
+        assert mark_account_expired(ctx, account)
+        detail = "LinkedIn account Acme LinkedIn expired"
+
+    report = run_doctor(cli)
+
+    report.failed("tokens", (detail,), (f"omnipost account reconnect {account}",))
+    assert f"reconnect {install.facebook_id}" not in report.checks["tokens"]["fix"]
+
+
+# --- app credentials ----------------------------------------------------------------------------
+
+
+def test_app_credentials_not_needed_without_accounts_of_that_platform(
+    cli, services: Context, monkeypatch
+) -> None:
+    monkeypatch.delenv("OMNIPOST_LINKEDIN_CLIENT_ID")
+    monkeypatch.delenv("OMNIPOST_LINKEDIN_CLIENT_SECRET")
+    add_brand(services, "Acme")
+    add_page(services)
+
+    report = run_doctor(cli)
+
+    report.passed("app_credentials", "Facebook set", "LinkedIn not needed (no LinkedIn account)")
+    assert report.failing == []
+
+
+@pytest.mark.parametrize(
+    ("unset", "fix", "not_in_fix"),
+    [
+        (
+            ["OMNIPOST_FACEBOOK_APP_SECRET"],
+            ("OMNIPOST_FACEBOOK_APP_SECRET", "facebook_app_secret in config.toml"),
+            "OMNIPOST_FACEBOOK_APP_ID",
+        ),
+        (
+            ["OMNIPOST_LINKEDIN_CLIENT_ID", "OMNIPOST_LINKEDIN_CLIENT_SECRET"],
+            ("OMNIPOST_LINKEDIN_CLIENT_ID and OMNIPOST_LINKEDIN_CLIENT_SECRET",),
+            "FACEBOOK",
+        ),
+    ],
+    ids=["facebook secret", "linkedin both"],
+)
+def test_app_credentials_unhealthy(
+    cli, install: Install, monkeypatch, unset: list[str], fix: tuple[str, ...], not_in_fix: str
+) -> None:
+    for name in unset:
+        monkeypatch.delenv(name)
+
+    report = run_doctor(cli)
+
+    check = report.failed("app_credentials", ("not set, needed to refresh tokens",), fix)
+    assert not_in_fix not in check["fix"]
+    assert report.failing == ["app_credentials"]
+
+
+# --- variants waiting for a human -----------------------------------------------------------------
+
+
+def test_attention_healthy_with_scheduled_and_published_variants(cli, install: Install) -> None:
+    post = add_post(install.ctx, brand="Acme", title="Launch", text="Hello")
+    add_variant(install.ctx, post=post.id, account=install.facebook_id, at=T0 + FAR / 2)
+    report = run_doctor(cli)
+    report.passed("attention", "no failed or unconfirmed variants")
+    assert report.failing == []
+
+
+def test_attention_unhealthy_with_failed_and_unconfirmed_variants(cli, install: Install) -> None:
+    """Unconfirmed: a worker reached the sending point, then died. Failed: the other one waited
+    25 h for a worker, more than the 24 h allowed."""
+    ctx, clock = install.ctx, install.clock
+    post = add_post(ctx, brand="Acme", title="Launch", text="Hello")
+    at = T0 + timedelta(minutes=5)
+    unconfirmed = add_variant(ctx, post=post.id, account=install.facebook_id, at=at).id
+    add_variant(ctx, post=post.id, account=install.linkedin_id, at=at)
+    clock.advance(5 * 60)
+    claim = publishing.claim_variant(ctx, unconfirmed, clock.now(), WORKER_ID)
+    assert claim is not None
+    publishing.mark_sending(ctx, claim, clock.now())
+    clock.advance(25 * 3600)
+    assert [r.status for r in publishing.recover_stuck(ctx, clock.now())] == ["unconfirmed"]
+    assert len(publishing.fail_missed(ctx, clock.now())) == 1
+
+    report = run_doctor(cli)
+
+    report.failed(
+        "attention",
+        ("1 failed, 1 unconfirmed",),
+        ("omnipost failed", "omnipost retry", "omnipost variant mark-published"),
+    )
+
+
+# --- alerts -------------------------------------------------------------------------------------
+
+
+def test_alerts_healthy_shows_the_threshold_not_the_url(cli, install: Install, monkeypatch) -> None:
+    monkeypatch.setenv("OMNIPOST_ALERT_FAILURES", "3")
+    monkeypatch.setenv("OMNIPOST_ALERT_WINDOW", "1800")
+
+    report = run_doctor(cli)
+
+    check = report.passed("alerts", "webhook set; alerts at 3 failures in 30m")
+    assert "hooks.slack.test" not in check["detail"]
+    assert report.failing == []
+
+
+def test_alerts_unhealthy_without_a_webhook(cli, install: Install, monkeypatch) -> None:
+    monkeypatch.delenv("OMNIPOST_ALERT_WEBHOOK")
+
+    report = run_doctor(cli)
+
+    report.failed(
+        "alerts",
+        ("no webhook", "5 failures in 1h"),
+        ("OMNIPOST_ALERT_WEBHOOK", "Slack-compatible"),
+    )
+    assert report.failing == ["alerts"]
+    assert report.summary == "1 of 10 checks need action: alerts"
+
+
+# --- a check that breaks ------------------------------------------------------------------------
+
+
+def test_a_check_that_crashes_is_reported_and_the_others_still_run(
+    cli, install: Install, monkeypatch
+) -> None:
+    def broken(ctx: Context, now: object) -> doctor.Check:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(doctor, "check_accounts", broken)
+
+    report = run_doctor(cli)
+
+    report.failed("accounts", ("could not check (RuntimeError: boom)",), ("see the log at",))
+    assert report.failing == ["accounts"]
