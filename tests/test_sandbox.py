@@ -258,7 +258,8 @@ def test_debug_token_reports_page_token_of_expired_page_invalid() -> None:
             ).json()["data"]["is_valid"]
             for page in pages
         }
-    assert validity == {"100000000000001": True, "100000000000002": False}
+    assert validity["100000000000001"] is True
+    assert validity["100000000000002"] is False
 
 
 def test_linkedin_rest_posts_success(sandbox: SandboxServer, client: httpx.Client) -> None:

@@ -334,3 +334,39 @@ async def test_token_and_remove_need_an_account_row(demo):
         await pilot.press("x")
         await settle(pilot)
         assert isinstance(app.screen, AccountsScreen)
+
+
+async def test_refresh_and_check_ask_the_platform(demo, sandbox, monkeypatch):
+    """f: a fresh token from the platform; c: does the stored one still work."""
+    import dataclasses
+
+    from omnipost_tui.services.accounts import get_account
+    from omnipost_tui.services.context import Context
+
+    settings = dataclasses.replace(
+        demo.ctx.settings,
+        facebook_graph_url=sandbox.url,
+        linkedin_api_url=sandbox.url,
+        linkedin_oauth_url=sandbox.url,
+        facebook_app_id="app",
+        facebook_app_secret="app-secret",
+    )
+    ctx = Context(settings=settings, db=demo.ctx.db, _cipher=demo.ctx.cipher)
+    app = OmniPostApp(ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("4")
+        await settle(pilot)
+        table = app.screen.query_one("#accounts")
+        target = f"account-{demo.data.accounts['acme-fb']}"
+        while str(table.ordered_rows[table.cursor_row].key.value) != target:
+            await pilot.press("down")
+        before = get_account(ctx, demo.data.accounts["acme-fb"]).token_expires_at
+        await pilot.press("f")
+        await settle(pilot)
+        after = get_account(ctx, demo.data.accounts["acme-fb"])
+        messages = [str(n.message) for n in app._notifications]
+        assert after.token_expires_at != before and after.status == "connected", messages
+        await pilot.press("c")
+        await settle(pilot)
+        assert any("the token works" in str(n.message) for n in app._notifications)

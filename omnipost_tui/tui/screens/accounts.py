@@ -30,6 +30,7 @@ from omnipost_tui.services.accounts import (
 )
 from omnipost_tui.services.alerts import EXPIRY_WARNING
 from omnipost_tui.services.brands import list_brands
+from omnipost_tui.services.tokens import check_account, refresh_account
 from omnipost_tui.services.views import AccountView, BrandView
 from omnipost_tui.times import format_local
 from omnipost_tui.tui.base import OmniScreen
@@ -86,6 +87,8 @@ class AccountsScreen(OmniScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "add_account", "Add account", id="accounts.add"),
         Binding("t", "replace_token", "New token", id="accounts.token"),
+        Binding("f", "refresh_token", "Refresh", id="accounts.refresh"),
+        Binding("c", "check_token", "Check", id="accounts.check"),
         Binding("b", "add_brand", "Add brand", id="accounts.add_brand"),
         Binding("x", "remove", "Remove", id="accounts.remove"),
         Binding("h", "toggle_removed", "Show removed", id="accounts.show_removed"),
@@ -339,6 +342,36 @@ class AccountsScreen(OmniScreen):
         if account is not None:
             self.notify(f"{account.name}: new token saved; the account is {account.status}")
             self.refresh_data()
+
+    def action_refresh_token(self) -> None:
+        """Ask the platform for a fresh token (needs the app credentials in the settings)."""
+        account = self._need_account()
+        if account is not None:
+            self.notify(
+                f"{account.name}: asking {LABELS.get(account.platform, '')} for a new token…"
+            )
+            self.call(refresh_account, self.app.ctx, account.id, done=self._token_refreshed)
+
+    def _token_refreshed(self, account: AccountView) -> None:
+        expiry = local(account.token_expires_at, self.app.tz) if account.token_expires_at else "?"
+        self.notify(f"{account.name}: fresh token saved, valid until {expiry}")
+        self.refresh_data()
+
+    def action_check_token(self) -> None:
+        """Ask the platform whether the stored token still works, and record its expiry."""
+        account = self._need_account()
+        if account is not None:
+            self.call(check_account, self.app.ctx, account.id, done=self._token_checked)
+
+    def _token_checked(self, account: AccountView) -> None:
+        if account.status == EXPIRED:
+            self.notify(
+                f"{account.name}: the token no longer works; t: paste a new one",
+                severity="error",
+            )
+        else:
+            self.notify(f"{account.name}: the token works")
+        self.refresh_data()
 
     def action_add_brand(self) -> None:
         self.app.push_screen(AddBrandScreen(), self._brand_added)
