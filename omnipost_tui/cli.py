@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
 from collections import Counter
 from collections.abc import Callable
@@ -99,6 +100,11 @@ class OmniPostGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(130)
+        except BrokenPipeError:
+            # `omnipost … | head`: the reader has what it wanted. Point stdout at /dev/null so
+            # the interpreter's final flush does not complain either.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(0)
         except Exception:
             log.exception("unexpected error in %s", " ".join(sys.argv[1:]) or "omnipost")
             app: App | None = ctx.find_object(App)
@@ -1016,7 +1022,7 @@ def db_upgrade(app: App) -> None:
     database = Database(app.settings.database_url)
     try:
         before = database.current_revision()
-        database.upgrade()
+        backup = database.upgrade()
         after = database.current_revision()
     finally:
         database.dispose()
@@ -1024,6 +1030,8 @@ def db_upgrade(app: App) -> None:
         click.echo(f"database already at the latest revision ({after})")
     else:
         click.echo(f"database upgraded from {before or 'empty'} to {after}")
+    if backup is not None:
+        click.echo(f"the database before the upgrade was copied to {backup}")
 
 
 @cli.command("config")
@@ -1363,6 +1371,11 @@ def demo(app: App, home: Path | None, no_tui: bool, duration: float | None, keep
     """
     from omnipost_tui.demo import STATUS_NOTE, running_demo, watch
     from omnipost_tui.logs import setup_logging
+
+    if not no_tui and not (sys.stdin.isatty() and sys.stdout.isatty()):
+        # No terminal to draw the app in (piped, CI): show the same thing as lines.
+        no_tui = True
+        click.echo("no terminal for the app here: printing status changes instead")
 
     with running_demo(home, keep=keep) as run:
         setup_logging(run.ctx.settings)

@@ -326,7 +326,7 @@ def test_the_readme_invocations_are_found(readme: str):
     """The checker above is only as good as what it finds: these must be among it."""
     found = {inv.args for inv in readme_invocations(readme)}
     expected = {
-        ("--help",),  # after && in Quick start
+        ("demo",),  # after && in Quick start
         ("worker",),  # ExecStart= and command=
         ("worker", "--once"),  # the crontab line, after the schedule
         (),  # ssh -t server omnipost, and through tmux
