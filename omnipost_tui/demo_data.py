@@ -116,13 +116,13 @@ POSTS = (
 # What ``omnipost demo`` schedules for the next minutes (seconds from start): each account's
 # sandbox behaviour makes one kind of outcome visible live.
 LIVE = (
-    ("live-ok-fb", "flash", "acme-fb", 12),  # published
-    ("live-ok-li", "flash", "acme-li", 18),  # published
-    ("live-ratelimit", "storm", "north-fb", 24),  # rate limited, retried, published
-    ("live-expired", "storm", "north-li", 30),  # token expired: failed, account expired
-    ("live-duplicate", "flash", "acme-events", 36),  # refused for good: failed
-    ("live-later-fb", "hiring", "acme-fb", 90),
-    ("live-later-li", "hiring", "acme-li", 150),
+    ("live-ok-fb", "flash", "acme-fb", 6),  # published
+    ("live-ok-li", "flash", "acme-li", 9),  # published
+    ("live-ratelimit", "storm", "north-fb", 12),  # rate limited, retried, published
+    ("live-expired", "storm", "north-li", 15),  # token expired: failed, account expired
+    ("live-duplicate", "flash", "acme-events", 18),  # refused for good: failed
+    ("live-later-fb", "hiring", "acme-fb", 60),
+    ("live-later-li", "hiring", "acme-li", 120),
 )
 
 

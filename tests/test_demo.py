@@ -45,7 +45,8 @@ def gone(pid: int) -> bool:
 
 def test_the_demo_publishes_retries_and_fails_what_it_should(tmp_path: Path, monkeypatch):
     home = tmp_path / "demo"
-    result = run_demo("--home", str(home), "--for", "45")
+    # The live variants are due 6–18 s after start; the rate-limited one is retried 5 s later.
+    result = run_demo("--home", str(home), "--for", "28")
     assert result.returncode == 0, result.stdout + result.stderr
     pid = int(re.search(r"worker +pid (\d+)", result.stdout).group(1))
     assert gone(pid), "the worker outlived the demo"
