@@ -1353,6 +1353,11 @@ def account_check(app: App, account_ref: str | None, check_every: bool, as_json:
 )
 @click.option("--no-tui", is_flag=True, help="Print each status change instead of opening the app.")
 @click.option(
+    "--until-settled",
+    is_flag=True,
+    help="Without the app: stop once the live batch has gone out or failed (at most --for).",
+)
+@click.option(
     "--for",
     "duration",
     type=click.FloatRange(min=1),
@@ -1362,7 +1367,14 @@ def account_check(app: App, account_ref: str | None, check_every: bool, as_json:
     "--keep", is_flag=True, help="Keep the throw-away home afterwards (its path is shown)."
 )
 @pass_app
-def demo(app: App, home: Path | None, no_tui: bool, duration: float | None, keep: bool) -> None:
+def demo(
+    app: App,
+    home: Path | None,
+    no_tui: bool,
+    until_settled: bool,
+    duration: float | None,
+    keep: bool,
+) -> None:
     """See it work: demo data, a local stand-in for Facebook and LinkedIn, a real worker.
 
     Nothing is sent anywhere: the sandbox runs on 127.0.0.1. Variants due in the next minute
@@ -1384,7 +1396,9 @@ def demo(app: App, home: Path | None, no_tui: bool, duration: float | None, keep
         click.echo(f"worker      pid {run.worker.pid}, output in {run.worker_log}")
         if no_tui:
             click.echo(f"watching for {duration or 60:g} s; Ctrl-C stops")
-            final = watch(run.ctx, duration or 60, click.echo, run.worker)
+            final = watch(
+                run.ctx, duration or 60, click.echo, run.worker, until_settled=until_settled
+            )
             counts = Counter(final.values())
             click.echo(
                 "done: " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from omnipost_tui import clock
@@ -155,27 +156,45 @@ def stop_process(proc: subprocess.Popen, timeout: float = WORKER_STOP_TIMEOUT) -
     return proc.wait(timeout=10)
 
 
+FINAL = ("published", "failed", "unconfirmed")
+# The live batch is due within this many seconds of the start (omnipost_tui.demo_data.LIVE).
+LIVE_BATCH = 30
+
+
 def watch(
     ctx: Context,
     seconds: float,
     emit: Callable[[str], None],
     worker: subprocess.Popen,
+    *,
+    until_settled: bool = False,
     interval: float = 0.5,
 ) -> dict[int, str]:
-    """Headless: report every status change for ``seconds``; returns the final statuses."""
+    """Headless: report every status change for ``seconds`` (or, ``until_settled``, until the
+    live batch has all gone out or failed); returns the final statuses."""
     tz = ctx.settings.tz
+    start = clock.now()
     seen: dict[int, str] = {v.id: v.status for v in list_variants(ctx)}
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if worker.poll() is not None:
             raise OmniPostError(f"the demo worker stopped (exit status {worker.returncode})")
-        for variant in list_variants(ctx):
+        variants = list_variants(ctx)
+        for variant in variants:
             before = seen.get(variant.id)
             if before != variant.status:
                 emit(_describe_change(variant, before, tz))
                 seen[variant.id] = variant.status
+        if until_settled and _live_batch_settled(variants, start):
+            break
         time.sleep(interval)
     return seen
+
+
+def _live_batch_settled(variants: list[VariantView], start) -> bool:
+    horizon = start + timedelta(seconds=LIVE_BATCH)
+    batch = [v for v in variants if v.scheduled_at and start <= v.scheduled_at <= horizon]
+    return bool(batch) and all(v.status in FINAL for v in batch)
 
 
 def _describe_change(variant: VariantView, before: str | None, tz) -> str:

@@ -25,7 +25,7 @@ def clean_env() -> dict[str, str]:
     return env
 
 
-def run_demo(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+def run_demo(*args: str, timeout: float = 150) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "omnipost_tui", "demo", "--no-tui", *args],
         env=clean_env(),
@@ -46,7 +46,8 @@ def gone(pid: int) -> bool:
 def test_the_demo_publishes_retries_and_fails_what_it_should(tmp_path: Path, monkeypatch):
     home = tmp_path / "demo"
     # The live variants are due 6–18 s after start; the rate-limited one is retried 5 s later.
-    result = run_demo("--home", str(home), "--for", "28")
+    # Waits for that (not a fixed time): a loaded machine may start the worker slowly.
+    result = run_demo("--home", str(home), "--for", "100", "--until-settled")
     assert result.returncode == 0, result.stdout + result.stderr
     pid = int(re.search(r"worker +pid (\d+)", result.stdout).group(1))
     assert gone(pid), "the worker outlived the demo"
