@@ -1203,11 +1203,11 @@ def _silence_stdout() -> None:
 
 
 @cli.command("backup")
-@click.argument("target", required=False, type=click.Path(path_type=Path))
+@click.argument("target", required=False)
 @click.option("--force", is_flag=True, help="Replace TARGET if it is an existing file.")
 @json_option
 @pass_app
-def backup_cmd(app: App, target: Path | None, force: bool, as_json: bool) -> None:
+def backup_cmd(app: App, target: str | None, force: bool, as_json: bool) -> None:
     """Copy the SQLite database to TARGET; prints the path written.
 
     Safe while a worker runs (SQLite's online backup: one consistent snapshot). Without TARGET,
@@ -1217,7 +1217,13 @@ def backup_cmd(app: App, target: Path | None, force: bool, as_json: bool) -> Non
     """
     from omnipost_tui.services.backup import make_backup
 
-    made = make_backup(app.settings, target, replace=force)
+    destination = None
+    if target:
+        destination = Path(target)
+        if target.endswith(os.sep):
+            # "DIR/": a directory, even one that does not exist yet.
+            destination.expanduser().mkdir(mode=0o700, parents=True, exist_ok=True)
+    made = make_backup(app.settings, destination, replace=force)
     if as_json:
         echo_json(
             {"path": str(made.path), "database": str(made.database), "bytes": made.size_bytes}

@@ -431,7 +431,9 @@ def _parse(option: Option, raw: Any, where: str) -> Any:
     try:
         return option.parse(raw)
     except ValueError as exc:
-        raise ConfigError(f"{where}: {exc} (got {str(raw)!r})") from None
+        # A secret (the webhook URL, an app secret) is never echoed, even when it is wrong.
+        got = "" if option.secret else f" (got {str(raw)!r})"
+        raise ConfigError(f"{where}: {exc}{got}") from None
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:

@@ -99,14 +99,20 @@ def copy_sqlite_database(source: Path, target: Path) -> Path:
     try:
         _sqlite_backup(source, partial)
         partial.replace(target)
-    except sqlite3.Error as exc:
-        partial.unlink(missing_ok=True)
+    except BaseException as exc:
+        partial.unlink(missing_ok=True)  # Ctrl-C included: never leave a half-written copy
+        if not isinstance(exc, sqlite3.Error | OSError):
+            raise
+        _backup_failed(source, target, exc)
+    return target
+
+
+def _backup_failed(source: Path, target: Path, exc: BaseException) -> None:
+    if isinstance(exc, sqlite3.Error):
         reason = str(exc).strip().splitlines()[0]
         raise DatabaseUnavailable(f"could not back up {source} to {target}: {reason}") from None
-    except OSError as exc:
-        partial.unlink(missing_ok=True)
-        raise OmniPostError(f"cannot write the backup {target}: {exc.strerror or exc}") from None
-    return target
+    strerror = getattr(exc, "strerror", None)
+    raise OmniPostError(f"cannot write the backup {target}: {strerror or exc}") from None
 
 
 def _sqlite_backup(source: Path, target: Path) -> None:

@@ -64,18 +64,23 @@ def demo_environment(home: Path, sandbox_url: str) -> dict[str, str]:
 
 @contextmanager
 def running_demo(home: Path | None, *, keep: bool = False) -> Iterator[DemoRun]:
-    """Set the demo up, yield it, and tear everything down whatever happens."""
+    """Set the demo up, yield it, and tear everything down whatever happens (also on SIGTERM
+    and SIGHUP: a closed terminal or a dropped SSH session)."""
     throwaway = home is None
     home = Path(home or tempfile.mkdtemp(prefix="omnipost-demo-")).expanduser().resolve()
-    # The pages that publish fine answer after a moment, so "publishing" is visible on screen.
-    sandbox = SandboxServer(behaviours=SLOW_PAGES, slow_seconds=2.0).start()
+    sandbox = None
     worker = None
     ctx = None
     saved_env = dict(os.environ)
+    saved_signals = _stop_on_hangup()
     try:
+        # The pages that publish fine answer after a moment, so "publishing" is visible.
+        sandbox = SandboxServer(behaviours=SLOW_PAGES, slow_seconds=2.0).start()
+        # Nothing of the user's own settings reaches the demo: not their database, not their
+        # alert webhook, not their retry policy.
+        for name in [n for n in os.environ if n.startswith("OMNIPOST_")]:
+            del os.environ[name]
         os.environ.update(demo_environment(home, sandbox.url))
-        for name in ("OMNIPOST_DATABASE_URL", "OMNIPOST_QUEUE_URL", "OMNIPOST_QUEUE_NAME"):
-            os.environ.pop(name, None)  # the demo keeps everything inside its home
         ctx = open_context(load_settings())
         _seed(ctx)
         worker_log = ctx.settings.paths.log_dir / "demo-worker.out"
@@ -83,7 +88,8 @@ def running_demo(home: Path | None, *, keep: bool = False) -> Iterator[DemoRun]:
         with worker_log.open("ab") as out:
             worker = subprocess.Popen(
                 [sys.executable, "-m", "omnipost_tui", "worker"],
-                env=dict(os.environ),
+                # The worker stops by itself if this process dies without stopping it.
+                env={**os.environ, "OMNIPOST_WORKER_PARENT": str(os.getpid())},
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -91,20 +97,44 @@ def running_demo(home: Path | None, *, keep: bool = False) -> Iterator[DemoRun]:
             )
         yield DemoRun(home, ctx, sandbox, worker, worker_log)
     finally:
-        if worker is not None:
-            stop_process(worker)
-        if ctx is not None:
-            ctx.close()
-        sandbox.stop()
-        os.environ.clear()
-        os.environ.update(saved_env)
-        if throwaway and not keep:
-            shutil.rmtree(home, ignore_errors=True)
+        # A second Ctrl-C must not cut the clean-up short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            if worker is not None:
+                stop_process(worker)
+            if ctx is not None:
+                ctx.close()
+            if sandbox is not None:
+                sandbox.stop()
+            os.environ.clear()
+            os.environ.update(saved_env)
+            if throwaway and not keep:
+                shutil.rmtree(home, ignore_errors=True)
+        finally:
+            _restore_signals(saved_signals)
+
+
+def _stop_on_hangup() -> dict[int, object]:
+    """SIGTERM and SIGHUP end the demo like Ctrl-C does, so the clean-up runs."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    saved = {signal.SIGINT: signal.getsignal(signal.SIGINT)}
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        saved[signum] = signal.getsignal(signum)
+        signal.signal(signum, interrupt)
+    return saved
+
+
+def _restore_signals(saved: dict[int, object]) -> None:
+    for signum, handler in saved.items():
+        signal.signal(signum, handler)  # type: ignore[arg-type]
 
 
 def _seed(ctx: Context) -> None:
-    from omnipost_tui.demo_data import DemoData
-    from omnipost_tui.services.accounts import list_accounts
+    from omnipost_tui.demo_data import DEMO_TOKEN, DemoData
+    from omnipost_tui.services.accounts import list_accounts, reconnect_account
     from omnipost_tui.services.brands import list_brands
     from omnipost_tui.services.posts import list_posts
 
@@ -112,10 +142,20 @@ def _seed(ctx: Context) -> None:
     if not brands:
         seed_demo(ctx, clock.now(), live=True)
         return
-    # An existing demo home (--home): schedule a fresh live batch so there is something to watch.
+    # An existing demo home (--home): schedule a fresh live batch so there is something to watch,
+    # on accounts reconnected first (the last run left one expired on purpose).
+    accounts = list_accounts(ctx)
+    for account in accounts:
+        if account.status == "expired":
+            reconnect_account(
+                ctx,
+                account.id,
+                access_token=DEMO_TOKEN,
+                token_expires_at=clock.now() + timedelta(days=55),
+            )
     data = DemoData(
         brands={b.name: b.id for b in brands},
-        accounts=_demo_account_keys(list_accounts(ctx)),
+        accounts=_demo_account_keys(accounts),
         posts=_demo_post_keys(list_posts(ctx)),
     )
     try:

@@ -7,6 +7,8 @@ redactor as a last line of defence, but code must never log a token in the first
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import glob
 import logging
 import logging.handlers
@@ -60,6 +62,45 @@ def _quote(text: str) -> str:
 _configured: set[str] = set()
 
 
+class SharedRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log file that several processes (the worker, the app, every command) share.
+
+    The stock handler is safe within one process only: after one process rotates, the others
+    keep writing into the renamed file and later rotations delete those lines. Here every write
+    happens under a lock file, and a handler whose file was rotated away reopens the new one.
+    """
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            with self._locked():
+                self._reopen_if_rotated()
+                if self.shouldRollover(record):
+                    self.doRollover()
+                logging.FileHandler.emit(self, record)
+        except Exception:
+            self.handleError(record)
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        with open(f"{self.baseFilename}.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _reopen_if_rotated(self) -> None:
+        if self.stream is None:
+            return
+        try:
+            current = os.stat(self.baseFilename).st_ino
+        except FileNotFoundError:
+            current = None
+        if current != os.fstat(self.stream.fileno()).st_ino:
+            self.stream.close()
+            self.stream = self._open()
+
+
 def setup_logging(settings: Settings, *, stderr: bool = False, verbose: bool = False) -> Path:
     """Configure the ``omnipost`` logger once per process; returns the log file path."""
     log_file = settings.paths.log_file
@@ -71,7 +112,7 @@ def setup_logging(settings: Settings, *, stderr: bool = False, verbose: bool = F
     if "file" not in _configured:
         try:
             _make_private_dirs(log_file.parent)
-            handler = logging.handlers.RotatingFileHandler(
+            handler = SharedRotatingFileHandler(
                 log_file, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8"
             )
             log_file.chmod(0o600)

@@ -167,3 +167,60 @@ def test_an_unreachable_webhook_never_reveals_its_url(alert_ctx, fake_clock):
     result = deliver_alert(alert_ctx, alert.key, client=refused)
     assert not result.delivered and result.retry_in == 10
     assert "s3cr3t" not in (result.error or "")
+
+
+def test_the_same_burst_is_not_reported_again_in_the_next_window(alert_ctx, hook, fake_clock, http):
+    http.post(FEED).mock(return_value=fb_error(506, "Duplicate status message"))
+    world = make_world(alert_ctx)
+    worker = Worker(alert_ctx, fake_clock)
+    fake_clock.advance(50 * 60)  # 08:50: the burst straddles the 09:00 window boundary
+    fail_n(alert_ctx, world, worker, fake_clock, 5)
+    assert len(hook.received) == 1
+    worker.run_for(15 * 60)  # past 09:00, the five failures still within the last hour
+    assert len(hook.received) == 1
+
+
+def test_an_expired_account_is_reported_once_whatever_else_changes_on_it(
+    alert_ctx, hook, fake_clock, http
+):
+    from sqlalchemy import update
+
+    from omnipost_tui.models import ConnectedSocialAccount
+
+    http.post(FEED).mock(return_value=fb_error(190, "Error validating access token"))
+    world = make_world(alert_ctx)
+    worker = Worker(alert_ctx, fake_clock)
+    fail_n(alert_ctx, world, worker, fake_clock, 1)
+    assert len(hook.received) == 1
+    with alert_ctx.db.write() as session:  # e.g. a token check or a rename touched the row
+        session.execute(
+            update(ConnectedSocialAccount)
+            .where(ConnectedSocialAccount.id == world.facebook_id)
+            .values(updated_at=fake_clock.advance(600))
+        )
+    worker.run_for(120)
+    assert len(hook.received) == 1
+
+
+def test_an_alert_the_queue_could_not_take_is_sent_by_the_next_sweep(
+    alert_ctx, hook, fake_clock, http, monkeypatch
+):
+    from omnipost_tui.errors import QueueUnavailable
+
+    http.post(FEED).mock(return_value=fb_error(190, "Error validating access token"))
+    world = make_world(alert_ctx)
+    worker = Worker(alert_ctx, fake_clock)
+    real = alert_ctx.queue.enqueue_alert
+    calls = []
+
+    def flaky(key, eta=None):
+        calls.append(key)
+        if len(calls) == 1:
+            raise QueueUnavailable("queue redis://… is unreachable: connection refused")
+        real(key, eta)
+
+    monkeypatch.setattr(alert_ctx.queue, "enqueue_alert", flaky)
+    fail_n(alert_ctx, world, worker, fake_clock, 1)
+    assert hook.received == []  # the queue was down when it was raised
+    worker.run_for(65)  # the next sweep finds it due and queues it
+    assert len(hook.received) == 1

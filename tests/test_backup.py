@@ -288,3 +288,13 @@ def test_if_the_backup_fails_nothing_is_migrated(home: Path, old_database: Path,
     assert "backed up" in info.value.message
     assert "nothing was changed" in info.value.message
     assert revision(old_database) == "0003"
+
+
+def test_a_target_ending_in_a_slash_is_a_directory_even_a_new_one(
+    ctx: Context, world: World, cli, tmp_path: Path
+):
+    result = cli("backup", f"{tmp_path}/nightly/")
+    assert result.exit_code == 0, result.output
+    written = Path(result.stdout.strip())
+    assert written.parent == tmp_path / "nightly"
+    assert written.name.startswith("omnipost-") and written.is_file()

@@ -349,3 +349,11 @@ def test_keymap_ids_may_be_written_as_dotted_keys(env):
         "variants.publish": "ctrl+o",
         "calendar.move": "M",
     }
+
+
+def test_a_wrong_secret_setting_is_named_but_never_echoed(env):
+    env["OMNIPOST_ALERT_WEBHOOK"] = "htps://hooks.slack.com/services/T0/B0/s3cr3t"
+    with pytest.raises(ConfigError) as info:
+        load_settings(env)
+    assert "OMNIPOST_ALERT_WEBHOOK" in info.value.message
+    assert "s3cr3t" not in info.value.message

@@ -79,6 +79,12 @@ def test_the_demo_publishes_retries_and_fails_what_it_should(tmp_path: Path, mon
     finally:
         ctx.close()
 
+    # The README: running it again with the same --home adds a new live batch.
+    again = run_demo("--home", str(home), "--for", "100", "--until-settled")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "retrying → published" in again.stdout
+    assert again.stdout.count("→ failed") == 2
+
 
 def test_a_throw_away_demo_leaves_nothing_behind():
     result = run_demo("--for", "2")
@@ -87,3 +93,51 @@ def test_a_throw_away_demo_leaves_nothing_behind():
     pid = int(re.search(r"worker +pid (\d+)", result.stdout).group(1))
     assert not home.exists()
     assert gone(pid)
+
+
+def start_demo(*args: str) -> tuple[subprocess.Popen, dict[str, str]]:
+    """A headless demo in the background; returns it once its worker is up, with what it said."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "omnipost_tui", "demo", "--no-tui", *args],
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    said: dict[str, str] = {}
+    for line in proc.stdout:  # the demo prints these before it starts watching
+        for key in ("demo home", "worker"):
+            if line.startswith(key):
+                said[key] = line
+        if line.startswith("watching"):
+            break
+    return proc, said
+
+
+@pytest.mark.parametrize("signum", ["SIGTERM", "SIGHUP"])
+def test_a_terminated_demo_still_cleans_up(signum):
+    import signal
+
+    proc, said = start_demo("--for", "120")
+    home = Path(re.search(r"demo home +(\S+)", said["demo home"]).group(1))
+    pid = int(re.search(r"pid (\d+)", said["worker"]).group(1))
+    proc.send_signal(getattr(signal, signum))  # a closed terminal, a dropped SSH session
+    proc.wait(timeout=60)
+    assert gone(pid)
+    assert not home.exists()
+
+
+def test_the_demo_worker_stops_when_the_demo_is_killed_outright():
+    from tests.conftest import wait_for
+
+    proc, said = start_demo("--for", "120", "--keep")
+    home = Path(re.search(r"demo home +(\S+)", said["demo home"]).group(1))
+    pid = int(re.search(r"pid (\d+)", said["worker"]).group(1))
+    proc.kill()  # no chance to clean up
+    proc.wait(timeout=10)
+    try:
+        wait_for(lambda: gone(pid), timeout=30, what="the orphaned worker to stop by itself")
+    finally:
+        import shutil
+
+        shutil.rmtree(home, ignore_errors=True)

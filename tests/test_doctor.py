@@ -491,12 +491,15 @@ def test_accounts_unhealthy(cli, services: Context, state: str) -> None:
 # --- tokens -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "expires_in", [timedelta(days=7, minutes=1), None], ids=["8 days", "never"]
-)
-def test_tokens_healthy(cli, install: Install, expires_in: timedelta | None) -> None:
-    add_page(install.ctx, expires_in=expires_in, page="104300")
+def test_tokens_healthy(cli, install: Install) -> None:
+    add_page(install.ctx, expires_in=timedelta(days=7, minutes=1), page="104300")
     run_doctor(cli).passed("tokens", "none expired or expiring within 7d")
+
+
+def test_a_token_nobody_knows_the_expiry_of_needs_action(cli, install: Install) -> None:
+    add_page(install.ctx, expires_in=None, page="104300")
+    report = run_doctor(cli)
+    report.failed("tokens", ("expiry unknown for Acme Page 104300",), ("account check --all",))
 
 
 @pytest.mark.parametrize("state", ["expiring", "past its expiry", "marked expired"])
@@ -644,3 +647,14 @@ def test_a_check_that_crashes_is_reported_and_the_others_still_run(
 
     report.failed("accounts", ("could not check (RuntimeError: boom)",), ("see the log at",))
     assert report.failing == ["accounts"]
+
+
+def test_a_cron_only_install_passes_the_worker_check(cli, monkeypatch) -> None:
+    """`worker --once` every minute from cron is the worker there."""
+    result = cli("worker", "--once")
+    assert result.exit_code == 0, result.output
+    report = json.loads(cli("doctor", "--json").stdout)
+    worker = next(c for c in report["checks"] if c["name"] == "worker")
+    sweep = next(c for c in report["checks"] if c["name"] == "sweep")
+    assert worker["ok"] and "cron mode" in worker["detail"]
+    assert sweep["ok"]

@@ -410,3 +410,33 @@ def test_follow_waits_for_a_log_that_does_not_exist_yet(home: Path):
         stop.set()
         thread.join(timeout=10)
     assert not thread.is_alive()
+
+
+def test_several_processes_share_the_rotating_log_without_losing_lines(tmp_path):
+    """The worker, the app and the commands all append to one file and rotate it."""
+    import subprocess
+    import sys
+
+    log = tmp_path / "shared.log"
+    writer = (
+        "import logging, sys, time\n"
+        "from omnipost_tui.logs import SharedRotatingFileHandler\n"
+        "h = SharedRotatingFileHandler(sys.argv[1], maxBytes=4000, backupCount=200)\n"
+        "h.setFormatter(logging.Formatter('%(message)s'))\n"
+        "lg = logging.getLogger('w'); lg.addHandler(h); lg.setLevel(logging.INFO)\n"
+        # Interleaved on purpose: each process writes, then lets the other in.
+        "for n in range(1000):\n"
+        "    lg.info('%s-%04d', sys.argv[2], n); time.sleep(0.0005)\n"
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", writer, str(log), name]) for name in ("a", "b")
+    ]
+    for proc in procs:
+        assert proc.wait(timeout=60) == 0
+    lines = []
+    for path in tmp_path.glob("shared.log*"):
+        if not path.name.endswith(".lock"):
+            lines += path.read_text().split()
+    for name in ("a", "b"):
+        mine = sorted(line for line in lines if line.startswith(f"{name}-"))
+        assert mine == [f"{name}-{n:04d}" for n in range(1000)]

@@ -173,8 +173,9 @@ def test_stopping_the_worker_lets_a_running_publish_finish(live, sandbox, start_
 def test_killed_worker_after_sending_leaves_the_variant_unconfirmed(
     live, sandbox, start_worker, platform_env
 ):
-    platform_env["OMNIPOST_PUBLISH_TIMEOUT"] = "2"
-    platform_env["OMNIPOST_HTTP_TIMEOUT"] = "0.5"
+    # The worker is killed while its request hangs: its read timeout must not come first.
+    platform_env["OMNIPOST_PUBLISH_TIMEOUT"] = "6"
+    platform_env["OMNIPOST_HTTP_TIMEOUT"] = "2"
     brand = add_brand(live, "Acme").id
     page = connect(live, brand, "facebook", "page-hang", "Hanging Page")
     post = add_post(live, brand=brand, title="Lost", text="Did it go out?").id

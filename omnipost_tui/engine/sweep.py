@@ -41,6 +41,7 @@ def sweep(ctx: Context, *, worker_id: str | None = None) -> SweepReport:
     report.dispatched = dispatch(ctx, publishing.due_for_dispatch(ctx, now), now)
     if report.dispatched:
         log.info("dispatched %d variant(s)", len(report.dispatched))
-    alerting.notice(ctx)  # the safety net: also what changed while no worker was running
+    # The safety net: what changed while no worker ran, and webhook POSTs whose message was lost.
+    alerting.notice(ctx, resend=True)
     workers.record_sweep(ctx, worker_id or ctx.worker_id)
     return report

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
-import socket
 import threading
+import time
 from dataclasses import dataclass
 
 from huey.consumer import Consumer
@@ -50,6 +51,24 @@ class Heartbeat(threading.Thread):
         self.stopped.set()
 
 
+def watch_parent(parent: int) -> threading.Thread:
+    """Stop gracefully (SIGTERM to ourselves) once ``parent`` is gone.
+
+    For workers started by another process (``omnipost demo``): if that process is killed
+    without stopping us, we must not keep running on our own.
+    """
+
+    def run() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        log.warning("the process that started this worker is gone; stopping")
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    thread = threading.Thread(target=run, name="omnipost-parent-watch", daemon=True)
+    thread.start()
+    return thread
+
+
 def run_worker(ctx: Context, *, threads: int, periodic: bool) -> None:
     worker_id = workers.worker_identity()
     ctx.worker_id = worker_id
@@ -71,6 +90,9 @@ def run_worker(ctx: Context, *, threads: int, periodic: bool) -> None:
     workers.register_worker(ctx, worker_id, periodic=periodic)
     heartbeat = Heartbeat(ctx, worker_id)
     heartbeat.start()
+    parent = os.environ.get("OMNIPOST_WORKER_PARENT", "")
+    if parent.isdigit():
+        watch_parent(int(parent))
     log.info(
         "worker started (%d thread(s), sweep %s)",
         threads,
@@ -91,14 +113,9 @@ class OnceReport:
     processed: int  # queue messages handled (published, skipped as duplicates, or re-parked)
 
 
-def one_shot_identity(kind: str) -> str:
-    """Cron runs every minute: one heartbeat row per host and kind, not one per process."""
-    return f"{socket.gethostname()}:{kind}"
-
-
 def sweep_now(ctx: Context) -> SweepReport:
     """``omnipost schedule``: one sweep, recorded like a worker's so status and doctor see it."""
-    worker_id = one_shot_identity("schedule")
+    worker_id = workers.one_shot_identity(workers.SCHEDULE)
     workers.register_worker(ctx, worker_id, periodic=True)
     try:
         return sweep(ctx, worker_id=worker_id)
@@ -108,7 +125,7 @@ def sweep_now(ctx: Context) -> SweepReport:
 
 def run_once(ctx: Context) -> OnceReport:
     """Sweep, then run every queued task that is due now, in this process; for cron installs."""
-    worker_id = one_shot_identity("once")
+    worker_id = workers.one_shot_identity(workers.ONCE)
     ctx.worker_id = worker_id
     ctx.queue.ping()
     workers.register_worker(ctx, worker_id, periodic=True)

@@ -225,15 +225,25 @@ def remove_account(ctx: Context, ref: str | int, *, unschedule: bool = False) ->
         return AccountView.of(account)
 
 
-def mark_account_expired(ctx: Context, account_id: int) -> bool:
-    """CAS connected → expired; True when this call changed it."""
+def mark_account_expired(
+    ctx: Context, account_id: int, *, refused_token: str | None = None
+) -> bool:
+    """CAS connected → expired; True when this call changed it.
+
+    ``refused_token`` (the encrypted token the platform refused) keeps a token the user
+    pasted a moment ago from being marked expired because of the old one's answer.
+    """
+    now = clock.now()
+    conditions = [
+        ConnectedSocialAccount.id == account_id,
+        ConnectedSocialAccount.status == CONNECTED,
+    ]
+    if refused_token is not None:
+        conditions.append(ConnectedSocialAccount.access_token_encrypted == refused_token)
     with ctx.db.write() as session:
         result = session.execute(
             update(ConnectedSocialAccount)
-            .where(
-                ConnectedSocialAccount.id == account_id,
-                ConnectedSocialAccount.status == CONNECTED,
-            )
-            .values(status=EXPIRED, updated_at=clock.now())
+            .where(*conditions)
+            .values(status=EXPIRED, expired_at=now, updated_at=now)
         )
         return result.rowcount == 1

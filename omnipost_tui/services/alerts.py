@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from omnipost_tui import clock
 from omnipost_tui.errors import ConflictError
@@ -74,7 +74,7 @@ def current_alerts(ctx: Context, now: datetime | None = None) -> list[Alert]:
             if account.status == EXPIRED:
                 alerts.append(
                     Alert(
-                        key=f"{ACCOUNT_EXPIRED}:{account.id}:{account.updated_at.isoformat()}",
+                        key=f"{ACCOUNT_EXPIRED}:{account.id}:{_expiry_moment(account)}",
                         kind=ACCOUNT_EXPIRED,
                         message=f"{label} expired; reconnect it to keep publishing",
                         account_id=account.id,
@@ -103,6 +103,12 @@ def current_alerts(ctx: Context, now: datetime | None = None) -> list[Alert]:
     return sorted(alerts, key=lambda alert: severity[alert.kind])
 
 
+def _expiry_moment(account: ConnectedSocialAccount) -> str:
+    """When it expired (one alert per expiry); renames and token checks leave this alone."""
+    moment = account.expired_at or account.updated_at
+    return moment.isoformat()
+
+
 # --- raising and delivering (the worker) ---------------------------------------------------------
 
 # Worth telling someone right away; a token that expires next week is for the TUI and doctor.
@@ -110,11 +116,15 @@ RAISED_KINDS = (REPEATED_FAILURES, ACCOUNT_EXPIRED)
 DELIVERY_WAITS = (10, 30, 90, 300, 900)  # seconds before each retry of a failed webhook POST
 
 
+# A delivery in flight holds the alert this long, so a second worker does not POST it too.
+DELIVERY_LEASE = timedelta(seconds=60)
+
+
 def raise_alerts(ctx: Context, now: datetime | None = None) -> list[Alert]:
     """Record the alerts not raised before and return them (each is raised once).
 
-    Repeated failures are raised at most once per alert window (the key is the window's
-    number, so two workers noticing at once agree); an expired account once per expiry.
+    Repeated failures: at most one alert per alert window, however the failures fall across
+    it. An expired account: one alert per expiry.
     """
     now = now or clock.now()
     fresh = []
@@ -123,6 +133,7 @@ def raise_alerts(ctx: Context, now: datetime | None = None) -> list[Alert]:
             continue
         key = alert.key
         if alert.kind == REPEATED_FAILURES:
+            # The window's number: two workers noticing at the same moment pick the same key.
             key = f"{REPEATED_FAILURES}:{int(now.timestamp() // ctx.settings.alert_window)}"
         if _record(ctx, key, alert, now):
             fresh.append(Alert(key, alert.kind, alert.message, alert.account_id))
@@ -134,6 +145,15 @@ def _record(ctx: Context, key: str, alert: Alert, now: datetime) -> bool:
         with ctx.db.write() as session:
             if session.get(AlertRecord, key) is not None:
                 return False
+            if alert.kind == REPEATED_FAILURES:
+                since = now - timedelta(seconds=ctx.settings.alert_window)
+                recent = session.scalar(
+                    select(func.count(AlertRecord.key)).where(
+                        AlertRecord.kind == REPEATED_FAILURES, AlertRecord.raised_at > since
+                    )
+                )
+                if recent:
+                    return False  # the same burst, already reported
             session.add(
                 AlertRecord(
                     key=key,
@@ -141,11 +161,29 @@ def _record(ctx: Context, key: str, alert: Alert, now: datetime) -> bool:
                     message=alert.message,
                     raised_at=now,
                     delivery_attempts=0,
+                    next_attempt_at=now,
                 )
             )
     except ConflictError:
         return False  # another worker recorded it a moment ago
     return True
+
+
+def alerts_to_deliver(ctx: Context, now: datetime | None = None) -> list[str]:
+    """Keys of alerts whose next webhook POST is due (a lost queue message is caught here)."""
+    if not ctx.settings.alert_webhook:
+        return []
+    now = now or clock.now()
+    with ctx.db.read() as session:
+        return list(
+            session.scalars(
+                select(AlertRecord.key).where(
+                    AlertRecord.delivered_at.is_(None),
+                    AlertRecord.next_attempt_at.is_not(None),
+                    AlertRecord.next_attempt_at <= now,
+                )
+            ).all()
+        )
 
 
 @dataclass(frozen=True)
@@ -158,15 +196,15 @@ class Delivery:
 def deliver_alert(ctx: Context, key: str, *, client: httpx.Client | None = None) -> Delivery:
     """POST one alert to the webhook as Slack-compatible JSON ``{"text": …}``.
 
-    The caller (a queue task) schedules the retry; attempts are counted in the database.
+    Only when it is due and nobody else is sending it (a short lease in the database); the
+    caller (a queue task) schedules the retry; attempts are counted in the database.
     """
     url = ctx.settings.alert_webhook
+    now = clock.now()
+    if not url or not _take(ctx, key, now):
+        return Delivery(delivered=False, retry_in=None)
     with ctx.db.read() as session:
         record = session.get(AlertRecord, key)
-        if record is None or record.delivered_at is not None or not url:
-            return Delivery(
-                delivered=record is not None and record.delivered_at is not None, retry_in=None
-            )
         message, attempts = record.message, record.delivery_attempts
     error = None
     try:
@@ -183,14 +221,34 @@ def deliver_alert(ctx: Context, key: str, *, client: httpx.Client | None = None)
         error = f"could not reach the webhook ({type(exc).__name__})"
     now = clock.now()
     attempts += 1
+    retry_in = None
+    if error is not None and attempts <= len(DELIVERY_WAITS):
+        retry_in = DELIVERY_WAITS[attempts - 1]
     with ctx.db.write() as session:
         record = session.get(AlertRecord, key)
-        if record is not None:
-            record.delivery_attempts = attempts
-            record.last_error = error
-            if error is None:
-                record.delivered_at = now
+        record.delivery_attempts = attempts
+        record.last_error = error
+        if error is None:
+            record.delivered_at = now
+            record.next_attempt_at = None
+        else:
+            record.next_attempt_at = now + timedelta(seconds=retry_in) if retry_in else None
     if error is None:
         return Delivery(delivered=True, retry_in=None)
-    retry_in = DELIVERY_WAITS[attempts - 1] if attempts <= len(DELIVERY_WAITS) else None
     return Delivery(delivered=False, retry_in=retry_in, error=error)
+
+
+def _take(ctx: Context, key: str, now: datetime) -> bool:
+    """Compare-and-set a lease on a due, undelivered alert; False: not due, or already taken."""
+    with ctx.db.write() as session:
+        taken = session.execute(
+            update(AlertRecord)
+            .where(
+                AlertRecord.key == key,
+                AlertRecord.delivered_at.is_(None),
+                AlertRecord.next_attempt_at.is_not(None),
+                AlertRecord.next_attempt_at <= now,
+            )
+            .values(next_attempt_at=now + DELIVERY_LEASE)
+        ).rowcount
+    return taken == 1

@@ -287,6 +287,12 @@ def check_worker(ctx: Context, now: datetime) -> Check:
         return Check(
             WORKER, True, f"{len(online)} online, last heartbeat {format_duration(age)} ago"
         )
+    recent = SWEEP_WITHIN.total_seconds()
+    cron = [w for w in seen if workers.is_one_shot(w.id, workers.ONCE) and w.age(now) <= recent]
+    if cron:
+        # Cron-only installs: `omnipost worker --once` every minute is the worker.
+        age = min(w.age(now) for w in cron)
+        return Check(WORKER, True, f"cron mode: worker --once ran {format_duration(age)} ago")
     if not seen:
         detail = "never seen"
     else:
@@ -403,19 +409,34 @@ def check_tokens(ctx: Context, now: datetime) -> Check:
         for alert in current_alerts(ctx, now)
         if alert.kind in (ACCOUNT_EXPIRED, TOKEN_EXPIRING)
     ]
-    if not alerts:
+    with ctx.db.read() as session:
+        unknown = session.execute(
+            select(ConnectedSocialAccount.id, ConnectedSocialAccount.name).where(
+                ConnectedSocialAccount.status == CONNECTED,
+                ConnectedSocialAccount.token_expires_at.is_(None),
+            )
+        ).all()
+    if not alerts and not unknown:
         return Check(
             TOKENS,
             True,
             f"none expired or expiring within {format_duration(EXPIRY_WARNING.total_seconds())}",
         )
-    commands = [f"omnipost account reconnect {a.account_id}" for a in alerts if a.account_id]
-    return Check(
-        TOKENS,
-        False,
-        "; ".join(alert.message for alert in alerts),
-        "reconnect with a new token: " + ", ".join(commands),
-    )
+    details = [alert.message for alert in alerts]
+    fixes = []
+    if alerts:
+        commands = [f"omnipost account reconnect {a.account_id}" for a in alerts if a.account_id]
+        fixes.append("reconnect with a new token: " + ", ".join(commands))
+    if unknown:
+        # Nobody would notice such a token running out until posts fail.
+        details.append(
+            "expiry unknown for " + ", ".join(f"{name} (#{id_})" for id_, name in unknown)
+        )
+        fixes.append(
+            "record it: omnipost account check --all (with the app credentials), or "
+            "omnipost account reconnect ID --expires-at WHEN"
+        )
+    return Check(TOKENS, False, "; ".join(details), "; ".join(fixes))
 
 
 def check_app_credentials(ctx: Context, now: datetime) -> Check:

@@ -278,8 +278,10 @@ def complete_attempt(
                 .where(
                     ConnectedSocialAccount.id == claim.account_id,
                     ConnectedSocialAccount.status == CONNECTED,
+                    # Not a token the user pasted while this request was on its way.
+                    ConnectedSocialAccount.access_token_encrypted == claim.access_token_encrypted,
                 )
-                .values(status=EXPIRED, updated_at=now)
+                .values(status=EXPIRED, expired_at=now, updated_at=now)
             )
         return changed == 1
 

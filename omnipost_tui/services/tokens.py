@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from omnipost_tui import clock
 from omnipost_tui.connectors.errors import Permanent, PlatformError, TokenExpired
@@ -207,7 +207,8 @@ def check_account(ctx: Context, ref: str | int) -> AccountView:
 
 
 def refresh_expiring(ctx: Context, within: timedelta) -> list[tuple[int, TokenOutcome]]:
-    """Refresh every account whose token expires within ``within`` from now (or already has).
+    """Refresh every account whose token expires within ``within`` from now (or already has,
+    or whose expiry nobody knows: refreshing is how to learn it).
 
     One account failing does not stop the others; each outcome says what happened.
     """
@@ -217,10 +218,16 @@ def refresh_expiring(ctx: Context, within: timedelta) -> list[tuple[int, TokenOu
             select(ConnectedSocialAccount.id)
             .where(
                 ConnectedSocialAccount.status.in_((CONNECTED, EXPIRED)),
-                ConnectedSocialAccount.token_expires_at.is_not(None),
-                ConnectedSocialAccount.token_expires_at <= cutoff,
+                or_(
+                    ConnectedSocialAccount.token_expires_at.is_(None),
+                    ConnectedSocialAccount.token_expires_at <= cutoff,
+                ),
             )
-            .order_by(ConnectedSocialAccount.token_expires_at, ConnectedSocialAccount.id)
+            .order_by(
+                ConnectedSocialAccount.token_expires_at.is_(None),
+                ConnectedSocialAccount.token_expires_at,
+                ConnectedSocialAccount.id,
+            )
         ).all()
     return [(account_id, _outcome(ctx, account_id, refresh_account)) for account_id in ids]
 
@@ -324,7 +331,15 @@ def _ask(
         if verb == "check":
             # For a check, a refused token is the finding itself, not a failure to report.
             raise _Refused(detail) from None
-        mark_account_expired(ctx, stored.id)
+        if stored.platform == LINKEDIN:
+            # What LinkedIn refused is the refresh token; the access token may well still work
+            # until its expiry, so publishing goes on meanwhile.
+            raise ValidationError(
+                f"LinkedIn refused the refresh token of {stored.label} ({detail}); the access "
+                "token keeps working until it expires: reconnect the account before then "
+                f"(omnipost account reconnect {stored.id} --refresh-token-file PATH)"
+            ) from None
+        mark_account_expired(ctx, stored.id, refused_token=stored.encrypted_token)
         log.warning(
             "token refused: %s",
             detail,
@@ -370,10 +385,13 @@ def _exchange_facebook(ctx: Context, stored: _Stored, app_id: str, app_secret: s
     except PlatformError as exc:
         if exc.retryable:
             raise
-        # Graph refuses /me/accounts for a page token ("nonexisting field (accounts) on node
-        # type (Page)"): the stored token was a page token and its exchange is the page's new
-        # token.
-        return grant
+        # Without the page list we cannot tell the page's token from its user's: storing the
+        # user token would make every later post fail, so nothing is stored.
+        raise ValidationError(
+            f"Facebook would not list the pages of the user behind {stored.label} "
+            f"({exc.message}); nothing was changed. Reconnect the account with a user token "
+            f"that manages the page: omnipost account reconnect {stored.id}"
+        ) from None
     for page in pages:
         if page.page_id == stored.external_id:
             # A page token made from a long-lived user token lives at least as long as that
@@ -408,7 +426,7 @@ def _record_check(ctx: Context, stored: _Stored, info: TokenInfo) -> None:
         values["token_expires_at"] = info.expires_at
     _update_if_unchanged(ctx, stored, values)
     if not info.is_valid:
-        mark_account_expired(ctx, stored.id)
+        mark_account_expired(ctx, stored.id, refused_token=stored.encrypted_token)
 
 
 def _update_if_unchanged(ctx: Context, stored: _Stored, values: dict[str, object]) -> None:

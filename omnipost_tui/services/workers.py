@@ -42,6 +42,20 @@ def worker_identity() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+# Cron installs run one-shot processes every minute: one heartbeat row per host and kind
+# (`worker --once`, `schedule`), not one per process.
+ONCE = "once"
+SCHEDULE = "schedule"
+
+
+def one_shot_identity(kind: str) -> str:
+    return f"{socket.gethostname()}:{kind}"
+
+
+def is_one_shot(worker_id: str, kind: str) -> bool:
+    return worker_id.endswith(f":{kind}")
+
+
 def register_worker(ctx: Context, worker_id: str, *, periodic: bool) -> None:
     now = clock.now()
     with ctx.db.write() as session:
