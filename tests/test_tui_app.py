@@ -105,6 +105,26 @@ async def test_status_bar_shows_the_worker_and_what_needs_attention(demo):
         assert "● worker" in str(bar.render())
 
 
+async def test_a_narrow_status_bar_keeps_the_note_and_the_timezone(demo):
+    """At 80 columns the demo's note does not fit beside the words: the legend's icons take
+    their place, and the note and the timezone stay whole."""
+    from omnipost_tui.demo import STATUS_NOTE
+    from omnipost_tui.tui.widgets.frame import StatusBar
+
+    app = OmniPostApp(demo.ctx, status_note=STATUS_NOTE)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        text = str(app.screen.query_one(StatusBar).render())
+        assert STATUS_NOTE in text and "Europe/Berlin" in text
+        assert "✗ 2" in text and "? 1" in text and "↻ 1" in text
+        assert len(text) <= 80
+
+        await pilot.resize_terminal(140, 30)
+        await settle(pilot)
+        text = str(app.screen.query_one(StatusBar).render())
+        assert "failed 2" in text and "unconfirmed 1" in text and STATUS_NOTE in text
+
+
 async def test_an_expired_account_warns_until_the_accounts_screen_is_seen(demo):
     app = OmniPostApp(demo.ctx)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -7,6 +7,7 @@ from textual.widgets import Static
 
 from omnipost_tui import clock
 from omnipost_tui.times import format_duration
+from omnipost_tui.tui.format import STATUS_ICONS
 
 SCREENS = (
     ("1", "calendar", "Calendar"),
@@ -59,12 +60,24 @@ class StatusBar(Static):
         # Ages and countdowns move with the clock, not only when the database changes.
         self.set_interval(1.0, lambda: self._render_summary(self.app.summary))
 
+    def on_resize(self) -> None:
+        self._render_summary(self.app.summary)
+
     def _render_summary(self, summary) -> None:
-        text = Text(no_wrap=True, overflow="ellipsis")
         if summary is None:
-            text.append(" loading…", style="dim")
-            self.update(text)
+            self.update(Text(" loading…", style="dim"))
             return
+        text = self._summary_text(summary, compact=False)
+        if text.cell_len > self.size.width:
+            # At 80 columns the words do not fit with a note and the timezone: the icons of the
+            # calendar's legend say the same in less room.
+            text = self._summary_text(summary, compact=True)
+        text.no_wrap = True
+        text.overflow = "ellipsis"
+        self.update(text)
+
+    def _summary_text(self, summary, *, compact: bool) -> Text:
+        text = Text()
         report = summary.report
         now = clock.now()
         beats = [w for w in report.workers if w.stopped_at is None]
@@ -75,18 +88,21 @@ class StatusBar(Static):
         else:
             text.append(" ○ worker OFFLINE", style="bold red")
         counts = report.counts
-        for label, value, style in (
-            ("due", report.due_now, "cyan"),
-            ("retrying", counts.get("retrying", 0), "yellow"),
-            ("failed", counts.get("failed", 0), "red"),
-            ("unconfirmed", counts.get("unconfirmed", 0), "bright_magenta"),
+        for status, label, value, style in (
+            ("scheduled", "due", report.due_now, "cyan"),
+            ("retrying", "retrying", counts.get("retrying", 0), "yellow"),
+            ("failed", "failed", counts.get("failed", 0), "red"),
+            ("unconfirmed", "unconfirmed", counts.get("unconfirmed", 0), "bright_magenta"),
         ):
             text.append("  ")
-            text.append(f"{label} ")
+            if compact and status != "scheduled":
+                text.append(f"{STATUS_ICONS[status]} ")
+            else:
+                text.append(f"{label} ")
             text.append(str(value), style=f"bold {style}" if value else "dim")
         if summary.note:
             text.append("  ")
             text.append(summary.note, style="yellow")
         text.append("  ")
         text.append(summary.timezone, style="dim")
-        self.update(text)
+        return text
