@@ -17,7 +17,6 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.coordinate import Coordinate
 from textual.widgets import Label, Static
 
 from omnipost_tui import clock
@@ -98,7 +97,6 @@ class AccountsScreen(OmniScreen):
         super().__init__()
         self.overview: Overview | None = None
         self.include_removed = False
-        self._cells: dict[str, tuple] = {}
         self._accounts: dict[str, AccountView] = {}
         self._brands: dict[str, BrandView] = {}
         self._cursor_to = ""  # a row key the next load should put the cursor on
@@ -151,30 +149,18 @@ class AccountsScreen(OmniScreen):
         """Cell updates when the rows are the same ones; otherwise rebuild, keeping the cursor."""
         table = self.query_one(FlexTable)
         with self.app.batch_update():
-            if list(rows) == list(self._cells):
-                for key, cells in rows.items():
-                    for (column, _, _), new, old in zip(
-                        COLUMNS, cells, self._cells[key], strict=True
-                    ):
-                        if new != old:
-                            table.update_cell(key, column, new)
-            else:
-                current, row = self._cursor_key(), table.cursor_row
-                table.clear()
-                for key, cells in rows.items():
-                    table.add_row(*cells, key=key)
-                if self._cursor_to in rows:
-                    table.move_cursor(row=table.get_row_index(self._cursor_to))
+            current, row = table.cursor_key(), table.cursor_row
+            if table.show_rows(rows):
+                if table.move_to(self._cursor_to):
                     self._cursor_to = ""
                 elif current in rows:
-                    table.move_cursor(row=table.get_row_index(current))
+                    table.move_to(current)
                 elif current and rows:
                     # Its row went away (removed, or hidden): stay where it was.
                     table.move_cursor(row=min(row, len(rows) - 1))
                 elif self._accounts:
                     # First look: start on the first account (brand rows are headings).
-                    table.move_cursor(row=table.get_row_index(next(iter(self._accounts))))
-            self._cells = rows
+                    table.move_to(next(iter(self._accounts)))
         table.fit_columns()
 
     def _brand_cells(self, brand: BrandView, accounts: list[AccountView]) -> tuple:
@@ -240,7 +226,7 @@ class AccountsScreen(OmniScreen):
 
     def _show_detail(self) -> None:
         detail = self.query_one("#account-detail", Static)
-        key = self._cursor_key()
+        key = self.query_one(FlexTable).cursor_key()
         account = self._accounts.get(key)
         if account is not None:
             detail.update(self._account_detail(account))
@@ -295,17 +281,8 @@ class AccountsScreen(OmniScreen):
             text.append(" — t: paste a new one", style="yellow")
         return text
 
-    def _cursor_key(self) -> str:
-        table = self.query_one(FlexTable)
-        if table.row_count == 0:
-            return ""
-        try:
-            return str(table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value)
-        except Exception:
-            return ""
-
     def selected_account(self) -> AccountView | None:
-        return self._accounts.get(self._cursor_key())
+        return self._accounts.get(self.query_one(FlexTable).cursor_key())
 
     def _need_account(self) -> AccountView | None:
         account = self.selected_account()
@@ -322,7 +299,7 @@ class AccountsScreen(OmniScreen):
         if not overview.brands:
             self.notify("add a brand first (b)", severity="warning")
             return
-        key = self._cursor_key()
+        key = self.query_one(FlexTable).cursor_key()
         selected = self._accounts.get(key)
         brand = self._brands.get(key)
         brand_id = selected.brand_id if selected else brand.id if brand else None

@@ -21,7 +21,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Input, Label, Select, Static
 
 from omnipost_tui.errors import OmniPostError
@@ -180,7 +179,6 @@ class AttemptsScreen(VariantActions, OmniScreen):
         super().__init__()
         self.flt = AttemptFilter()
         self.page: Page | None = None
-        self._cells: dict[str, tuple] = {}  # row key -> rendered cells, for diffing
         self._views: dict[str, AttemptView] = {}
         self._shown: AttemptView | None = None  # what the detail pane shows
         self._acting_on: VariantView | None = None
@@ -258,28 +256,9 @@ class AttemptsScreen(VariantActions, OmniScreen):
         rows = {str(a.id): self._cells_of(a) for a in page.rows}
         self._views = {str(a.id): a for a in page.rows}
         with self.app.batch_update():
-            if list(rows) == list(self._cells):
-                for key, cells in rows.items():
-                    old = self._cells[key]
-                    for (column, _, _), new, before in zip(COLUMNS, cells, old, strict=True):
-                        if new != before:
-                            table.update_cell(key, column, new)
-            else:
-                current = self._cursor_key()
-                scroll = table.scroll_y
-                table.clear()
-                for key, cells in rows.items():
-                    table.add_row(*cells, key=key)
-                target = cursor_to or current
-                if target == "last" and rows:
-                    table.move_cursor(row=len(rows) - 1)
-                elif target == "first" and rows:
-                    table.move_cursor(row=0)
-                    table.scroll_home(animate=False)
-                elif target and target in rows:
-                    table.move_cursor(row=table.get_row_index(target))
-                    table.scroll_y = scroll
-            self._cells = rows
+            current, scroll = table.cursor_key(), table.scroll_y
+            if table.show_rows(rows):
+                table.place_cursor(cursor_to or current, scroll)
         table.fit_columns()
         self._show_position()
         self._show_detail()
@@ -464,17 +443,8 @@ class AttemptsScreen(VariantActions, OmniScreen):
 
     # --- acting on the attempt's variant --------------------------------------------------------
 
-    def _cursor_key(self) -> str:
-        table = self.query_one(DataTable)
-        if table.row_count == 0:
-            return ""
-        try:
-            return str(table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value)
-        except Exception:
-            return ""
-
     def selected_attempt(self) -> AttemptView | None:
-        return self._views.get(self._cursor_key())
+        return self._views.get(self.query_one(FlexTable).cursor_key())
 
     # Publishing, retrying, editing and marking published act on the attempt's variant, exactly
     # as on the variants screen (VariantActions); the variant is read fresh first, since its

@@ -17,7 +17,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Input, Label, Select, Static
 
 from omnipost_tui import clock
@@ -39,6 +38,7 @@ from omnipost_tui.tui.format import (
     status_text,
 )
 from omnipost_tui.tui.variant_actions import VariantActions
+from omnipost_tui.tui.widgets.keyed_table import KeyedTable
 from omnipost_tui.tui.widgets.month_grid import COUNTED_STATUSES, MonthGrid
 
 # (key, header). Widths depend on the space the agenda gets; see _column_widths.
@@ -119,7 +119,6 @@ class CalendarScreen(VariantActions, OmniScreen):
         super().__init__()
         self.flt = VariantFilter()
         self.moving: VariantView | None = None
-        self._cells: dict[str, tuple] = {}  # row key -> rendered cells, for diffing
         self._views: dict[str, VariantView] = {}
         self._agenda_day: date | None = None
         self._wide = False
@@ -149,11 +148,11 @@ class CalendarScreen(VariantActions, OmniScreen):
                 yield Static("", id="legend")
             with Vertical(id="day"):
                 yield Label("", id="day-title")
-                yield DataTable(id="agenda", cursor_type="row", cell_padding=0)
+                yield KeyedTable(id="agenda", cursor_type="row", cell_padding=0)
                 yield Static("", id="detail")
 
     def on_mount(self) -> None:
-        table = self.query_one("#agenda", DataTable)
+        table = self.table
         for key, label in COLUMNS:
             table.add_column(label, key=key, width=4)
         self.grid.focus()
@@ -176,8 +175,8 @@ class CalendarScreen(VariantActions, OmniScreen):
         return self.query_one("#grid", MonthGrid)
 
     @property
-    def table(self) -> DataTable:
-        return self.query_one("#agenda", DataTable)
+    def table(self) -> KeyedTable:
+        return self.query_one("#agenda", KeyedTable)
 
     def _today(self) -> date:
         return clock.now().astimezone(self.app.tz).date()
@@ -277,7 +276,7 @@ class CalendarScreen(VariantActions, OmniScreen):
 
     def _render_agenda(self, day: date | None, rows: list[VariantView]) -> None:
         """Rows keyed by variant id: cell updates when the rows are the same ones, otherwise
-        a rebuild that keeps the cursor on its variant."""
+        a rebuild that keeps the cursor on its variant (a new day starts at the top)."""
         if day is None:
             return
         table = self.table
@@ -287,23 +286,12 @@ class CalendarScreen(VariantActions, OmniScreen):
         cells = {str(v.id): self._cells_of(v) for v in rows}
         self._views = {str(v.id): v for v in rows}
         with self.app.batch_update():
-            if not new_day and list(cells) == list(self._cells):
-                for key, row in cells.items():
-                    for (column, _), new, old in zip(COLUMNS, row, self._cells[key], strict=True):
-                        if new != old:
-                            table.update_cell(key, column, new)
-            else:
-                target = self._cursor_to or ("" if new_day else self._cursor_key())
-                table.clear()
-                for key, row in cells.items():
-                    table.add_row(*row, key=key)
-                if target in cells:
-                    table.move_cursor(row=table.get_row_index(target))
-                elif rows:
+            target = self._cursor_to or ("" if new_day else table.cursor_key())
+            if table.show_rows(cells, rebuild=new_day):
+                if not table.move_to(target) and rows:
                     table.move_cursor(row=0)
                 if self._cursor_to in cells:
                     self._cursor_to = ""
-            self._cells = cells
         self._show_day_title()
         self._show_detail()
 
@@ -377,19 +365,10 @@ class CalendarScreen(VariantActions, OmniScreen):
 
     # --- the selected variant -------------------------------------------------------------------
 
-    def _cursor_key(self) -> str:
-        table = self.table
-        if table.row_count == 0:
-            return ""
-        try:
-            return str(table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value)
-        except Exception:
-            return ""
-
     def selected(self) -> VariantView | None:
         if self._agenda_day != self.grid.selected:
             return None  # the rows still shown belong to the day before; its load is on the way
-        return self._views.get(self._cursor_key())
+        return self._views.get(self.table.cursor_key())
 
     @on(DataTable.RowSelected, "#agenda")
     def _open_variant(self, event: DataTable.RowSelected) -> None:

@@ -17,7 +17,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Input, Label, Select
 
 from omnipost_tui import clock
@@ -134,7 +133,6 @@ class VariantsScreen(VariantActions, OmniScreen):
         super().__init__()
         self.flt = VariantFilter()
         self.page: Page | None = None
-        self._cells: dict[str, tuple] = {}  # row key -> rendered cells, for diffing
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="filters"):
@@ -193,34 +191,15 @@ class VariantsScreen(VariantActions, OmniScreen):
     def _show(self, page: Page, cursor_to: str = "") -> None:
         """Put a page in the table: cell updates only when the rows are the same ones."""
         self.page = page
-        table = self.query_one(DataTable)
+        table = self.query_one(FlexTable)
         now = clock.now()
         rows = {str(v.id): self._cells_of(v, now) for v in page.rows}
         self._views = {str(v.id): v for v in page.rows}
         with self.app.batch_update():
-            if list(rows) == list(self._cells):
-                for key, cells in rows.items():
-                    old = self._cells[key]
-                    for (column, _, _), new, before in zip(COLUMNS, cells, old, strict=True):
-                        if new != before:
-                            table.update_cell(key, column, new)
-            else:
-                current = self._cursor_key()
-                scroll = table.scroll_y
-                table.clear()
-                for key, cells in rows.items():
-                    table.add_row(*cells, key=key)
-                target = cursor_to or current
-                if target == "last" and rows:
-                    table.move_cursor(row=len(rows) - 1)
-                elif target == "first" and rows:
-                    table.move_cursor(row=0)
-                    table.scroll_home(animate=False)
-                elif target and target in rows:
-                    table.move_cursor(row=table.get_row_index(target))
-                    table.scroll_y = scroll
-            self._cells = rows
-        self.query_one(FlexTable).fit_columns()
+            current, scroll = table.cursor_key(), table.scroll_y
+            if table.show_rows(rows):
+                table.place_cursor(cursor_to or current, scroll)
+        table.fit_columns()
         self._show_position()
 
     def _cells_of(self, v: VariantView, now: datetime) -> tuple:
@@ -259,16 +238,11 @@ class VariantsScreen(VariantActions, OmniScreen):
         """Retry countdowns move every second; only those cells are touched."""
         if self.page is None:
             return
-        table = self.query_one(DataTable)
+        table = self.query_one(FlexTable)
         now = clock.now()
         for view in self.page.rows:
             if view.status == "retrying":
-                key = str(view.id)
-                value = countdown(view.next_attempt_at, now)
-                cells = self._cells.get(key)
-                if cells is not None and cells[7] != value:
-                    self._cells[key] = (*cells[:7], value, cells[8])
-                    table.update_cell(key, "next", value)
+                table.update_shown_cell(str(view.id), "next", countdown(view.next_attempt_at, now))
 
     # --- paging -----------------------------------------------------------------------------
 
@@ -380,17 +354,8 @@ class VariantsScreen(VariantActions, OmniScreen):
 
     # --- actions on the selected variant ------------------------------------------------------
 
-    def _cursor_key(self) -> str:
-        table = self.query_one(DataTable)
-        if table.row_count == 0:
-            return ""
-        try:
-            return str(table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value)
-        except Exception:
-            return ""
-
     def selected(self) -> VariantView | None:
-        key = self._cursor_key()
+        key = self.query_one(FlexTable).cursor_key()
         return getattr(self, "_views", {}).get(key)
 
     @on(DataTable.RowSelected, "#variants")

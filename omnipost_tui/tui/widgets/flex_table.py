@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from textual.widgets import DataTable
+from omnipost_tui.tui.widgets.keyed_table import KeyedTable
 
 
-class FlexTable(DataTable):
-    """A DataTable whose flexible columns share the width the fixed ones leave.
+class FlexTable(KeyedTable):
+    """A keyed table whose flexible columns share the width the fixed ones leave.
 
     ``flex`` maps a column key to (minimum width, share); refitted whenever the table is
     resized (screen size, wide layout, detail pane) or its rows change (the scrollbar).

@@ -1,0 +1,75 @@
+"""A DataTable whose rows are keyed by id and refreshed in place."""
+
+from __future__ import annotations
+
+from textual.coordinate import Coordinate
+from textual.widgets import DataTable
+from textual.widgets.data_table import CellDoesNotExist
+
+
+class KeyedTable(DataTable):
+    """Rows keyed by id (a variant, an attempt, an account), shown again on every live update.
+
+    When the same rows come back in the same order only the cells that changed are touched, so
+    the cursor and the scroll position stay put while a worker publishes; otherwise the table
+    is rebuilt and the screen decides where the cursor goes.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.shown: dict[str, tuple] = {}  # row key -> the cells on screen, for diffing
+
+    def show_rows(self, rows: dict[str, tuple], *, rebuild: bool = False) -> bool:
+        """Show ``rows`` (key -> cells, in column order); True when the table was rebuilt."""
+        if not rebuild and list(rows) == list(self.shown):
+            columns = list(self.columns)
+            for key, cells in rows.items():
+                for column, new, old in zip(columns, cells, self.shown[key], strict=True):
+                    if new != old:
+                        self.update_cell(key, column, new)
+            self.shown = rows
+            return False
+        self.clear()
+        for key, cells in rows.items():
+            self.add_row(*cells, key=key)
+        self.shown = rows
+        return True
+
+    def update_shown_cell(self, row_key: str, column_key: str, value: object) -> None:
+        """Change one cell (a ticking countdown) and remember it, so the next diff is right."""
+        cells = self.shown.get(row_key)
+        if cells is None:
+            return
+        index = list(self.columns).index(column_key)  # type: ignore[arg-type]
+        if cells[index] != value:
+            self.shown[row_key] = (*cells[:index], value, *cells[index + 1 :])
+            self.update_cell(row_key, column_key, value)
+
+    def cursor_key(self) -> str:
+        """The key of the row under the cursor, "" when there is none."""
+        if self.row_count == 0:
+            return ""
+        try:
+            return str(self.coordinate_to_cell_key(Coordinate(self.cursor_row, 0)).row_key.value)
+        except CellDoesNotExist:
+            return ""
+
+    def move_to(self, key: str) -> bool:
+        """Put the cursor on the row ``key``, if it is shown."""
+        if key not in self.shown:
+            return False
+        self.move_cursor(row=self.get_row_index(key))
+        return True
+
+    def place_cursor(self, target: str, scroll_y: float) -> None:
+        """After a rebuild of a paged table: the cursor on ``target``, a row key ("first" and
+        "last" when paging onto a new page); a row still shown keeps its scroll position."""
+        if not self.shown:
+            return
+        if target == "last":
+            self.move_cursor(row=len(self.shown) - 1)
+        elif target == "first":
+            self.move_cursor(row=0)
+            self.scroll_home(animate=False)
+        elif self.move_to(target):
+            self.scroll_y = scroll_y
