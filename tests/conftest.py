@@ -45,6 +45,16 @@ def wait_for(
         time.sleep(interval)
 
 
+async def wait_in_app(pilot, condition: Callable[[], object], what: str, timeout: float = 5.0):
+    """Let the app's own poll notice a change (no key pressed); fail the test after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what}")
+        await pilot.pause(0.05)
+    return value
+
+
 @dataclass
 class FakeClock:
     """A controllable clock: ``sleep`` advances it instead of waiting."""

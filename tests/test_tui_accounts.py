@@ -20,7 +20,7 @@ from omnipost_tui.tui.screens.account_forms import (
 )
 from omnipost_tui.tui.screens.accounts import AccountsScreen
 from omnipost_tui.tui.screens.confirm import ConfirmScreen
-from tests.conftest import settle
+from tests.conftest import settle, wait_in_app
 
 SECRET = "EAAG-pasted-SECRET-token-4242424242"
 
@@ -76,14 +76,6 @@ async def paste(pilot, selector: str, text: str) -> None:
 async def type_into(pilot, selector: str, text: str) -> None:
     pilot.app.screen.query_one(selector, Input).focus()
     await pilot.press(*text)
-
-
-async def wait_until(pilot, condition, tries: int = 50) -> None:
-    for _ in range(tries):
-        if condition():
-            return
-        await pilot.pause(0.1)
-    raise AssertionError("condition not met within 5 s")
 
 
 async def test_brands_and_accounts_with_expired_and_expiring_marked(demo):
@@ -224,8 +216,10 @@ async def test_replace_the_expired_token(demo, omnipost_log):
         assert "connected" in cell(app, f"account-{expired}", "status")
         assert token.value == ""
         # The alert itself is gone (not only acknowledged): the calendar shows no warning.
-        await wait_until(
-            pilot, lambda: not any(a.kind == "account_expired" for a in app.summary.alerts)
+        await wait_in_app(
+            pilot,
+            lambda: not any(a.kind == "account_expired" for a in app.summary.alerts),
+            "the expired-account alert to clear",
         )
         await pilot.press("1")
         await settle(pilot)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from omnipost_tui.tui.app import OmniPostApp
-from tests.conftest import settle
+from tests.conftest import settle, wait_in_app
 
 
 async def test_opens_on_the_calendar_and_number_keys_switch_screens(demo):
@@ -98,10 +98,7 @@ async def test_status_bar_shows_the_worker_and_what_needs_attention(demo):
         assert "failed 2" in text and "unconfirmed 1" in text and "retrying 1" in text
         assert "Europe/Berlin" in text
         register_worker(demo.ctx, "host:1", periodic=True)
-        for _ in range(100):
-            await pilot.pause(0.05)
-            if "● worker" in str(bar.render()):
-                break
+        await wait_in_app(pilot, lambda: "● worker" in str(bar.render()), "the worker online")
         assert "● worker" in str(bar.render())
 
 
@@ -171,10 +168,11 @@ async def test_a_failure_arrives_as_a_notification_and_repeated_ones_as_a_warnin
                 Outcome(status="failed", last_error="boom"),
                 demo.clock.now(),
             )
-        for _ in range(100):
-            await pilot.pause(0.05)
-            if any(a.kind == "repeated_failures" for a in app.unseen_alerts):
-                break
+        await wait_in_app(
+            pilot,
+            lambda: any(a.kind == "repeated_failures" for a in app.unseen_alerts),
+            "the repeated-failures warning",
+        )
         messages = [str(n.message) for n in app._notifications]
         assert any("boom 4" in m for m in messages)
         assert any(a.kind == "repeated_failures" for a in app.unseen_alerts)

@@ -25,7 +25,7 @@ from omnipost_tui.tui.app import OmniPostApp
 from omnipost_tui.tui.screens.attempts import PAGE, AttemptsScreen
 from omnipost_tui.tui.screens.confirm import ConfirmScreen
 from omnipost_tui.tui.screens.variants import VariantsScreen
-from tests.conftest import settle
+from tests.conftest import settle, wait_in_app
 
 
 def plain(renderable, width: int = 78) -> str:
@@ -272,10 +272,7 @@ async def test_a_new_failed_attempt_appears_without_a_key_press(demo):
             raw_response=json.dumps({"message": "throttled again"}),
         )
         complete_attempt(demo.ctx, claim, record, Outcome(status=RETRYING), clock.now())
-        for _ in range(50):
-            if claim.attempt_id in row_keys(app):
-                break
-            await pilot.pause(0.1)
+        await wait_in_app(pilot, lambda: claim.attempt_id in row_keys(app), "the new attempt")
         assert row_keys(app)[:2] == [claim.attempt_id, first]
         assert cell(app, claim.attempt_id, "result").plain == "fail"
         assert "throttled again" in cell(app, claim.attempt_id, "error").plain

@@ -8,8 +8,6 @@ The demo clock stands at Wednesday 9 December 2026, 10:30 in Berlin. Its variant
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import ClassVar
 from zoneinfo import ZoneInfo
@@ -26,7 +24,7 @@ from omnipost_tui.tui.screens import editor as editor_module
 from omnipost_tui.tui.screens.calendar import CalendarScreen
 from omnipost_tui.tui.screens.confirm import ConfirmScreen
 from omnipost_tui.tui.widgets.month_grid import MonthGrid
-from tests.conftest import settle
+from tests.conftest import settle, wait_in_app
 
 BERLIN = ZoneInfo("Europe/Berlin")
 DEC = 12
@@ -74,15 +72,6 @@ def notes(app) -> list[str]:
 def local_time(value: datetime) -> tuple[date, int, int]:
     at = value.astimezone(BERLIN)
     return at.date(), at.hour, at.minute
-
-
-async def wait_until(pilot, condition: Callable[[], object], what: str, timeout: float = 5.0):
-    """Let the app's own poll notice a change (no keys pressed); fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        await pilot.pause(0.1)
 
 
 async def press(pilot, *keys: str) -> None:
@@ -462,11 +451,11 @@ async def test_changes_from_elsewhere_show_without_a_key_and_the_cursor_stays(de
         assert publishing.fail_before_claim(
             demo.ctx, v["hiring-fb"], "scheduled", due, "missed", demo.clock.now()
         )
-        await wait_until(
+        await wait_in_app(
             pilot, lambda: grid(app).counts_for(d(9)).get("failed") == 1, "the failed count"
         )
         assert grid(app).counts_for(d(9))["scheduled"] == 1
-        await wait_until(
+        await wait_in_app(
             pilot,
             lambda: app.screen._views[str(v["hiring-fb"])].status == "failed",
             "the agenda row",

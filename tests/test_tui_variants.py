@@ -11,7 +11,7 @@ from omnipost_tui.services import publishing
 from omnipost_tui.services.variants import get_variant
 from omnipost_tui.tui.app import OmniPostApp
 from omnipost_tui.tui.screens.confirm import AskScreen, ConfirmScreen
-from tests.conftest import settle
+from tests.conftest import settle, wait_in_app
 
 
 def table(app) -> DataTable:
@@ -242,12 +242,12 @@ async def test_status_changes_from_another_process_show_live_and_the_cursor_stay
             "boom",
             demo.clock.now(),
         )
-        for _ in range(100):  # up to ~5 s; no key is pressed
-            await pilot.pause(0.05)
-            cell = str(table(app).get_cell(str(target), "status"))
-            if "failed" in cell:
-                break
-        assert "failed" in cell
+        await wait_in_app(
+            pilot,
+            lambda: "failed" in str(table(app).get_cell(str(target), "status")),
+            "the failure to show",
+        )
+        assert "failed" in str(table(app).get_cell(str(target), "status"))
         assert table(app).cursor_row == row
         assert cursor_variant(app) == target
 
