@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from omnipost_tui.sandbox import DEMO_PAGES, ReceivedPost, SandboxServer, unescape_little_text
+from tests.conftest import wait_for
 
 TOKEN = "SECRET-sandbox-token-7f3a9c"
 LI_VERSION = "202610"
@@ -153,14 +154,6 @@ def publish(client: httpx.Client, platform: str, name: str) -> httpx.Response:
     if platform == "facebook":
         return fb_publish(client, f"page-{name}")
     return li_publish(client, f"urn:li:organization:{name}")
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met within timeout")
-        time.sleep(0.01)
 
 
 # --- success shapes ------------------------------------------------------------------------
@@ -533,7 +526,7 @@ def test_stop_is_prompt_while_hang_request_in_flight() -> None:
 
     caller = threading.Thread(target=call, daemon=True)
     caller.start()
-    wait_until(lambda: server.in_flight == 1)
+    wait_for(lambda: server.in_flight == 1, timeout=5.0, what="the request in flight")
     started = time.monotonic()
     server.stop()
     assert time.monotonic() - started < 2.0
