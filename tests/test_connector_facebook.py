@@ -264,6 +264,9 @@ def test_empty_500_body_is_transient(mock: respx.MockRouter, connector: Facebook
     err = publish_error(connector)
     assert isinstance(err, Transient)
     assert "empty response" in str(err)
+    # Without a Graph error code, the HTTP status is the code (as for LinkedIn): attempts
+    # can be grouped and searched by it.
+    assert err.code == "500"
 
 
 def test_4xx_error_page_without_json_is_transient(

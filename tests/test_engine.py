@@ -345,6 +345,9 @@ def test_no_answer_after_sending_is_unconfirmed_and_never_resent(
     current = get_variant(ctx, variant.id)
     assert current.status == "unconfirmed"
     assert "may be on the page" in current.last_error
+    # The same way out as after a crash: the commands that settle it, with this variant's id.
+    assert f"omnipost variant mark-published {variant.id}" in current.last_error
+    assert f"omnipost retry {variant.id}" in current.last_error
 
 
 def test_connection_refused_is_retried(ctx, world, worker, fake_clock, http):
@@ -567,3 +570,118 @@ def test_a_queue_lost_after_saving_does_not_fail_the_command(ctx, world, fake_cl
     monkeypatch.setattr(ctx.queue, "enqueue_publish", gone)  # Redis went away after the ping
     variant = schedule(ctx, world, fake_clock, 10)
     assert get_variant(ctx, variant.id).status == "scheduled"  # saved; the sweep will queue it
+
+
+# --- an answer is never lost on our side (DESIGN.md, guarantee 7) -----------------------------
+
+
+class LockReleasingClock(FakeClock):
+    """Fake time whose ``sleep`` lets another program's write lock go after a few waits.
+
+    Each wait also skips ``extra`` seconds of fake time, for tests about long outages.
+    """
+
+    def __init__(self, locker, waits_before_release: int | None, extra: float = 0) -> None:
+        super().__init__()
+        self.locker = locker
+        self.waits_before_release = waits_before_release
+        self.extra = extra
+
+    def sleep(self, seconds: float) -> None:
+        super().sleep(seconds)
+        self.advance(self.extra)
+        if len(self.slept) == self.waits_before_release and self.locker.in_transaction:
+            self.locker.commit()
+
+
+@pytest.fixture
+def locked_after_sending(home, monkeypatch, http):
+    """A due variant whose request Facebook accepts as post 104200_4242 while another program
+    takes the database's write lock (the real SQLite lock; SQLite gives up after 0.2 s, not
+    15 s). Yields (ctx, variant, install_clock)."""
+    import sqlite3
+
+    from omnipost_tui import clock, db
+    from omnipost_tui.config import load_settings
+    from omnipost_tui.services.context import open_context
+    from tests.conftest import make_world
+
+    monkeypatch.setattr(db, "SQLITE_BUSY_TIMEOUT_S", 0.2)
+    monkeypatch.setenv("OMNIPOST_QUEUE_URL", "memory://")
+    ctx = open_context(load_settings())
+    locker = sqlite3.connect(ctx.settings.paths.database_file, isolation_level=None)
+
+    def lock_and_accept(request):
+        locker.execute("BEGIN IMMEDIATE")
+        return fb_ok("104200_4242")
+
+    http.post(FEED).mock(side_effect=lock_and_accept)
+
+    def install_clock(waits_before_release: int | None, extra: float = 0) -> LockReleasingClock:
+        fake = LockReleasingClock(locker, waits_before_release, extra)
+        clock.install(fake)
+        return fake
+
+    fake = install_clock(None)
+    world = make_world(ctx)
+    variant = add_variant(ctx, post=world.post_id, account=world.facebook_id, at=fake.now())
+    try:
+        yield ctx, variant, install_clock
+    finally:
+        clock.install(None)
+        if locker.in_transaction:
+            locker.rollback()
+        locker.close()
+        ctx.close()
+
+
+def test_a_post_accepted_while_the_database_is_locked_is_recorded_once_the_lock_goes(
+    locked_after_sending, caplog
+):
+    from omnipost_tui.engine.publisher import publish_variant
+
+    ctx, variant, install_clock = locked_after_sending
+    fake = install_clock(waits_before_release=3)
+    with caplog.at_level("INFO", logger="omnipost.engine.publish"):
+        assert publish_variant(ctx, variant.id) == "published"
+
+    done = get_variant(ctx, variant.id)
+    assert (done.status, done.external_post_id, done.last_error) == (
+        "published",
+        "104200_4242",
+        None,
+    )
+    [attempt] = list_attempts(ctx, variant=variant.id)
+    assert (attempt.result, attempt.external_post_id) == ("success", "104200_4242")
+    # It waited for the lock (three failed writes), saying what it was doing.
+    assert len(fake.slept) == 3
+    messages = [r.getMessage() for r in caplog.records]
+    assert any(
+        "Facebook accepted variant" in m and "104200_4242" in m and "keeping the answer" in m
+        for m in messages
+    ), messages
+    assert any("recorded the answer" in m for m in messages), messages
+
+
+def test_an_answer_the_database_never_takes_is_logged_with_the_command_to_record_it(
+    locked_after_sending, caplog
+):
+    from omnipost_tui.engine.publisher import publish_variant
+    from omnipost_tui.errors import DatabaseUnavailable
+
+    ctx, variant, install_clock = locked_after_sending
+    fake = install_clock(waits_before_release=None, extra=600)
+    started = fake.now()
+    with (
+        caplog.at_level("INFO", logger="omnipost.engine.publish"),
+        pytest.raises(DatabaseUnavailable),
+    ):
+        publish_variant(ctx, variant.id)
+    # It kept trying for an hour (of fake time), then left the answer in the log.
+    assert fake.now() - started >= timedelta(hours=1)
+    last = caplog.records[-1]
+    assert last.levelname == "ERROR"
+    assert (
+        f"omnipost variant mark-published {variant.id} --external-id 104200_4242"
+        in last.getMessage()
+    )

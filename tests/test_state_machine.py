@@ -270,6 +270,7 @@ def next_outcome_after_a_transient_error(ctx: Context, claim, clock: FakeClock) 
         settings=ctx.settings,
         now=clock.now(),
         platform=claim.platform,
+        variant_id=claim.variant_id,
         account_id=claim.account_id,
         account_name=claim.account_name,
     )

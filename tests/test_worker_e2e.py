@@ -287,3 +287,46 @@ def test_no_token_leaks_anywhere(live, sandbox, start_worker, platform_env, home
             assert token not in text
         for path in files:
             assert token.encode() not in path.read_bytes(), path
+
+
+def test_a_post_accepted_while_another_program_locks_the_database_is_recorded(
+    live, sandbox, start_worker
+):
+    """The platform answers with an id while another process holds SQLite's write lock for
+    longer than the busy timeout: the worker keeps the answer and records it afterwards."""
+    import sqlite3
+
+    brand = add_brand(live, "Acme").id
+    page = connect(live, brand, "facebook", "page-slow", "Slow Page")  # answers after 1 s
+    post = add_post(live, brand=brand, title="Locked", text="Through the lock").id
+    variant = add_variant(live, post=post, account=page, draft=True).id
+    worker = start_worker("--workers", "1")
+    publish_now(live, variant)
+    wait_for(
+        lambda: any(a.sent_at for a in list_attempts(live, variant=variant)),
+        timeout=20,
+        what="the request to be on its way",
+    )
+    locker = sqlite3.connect(live.settings.paths.database_file, isolation_level=None)
+    try:
+        locker.execute("BEGIN IMMEDIATE")  # e.g. a backup script, or sqlite3 in a terminal
+        wait_for(
+            lambda: "keeping the answer" in worker.output(),
+            timeout=40,
+            what="the worker to say it keeps the platform's answer",
+        )
+        assert sandbox.posts, "the platform has the post"
+    finally:
+        locker.rollback()
+        locker.close()
+
+    done = wait_for(
+        lambda: (v := get_variant(live, variant)).status != "publishing" and v,
+        timeout=30,
+        what="the answer to be recorded",
+    )
+    [received] = sandbox.posts
+    assert (done.status, done.external_post_id) == ("published", received.external_post_id)
+    [attempt] = list_attempts(live, variant=variant)
+    assert (attempt.result, attempt.external_post_id) == ("success", received.external_post_id)
+    assert "recorded the answer" in worker.output()

@@ -95,8 +95,10 @@ def _classify_by_status(
     fields: dict[str, Any],
     detail: str | None = None,
 ) -> PlatformError:
-    """No usable Graph error code: fall back to the HTTP status."""
+    """No usable Graph error code: fall back to the HTTP status, which is then the code too
+    (as LinkedIn's errors record it), so attempts can be grouped by what went wrong."""
     detail = detail or describe_body(body_text)
+    fields = {**fields, "code": str(http_status)}
     if http_status >= 500:
         return Transient(f"Facebook server error (HTTP {http_status}): {detail}", **fields)
     if http_status == 429:

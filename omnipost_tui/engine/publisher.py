@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import datetime, timedelta
 
 from omnipost_tui import clock
 from omnipost_tui.connectors import PlatformError, PublishRequest
 from omnipost_tui.crypto import TokenUnreadable
 from omnipost_tui.engine import alerting, retry
 from omnipost_tui.engine.connectors import connector_for
+from omnipost_tui.errors import DatabaseUnavailable
 from omnipost_tui.models import CONNECTED, FAIL, FAILED, RETRYING, SUCCESS
 from omnipost_tui.platforms import LABELS
 from omnipost_tui.services import publishing
@@ -21,6 +23,7 @@ from omnipost_tui.services.accounts import mark_account_expired
 from omnipost_tui.services.context import Context
 from omnipost_tui.services.dispatch import dispatch
 from omnipost_tui.services.publishing import AttemptRecord, Claim, DueState, Outcome
+from omnipost_tui.times import format_duration
 
 log = logging.getLogger("omnipost.engine.publish")
 
@@ -28,6 +31,13 @@ log = logging.getLogger("omnipost.engine.publish")
 # to a second or two early. It waits that out; a task far too early is a stale message (the
 # variant was moved later, and the move sent a message of its own).
 MAX_EARLY_WAIT_S = 5.0
+
+# A platform's answer is written again and again while the database is locked or away (a
+# backup, another program, a PostgreSQL restart): first after half a second, then less often.
+RECORD_RETRY_FIRST_S = 0.5
+RECORD_RETRY_MAX_S = 10.0
+# Longer than any lock or restart worth waiting for; after that the log holds the answer.
+RECORD_ANSWER_FOR = timedelta(hours=1)
 
 
 def publish_variant(ctx: Context, variant_id: int, *, worker_id: str | None = None) -> str | None:
@@ -135,18 +145,20 @@ def _attempt(ctx: Context, claim: Claim) -> str | None:
                 settings=settings,
                 now=clock.now(),
                 platform=claim.platform,
+                variant_id=claim.variant_id,
                 account_id=claim.account_id,
                 account_name=claim.account_name,
             )
         except Exception:  # the policy must never leave a variant stuck in publishing
             log.exception("retry policy failed", extra=fields)
-            outcome = retry.maybe_published(error.message, label)
+            outcome = retry.maybe_published(error.message, label, claim.variant_id)
         return _finish(ctx, claim, record, outcome, fields)
     except Exception as exc:  # a bug, after the request may have left: never re-send blindly
         log.exception("unexpected error while publishing", extra=fields)
         reason = f"unexpected {type(exc).__name__}"
         record = AttemptRecord(result=FAIL, error_class="unexpected", error_message=reason)
-        return _finish(ctx, claim, record, retry.maybe_published(reason, label), fields)
+        outcome = retry.maybe_published(reason, label, claim.variant_id)
+        return _finish(ctx, claim, record, outcome, fields)
     finally:
         connector.close()
     record = AttemptRecord(
@@ -163,7 +175,7 @@ def _finish(
     ctx: Context, claim: Claim, record: AttemptRecord, outcome: Outcome, fields: dict
 ) -> str:
     now = clock.now()
-    applied = publishing.complete_attempt(ctx, claim, record, outcome, now)
+    applied = _record_answer(ctx, claim, record, outcome, now, fields)
     extra = {
         **fields,
         "outcome": outcome.status if applied else f"{outcome.status} (variant changed meanwhile)",
@@ -181,6 +193,74 @@ def _finish(
         except Exception:
             log.warning("could not queue the retry; the sweep will", extra=fields)
     return outcome.status
+
+
+def _record_answer(
+    ctx: Context,
+    claim: Claim,
+    record: AttemptRecord,
+    outcome: Outcome,
+    answered_at: datetime,
+    fields: dict,
+) -> bool:
+    """Write what the platform answered, however long the database keeps us waiting.
+
+    The answer exists only in this process until it is committed (DESIGN.md, guarantee 7): a
+    write lock held elsewhere, or a database that went away for a moment, delays the write; it
+    must not turn a post the platform accepted into ``unconfirmed``. The write is tried again
+    until it lands (a late completion still counts while the claim is ours: recovery keeps the
+    claim token on the variant it calls unconfirmed). Past ``RECORD_ANSWER_FOR`` the worker stops
+    trying and logs the answer, post id included, with the command that records it by hand.
+    """
+    label = LABELS.get(claim.platform, claim.platform)
+    answer = (
+        f"{label} accepted variant {claim.variant_id} as post {record.external_post_id}"
+        if record.external_post_id
+        else f"attempt {claim.attempt_no} of variant {claim.variant_id} ended ({outcome.status})"
+    )
+    delay = RECORD_RETRY_FIRST_S
+    failures = 0
+    while True:
+        try:
+            applied = publishing.complete_attempt(
+                ctx, claim, record, outcome, answered_at, written_at=clock.now()
+            )
+        except DatabaseUnavailable as exc:
+            failures += 1
+            waited = (clock.now() - answered_at).total_seconds()
+            if waited >= RECORD_ANSWER_FOR.total_seconds():
+                log.error(
+                    "%s, but the database could not record it for %s (%s); giving up. Record "
+                    "it yourself: omnipost variant mark-published %d%s",
+                    answer,
+                    format_duration(waited),
+                    exc.message,
+                    claim.variant_id,
+                    f" --external-id {record.external_post_id}" if record.external_post_id else "",
+                    extra=fields,
+                )
+                raise
+            if failures == 1:
+                log.warning(
+                    "%s, but the database cannot record it yet (%s); keeping the answer and "
+                    "writing it again until it can",
+                    answer,
+                    exc.message,
+                    extra=fields,
+                )
+            clock.sleep(delay)
+            delay = min(delay * 2, RECORD_RETRY_MAX_S)
+            continue
+        if failures:
+            waited = (clock.now() - answered_at).total_seconds()
+            log.info(
+                "recorded the answer for variant %d after %s (%d failed write(s))",
+                claim.variant_id,
+                format_duration(waited),
+                failures,
+                extra=fields,
+            )
+        return applied
 
 
 def _json(data: dict | None) -> str | None:

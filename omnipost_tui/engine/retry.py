@@ -17,7 +17,7 @@ from omnipost_tui.config import Settings
 from omnipost_tui.connectors.errors import MaybePublished, PlatformError, RateLimited, TokenExpired
 from omnipost_tui.models import FAILED, PUBLISHED, RETRYING, UNCONFIRMED
 from omnipost_tui.platforms import LABELS
-from omnipost_tui.services.publishing import Outcome
+from omnipost_tui.services.publishing import Outcome, resolve_unconfirmed_hint
 
 
 def backoff_seconds(attempt_in_round: int, settings: Settings) -> int:
@@ -37,6 +37,7 @@ def after_error(
     settings: Settings,
     now: datetime,
     platform: str,
+    variant_id: int,
     account_id: int,
     account_name: str,
 ) -> Outcome:
@@ -52,11 +53,11 @@ def after_error(
             expire_account=True,
         )
     if isinstance(error, MaybePublished):
-        return maybe_published(error.message, label)
+        return maybe_published(error.message, label, variant_id)
     if not error.retryable:
         return Outcome(status=FAILED, last_error=f"{label} refused the post: {error.message}")
     if error.request_sent and error.http_status is None:
-        return maybe_published(error.message, label)
+        return maybe_published(error.message, label, variant_id)
     if attempt_in_round >= settings.max_attempts:
         return Outcome(
             status=FAILED,
@@ -74,12 +75,12 @@ def after_error(
     )
 
 
-def maybe_published(reason: str, label: str) -> Outcome:
+def maybe_published(reason: str, label: str, variant_id: int) -> Outcome:
     return Outcome(
         status=UNCONFIRMED,
         last_error=(
             f"the request reached {label} but no answer came back ({reason}); the post may be "
-            "on the page. Check it, then mark it published or retry it"
+            f"on the page. {resolve_unconfirmed_hint(variant_id)}"
         ),
     )
 

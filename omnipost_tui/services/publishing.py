@@ -226,9 +226,18 @@ class Outcome:
 
 
 def complete_attempt(
-    ctx: Context, claim: Claim, record: AttemptRecord, outcome: Outcome, now: datetime
+    ctx: Context,
+    claim: Claim,
+    record: AttemptRecord,
+    outcome: Outcome,
+    now: datetime,
+    *,
+    written_at: datetime | None = None,
 ) -> bool:
     """Write the attempt's result and the variant's status together.
+
+    ``now`` is when the platform answered (the attempt's end, the variant's ``published_at``);
+    ``written_at`` when this write happens, if later (a locked database delayed it).
 
     The variant is only changed while our claim still holds (also when recovery already called
     it unconfirmed: we now know the truth). False when the user acted on it in between; the
@@ -257,7 +266,7 @@ def complete_attempt(
             "lease_expires_at": None,
             "sending_since": None,
             "dispatched_at": None,
-            "updated_at": now,
+            "updated_at": written_at or now,
         }
         if outcome.status == PUBLISHED:
             values.update(external_post_id=record.external_post_id, published_at=now)
@@ -281,9 +290,17 @@ def complete_attempt(
                     # Not a token the user pasted while this request was on its way.
                     ConnectedSocialAccount.access_token_encrypted == claim.access_token_encrypted,
                 )
-                .values(status=EXPIRED, expired_at=now, updated_at=now)
+                .values(status=EXPIRED, expired_at=now, updated_at=written_at or now)
             )
         return changed == 1
+
+
+def resolve_unconfirmed_hint(variant_id: int) -> str:
+    """What a human does about an unconfirmed variant: the same words wherever one arises."""
+    return (
+        f"Check the page, then mark it published (omnipost variant mark-published "
+        f"{variant_id}) or retry it (omnipost retry {variant_id})"
+    )
 
 
 # --- the sweep's work ---------------------------------------------------------------------------
@@ -332,9 +349,7 @@ def recover_stuck(ctx: Context, now: datetime) -> list[Recovered]:
                     status=UNCONFIRMED,  # keeps the claim token: a late answer still counts
                     last_error=(
                         f"the worker stopped after sending the request to {label}; the post may "
-                        f"or may not be on {account}. Check the page, then mark it published "
-                        f"(omnipost variant mark-published {variant_id}) or retry it "
-                        f"(omnipost retry {variant_id})"
+                        f"or may not be on {account}. {resolve_unconfirmed_hint(variant_id)}"
                     ),
                     next_attempt_at=None,
                     lease_expires_at=None,
