@@ -126,6 +126,7 @@ class PostVariant(Base):
         Index("ix_variants_status_next_attempt", "status", "next_attempt_at"),
         Index("ix_variants_scheduled_id", "scheduled_at", "id"),
         Index("ix_variants_updated_at", "updated_at"),
+        Index("ix_variants_status_published", "status", "published_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -157,3 +157,77 @@ def test_moving_a_failed_variant_schedules_it_again(ctx, world, fake_clock):
     moved = move_to_day(ctx, variant, date(2026, 12, 5), BERLIN)
     assert moved.status == "scheduled"
     assert moved.scheduled_at == at(2026, 12, 5, 9, 0)
+
+
+# --- publish now and retry keep the plan; the calendar shows where a post went out ------------
+
+
+def go_out(ctx, variant_id: int, clock: FakeClock, *, ok: bool = True) -> None:
+    """What a worker does with a due variant: claim, send, record the platform's answer."""
+    from omnipost_tui.services.publishing import (
+        AttemptRecord,
+        Outcome,
+        claim_variant,
+        complete_attempt,
+        mark_sending,
+    )
+
+    claim = claim_variant(ctx, variant_id, clock.now(), "w")
+    assert claim is not None, "the variant is due"
+    mark_sending(ctx, claim, clock.now())
+    if ok:
+        record, outcome = (
+            AttemptRecord("success", 200, external_post_id="p_1"),
+            Outcome("published"),
+        )
+    else:
+        record = AttemptRecord("fail", 400, error_message="Invalid parameter")
+        outcome = Outcome("failed", last_error="refused")
+    complete_attempt(ctx, claim, record, outcome, clock.now())
+
+
+def test_publish_now_keeps_the_planned_time_and_places_the_post_where_it_went_out(
+    ctx, world, fake_clock
+):
+    from omnipost_tui.services.variants import publish_now
+
+    fake_clock.current = at(2026, 12, 2, 3, 50)  # 04:50 in Berlin
+    planned = at(2026, 12, 2, 5, 48)  # 06:48 in Berlin
+    variant = schedule(ctx, world, planned)
+    publish_now(ctx, variant)
+    go_out(ctx, variant, fake_clock)
+
+    done = get_variant(ctx, variant)
+    assert (done.status, done.scheduled_at, done.published_at) == (
+        "published",
+        planned,
+        fake_clock.now(),
+    )
+
+
+def test_a_retry_days_later_keeps_the_plan_and_the_calendar_moves_it_once_it_went_out(
+    ctx, world, fake_clock
+):
+    from omnipost_tui.services.variants import retry_variants
+
+    fake_clock.current = at(2026, 11, 28, 8, 0)
+    planned = at(2026, 11, 28, 9, 0)  # 10:00 on the 28th in Berlin
+    variant = schedule(ctx, world, planned)
+    fake_clock.current = planned
+    go_out(ctx, variant, fake_clock, ok=False)
+    fake_clock.current = at(2026, 11, 30, 14, 0)  # two days later the user retries it
+
+    retry_variants(ctx, [variant])
+    waiting = get_variant(ctx, variant)
+    assert (waiting.status, waiting.scheduled_at) == ("scheduled", planned)
+    days = (date(2026, 11, 28), date(2026, 11, 30))
+    # Waiting to go out: still on the day it was planned for.
+    assert counts_by_day(ctx, *days, BERLIN) == {date(2026, 11, 28): {"scheduled": 1}}
+
+    go_out(ctx, variant, fake_clock)
+    done = get_variant(ctx, variant)
+    assert (done.scheduled_at, done.published_at) == (planned, at(2026, 11, 30, 14, 0))
+    # Published: on the day it went out, in that day's agenda and not in the planned day's.
+    assert counts_by_day(ctx, *days, BERLIN) == {date(2026, 11, 30): {"published": 1}}
+    assert [v.id for v in agenda(ctx, date(2026, 11, 30), BERLIN)] == [variant]
+    assert agenda(ctx, date(2026, 11, 28), BERLIN) == []

@@ -411,7 +411,12 @@ def test_publish_now_also_takes_a_draft_planned_in_the_past(
         "no worker is running: it will go out as soon as `omnipost worker` runs",
     ]
     queued = as_json(cli("variant", "show", variant, "--json"))
-    assert (queued["status"], queued["scheduled_at"]) == ("scheduled", "2026-12-02T09:00:00+01:00")
+    # Due now; the plan stays what the user planned.
+    assert (queued["status"], queued["scheduled_at"], queued["next_attempt_at"]) == (
+        "scheduled",
+        "2026-11-30T10:00:00+01:00",
+        "2026-12-02T09:00:00+01:00",
+    )
     status = as_json(cli("status", "--json"))
     assert (status["due_now"], status["queue"]["pending"]) == (1, 1)
 
@@ -565,7 +570,9 @@ def test_retry_all_requeues_failed_but_not_unconfirmed(
     ]
     retried = as_json(cli("variant", "show", str(failed), "--json"))
     assert (retried["status"], retried["last_error"]) == ("scheduled", None)
-    assert retried["scheduled_at"] == "2026-12-03T10:05:00+01:00"  # now, not its old time
+    # Due now, and its planned time is kept.
+    assert retried["scheduled_at"] == "2026-12-02T09:05:00+01:00"
+    assert retried["next_attempt_at"] == "2026-12-03T10:05:00+01:00"
     assert [v["id"] for v in as_json(cli("failed", "--json"))] == [unconfirmed]
     assert ok(cli("retry", "all")) == "nothing to retry\n"
 

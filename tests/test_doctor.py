@@ -178,7 +178,7 @@ def test_a_healthy_install_passes_every_check_and_exits_0(cli, install: Install)
     assert report.failing == []
     assert report.exit_code == 0
     assert report.summary == f"all {len(doctor.CHECK_NAMES)} checks passed"
-    report.passed("database", "migrated (revision 0004)")
+    report.passed("database", "migrated (revision 0005)")
     report.passed("queue", "queue.db reachable")
     report.passed("worker", "1 online", "last heartbeat 0s ago")
     report.passed("sweep", "last sweep 0s ago")
@@ -220,14 +220,14 @@ def set_revision(database: Path, revision: str) -> None:
 
 
 def test_database_healthy_when_migrated(cli, install: Install) -> None:
-    run_doctor(cli).passed("database", "migrated (revision 0004)")
+    run_doctor(cli).passed("database", "migrated (revision 0005)")
 
 
 @pytest.mark.parametrize(
     ("breakage", "detail", "fix"),
     [
         ("missing", ("does not exist yet",), ("omnipost db upgrade",)),
-        ("behind", ("schema at revision 0003", "needs 0004"), ("omnipost db upgrade",)),
+        ("behind", ("schema at revision 0003", "needs 0005"), ("omnipost db upgrade",)),
         ("newer", ("'9999_future' is newer",), ("upgrade OmniPost",)),
     ],
 )

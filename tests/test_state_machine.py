@@ -38,6 +38,7 @@ from omnipost_tui.services.accounts import (
 )
 from omnipost_tui.services.brands import add_brand
 from omnipost_tui.services.context import Context
+from omnipost_tui.services.dispatch import due_time
 from omnipost_tui.services.posts import add_post, get_post, update_post
 from omnipost_tui.services.publishing import (
     AttemptRecord,
@@ -171,11 +172,14 @@ def test_transition(ctx, world, fake_clock, action, status):
     elif action == "unschedule":
         assert after.scheduled_at == before.scheduled_at  # kept for rescheduling
         assert after.next_attempt_at is None
-    elif action == "publish_now":
-        assert after.scheduled_at == fake_clock.now()
-        assert after.next_attempt_at is None and after.last_error is None
-    elif action == "retry":
-        assert after.scheduled_at == fake_clock.now()
+    elif action in ("publish_now", "retry"):
+        # Due at once, and the planned time stays what the user planned (issue 8, item 10).
+        assert after.scheduled_at == (before.scheduled_at or fake_clock.now())
+        assert after.next_attempt_at == fake_clock.now()
+        assert (
+            due_time(after.status, after.scheduled_at, after.next_attempt_at)
+            == after.next_attempt_at
+        )
         assert after.last_error is None
     elif action == "mark_published":
         assert after.published_at == fake_clock.now()

@@ -8,7 +8,7 @@ The demo clock stands at Wednesday 9 December 2026, 10:30 in Berlin. Its variant
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import ClassVar
 from zoneinfo import ZoneInfo
 
@@ -398,11 +398,40 @@ async def test_publish_now_asks_first_and_only_yes_publishes(demo):
             assert get_variant(demo.ctx, v["hiring-fb"]) == before
         await press(pilot, "p", "y")
         after = get_variant(demo.ctx, v["hiring-fb"])
-        assert after.status == "scheduled"
-        assert abs(after.scheduled_at - demo.clock.now()) < timedelta(seconds=5)
-        # Still under the cursor, at its new time.
+        # Due now; its planned time is kept (the calendar moves it once it went out).
+        assert (after.status, after.next_attempt_at) == ("scheduled", demo.clock.now())
+        assert after.scheduled_at == before.scheduled_at
         assert cursor_id(app) == v["hiring-fb"]
+        assert agenda_column(app, 0) == ["07:30", "10:26", "12:30", "12:45"]
+
+
+async def test_a_variant_published_early_sits_where_it_went_out_with_its_plan_in_the_detail(
+    demo,
+):
+    v = demo.data.variants
+    hiring = v["hiring-fb"]  # planned for 12:30 today
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await select_row(pilot, hiring)
+        await press(pilot, "p", "y")
+        # A worker takes it at once (10:30) and the platform accepts it.
+        claim = publishing.claim_variant(demo.ctx, hiring, demo.clock.now(), "w")
+        publishing.mark_sending(demo.ctx, claim, demo.clock.now())
+        publishing.complete_attempt(
+            demo.ctx,
+            claim,
+            publishing.AttemptRecord("success", 200, external_post_id="p_9"),
+            publishing.Outcome("published"),
+            demo.clock.now(),
+        )
+        await wait_in_app(pilot, lambda: "published" in detail(app), "the detail to update")
+        assert "published 09 Dec 10:30 · planned 09 Dec 12:30" in detail(app)
         assert agenda_column(app, 0) == ["07:30", "10:26", "10:30", "12:45"]
+
+
+def detail(app) -> str:
+    return str(app.screen.query_one("#detail").render())
 
 
 async def test_retry_a_failed_variant(demo):
@@ -413,10 +442,11 @@ async def test_retry_a_failed_variant(demo):
         await press(pilot, "h", "h")  # Monday 7 December
         await select_row(pilot, v["tasting-fb"])
         await press(pilot, "r")
-        assert get_variant(demo.ctx, v["tasting-fb"]).status == "scheduled"
-        # Retried now: it moves from the 7th to today.
-        assert grid(app).counts_for(d(7)) == {}
-        assert grid(app).counts_for(d(9))["scheduled"] == 3
+        retried = get_variant(demo.ctx, v["tasting-fb"])
+        assert (retried.status, retried.next_attempt_at) == ("scheduled", demo.clock.now())
+        # Due now, and still on the day it was planned for until it goes out.
+        assert grid(app).counts_for(d(7)) == {"scheduled": 1}
+        assert grid(app).counts_for(d(9))["scheduled"] == 2
 
 
 # --- filter and live updates ------------------------------------------------------------------

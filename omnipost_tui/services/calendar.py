@@ -10,13 +10,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from omnipost_tui.errors import ValidationError
-from omnipost_tui.models import PostVariant
+from omnipost_tui.models import PUBLISHED, PostVariant
 from omnipost_tui.services.context import Context
 from omnipost_tui.services.variants import (
     VariantFilter,
     _filtered,
     get_variant,
     list_variants,
+    placed_at,
     schedule_variant,
 )
 from omnipost_tui.services.views import VariantView
@@ -35,33 +36,33 @@ def counts_by_day(
     tz: ZoneInfo,
     flt: VariantFilter | None = None,
 ) -> dict[date, Counter[str]]:
-    """{local day: Counter(status → n)} for variants scheduled from ``first`` to ``last``.
+    """{local day: Counter(status → n)} for variants placed from ``first`` to ``last``: a
+    published variant on the day it went out, any other on its planned day.
 
     ``flt`` narrows the count the same way it narrows ``agenda`` (its dates are ignored: the
     days are the range), so a filtered calendar's numbers match its agendas.
     """
     start, _ = day_bounds(first, tz)
     _, end = day_bounds(last, tz)
+    days_of = replace(flt or VariantFilter(), date_from=start, date_to=end, on_calendar=True)
     with ctx.db.read() as session:
-        query = select(PostVariant.scheduled_at, PostVariant.status)
-        if flt is not None:
-            # The variants list's own filter, so the calendar cannot disagree with it.
-            query = _filtered(session, query, replace(flt, date_from=None, date_to=None))
-        rows = session.execute(
-            query.where(PostVariant.scheduled_at >= start, PostVariant.scheduled_at < end)
-        ).all()
+        # The variants list's own filter, so the calendar cannot disagree with it.
+        query = select(PostVariant.status, PostVariant.scheduled_at, PostVariant.published_at)
+        rows = session.execute(_filtered(session, query, days_of)).all()
     days: dict[date, Counter[str]] = defaultdict(Counter)
-    for scheduled_at, status in rows:
-        days[scheduled_at.astimezone(tz).date()][status] += 1
+    for status, scheduled_at, published_at in rows:
+        placed = published_at if status == PUBLISHED and published_at else scheduled_at
+        days[placed.astimezone(tz).date()][status] += 1
     return dict(days)
 
 
 def agenda(
     ctx: Context, day: date, tz: ZoneInfo, flt: VariantFilter | None = None
 ) -> list[VariantView]:
-    """Every variant on a local day, in time order."""
+    """Every variant placed on a local day (see ``counts_by_day``), in time order."""
     start, end = day_bounds(day, tz)
-    return list_variants(ctx, replace(flt or VariantFilter(), date_from=start, date_to=end))
+    on_day = replace(flt or VariantFilter(), date_from=start, date_to=end, on_calendar=True)
+    return sorted(list_variants(ctx, on_day), key=lambda v: (placed_at(v), v.id))
 
 
 def move_to_day(ctx: Context, variant_id: int, day: date, tz: ZoneInfo) -> VariantView:

@@ -324,7 +324,7 @@ def _write_variant(session: Session, post: Post, item: VariantPlan, now: datetim
             variant.next_attempt_at = None
             variant.dispatched_at = None
     elif becomes_due:
-        for name, value in due_again(variant, item.at).items():
+        for name, value in due_again(item.at).items():
             setattr(variant, name, value)
         if item.variant_id is None:
             # due_again counts from the row's attempts in SQL, which an INSERT cannot read.

@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import joinedload
 
 from omnipost_tui.models import (
@@ -22,7 +22,6 @@ from omnipost_tui.models import (
     PUBLISHED,
     PUBLISHING,
     RETRYING,
-    SCHEDULED,
     UNCONFIRMED,
     ConnectedSocialAccount,
     PostVariant,
@@ -30,7 +29,13 @@ from omnipost_tui.models import (
 )
 from omnipost_tui.platforms import LABELS
 from omnipost_tui.services.context import Context
-from omnipost_tui.services.dispatch import LOOKAHEAD, STALE_DISPATCH, due_time
+from omnipost_tui.services.dispatch import (
+    LOOKAHEAD,
+    STALE_DISPATCH,
+    due_by,
+    due_time,
+    still_due_at,
+)
 from omnipost_tui.services.views import effective_text
 from omnipost_tui.times import format_local
 
@@ -79,17 +84,10 @@ def fail_before_claim(
     Only if it is still in the status and due at the time the decision was made about: a user
     who rescheduled it a moment ago must not find it failed.
     """
-    due_column = (
-        PostVariant.next_attempt_at if expected_status == RETRYING else PostVariant.scheduled_at
-    )
     with ctx.db.write() as session:
         result = session.execute(
             update(PostVariant)
-            .where(
-                PostVariant.id == variant_id,
-                PostVariant.status == expected_status,
-                due_column == due_at if due_at is not None else due_column.is_(None),
-            )
+            .where(PostVariant.id == variant_id, *still_due_at(expected_status, due_at))
             .values(
                 status=FAILED,
                 last_error=message,
@@ -129,13 +127,7 @@ def claim_variant(
     with ctx.db.write() as session:
         result = session.execute(
             update(PostVariant)
-            .where(
-                PostVariant.id == variant_id,
-                or_(
-                    and_(PostVariant.status == SCHEDULED, PostVariant.scheduled_at <= now),
-                    and_(PostVariant.status == RETRYING, PostVariant.next_attempt_at <= now),
-                ),
-            )
+            .where(PostVariant.id == variant_id, due_by(now))
             .values(
                 status=PUBLISHING,
                 attempts=PostVariant.attempts + 1,
@@ -416,12 +408,7 @@ def fail_missed(ctx: Context, now: datetime) -> list[int]:
                 PostVariant.status,
                 PostVariant.scheduled_at,
                 PostVariant.next_attempt_at,
-            ).where(
-                or_(
-                    and_(PostVariant.status == SCHEDULED, PostVariant.scheduled_at < cutoff),
-                    and_(PostVariant.status == RETRYING, PostVariant.next_attempt_at < cutoff),
-                )
-            )
+            ).where(due_by(cutoff, strictly_before=True))
         ).all()
     missed = []
     for variant_id, status, scheduled_at, next_attempt_at in late:
@@ -452,10 +439,7 @@ def due_for_dispatch(ctx: Context, now: datetime) -> list[tuple[int, str, dateti
                 PostVariant.next_attempt_at,
             )
             .where(
-                or_(
-                    and_(PostVariant.status == SCHEDULED, PostVariant.scheduled_at <= horizon),
-                    and_(PostVariant.status == RETRYING, PostVariant.next_attempt_at <= horizon),
-                ),
+                due_by(horizon),
                 or_(PostVariant.dispatched_at.is_(None), PostVariant.dispatched_at < stale),
             )
             .order_by(PostVariant.scheduled_at, PostVariant.id)

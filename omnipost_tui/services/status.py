@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 
 from omnipost_tui import clock
 from omnipost_tui.errors import QueueUnavailable
-from omnipost_tui.models import RETRYING, SCHEDULED, VARIANT_STATUSES, PostVariant
+from omnipost_tui.models import SCHEDULED, VARIANT_STATUSES, PostVariant
 from omnipost_tui.services import workers
 from omnipost_tui.services.context import Context
+from omnipost_tui.services.dispatch import due_by
 from omnipost_tui.services.workers import WorkerView
 
 
@@ -54,19 +55,14 @@ def status_report(ctx: Context, *, with_queue: bool = True) -> StatusReport:
                 select(PostVariant.status, func.count()).group_by(PostVariant.status)
             ).all()
         )
-        due_now = session.scalar(
-            select(func.count())
-            .select_from(PostVariant)
-            .where(
-                or_(
-                    and_(PostVariant.status == SCHEDULED, PostVariant.scheduled_at <= now),
-                    and_(PostVariant.status == RETRYING, PostVariant.next_attempt_at <= now),
-                )
-            )
-        )
+        due_now = session.scalar(select(func.count()).select_from(PostVariant).where(due_by(now)))
         next_row = session.execute(
             select(PostVariant.id, PostVariant.scheduled_at)
-            .where(PostVariant.status == SCHEDULED, PostVariant.scheduled_at > now)
+            .where(
+                PostVariant.status == SCHEDULED,
+                PostVariant.next_attempt_at.is_(None),  # not already due by other means
+                PostVariant.scheduled_at > now,
+            )
             .order_by(PostVariant.scheduled_at, PostVariant.id)
             .limit(1)
         ).first()

@@ -6,11 +6,11 @@ a rowcount of 0 means a worker or another user changed it first, and the action 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from omnipost_tui import clock
@@ -32,7 +32,7 @@ from omnipost_tui.models import (
 from omnipost_tui.platforms import PLATFORMS
 from omnipost_tui.services import workers
 from omnipost_tui.services.context import Context
-from omnipost_tui.services.dispatch import dispatch_saved
+from omnipost_tui.services.dispatch import dispatch_saved, due_time
 from omnipost_tui.services.lookup import account_by_ref, brand_by_ref, post_by_id, variant_by_id
 from omnipost_tui.services.texts import check_publishable, text_problem
 from omnipost_tui.services.views import VariantView
@@ -114,8 +114,8 @@ def _with_relations(query: Select) -> Select:
 
 
 def _dispatch_view(ctx: Context, view: VariantView, now: datetime) -> None:
-    due = view.next_attempt_at if view.status == RETRYING else view.scheduled_at
-    if view.status in (SCHEDULED, RETRYING) and due is not None:
+    due = due_time(view.status, view.scheduled_at, view.next_attempt_at)
+    if due is not None:
         dispatch_saved(ctx, [(view.id, view.status, due)], now)
 
 
@@ -221,13 +221,18 @@ def update_variant(
 # --- scheduling actions -----------------------------------------------------------------------
 
 
-def due_again(variant: PostVariant, due: datetime) -> dict[str, object]:
+def due_again(planned_at: datetime, *, due_now: datetime | None = None) -> dict[str, object]:
     """What every user action that makes a variant due sets: a clean slate, and a fresh budget
-    of MAX_ATTEMPTS counted from here (earlier attempts keep their numbers)."""
+    of MAX_ATTEMPTS counted from here (earlier attempts keep their numbers).
+
+    ``planned_at`` is the time the user planned, kept on the variant (the calendar, the lists
+    and the missed-window rule read it). ``due_now``: the variant goes out at that moment instead
+    (publish now, retry) without the plan being rewritten.
+    """
     return {
         "status": SCHEDULED,
-        "scheduled_at": due,
-        "next_attempt_at": None,
+        "scheduled_at": planned_at,
+        "next_attempt_at": due_now,
         "dispatched_at": None,
         "last_error": None,
         "claim_token": None,
@@ -241,16 +246,16 @@ def schedule_variant(ctx: Context, variant_id: int | str, at: datetime) -> Varia
     """Schedule (or reschedule) a variant for ``at``, a future time."""
     now = clock.now()
     check_future(at, now)
-    return _make_due(ctx, variant_id, at, now, RESCHEDULABLE, "rescheduled")
+    return _make_due(ctx, variant_id, now, RESCHEDULABLE, "rescheduled", lambda _: due_again(at))
 
 
 def _make_due(
     ctx: Context,
     variant_id: int | str,
-    due: datetime,
     now: datetime,
     allowed: Sequence[str],
     action: str,
+    values: Callable[[PostVariant], dict[str, object]],
 ) -> VariantView:
     ctx.queue.ping()  # nothing is written when the queue is unreachable
     with ctx.db.write() as session:
@@ -258,10 +263,16 @@ def _make_due(
         _require_status(variant, allowed, action)
         check_account_usable(variant.account)
         check_publishable(variant, f"variant {variant.id} cannot be {action}")
-        _cas(session, variant, variant.status, **due_again(variant, due))
+        _cas(session, variant, variant.status, **values(variant))
         view = _view(session, variant.id)
     _dispatch_view(ctx, view, now)
     return view
+
+
+def due_at_once(variant: PostVariant, now: datetime) -> dict[str, object]:
+    """Publish now or retry now, keeping the planned time (an undated draft's plan becomes
+    now)."""
+    return due_again(variant.scheduled_at or now, due_now=now)
 
 
 def unschedule_variant(ctx: Context, variant_id: int | str) -> VariantView:
@@ -289,7 +300,9 @@ class PublishNowResult:
 def publish_now(ctx: Context, variant_id: int | str) -> PublishNowResult:
     """Queue a variant for immediate publishing, whatever its planned time."""
     now = clock.now()
-    view = _make_due(ctx, variant_id, now, now, PUBLISHABLE_NOW, "published now")
+    view = _make_due(
+        ctx, variant_id, now, PUBLISHABLE_NOW, "published now", lambda v: due_at_once(v, now)
+    )
     return PublishNowResult(view, workers.worker_online(ctx, now))
 
 
@@ -333,8 +346,7 @@ def retry_variants(ctx: Context, refs: Iterable[int | str] | None) -> RetryResul
             ready.append(variant)
         views = []
         for variant in ready:
-            due = max(variant.scheduled_at or now, now)
-            _cas(session, variant, variant.status, **due_again(variant, due))
+            _cas(session, variant, variant.status, **due_at_once(variant, now))
             views.append(_view(session, variant.id))
     for view in views:
         _dispatch_view(ctx, view, now)
@@ -380,9 +392,11 @@ class VariantFilter:
     brand: str | int | None = None
     account: str | int | None = None
     post: int | None = None
-    date_from: datetime | None = None  # inclusive, on scheduled_at
+    date_from: datetime | None = None  # inclusive, on scheduled_at (or on the calendar)
     date_to: datetime | None = None  # exclusive
     search: str | None = None  # in the title, base text or custom text
+    # Dates as the calendar places a variant: a published one where it went out.
+    on_calendar: bool = False
 
 
 @dataclass(frozen=True)
@@ -426,11 +440,40 @@ def _filtered(session: Session, query: Select, flt: VariantFilter) -> Select:
                 PostVariant.custom_text.ilike(pattern),
             )
         )
+    if flt.on_calendar:
+        return query.where(placed_between(flt.date_from, flt.date_to))
     if flt.date_from is not None:
         query = query.where(PostVariant.scheduled_at >= flt.date_from)
     if flt.date_to is not None:
         query = query.where(PostVariant.scheduled_at < flt.date_to)
     return query
+
+
+def placed_at(variant: VariantView) -> datetime | None:
+    """Where a variant sits on the calendar: where it went out once published (publish now,
+    a retry), else where it is planned."""
+    if variant.status == PUBLISHED and variant.published_at is not None:
+        return variant.published_at
+    return variant.scheduled_at
+
+
+def placed_between(start: datetime | None, end: datetime | None) -> ColumnElement[bool]:
+    """``placed_at`` in [start, end), as range searches on the (status, scheduled_at) and
+    (status, published_at) indexes."""
+
+    def within(column):
+        bounds = []
+        if start is not None:
+            bounds.append(column >= start)
+        if end is not None:
+            bounds.append(column < end)
+        return and_(*bounds) if bounds else column.is_not(None)
+
+    went_out = and_(PostVariant.status == PUBLISHED, PostVariant.published_at.is_not(None))
+    return or_(
+        and_(PostVariant.status == PUBLISHED, within(PostVariant.published_at)),
+        and_(~went_out, within(PostVariant.scheduled_at)),
+    )
 
 
 def _after(cursor: Cursor):

@@ -24,7 +24,7 @@ from omnipost_tui.models import VARIANT_STATUSES
 from omnipost_tui.platforms import LABELS, PLATFORMS
 from omnipost_tui.services.brands import list_brands
 from omnipost_tui.services.calendar import agenda, counts_by_day, day_bounds, move_to_day
-from omnipost_tui.services.variants import RESCHEDULABLE, VariantFilter
+from omnipost_tui.services.variants import RESCHEDULABLE, VariantFilter, placed_at
 from omnipost_tui.services.views import VariantView
 from omnipost_tui.tui.base import OmniScreen
 from omnipost_tui.tui.format import (
@@ -303,7 +303,8 @@ class CalendarScreen(VariantActions, OmniScreen):
             else Text(STATUS_ICONS.get(v.status, "?"), style=STATUS_STYLES.get(v.status, ""))
         )
         return (
-            local(v.scheduled_at, self.app.tz, "%H:%M %Z" if self._dst_day() else "%H:%M"),
+            # Where the day places it: a published variant at the time it went out.
+            local(placed_at(v), self.app.tz, "%H:%M %Z" if self._dst_day() else "%H:%M"),
             PLATFORM_SHORT.get(v.platform, v.platform),
             status,
             clip(v.account_name, widths["account"] - 1),
@@ -349,6 +350,9 @@ class CalendarScreen(VariantActions, OmniScreen):
         if variant.status == "published":
             when = local(variant.published_at, tz, "%d %b %H:%M")
             text.append(f"\npublished {when}", style="green")
+            planned = local(variant.scheduled_at, tz, "%d %b %H:%M")
+            if planned != when:  # published now, or retried: the plan was another time
+                text.append(f" · planned {planned}", style="dim")
             if variant.external_post_id:
                 text.append(f" · {variant.external_post_id}", style="dim")
         if variant.last_error and variant.status in ("failed", "retrying", "unconfirmed"):
