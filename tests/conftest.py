@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -72,6 +73,29 @@ class FakeClock:
     def advance(self, seconds: float) -> datetime:
         self.current += timedelta(seconds=seconds)
         return self.current
+
+
+@pytest.fixture(autouse=True)
+def isolated_logging() -> Iterator[None]:
+    """Each test starts with the logging it found: ``setup_logging`` configures a process once,
+    so an in-process CLI test would otherwise leave its log file (in its own temporary home) and
+    ``propagate = False`` on the ``omnipost`` logger for every later test in the process."""
+    from omnipost_tui import logs
+
+    saved = [
+        (logger, list(logger.handlers), logger.level, logger.propagate)
+        for logger in (logging.getLogger("omnipost"), logging.getLogger("huey"))
+    ]
+    configured = set(logs._configured)
+    yield
+    for logger, handlers, level, propagate in saved:
+        for handler in [h for h in logger.handlers if h not in handlers]:
+            logger.removeHandler(handler)
+            handler.close()
+        logger.setLevel(level)
+        logger.propagate = propagate
+    logs._configured.clear()
+    logs._configured.update(configured)
 
 
 @pytest.fixture

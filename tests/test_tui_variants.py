@@ -80,6 +80,7 @@ async def test_publish_now_asks_first_and_cancel_changes_nothing(demo):
 @pytest.mark.parametrize("accept", ["y", "enter"])
 async def test_publish_now_confirmed_queues_it_and_says_no_worker_is_running(demo, accept):
     variant = demo.data.variants["hiring-fb"]
+    before = get_variant(demo.ctx, variant)
     app = OmniPostApp(demo.ctx)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_variants(pilot)
@@ -89,8 +90,8 @@ async def test_publish_now_confirmed_queues_it_and_says_no_worker_is_running(dem
         await pilot.press(accept)
         await settle(pilot)
         updated = get_variant(demo.ctx, variant)
-        assert updated.status == "scheduled"
-        assert updated.scheduled_at == demo.clock.now()
+        assert (updated.status, updated.next_attempt_at) == ("scheduled", demo.clock.now())
+        assert updated.scheduled_at == before.scheduled_at  # the plan is kept
         assert demo.ctx.queue.huey.pending_count() >= 1
         messages = " ".join(str(n.message) for n in app._notifications)
         assert "omnipost worker" in messages
