@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from omnipost_tui.errors import ValidationError
-from omnipost_tui.models import PostVariant
+from omnipost_tui.models import ConnectedSocialAccount, PostVariant
 from omnipost_tui.services.context import Context
 from omnipost_tui.services.variants import (
     VariantFilter,
@@ -28,6 +28,53 @@ def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     return start_of_day(day, tz), start_of_day(day + timedelta(days=1), tz)
 
 
+@dataclass(frozen=True)
+class DayEntry:
+    """One variant as the month grid shows it inside its day."""
+
+    at: datetime
+    status: str
+    platform: str
+    account_name: str
+
+
+def entries_by_day(
+    ctx: Context,
+    first: date,
+    last: date,
+    tz: ZoneInfo,
+    flt: VariantFilter | None = None,
+) -> dict[date, list[DayEntry]]:
+    """{local day: its variants in time order} for variants scheduled from ``first`` to ``last``.
+
+    ``flt`` narrows them the same way it narrows ``agenda`` (its dates are ignored: the days
+    are the range), so a filtered calendar's days match its agendas.
+    """
+    start, _ = day_bounds(first, tz)
+    _, end = day_bounds(last, tz)
+    with ctx.db.read() as session:
+        query = select(
+            PostVariant.scheduled_at,
+            PostVariant.status,
+            PostVariant.platform,
+            ConnectedSocialAccount.name,
+        ).join(ConnectedSocialAccount, PostVariant.account_id == ConnectedSocialAccount.id)
+        if flt is not None:
+            # The variants list's own filter, so the calendar cannot disagree with it.
+            query = _filtered(session, query, replace(flt, date_from=None, date_to=None))
+        rows = session.execute(
+            query.where(PostVariant.scheduled_at >= start, PostVariant.scheduled_at < end).order_by(
+                PostVariant.scheduled_at, PostVariant.id
+            )
+        ).all()
+    days: dict[date, list[DayEntry]] = defaultdict(list)
+    for scheduled_at, status, platform, account_name in rows:
+        days[scheduled_at.astimezone(tz).date()].append(
+            DayEntry(scheduled_at, status, platform, account_name)
+        )
+    return dict(days)
+
+
 def counts_by_day(
     ctx: Context,
     first: date,
@@ -35,25 +82,11 @@ def counts_by_day(
     tz: ZoneInfo,
     flt: VariantFilter | None = None,
 ) -> dict[date, Counter[str]]:
-    """{local day: Counter(status → n)} for variants scheduled from ``first`` to ``last``.
-
-    ``flt`` narrows the count the same way it narrows ``agenda`` (its dates are ignored: the
-    days are the range), so a filtered calendar's numbers match its agendas.
-    """
-    start, _ = day_bounds(first, tz)
-    _, end = day_bounds(last, tz)
-    with ctx.db.read() as session:
-        query = select(PostVariant.scheduled_at, PostVariant.status)
-        if flt is not None:
-            # The variants list's own filter, so the calendar cannot disagree with it.
-            query = _filtered(session, query, replace(flt, date_from=None, date_to=None))
-        rows = session.execute(
-            query.where(PostVariant.scheduled_at >= start, PostVariant.scheduled_at < end)
-        ).all()
-    days: dict[date, Counter[str]] = defaultdict(Counter)
-    for scheduled_at, status in rows:
-        days[scheduled_at.astimezone(tz).date()][status] += 1
-    return dict(days)
+    """{local day: Counter(status → n)}: ``entries_by_day`` counted."""
+    return {
+        day: Counter(entry.status for entry in entries)
+        for day, entries in entries_by_day(ctx, first, last, tz, flt).items()
+    }
 
 
 def agenda(
