@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 
 import httpx
 import pytest
 import respx
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from omnipost_tui.config import load_settings
 from omnipost_tui.connectors import (
     LinkedInConnector,
     MaybePublished,
@@ -22,6 +26,7 @@ from omnipost_tui.connectors import (
     classify_linkedin_error,
     escape_little_text,
 )
+from omnipost_tui.engine.connectors import connector_for
 
 API = "https://api.linkedin.test"
 TOKEN = "EAAB-test-SECRET-token-123"
@@ -80,15 +85,215 @@ def publish_error(connector: LinkedInConnector) -> PlatformError:
 
 
 def test_reserved_characters_are_escaped() -> None:
-    text = "Hi (all) #launch @you [x] {y} <z> a_b *c* ~d| back\\slash"
+    text = "Hi (all) @you [x] {y} <z> a_b *c* ~d| back\\slash"
     assert escape_little_text(text) == (
-        r"Hi \(all\) \#launch \@you \[x\] \{y\} \<z\> a\_b \*c\* \~d\| back\\slash"
+        r"Hi \(all\) \@you \[x\] \{y\} \<z\> a\_b \*c\* \~d\| back\\slash"
     )
 
 
 def test_plain_text_and_newlines_are_untouched() -> None:
     text = "Line one.\nLine two: 100% ok, isn't it? é 🚀"
     assert escape_little_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "sent"),
+    [
+        ("#AI is here", "#AI is here"),
+        ("Join us (#launch2026)!", r"Join us \(#launch2026\)!"),
+        ("#Künstliche #Intelligenz", "#Künstliche #Intelligenz"),
+        ("#AI_ML", r"#AI\_ML"),  # a hashtag ends where letters and digits do
+        ("C# and F#", r"C\# and F\#"),  # after a letter: not a hashtag
+        ("a#b ##x # alone", r"a\#b \#\#x \# alone"),
+        ("we are #1", r"we are \#1"),  # no letter: not a hashtag
+    ],
+)
+def test_hashtags_stay_hashtags_and_other_hashes_are_text(text: str, sent: str) -> None:
+    assert escape_little_text(text) == sent
+
+
+@pytest.mark.parametrize(
+    ("text", "sent"),
+    [
+        ("https://x.example/a_b?utm_source=li&q=*~", "https://x.example/a_b?utm_source=li&q=*~"),
+        ("https://x.example/page#section", "https://x.example/page#section"),
+        ("https://medium.example/@acme", "https://medium.example/@acme"),
+        (
+            "https://en.wikipedia.org/wiki/Python_(programming_language).",
+            "https://en.wikipedia.org/wiki/Python_(programming_language).",
+        ),
+        # The sentence's own punctuation and brackets are not the URL's.
+        ("(see https://x.example/a_b)", r"\(see https://x.example/a_b\)"),
+        ("[https://x.example/]", r"\[https://x.example/\]"),
+        ("https://x.example/a<b>", r"https://x.example/a\<b\>"),
+        ("https:// (no address)", r"https:// \(no address\)"),
+    ],
+)
+def test_urls_are_sent_as_written(text: str, sent: str) -> None:
+    assert escape_little_text(text) == sent
+
+
+@pytest.mark.parametrize(
+    ("text", "sent"),
+    [
+        (
+            "Thanks @[Acme Corp.](urn:li:organization:2414183)!",
+            "Thanks @[Acme Corp.](urn:li:organization:2414183)!",
+        ),
+        ("cc @[Eddy](urn:li:person:Ab-3_x)", "cc @[Eddy](urn:li:person:Ab-3_x)"),
+        # Not little's form (no URN, another kind of URN, a reserved name): plain text.
+        ("@[Eddy]", r"\@\[Eddy\]"),
+        ("@[Eddy](urn:li:group:1)", r"\@\[Eddy\]\(urn:li:group:1\)"),
+        ("@[A_B](urn:li:person:1)", r"\@\[A\_B\]\(urn:li:person:1\)"),
+        ("mail me@example.com", r"mail me\@example.com"),
+    ],
+)
+def test_mentions_in_littles_own_form_stay_mentions(text: str, sent: str) -> None:
+    assert escape_little_text(text) == sent
+
+
+# --- walking the escaped text with little's grammar ----------------------------------------
+#
+# A recogniser of LinkedIn's little format, written from Microsoft's grammar and not from the
+# escaper: text in which a reserved character only ever appears escaped, HashtagElement
+# ``#`` + letters/digits, MentionElement ``@[name](urn:li:organization|person:id)``. The one
+# thing added to the grammar is how LinkedIn treats an address: a run from http(s):// up to
+# whitespace or a backslash is read as written. Whatever else is left (a lone reserved
+# character, a backslash before an ordinary one) is what makes LinkedIn cut a post: refused.
+
+LITTLE_RESERVED = set("|{}@[]()<>#\\*_~")
+LITTLE_MENTION = re.compile(
+    r"@\[([^\]|{}@\[()<>#\\*_~\n]+)\]\((urn:li:(?:organization|person):[^)]+)\)"
+)
+LITTLE_URL = re.compile(r"https?://[^\s\\]*", re.IGNORECASE)
+LITTLE_HASHTAG = re.compile(r"#[^\W_]+")
+
+
+class NotLittle(AssertionError):
+    pass
+
+
+def walk_little(little: str) -> tuple[str, list[tuple[str, int, str]]]:
+    """The text a reader gets (mentions in their source form) and its elements:
+    (kind, offset in that text, the element as written)."""
+    text: list[str] = []
+    elements: list[tuple[str, int, str]] = []
+    at = 0  # offset in the decoded text
+    i = 0
+    while i < len(little):
+        char = little[i]
+        if char == "\\":
+            if i + 1 >= len(little) or little[i + 1] not in LITTLE_RESERVED:
+                raise NotLittle(f"a backslash before an ordinary character at {i}: {little!r}")
+            piece, i = little[i + 1], i + 2
+        elif char == "@":
+            match = LITTLE_MENTION.match(little, i)
+            if match is None:
+                raise NotLittle(f"a lone @ at {i}: {little!r}")
+            piece, i = match.group(0), match.end()
+            elements.append(("mention", at, piece))
+        elif char == "#":
+            match = LITTLE_HASHTAG.match(little, i)
+            if match is None:
+                raise NotLittle(f"a lone # at {i}: {little!r}")
+            piece, i = match.group(0), match.end()
+            elements.append(("hashtag", at, piece))
+        elif (match := LITTLE_URL.match(little, i)) is not None:
+            piece, i = match.group(0), match.end()
+        elif char in LITTLE_RESERVED:
+            raise NotLittle(f"an unescaped {char!r} at {i}: {little!r}")
+        else:
+            piece, i = char, i + 1
+        text.append(piece)
+        at += len(piece)
+    return "".join(text), elements
+
+
+def test_the_recogniser_refuses_what_linkedin_would_cut() -> None:
+    # The walk below is only worth something if it can fail.
+    for bad in ("a (b", "#", "x @ y", "a\\b", "50% _off_", "@[x]"):
+        with pytest.raises(NotLittle):
+            walk_little(bad)
+    assert walk_little("#AI \\(x\\)") == ("#AI (x)", [("hashtag", 0, "#AI")])
+
+
+# Pieces that make escaping hard: every reserved character, element starts and ends, URLs.
+AWKWARD = st.sampled_from(
+    [
+        *sorted(LITTLE_RESERVED),
+        "#AI",
+        "@[Acme](urn:li:organization:1)",
+        "@[",
+        "](",
+        "urn:li:person:",
+        "http://",
+        "https://x.example/",
+        "(",
+        ")",
+        ".",
+        " ",
+        "\n",
+        "é",
+        "🚀",
+        "_x_",
+        "C#",
+        "a",
+        "1",
+    ]
+)
+ANY_TEXT = st.lists(st.one_of(AWKWARD, st.text(max_size=4)), max_size=25).map("".join)
+
+
+@given(ANY_TEXT)
+@settings(max_examples=400, deadline=None)
+def test_any_text_reads_back_exactly_as_written(text: str) -> None:
+    decoded, elements = walk_little(escape_little_text(text))
+    assert decoded == text
+    for kind, at, piece in elements:
+        # Nothing special appears where the user did not write it: a hashtag starts a word.
+        assert text[at : at + len(piece)] == piece
+        if kind == "hashtag" and at > 0:
+            assert not (text[at - 1].isalnum() or text[at - 1] in "_#")
+
+
+WORD = st.text(alphabet=sorted(set("abcz09.,!?'-&%") | LITTLE_RESERVED - {"#", "@"}), min_size=1)
+HASHTAG_TOKEN = st.from_regex(r"#[a-zA-Z0-9äß]*[a-zA-Zäß][a-zA-Z0-9äß]*", fullmatch=True)
+MENTION_TOKEN = st.builds(
+    "@[{}]({})".format,
+    st.text(alphabet="ABC xyz.'&-é", min_size=1, max_size=12),
+    st.one_of(
+        st.from_regex(r"urn:li:organization:[0-9]{1,9}", fullmatch=True),
+        st.from_regex(r"urn:li:person:[A-Za-z0-9_-]{1,12}", fullmatch=True),
+    ),
+)
+URL_TOKEN = st.builds(
+    "https://{}.example/{}{}".format,
+    st.from_regex(r"[a-z]{1,8}", fullmatch=True),
+    st.text(alphabet="az09/_~#@*-=?&%()", max_size=15),
+    st.sampled_from(["a", "9", "/"]),
+)
+
+
+@given(st.lists(st.tuples(st.sampled_from(["word", "hashtag", "mention", "url"]), st.data())))
+@settings(max_examples=300, deadline=None)
+def test_hashtags_mentions_and_urls_come_out_where_they_were_written(tokens) -> None:
+    strategies = {
+        "word": WORD,
+        "hashtag": HASHTAG_TOKEN,
+        "mention": MENTION_TOKEN,
+        "url": URL_TOKEN,
+    }
+    drawn = [(kind, data.draw(strategies[kind])) for kind, data in tokens]
+    text = " ".join(token for _, token in drawn)
+    little = escape_little_text(text)
+    decoded, elements = walk_little(little)
+    assert decoded == text
+    assert [(kind, piece) for kind, _, piece in elements] == [
+        (kind, token) for kind, token in drawn if kind in ("hashtag", "mention")
+    ]
+    for kind, token in drawn:
+        if kind == "url":
+            assert token in little  # exactly as written, reserved characters and all
 
 
 # --- Posts API success ----------------------------------------------------------------------
@@ -112,7 +317,7 @@ def test_success_returns_urn_from_header_and_sends_versioned_headers(
     assert TOKEN not in str(sent.url)
     assert json.loads(sent.content) == {
         "author": AUTHOR,
-        "commentary": r"Launch \(v2\) \#news",
+        "commentary": r"Launch \(v2\) #news",
         "visibility": "PUBLIC",
         "distribution": {
             "feedDistribution": "MAIN_FEED",
@@ -146,6 +351,19 @@ def test_escaped_commentary_is_what_is_sent(
     connector.publish(request(text))
     sent = json.loads(route.calls.last.request.content)
     assert sent["commentary"] == escape_little_text(text)
+
+
+def test_the_body_keeps_hashtags_mentions_and_urls(
+    mock: respx.MockRouter, connector: LinkedInConnector
+) -> None:
+    route = mock.post("/rest/posts").respond(201, headers={"x-restli-id": POST_URN})
+    text = "New #AI tools (beta) by @[Acme Corp](urn:li:organization:2414183): https://acme.example/a_b"
+    connector.publish(request(text))
+    sent = json.loads(route.calls.last.request.content)
+    assert sent["commentary"] == (
+        r"New #AI tools \(beta\) by @[Acme Corp](urn:li:organization:2414183): "
+        "https://acme.example/a_b"
+    )
 
 
 def test_link_becomes_an_article_with_a_title(
@@ -191,6 +409,63 @@ def test_ugc_payload_matches_the_guide(mock: respx.MockRouter, ugc: LinkedInConn
         },
         "visibility": {"com.linkedin.ugc.MemberNetworkVisibility": "PUBLIC"},
     }
+
+
+def test_ugc_sends_plain_text_and_mentions_as_attributes(
+    mock: respx.MockRouter, ugc: LinkedInConnector
+) -> None:
+    # ugcPosts has no little format: nothing is escaped, and a mention is its name in the text
+    # plus an attribute (offsets in UTF-16 code units: the 🚀 counts two).
+    route = mock.post("/v2/ugcPosts").respond(201, headers={"x-restli-id": POST_URN})
+    text = "🚀 #AI (beta) with @[Acme Corp](urn:li:organization:2414183)"
+    text += " and @[Eddy](urn:li:person:a-1)"
+    ugc.publish(request(text))
+    commentary = json.loads(route.calls.last.request.content)["specificContent"][
+        "com.linkedin.ugc.ShareContent"
+    ]["shareCommentary"]
+    assert commentary == {
+        "text": "🚀 #AI (beta) with Acme Corp and Eddy",
+        "attributes": [
+            {
+                "start": 19,
+                "length": 9,
+                "value": {
+                    "com.linkedin.common.CompanyAttributedEntity": {
+                        "company": "urn:li:organization:2414183"
+                    }
+                },
+            },
+            {
+                "start": 33,
+                "length": 4,
+                "value": {
+                    "com.linkedin.common.MemberAttributedEntity": {"member": "urn:li:person:a-1"}
+                },
+            },
+        ],
+    }
+    utf16 = commentary["text"].encode("utf-16-le")
+    for attribute, name in zip(commentary["attributes"], ("Acme Corp", "Eddy"), strict=True):
+        start, length = attribute["start"] * 2, attribute["length"] * 2
+        assert utf16[start : start + length].decode("utf-16-le") == name
+
+
+def test_the_ugc_setting_picks_the_legacy_api(mock: respx.MockRouter) -> None:
+    route = mock.post("/v2/ugcPosts").respond(201, headers={"x-restli-id": POST_URN})
+    settings_ = load_settings(
+        {
+            "OMNIPOST_LINKEDIN_API": "ugc",
+            "OMNIPOST_LINKEDIN_API_URL": API,
+            "OMNIPOST_HOME": "/nonexistent",
+        }
+    )
+    conn = connector_for("linkedin", settings_)
+    try:
+        conn.publish(request("#AI (x)"))
+    finally:
+        conn.close()
+    share = json.loads(route.calls.last.request.content)["specificContent"]
+    assert share["com.linkedin.ugc.ShareContent"]["shareCommentary"] == {"text": "#AI (x)"}
 
 
 def test_ugc_link_is_an_article(mock: respx.MockRouter, ugc: LinkedInConnector) -> None:

@@ -8,7 +8,7 @@ The demo clock stands at Wednesday 9 December 2026, 10:30 in Berlin. Its variant
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import ClassVar
 from zoneinfo import ZoneInfo
 
@@ -23,7 +23,7 @@ from omnipost_tui.tui.format import STATUS_STYLES
 from omnipost_tui.tui.screens import editor as editor_module
 from omnipost_tui.tui.screens.calendar import CalendarScreen
 from omnipost_tui.tui.screens.confirm import ConfirmScreen
-from omnipost_tui.tui.widgets.month_grid import MonthGrid
+from omnipost_tui.tui.widgets.month_grid import HEADER_LINES, MonthGrid
 from tests.conftest import settle, wait_in_app
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -129,25 +129,63 @@ async def test_opens_on_today_in_december_with_counts_by_status(demo):
         lines = grid_text(app)
         assert "December 2026" in lines[0]
         assert lines[1].split() == ["Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"]
-        # The week of the 9th: its numbers under the days, each in its status's colour.
-        week = next(i for i, line in enumerate(lines) if line.split()[:3] == ["7", "8", "9"])
-        cells = " ".join(lines[week : week + 3])
-        for token in ("✗1", "◷2", "↻1", "?1"):
-            assert token in cells
+        # Each day: its number and counts, then its variants' times; a busy one says how many
+        # more (the agenda lists them all).
+        assert cell(g, d(7)) == ["7 ✗1", "✗10:30", ""]
+        assert cell(g, d(9)) == ["9", "?07:30", "+3 more"]
+        week = HEADER_LINES + next(i for i, w in enumerate(g.weeks) if d(9) in w) * 3
         colours = {
             seg.text: seg.style.color.name
             for y in range(week, week + 3)
             for seg in g.render_line(y)
             if seg.style and seg.style.color and seg.text.strip()
         }
-        assert colours["◷2"] == STATUS_STYLES["scheduled"]
         assert colours["✗1"] == "red"  # "bold red"
-        published = next(i for i, line in enumerate(lines) if line.split()[:2] == ["30", "1"])
+        assert colours["?"] == STATUS_STYLES["unconfirmed"].split()[-1]
+        assert cell(g, d(3))[0] == "3 ✓2"
         assert any(
             seg.text == "✓2" and seg.style.color.name == STATUS_STYLES["published"]
-            for y in range(published, published + 3)
+            for y in range(HEADER_LINES, HEADER_LINES + 3)
             for seg in g.render_line(y)
         )
+
+
+def cell(g: MonthGrid, day: date) -> list[str]:
+    return [line.strip() for line in g.cell_text(day)]
+
+
+@pytest.mark.parametrize(("size", "lines"), [((80, 24), 3), ((120, 40), 6)])
+async def test_each_day_stays_in_its_cell_and_a_busy_day_says_how_many_more(demo, size, lines):
+    # Nine variants on Wednesday 16 December, more than a cell holds at either size.
+    post = demo.data.posts["tasting"]
+    accounts = [demo.data.accounts["acme-fb"], demo.data.accounts["acme-li"]]
+    start = datetime(2026, 12, 16, 8, 0, tzinfo=UTC)  # 09:00 in Berlin
+    for i in range(9):
+        at = start + timedelta(minutes=10 * i)
+        add_variant(demo.ctx, post=post, account=accounts[i % 2], at=at)
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        g = grid(app)
+        assert g.lines_per_week() == lines  # the height the terminal gives is used
+        width = g.cell_width()
+        # A rule between every two days, and nothing of a day beyond its own cell.
+        for y in range(HEADER_LINES, HEADER_LINES + len(g.weeks) * lines):
+            text = g.render_line(y).text
+            assert [text[width * c] for c in range(1, 7)] == ["│"] * 6, text
+        for week in g.weeks:
+            for day in week:
+                assert all(len(line) == width - 1 for line in g.cell_text(day)), day
+        busy = cell(g, d(16))
+        shown = lines - 2  # the number's line and the "+N more" line aside
+        assert busy[0] == "16 ◷9"
+        assert [line[:6] for line in busy[1:-1]] == [f"◷09:{m}0" for m in range(shown)]
+        assert busy[-1] == f"+{9 - shown} more"
+        if size == (120, 40):
+            # Room for the platform beside the time.
+            assert [line[7:] for line in busy[1:3]] == ["FB", "LI"]
+            # The 9th's four variants all fit: no "+N more" there.
+            assert cell(g, d(9))[1:5] == ["?07:30 FB", "↻10:26 LI", "◷12:30 FB", "◷12:45 LI"]
 
 
 async def test_keys_move_the_day_and_the_month(demo):

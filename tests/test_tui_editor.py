@@ -20,6 +20,7 @@ from omnipost_tui.tui.screens.editor import (
     VariantRow,
 )
 from omnipost_tui.tui.screens.variants import VariantsScreen
+from omnipost_tui.tui.widgets.flex_table import FlexTable
 from tests.conftest import T_DEMO, settle
 
 
@@ -87,6 +88,17 @@ def summary(editor: EditorScreen) -> str:
     return text_of(editor.query_one("#summary", Label))
 
 
+async def tick(pilot, row: VariantRow) -> None:
+    """Include an account the way a user does: focus its box, press space."""
+    row.query_one(".include").focus()
+    await pilot.press("space")
+
+
+def box_of(row: VariantRow) -> str:
+    """The include box as drawn, without colours: ``[x] FB Acme Coffee``."""
+    return str(row.query_one(".include").render()).strip()
+
+
 async def fill(pilot, editor: EditorScreen, *, title="Opening day", text="We open on Friday."):
     editor.query_one("#title", Input).value = title
     editor.query_one("#text", TextArea).text = text
@@ -122,13 +134,14 @@ async def test_a_new_post_with_two_variants_is_saved_from_the_variants_screen(de
         assert editor.focused is editor.query_one("#title", Input)
         await pilot.press(*"Opening day")  # real typing, key by key
         editor.query_one("#text", TextArea).text = "We open on Friday at the harbour."
-        row_of(editor, account=acme_fb).query_one(".when", Input).focus()
-        await pilot.press(*"+2h")
+        await tick(pilot, row_of(editor, account=acme_fb))
+        await pilot.press("tab", *"+2h")  # the time field is next
+        await tick(pilot, row_of(editor, account=acme_li))
         row_of(editor, account=acme_li).query_one(".when", Input).value = "2026-12-10 09:30"
         await checked(pilot, editor)
         assert "Thu 10 Dec 09:30 CET" in note_of(row_of(editor, account=acme_li))
         assert "Wed 09 Dec 12:30 CET" in note_of(row_of(editor, account=acme_fb))
-        assert "ready" in summary(editor) and "2 scheduled" in summary(editor)
+        assert "ctrl+s saves: 2 scheduled" in summary(editor)
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert isinstance(app.screen, VariantsScreen)  # the editor closed
@@ -149,7 +162,10 @@ async def test_empty_times_save_drafts(demo):
         await settle(pilot)
         editor = await open_editor(pilot, app)
         await fill(pilot, editor, title="Just an idea")
-        assert "2 drafts" in summary(editor)
+        await tick(pilot, row_of(editor, account=acme_fb))
+        await tick(pilot, row_of(editor, account=acme_li))
+        await checked(pilot, editor)
+        assert "2 drafts (FB Acme Coffee; LI Acme Coffee Co.)" in summary(editor)
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert app.editor_results == [True]
@@ -167,14 +183,92 @@ async def test_an_unticked_account_gets_no_variant(demo):
         editor = await open_editor(pilot, app)
         await fill(pilot, editor, title="Facebook only")
         li = row_of(editor, account=acme_li)
-        li.query_one(".include").focus()
-        await pilot.press("space")
+        await tick(pilot, li)
+        await tick(pilot, row_of(editor, account=acme_fb))
+        await tick(pilot, li)  # changed their mind
         await checked(pilot, editor)
         assert li.query_one(".when", Input).disabled
+        assert box_of(li).startswith("[ ]")
         await pilot.press("ctrl+s")
         await settle(pilot)
         _, variants = variants_of(demo, "Facebook only")
         assert set(variants) == {acme_fb}
+
+
+async def test_a_new_post_ticks_no_account_and_says_what_saving_will_do(demo):
+    acme_fb, acme_li = demo.data.accounts["acme-fb"], demo.data.accounts["acme-li"]
+    app = make_app(demo)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("right", "n")  # the calendar: Thursday 10 December, a new post
+        await settle(pilot)
+        editor = app.screen
+        assert isinstance(editor, EditorScreen)
+        await checked(pilot, editor)
+        fb, li = row_of(editor, account=acme_fb), row_of(editor, account=acme_li)
+        assert (box_of(fb), box_of(li)) == ("[ ] FB Acme Coffee", "[ ] LI Acme Coffee Co.")
+        await pilot.press(*"Opening day", "tab")
+        await pilot.press(*"We open on Friday.")
+        await checked(pilot, editor)
+        assert summary(editor) == "✓ ctrl+s saves: the post only, no account"
+        await tick(pilot, fb)
+        await checked(pilot, editor)
+        assert box_of(fb) == "[x] FB Acme Coffee"
+        assert summary(editor) == "✓ ctrl+s saves: 1 scheduled (FB Acme Coffee, Thu 10 Dec 09:00)"
+        await tick(pilot, li)
+        await pilot.press("tab", "end", "ctrl+u")  # its prefilled time, emptied: a draft
+        await checked(pilot, editor)
+        said = "1 scheduled (FB Acme Coffee, Thu 10 Dec 09:00) · 1 draft (LI Acme Coffee Co.)"
+        assert summary(editor) == f"✓ ctrl+s saves: {said}"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        post, variants = variants_of(demo, "Opening day")
+        assert app._notifications and list(app._notifications)[-1].message == (
+            f"post {post.id} saved: {said}"
+        )
+    assert (variants[acme_fb].status, variants[acme_fb].scheduled_at) == (
+        SCHEDULED,
+        datetime(2026, 12, 10, 8, 0, tzinfo=UTC),
+    )
+    assert variants[acme_li].status == DRAFT
+
+
+async def test_a_post_opened_for_an_account_ticks_that_account_only(demo):
+    north_fb = demo.data.accounts["north-fb"]
+    app = make_app(demo)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("4")  # the Accounts screen: n on an account
+        await settle(pilot)
+        table = app.screen.query_one(FlexTable)
+        for _ in range(table.row_count):
+            if table.cursor_key() == f"account-{north_fb}":
+                break
+            await pilot.press("down")
+        await pilot.press("n")
+        await settle(pilot)
+        editor = app.screen
+        assert isinstance(editor, EditorScreen)
+        await checked(pilot, editor)
+        assert editor.query_one("#brand").value == demo.data.brands["Northwind"]
+        ticked = [row.account.id for row in editor.query(VariantRow) if row.included]
+        assert ticked == [north_fb]
+        assert box_of(row_of(editor, account=north_fb)) == "[x] FB Northwind Outdoors"
+
+
+async def test_ticked_and_unticked_read_differently_in_every_theme(demo):
+    acme_fb, acme_li = demo.data.accounts["acme-fb"], demo.data.accounts["acme-li"]
+    app = make_app(demo)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        editor = await open_editor(pilot, app)
+        fb, li = row_of(editor, account=acme_fb), row_of(editor, account=acme_li)
+        await tick(pilot, fb)
+        for theme in sorted(app.available_themes):  # ansi-dark is the 16-colour one
+            app.theme = theme
+            await pilot.pause()
+            # The state is in the characters, not only in a colour a theme may not have.
+            assert (box_of(fb)[:3], box_of(li)[:3]) == ("[x]", "[ ]"), theme
 
 
 async def test_a_day_from_the_calendar_prefills_the_times(demo):
@@ -201,6 +295,9 @@ async def test_the_counter_follows_the_text_as_it_is_typed(demo):
         await settle(pilot)
         editor = await open_editor(pilot, app)
         li = row_of(editor, account=acme_li)
+        fb = row_of(editor, account=demo.data.accounts["acme-fb"])
+        await tick(pilot, li)
+        await tick(pilot, fb)
         editor.query_one("#text", TextArea).focus()
         await pilot.press(*"Hi all")
         assert "LinkedIn 6/3,000 ✓" in counter_of(li)
@@ -215,7 +312,6 @@ async def test_the_counter_follows_the_text_as_it_is_typed(demo):
         li.query_one(".custom", Input).value = ""
         await pilot.pause()
         assert "LinkedIn 3,120/3,000 ✗ 120 too many" in counter_of(li)
-        fb = row_of(editor, account=demo.data.accounts["acme-fb"])
         assert "Facebook 3,120/63,206 ✓" in counter_of(fb)
 
 
@@ -227,7 +323,9 @@ async def test_the_preview_shows_the_whole_final_text_and_the_link(demo):
         editor = await open_editor(pilot, app)
         await fill(pilot, editor, text="Line one [not markup]\nLine two")
         editor.query_one("#link", Input).value = "https://acme.example/open"
+        await tick(pilot, row_of(editor, account=demo.data.accounts["acme-fb"]))
         li = row_of(editor, account=acme_li)
+        await tick(pilot, li)
         li.query_one(".custom", Input).value = "Only for LinkedIn: #coffee"
         li.query_one(".when", Input).focus()
         await pilot.press("ctrl+o")
@@ -251,6 +349,27 @@ async def test_the_preview_shows_the_whole_final_text_and_the_link(demo):
         await pilot.press("escape")
         await settle(pilot)
         assert app.screen is editor
+
+
+async def test_the_linkedin_preview_shows_a_mention_as_its_name(demo):
+    acme_fb, acme_li = demo.data.accounts["acme-fb"], demo.data.accounts["acme-li"]
+    text = "Thanks @[Acme Roasters](urn:li:organization:42) for the beans! #coffee"
+    app = make_app(demo)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        editor = await open_editor(pilot, app)
+        await fill(pilot, editor, text=text)
+        await tick(pilot, row_of(editor, account=acme_fb))
+        await tick(pilot, row_of(editor, account=acme_li))
+        editor.query_one("#title", Input).focus()
+        await pilot.press("ctrl+o")
+        await settle(pilot)
+        fb, li = (shown.render() for shown in app.screen.query(".preview-text"))
+        assert str(fb) == text  # Facebook has no such mentions: the text as written
+        assert str(li) == "Thanks Acme Roasters for the beans! #coffee"
+        name = str(li).index("Acme Roasters")
+        styles = [span.style for span in li.spans if span.start == name]
+        assert any("underline" in str(style) for style in styles)  # shown as a mention
 
 
 # --- validation -------------------------------------------------------------------------------
@@ -282,6 +401,7 @@ async def test_text_over_the_linkedin_limit_is_refused(demo):
         editor = await open_editor(pilot, app)
         await fill(pilot, editor, text="x" * 3_120)
         li = row_of(editor, account=acme_li)
+        await tick(pilot, li)
         li.query_one(".when", Input).value = "+1h"
         await checked(pilot, editor)
         assert "✗ 120 too many" in counter_of(li)
@@ -295,7 +415,7 @@ async def test_text_over_the_linkedin_limit_is_refused(demo):
         li.query_one(".custom", Input).value = "Short for LinkedIn"
         await checked(pilot, editor)
         assert problems_of(li) == ""
-        assert "ready" in summary(editor)
+        assert "ctrl+s saves: 1 scheduled" in summary(editor)
 
 
 @pytest.mark.parametrize(
@@ -314,6 +434,7 @@ async def test_a_bad_time_is_shown_beside_its_row_and_nothing_is_saved(demo, typ
         editor = await open_editor(pilot, app)
         await fill(pilot, editor)
         fb = row_of(editor, account=acme_fb)
+        await tick(pilot, fb)
         fb.query_one(".when", Input).value = typed
         await checked(pilot, editor)
         assert note in note_of(fb)
@@ -334,9 +455,10 @@ async def test_a_time_that_passes_before_saving_is_refused_by_the_save(demo):
         editor = await open_editor(pilot, app)
         await fill(pilot, editor)
         fb = row_of(editor, account=acme_fb)
+        await tick(pilot, fb)
         fb.query_one(".when", Input).value = "2026-12-09 10:31"
         await checked(pilot, editor)
-        assert "ready" in summary(editor)
+        assert "ctrl+s saves: 1 scheduled" in summary(editor)
         demo.clock.advance(600)  # the user went for coffee
         await pilot.press("ctrl+s")
         await settle(pilot)

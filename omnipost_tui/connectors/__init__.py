@@ -16,11 +16,8 @@ from omnipost_tui.connectors.errors import (
     Transient,
 )
 from omnipost_tui.connectors.facebook import FacebookConnector, classify_facebook_error
-from omnipost_tui.connectors.linkedin import (
-    LinkedInConnector,
-    classify_linkedin_error,
-    escape_little_text,
-)
+from omnipost_tui.connectors.linkedin import LinkedInConnector, classify_linkedin_error
+from omnipost_tui.connectors.little_text import escape_little_text
 
 __all__ = [
     "Connector",

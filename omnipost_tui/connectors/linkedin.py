@@ -27,6 +27,7 @@ from omnipost_tui.connectors.errors import (
     TokenExpired,
     Transient,
 )
+from omnipost_tui.connectors.little_text import escape_little_text, plain_with_mentions
 from omnipost_tui.platforms import LINKEDIN
 from omnipost_tui.redact import redact_text
 
@@ -34,17 +35,8 @@ LABEL = "LinkedIn"
 RESTLI_PROTOCOL = "2.0.0"
 VERSION_ENV = "OMNIPOST_LINKEDIN_VERSION"
 
-# LinkedIn's "little text" syntax reserves these; unescaped, LinkedIn silently cuts the post at
-# the first one. One regex pass escapes the backslash too, so nothing is escaped twice.
-_LITTLE_TEXT_RESERVED = re.compile(r"([\\|{}@\[\]()<>#*_~])")
-
 # LinkedIn shows the article title as the link card headline; it rejects very long ones.
 _MAX_TITLE = 200
-
-
-def escape_little_text(text: str) -> str:
-    """Backslash-escape every character LinkedIn's little-text format reserves."""
-    return _LITTLE_TEXT_RESERVED.sub(r"\\\1", text)
 
 
 def classify_linkedin_error(
@@ -133,11 +125,16 @@ def posts_payload(request: PublishRequest) -> dict[str, Any]:
 
 
 def ugc_payload(request: PublishRequest) -> dict[str, Any]:
-    """Body for the legacy ``POST /v2/ugcPosts``; shareCommentary is plain text, not escaped."""
-    share: dict[str, Any] = {
-        "shareCommentary": {"text": request.text},
-        "shareMediaCategory": "NONE",
-    }
+    """Body for the legacy ``POST /v2/ugcPosts``.
+
+    Its shareCommentary is plain text (nothing to escape; hashtags and URLs as written), and a
+    mention is the name in the text plus an attribute that points at the URN.
+    """
+    text, attributes = plain_with_mentions(request.text)
+    commentary: dict[str, Any] = {"text": text}
+    if attributes:
+        commentary["attributes"] = attributes
+    share: dict[str, Any] = {"shareCommentary": commentary, "shareMediaCategory": "NONE"}
     if request.link:
         share["shareMediaCategory"] = "ARTICLE"
         share["media"] = [{"status": "READY", "originalUrl": request.link}]

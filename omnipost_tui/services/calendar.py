@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from omnipost_tui.errors import ValidationError
-from omnipost_tui.models import PUBLISHED, PostVariant
+from omnipost_tui.models import PUBLISHED, ConnectedSocialAccount, PostVariant
 from omnipost_tui.services.context import Context
 from omnipost_tui.services.variants import (
     VariantFilter,
@@ -29,6 +29,53 @@ def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     return start_of_day(day, tz), start_of_day(day + timedelta(days=1), tz)
 
 
+@dataclass(frozen=True)
+class DayEntry:
+    """One variant as the month grid shows it inside its day."""
+
+    at: datetime
+    status: str
+    platform: str
+    account_name: str
+
+
+def entries_by_day(
+    ctx: Context,
+    first: date,
+    last: date,
+    tz: ZoneInfo,
+    flt: VariantFilter | None = None,
+) -> dict[date, list[DayEntry]]:
+    """{local day: its variants in time order} for variants placed from ``first`` to ``last``:
+    a published variant on the day and at the time it went out, any other at its planned time.
+
+    ``flt`` narrows them the same way it narrows ``agenda`` (its dates are ignored: the days
+    are the range), so a filtered calendar's days match its agendas.
+    """
+    start, _ = day_bounds(first, tz)
+    _, end = day_bounds(last, tz)
+    days_of = replace(flt or VariantFilter(), date_from=start, date_to=end, on_calendar=True)
+    with ctx.db.read() as session:
+        query = select(
+            PostVariant.id,
+            PostVariant.status,
+            PostVariant.scheduled_at,
+            PostVariant.published_at,
+            PostVariant.platform,
+            ConnectedSocialAccount.name,
+        ).join(ConnectedSocialAccount, PostVariant.account_id == ConnectedSocialAccount.id)
+        # The variants list's own filter, so the calendar cannot disagree with it.
+        rows = session.execute(_filtered(session, query, days_of)).all()
+    placed = []
+    for variant_id, status, scheduled_at, published_at, platform, account_name in rows:
+        at = published_at if status == PUBLISHED and published_at else scheduled_at
+        placed.append((at, variant_id, DayEntry(at, status, platform, account_name)))
+    days: dict[date, list[DayEntry]] = defaultdict(list)
+    for at, _, entry in sorted(placed, key=lambda item: item[:2]):
+        days[at.astimezone(tz).date()].append(entry)
+    return dict(days)
+
+
 def counts_by_day(
     ctx: Context,
     first: date,
@@ -36,24 +83,11 @@ def counts_by_day(
     tz: ZoneInfo,
     flt: VariantFilter | None = None,
 ) -> dict[date, Counter[str]]:
-    """{local day: Counter(status → n)} for variants placed from ``first`` to ``last``: a
-    published variant on the day it went out, any other on its planned day.
-
-    ``flt`` narrows the count the same way it narrows ``agenda`` (its dates are ignored: the
-    days are the range), so a filtered calendar's numbers match its agendas.
-    """
-    start, _ = day_bounds(first, tz)
-    _, end = day_bounds(last, tz)
-    days_of = replace(flt or VariantFilter(), date_from=start, date_to=end, on_calendar=True)
-    with ctx.db.read() as session:
-        # The variants list's own filter, so the calendar cannot disagree with it.
-        query = select(PostVariant.status, PostVariant.scheduled_at, PostVariant.published_at)
-        rows = session.execute(_filtered(session, query, days_of)).all()
-    days: dict[date, Counter[str]] = defaultdict(Counter)
-    for status, scheduled_at, published_at in rows:
-        placed = published_at if status == PUBLISHED and published_at else scheduled_at
-        days[placed.astimezone(tz).date()][status] += 1
-    return dict(days)
+    """{local day: Counter(status → n)}: ``entries_by_day`` counted."""
+    return {
+        day: Counter(entry.status for entry in entries)
+        for day, entries in entries_by_day(ctx, first, last, tz, flt).items()
+    }
 
 
 def agenda(

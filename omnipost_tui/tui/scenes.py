@@ -24,6 +24,7 @@ SCENES: dict[str, tuple[str, ...]] = {
     "attempts": ("3",),
     "accounts": ("4",),
     "editor": ("2", *_SEVEN_DOWN, "e"),
+    "new_post": ("n",),  # on the calendar's selected day: no account ticked yet
     "help": ("question_mark",),
     "publish_confirm": ("2", *_SEVEN_DOWN, "p"),
 }

@@ -91,6 +91,7 @@ class AccountsScreen(OmniScreen):
         Binding("b", "add_brand", "Add brand", id="accounts.add_brand"),
         Binding("x", "remove", "Remove", id="accounts.remove"),
         Binding("h", "toggle_removed", "Show removed", id="accounts.show_removed"),
+        Binding("n", "new_post", "New post for the account", id="accounts.new_post", show=False),
     ]
 
     def __init__(self) -> None:
@@ -423,6 +424,14 @@ class AccountsScreen(OmniScreen):
     def _removed(self, account: AccountView) -> None:
         self.notify(f"account {account.name} removed; its history is kept")
         self.refresh_data()
+
+    def action_new_post(self) -> None:
+        """The editor for a new post with the selected account ticked (and no other)."""
+        # Imported here: the editor imports widgets that import screens (no cycle at load).
+        from omnipost_tui.tui.screens.editor import EditorScreen
+
+        account = self.selected_account()
+        self.app.push_screen(EditorScreen(account_id=account.id if account else None))
 
     def action_toggle_removed(self) -> None:
         self.include_removed = not self.include_removed

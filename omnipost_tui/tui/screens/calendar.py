@@ -23,7 +23,7 @@ from omnipost_tui import clock
 from omnipost_tui.models import VARIANT_STATUSES
 from omnipost_tui.platforms import LABELS, PLATFORMS
 from omnipost_tui.services.brands import list_brands
-from omnipost_tui.services.calendar import agenda, counts_by_day, day_bounds, move_to_day
+from omnipost_tui.services.calendar import agenda, day_bounds, entries_by_day, move_to_day
 from omnipost_tui.services.variants import RESCHEDULABLE, VariantFilter, placed_at
 from omnipost_tui.services.views import VariantView
 from omnipost_tui.tui.base import OmniScreen
@@ -51,6 +51,8 @@ COLUMNS = (
 )
 # Below this many columns the status is its icon only; the detail lines below spell it out.
 WIDE_AGENDA = 52
+# Below this many columns the account column gives way to the text.
+NAMED_AGENDA = 30
 
 
 def day_title(day: date, *, year: bool = True) -> str:
@@ -144,7 +146,7 @@ class CalendarScreen(VariantActions, OmniScreen):
         yield Label("", id="move-line")
         with Horizontal(id="calendar-body"):
             with Vertical(id="month"):
-                yield MonthGrid(self._today(), id="grid")
+                yield MonthGrid(self._today(), self.app.tz, id="grid")
                 yield Static("", id="legend")
             with Vertical(id="day"):
                 yield Label("", id="day-title")
@@ -192,7 +194,8 @@ class CalendarScreen(VariantActions, OmniScreen):
             "time": 11 if self._dst_day() else 6,
             "platform": 3,
             "status": 14 if wide else 2,
-            "account": max(10, min(19, width // 4)),
+            # Too narrow for both: the text stays, the detail below names the account.
+            "account": max(10, min(19, width // 4)) if width >= NAMED_AGENDA else 0,
         }
         widths["text"] = max(8, width - sum(widths.values()))
         return widths
@@ -231,20 +234,20 @@ class CalendarScreen(VariantActions, OmniScreen):
 
     def refresh_data(self) -> None:
         self.grid.set_today(self._today())
-        self._load_counts()
+        self._load_days()
         self._load_agenda()
 
-    def _load_counts(self) -> None:
+    def _load_days(self) -> None:
         grid = self.grid
         first, last = grid.visible_range
         self.call(
-            counts_by_day,
+            entries_by_day,
             self.app.ctx,
             first,
             last,
             self.app.tz,
             self.flt,
-            done=lambda counts: grid.set_counts(first, last, counts),
+            done=lambda days: grid.set_days(first, last, days),
             group="counts",
             exclusive=True,
         )
@@ -267,7 +270,7 @@ class CalendarScreen(VariantActions, OmniScreen):
         self._show_day_title()
         self._load_agenda()
         if event.month_changed:
-            self._load_counts()
+            self._load_days()
 
     def _show_agenda(self, day: date, rows: list[VariantView]) -> None:
         if day != self.grid.selected:

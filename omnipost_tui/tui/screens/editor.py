@@ -19,14 +19,16 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.widgets import Checkbox, Footer, Input, Label, Select, Static, TextArea
 
 from omnipost_tui import clock
+from omnipost_tui.connectors.little_text import HASHTAG, MENTION, URL, segments
 from omnipost_tui.errors import OmniPostError, ValidationError
-from omnipost_tui.models import CONNECTED, DRAFT
-from omnipost_tui.platforms import LABELS, TEXT_LIMITS
+from omnipost_tui.models import CONNECTED, DRAFT, SCHEDULED
+from omnipost_tui.platforms import LABELS, LINKEDIN, TEXT_LIMITS
 from omnipost_tui.services.accounts import list_accounts
 from omnipost_tui.services.brands import list_brands
 from omnipost_tui.services.compose import (
@@ -109,6 +111,21 @@ def status_tag(status: str, variant_id: int) -> Text:
     )
 
 
+# How LinkedIn will show the elements of its little format (connectors/little_text.py).
+LITTLE_STYLES = {MENTION: "bold underline", HASHTAG: "bold", URL: "underline"}
+
+
+def shown_text(platform: str, text: str) -> Text:
+    """``text`` as readers of ``platform`` will see it: on LinkedIn a mention written as
+    ``@[Acme](urn:li:organization:1)`` shows as its name, and hashtags and links stand out."""
+    if platform != LINKEDIN:
+        return Text(text)
+    shown = Text()
+    for part in segments(text):
+        shown.append(part.shown, style=LITTLE_STYLES.get(part.kind, ""))
+    return shown
+
+
 def final_text(post_text: str, custom: str) -> str:
     return custom if custom.strip() else post_text
 
@@ -122,6 +139,54 @@ class FieldError(Label):
         self.display = bool(lines)
 
 
+class IncludeBox(Checkbox):
+    """A checkbox that reads ``[x]`` or ``[ ]``: the state is in the characters, so it shows in
+    every theme and in 16 colours (Textual's ``▐X▌`` is the same two glyphs either way)."""
+
+    @property
+    def _button(self) -> Content:
+        mark = "x" if self.value else " "
+        return Content.assemble("[", (mark, self.get_visual_style("toggle--button")), "]")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What saving does to one variant, as the summary line and the saved message say it."""
+
+    what: str  # "scheduled", "draft", or "left retrying" / "left failed" (kept as it is)
+    name: str  # ``FB Acme Coffee``
+    at: datetime | None = None
+
+
+OUTCOME_ORDER = ("scheduled", "left retrying", "left failed", DRAFT)
+
+
+def short_name(platform: str, account_name: str) -> str:
+    """``LI Acme Coffee Co.``: how a variant's account is named in one line."""
+    return f"{PLATFORM_SHORT.get(platform, platform)} {account_name}"
+
+
+def describe_outcomes(outcomes: Iterable[Outcome], tz: ZoneInfo) -> str:
+    """``1 scheduled (FB Acme Coffee, Tue 02 Dec 09:30) · 2 drafts (LI Acme; FB North)``."""
+    groups: dict[str, list[str]] = {}
+    for outcome in outcomes:
+        detail = outcome.name
+        if outcome.what != DRAFT and outcome.at is not None:
+            detail += f", {local(outcome.at, tz, '%a %d %b %H:%M')}"
+        groups.setdefault(outcome.what, []).append(detail)
+    parts = []
+    for what in sorted(groups, key=lambda w: OUTCOME_ORDER.index(w)):
+        details = groups[what]
+        label = f"draft{'s' if len(details) != 1 else ''}" if what == DRAFT else what
+        parts.append(f"{len(details)} {label} ({'; '.join(details)})")
+    return " · ".join(parts) or "the post only, no account"
+
+
+def saved_outcome(variant: VariantView) -> Outcome:
+    what = variant.status if variant.status in (SCHEDULED, DRAFT) else f"left {variant.status}"
+    return Outcome(what, short_name(variant.platform, variant.account_name), variant.scheduled_at)
+
+
 class VariantRow(Vertical):
     """One account of the brand: include it, when (empty = draft), its own text, live counts."""
 
@@ -131,7 +196,7 @@ class VariantRow(Vertical):
         existing: VariantView | None = None,
         *,
         when: str = "",
-        included: bool = True,
+        included: bool = False,
     ) -> None:
         super().__init__(classes="variant")
         self.account = account
@@ -147,14 +212,13 @@ class VariantRow(Vertical):
     @property
     def short_name(self) -> str:
         """``LI Acme Coffee Co.``: how the row is named in the summary line."""
-        short = PLATFORM_SHORT.get(self.account.platform, self.account.platform)
-        return f"{short} {self.account.name}"
+        return short_name(self.account.platform, self.account.name)
 
     def compose(self) -> ComposeResult:
         label = Text(self.short_name)
         existing = self.existing
         with Horizontal(classes="head"):
-            yield Checkbox(
+            yield IncludeBox(
                 label,
                 value=self.initially_included,
                 compact=True,
@@ -228,6 +292,17 @@ class VariantRow(Vertical):
             at = None  # reported by the row itself; the save is refused meanwhile
         return VariantPlan(self.account.id, custom, at, self.existing.id if self.existing else None)
 
+    def outcome(self, tz: ZoneInfo, now: datetime) -> Outcome:
+        """What saving the form as it is does to this row's variant."""
+        at = self.parse_when(tz, now)
+        existing = self.existing
+        if at is None:
+            return Outcome(DRAFT, self.short_name)
+        if existing and existing.status not in (DRAFT, SCHEDULED) and at == existing.scheduled_at:
+            # Saved as it is: a retrying or failed variant stays so.
+            return Outcome(f"left {existing.status}", self.short_name, at)
+        return Outcome(SCHEDULED, self.short_name, at)
+
     def time_problem(self, tz: ZoneInfo, now: datetime) -> str | None:
         if not self.included:
             return None
@@ -271,7 +346,9 @@ class VariantRow(Vertical):
         first = text.strip().splitlines()[0] if text.strip() else ""
         if first:
             line.append("  ")
-            line.append(first, style="dim")
+            snippet = shown_text(self.account.platform, first)
+            snippet.stylize("dim")
+            line.append_text(snippet)
         counter.update(line)
 
     def show_problems(self, problems: Iterable[str]) -> None:
@@ -339,7 +416,8 @@ class PreviewScreen(ModalScreen[None]):
                     head = Text(f"{LABELS[platform]} · {account}   ", style="bold")
                     head.append_text(counter_text(platform, text, named=False))
                     yield Label(head, classes="preview-head")
-                    yield Static(Text(text or "(no text yet)"), classes="preview-text")
+                    shown = shown_text(platform, text) if text else Text("(no text yet)")
+                    yield Static(shown, classes="preview-text")
                     if link:
                         yield Label(Text(f"link card: {link}"), classes="preview-link")
             yield Label("\nEsc / Enter: close", id="keys")
@@ -367,12 +445,19 @@ class EditorScreen(ServiceCalls, Screen[bool]):
     ]
 
     def __init__(
-        self, post_id: int | None = None, variant_id: int | None = None, day: date | None = None
+        self,
+        post_id: int | None = None,
+        variant_id: int | None = None,
+        day: date | None = None,
+        account_id: int | None = None,
     ) -> None:
+        """Edit ``post_id`` (or the post of ``variant_id``), or write a new post: on ``day``
+        (times prefilled) and for ``account_id`` (the only account ticked at first)."""
         super().__init__()
         self.post_id = post_id
         self.variant_id = variant_id
         self.day = day
+        self.account_id = account_id
         self.data: EditorData | None = None
         self._initial: tuple | None = None  # the form as opened, to tell unsaved changes
         self._check_timer: Timer | None = None
@@ -474,7 +559,8 @@ class EditorScreen(ServiceCalls, Screen[bool]):
             self.query_one("#text", TextArea).text = plan.text
             self.query_one("#link", Input).value = plan.link or ""
         else:
-            brand.value = data.brands[0].id
+            opened_for = next((a for a in data.accounts if a.id == self.account_id), None)
+            brand.value = opened_for.brand_id if opened_for else data.brands[0].id
         await self._build_rows(self._brand_id())
         self._initial = self._state()
         self._focus_start()
@@ -503,7 +589,7 @@ class EditorScreen(ServiceCalls, Screen[bool]):
                 when = ""
                 if view.status != DRAFT and view.scheduled_at is not None:
                     when = local(view.scheduled_at, tz)
-                rows.append(VariantRow(account, view, when=when))
+                rows.append(VariantRow(account, view, when=when, included=True))
                 taken.add(account.id)
         prefill = default_time(self.day, tz, now) if self.day is not None else ""
         for account in accounts:
@@ -514,9 +600,9 @@ class EditorScreen(ServiceCalls, Screen[bool]):
                 VariantRow(
                     account,
                     when=prefill if usable else "",
-                    # Adding a variant to an existing post is a choice; a new post goes
-                    # everywhere it can by default.
-                    included=usable and loaded is None,
+                    # Every account is a choice: only the one the editor was opened for
+                    # starts ticked (a post that went everywhere by default surprised people).
+                    included=loaded is None and account.id == self.account_id,
                 )
             )
         container = self.query_one("#rows", Vertical)
@@ -710,24 +796,10 @@ class EditorScreen(ServiceCalls, Screen[bool]):
             self._summary(Text(f"✗ fix to save: {', '.join(names)}"), "-error")
             return
         tz, now = self.app.tz, clock.now()
-        counts: dict[str, int] = {}
-        for row in rows:
-            at = row.parse_when(tz, now)
-            existing = row.existing
-            if at is None:
-                what = "draft"
-            elif existing and existing.status != DRAFT and at == existing.scheduled_at:
-                # Saved as it is: a retrying or failed variant stays so.
-                what = "scheduled" if existing.status == "scheduled" else f"left {existing.status}"
-            else:
-                what = "scheduled"
-            counts[what] = counts.get(what, 0) + 1
-        parts = [
-            f"{n} {what}{'s' if what == DRAFT and n != 1 else ''}" for what, n in counts.items()
-        ] or ["no variants"]
+        outcome = describe_outcomes([row.outcome(tz, now) for row in rows], tz)
         editing = self.data is not None and self.data.loaded is not None
         changes = "no changes · " if editing and not self.dirty else ""
-        self._summary(Text(f"✓ ready: {changes}ctrl+s saves ({', '.join(parts)})"), "-ready")
+        self._summary(Text(f"✓ {changes}ctrl+s saves: {outcome}"), "-ready")
 
     def _summary(self, text: Text, kind: str = "") -> None:
         label = self.query_one("#summary", Label)
@@ -762,19 +834,8 @@ class EditorScreen(ServiceCalls, Screen[bool]):
 
     def _saved(self, result: SaveResult) -> None:
         self._saving = False
-        statuses = [v.status for v in result.variants]
-        scheduled = sum(1 for s in statuses if s == "scheduled")
-        drafts = sum(1 for s in statuses if s == DRAFT)
-        parts = []
-        if scheduled:
-            parts.append(f"{scheduled} variant{'s' if scheduled != 1 else ''} scheduled")
-        if drafts:
-            parts.append(f"{drafts} draft{'s' if drafts != 1 else ''}")
-        others = len(statuses) - scheduled - drafts
-        if others:
-            parts.append(f"{others} unchanged")
-        detail = ", ".join(parts) if parts else "no variants"
-        self.notify(f"post {result.post.id} saved: {detail}", title="Saved")
+        outcome = describe_outcomes(map(saved_outcome, result.variants), self.app.tz)
+        self.notify(f"post {result.post.id} saved: {outcome}", title="Saved")
         self.dismiss(True)
 
     def _save_failed(self, exc: BaseException, rows: list[VariantRow]) -> None:

@@ -1,10 +1,13 @@
-"""A month of days, Monday first, with each day's variants counted by status.
+"""A month of days, Monday first: each day its counts by status, then its variants' times and
+accounts as far as the cell's height goes, then ``+N more``.
 
 Textual has no calendar widget. This one draws itself line by line (the Line API): a redraw is
-a few dozen segments, so moving the selection or applying fresh counts costs nothing.
+a few dozen segments, so moving the selection or applying fresh data costs nothing. Every cell
+is cut to its own width and a rule separates it from the next, so nothing a day shows can run
+into its neighbour.
 
-The widget holds no database code: the screen loads the counts (in a worker) and hands them to
-``set_counts``; the grid says when the selected day changes (``DayChanged``).
+The widget holds no database code: the screen loads the days (in a worker) and hands them to
+``set_days``; the grid says when the selected day changes (``DayChanged``).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import ClassVar
+from zoneinfo import ZoneInfo
 
 from rich.segment import Segment
 from rich.style import Style
@@ -24,7 +28,8 @@ from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
-from omnipost_tui.tui.format import STATUS_ICONS, STATUS_STYLES
+from omnipost_tui.services.calendar import DayEntry
+from omnipost_tui.tui.format import PLATFORM_SHORT, STATUS_ICONS, STATUS_STYLES, clip
 
 # The order a day's numbers are shown in: what went out, what will, what needs a look.
 # "publishing" lasts seconds, so it sits with the scheduled ones; drafts that keep a planned
@@ -41,7 +46,12 @@ COUNTED_STATUSES = (
 WEEKDAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
 HEADER_LINES = 2  # the month's name, the weekday names
 MAX_LINES_PER_WEEK = 8
-MIN_CELL_WIDTH = 6  # one column of gap, a two-digit day, a space, one count
+MIN_LINES_PER_WEEK = 2  # the day's number, and one line for its variants
+# The rule between days, then room for "◷12:30" or "+3 more": a narrower grid is cut at its
+# right edge rather than letting days share columns.
+MIN_CELL_WIDTH = 8
+RULE = "│"
+ENTRY_TIME = "%H:%M"
 
 
 def month_weeks(year: int, month: int) -> list[list[date]]:
@@ -79,26 +89,57 @@ def day_tokens(counts: Mapping[str, int] | None) -> list[Token]:
     ]
 
 
-def lay_out(tokens: list[Token], slots: list[int]) -> tuple[list[list[Token]], bool]:
-    """Fill the cell's line slots (widths) with tokens in order; True when some did not fit.
+def fit_tokens(tokens: list[Token], width: int) -> list[tuple[str, str]]:
+    """All the tokens on one line of ``width`` (spaced, else packed: the icons separate the
+    numbers), or none: a partial count would read as the whole day."""
+    for gap in (" ", ""):
+        if sum(len(t.text) for t in tokens) + len(gap) * (len(tokens) - 1) <= width:
+            parts: list[tuple[str, str]] = []
+            for index, token in enumerate(tokens):
+                if index and gap:
+                    parts.append((gap, ""))
+                parts.append((token.text, token.style))
+            return parts
+    return []
 
-    Tokens are spaced when everything fits that way, packed (the icons still separate the
-    numbers) when it does not.
+
+def entry_parts(entry: DayEntry, width: int, tz: ZoneInfo) -> list[tuple[str, str]]:
+    """``◷12:30 FB Acme…``: the status icon, the local time, then the account as room allows."""
+    style = STATUS_STYLES.get(entry.status, "")
+    parts = [(STATUS_ICONS.get(entry.status, "?"), style)]
+    parts.append((entry.at.astimezone(tz).strftime(ENTRY_TIME), "dim" if style == "dim" else ""))
+    room = width - 7  # after the icon, the time and a space
+    short = PLATFORM_SHORT.get(entry.platform, entry.platform)
+    if room >= len(short):
+        # The account's name only when a few letters of it fit; "FB" alone otherwise.
+        account = f"{short} {entry.account_name}" if room >= len(short) + 5 else short
+        parts.append((" " + clip(account, room), "dim"))
+    return parts
+
+
+def more_text(hidden: int, width: int) -> str:
+    text = f"+{hidden} more"
+    return text if len(text) <= width else f"+{hidden}"
+
+
+def lay_out_day(
+    entries: list[DayEntry], inner: int, lines: int, tz: ZoneInfo
+) -> list[list[tuple[str, str]]]:
+    """What each line of a day's cell shows after the day's number: (text, style) parts.
+
+    Line 0 carries the counts (when all of them fit beside the number); the lines below list
+    the variants in time order; when they do not all fit, the last line says how many more.
     """
-    for gap in (1, 0):
-        lines: list[list[Token]] = [[] for _ in slots]
-        rest = list(tokens)
-        for index, width in enumerate(slots):
-            used = 0
-            while rest:
-                need = len(rest[0].text) + (gap if lines[index] else 0)
-                if used + need > width:
-                    break
-                lines[index].append(rest.pop(0))
-                used += need
-        if not rest:
-            return lines, False
-    return lines, True
+    out: list[list[tuple[str, str]]] = [[] for _ in range(lines)]
+    counts = Counter(entry.status for entry in entries)
+    out[0] = fit_tokens(day_tokens(counts), inner - 3)
+    room = lines - 1
+    shown = entries if len(entries) <= room else entries[: max(0, room - 1)]
+    for index, entry in enumerate(shown, start=1):
+        out[index] = entry_parts(entry, inner, tz)
+    if len(shown) < len(entries) and room:
+        out[room] = [(more_text(len(entries) - len(shown), inner), "bold")]
+    return out
 
 
 class MonthGrid(Widget, can_focus=True):
@@ -110,7 +151,8 @@ class MonthGrid(Widget, can_focus=True):
         "month-grid--today",
         "month-grid--selected",
         "month-grid--outside",
-        "month-grid--more",
+        "month-grid--rule",
+        "month-grid--day",
     }
 
     selected: reactive[date] = reactive(date(2000, 1, 1), init=False)
@@ -128,11 +170,12 @@ class MonthGrid(Widget, can_focus=True):
         def control(self) -> MonthGrid:
             return self.grid
 
-    def __init__(self, today: date, *, id: str | None = None) -> None:
+    def __init__(self, today: date, tz: ZoneInfo, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.today = today
+        self.tz = tz  # the zone the variants' times are shown in
         self.set_reactive(MonthGrid.selected, today)
-        self.counts: dict[date, Counter[str]] = {}
+        self.days: dict[date, list[DayEntry]] = {}
         self.note = ""  # shown after the month's name, e.g. "filtered"
 
     # --- the data model -----------------------------------------------------------------------
@@ -147,17 +190,17 @@ class MonthGrid(Widget, can_focus=True):
         return weeks[0][0], weeks[-1][-1]
 
     def counts_for(self, day: date) -> Counter[str]:
-        return self.counts.get(day, Counter())
+        return Counter(entry.status for entry in self.days.get(day, ()))
 
-    def set_counts(self, first: date, last: date, counts: Mapping[date, Counter[str]]) -> None:
-        """Replace the counts of ``first``..``last``; other months' counts stay as a cache so
-        paging back shows numbers at once, then fresh ones when they arrive."""
-        fresh = {day: Counter(c) for day, c in counts.items() if first <= day <= last}
-        stale = [day for day in self.counts if first <= day <= last]
-        changed = any(self.counts.get(day) != fresh.get(day) for day in {*stale, *fresh})
+    def set_days(self, first: date, last: date, days: Mapping[date, list[DayEntry]]) -> None:
+        """Replace the variants of ``first``..``last``; other months' stay as a cache so
+        paging back shows them at once, then fresh ones when they arrive."""
+        fresh = {day: list(e) for day, e in days.items() if first <= day <= last and e}
+        stale = [day for day in self.days if first <= day <= last]
+        changed = any(self.days.get(day) != fresh.get(day) for day in {*stale, *fresh})
         for day in stale:
-            del self.counts[day]
-        self.counts.update(fresh)
+            del self.days[day]
+        self.days.update(fresh)
         if changed:
             self.refresh()
 
@@ -195,19 +238,20 @@ class MonthGrid(Widget, can_focus=True):
 
     # --- geometry -----------------------------------------------------------------------------
 
-    def _cell_width(self) -> int:
+    def cell_width(self) -> int:
         return max(MIN_CELL_WIDTH, self.size.width // 7)
 
-    def _lines_per_week(self) -> int:
+    def lines_per_week(self) -> int:
         weeks = len(self.weeks)
-        return max(1, min(MAX_LINES_PER_WEEK, (self.size.height - HEADER_LINES) // weeks))
+        fit = (self.size.height - HEADER_LINES) // weeks
+        return max(MIN_LINES_PER_WEEK, min(MAX_LINES_PER_WEEK, fit))
 
     def day_at(self, x: int, y: int) -> date | None:
         """The day drawn at a point of the widget, if any."""
         if y < HEADER_LINES:
             return None
-        week = (y - HEADER_LINES) // self._lines_per_week()
-        column = x // self._cell_width()
+        week = (y - HEADER_LINES) // self.lines_per_week()
+        column = x // self.cell_width()
         weeks = self.weeks
         if week >= len(weeks) or column >= 7:
             return None
@@ -218,7 +262,7 @@ class MonthGrid(Widget, can_focus=True):
 
     async def _on_click(self, event: events.Click) -> None:
         if event.y == 0:  # the month's name between ‹ and ›
-            self.move_months(-1 if event.x < self._cell_width() * 7 // 2 else 1)
+            self.move_months(-1 if event.x < self.cell_width() * 7 // 2 else 1)
             return
         day = self.day_at(event.x, event.y)
         if day is not None:
@@ -237,7 +281,7 @@ class MonthGrid(Widget, can_focus=True):
         elif y == 1:
             segments = self._weekday_header()
         else:
-            lines = self._lines_per_week()
+            lines = self.lines_per_week()
             week, line = divmod(y - HEADER_LINES, lines)
             weeks = self.weeks
             if week >= len(weeks):
@@ -249,7 +293,7 @@ class MonthGrid(Widget, can_focus=True):
         return strip.crop_extend(0, width, base)
 
     def _title(self) -> list[Segment]:
-        span = self._cell_width() * 7
+        span = self.cell_width() * 7
         title = f"{calendar.month_name[self.selected.month]} {self.selected.year}"
         text = f"‹ {title} ›"
         note = f"  {self.note}" if self.note else ""
@@ -261,53 +305,40 @@ class MonthGrid(Widget, can_focus=True):
         ]
 
     def _weekday_header(self) -> list[Segment]:
-        cell = self._cell_width()
+        cell = self.cell_width()
         style = self._style("month-grid--weekday")
         return [Segment(" " + name.ljust(cell - 1), style) for name in WEEKDAYS]
 
-    def _cell_line(self, day: date, line: int, lines: int) -> Iterable[Segment]:
-        inner = self._cell_width() - 1
-        tokens = day_tokens(self.counts.get(day))
-        # The day's number leads the first line; counts go below it when they fit there.
-        first_slot = max(0, inner - 3)
-        below = [inner] * (lines - 1)
-        if below and not lay_out(tokens, below)[1]:
-            first_slot = 0
-        placed, overflow = lay_out(tokens, [first_slot, *below])
+    def cell_text(self, day: date, lines: int | None = None) -> list[str]:
+        """A day's cell as plain text, line by line, without the rule before it."""
+        lines = lines or self.lines_per_week()
+        return [
+            "".join(text for text, _ in self._cell_parts(day, line, lines)) for line in range(lines)
+        ]
 
-        cell = Style()
-        if day.month != self.selected.month:
-            cell += self._style("month-grid--outside")
-        if day == self.selected:
-            cell += self._style("month-grid--selected")
-
+    def _cell_parts(self, day: date, line: int, lines: int) -> list[tuple[str, Style]]:
+        inner = self.cell_width() - 1
         parts: list[tuple[str, Style]] = []
         if line == 0:
             number_style = self._style("month-grid--today") if day == self.today else Style()
             parts.append((f"{day.day:>2}", number_style))
-            if placed[0]:
-                parts.append((" ", Style()))
-        parts.extend(self._tokens(placed[line], inner))
-        if overflow and line == lines - 1:
-            parts = self._mark_more(parts, inner)
-
+        placed = lay_out_day(self.days.get(day, []), inner, lines, self.tz)[line]
+        if line == 0 and placed:
+            parts.append((" ", Style()))
+        parts.extend((text, Style.parse(style) if style else Style()) for text, style in placed)
         used = sum(len(text) for text, _ in parts)
-        yield Segment(" ")  # the gap between cells stays unhighlighted
-        for text, style in parts:
-            yield Segment(text, cell + style)
-        yield Segment(" " * max(0, inner - used), cell)
-
-    def _tokens(self, tokens: list[Token], inner: int) -> list[tuple[str, Style]]:
-        spaced = sum(len(t.text) for t in tokens) + len(tokens) - 1 <= inner
-        parts: list[tuple[str, Style]] = []
-        for index, token in enumerate(tokens):
-            if index and spaced:
-                parts.append((" ", Style()))
-            parts.append((token.text, Style.parse(token.style)))
+        parts.append((" " * max(0, inner - used), Style()))
         return parts
 
-    def _mark_more(self, parts: list[tuple[str, Style]], inner: int) -> list[tuple[str, Style]]:
-        """Not every count fit: end the cell with "+" (the agenda lists them all)."""
-        while parts and sum(len(text) for text, _ in parts) > inner - 1:
-            parts = parts[:-1]
-        return [*parts, ("+", self._style("month-grid--more"))]
+    def _cell_line(self, day: date, line: int, lines: int) -> Iterable[Segment]:
+        cell = Style()
+        if line == 0:
+            cell += self._style("month-grid--day")
+        if day.month != self.selected.month:
+            cell += self._style("month-grid--outside")
+        if day == self.selected:
+            cell += self._style("month-grid--selected")
+        first_column = day.weekday() == 0
+        yield Segment(" " if first_column else RULE, self._style("month-grid--rule"))
+        for text, style in self._cell_parts(day, line, lines):
+            yield Segment(text, cell + style)
