@@ -7,9 +7,11 @@ Every setting remembers where its value came from so ``omnipost config`` can say
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import re
+import stat
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -24,6 +26,11 @@ from omnipost_tui.redact import mask_url_password
 
 APP_NAME = "omnipost"
 ENV_PREFIX = "OMNIPOST_"
+# Private to the user who runs OmniPost: the key decrypts every token, the database holds them.
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_DIR_MODE = 0o700
+
+log = logging.getLogger("omnipost.config")
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,59 @@ class Paths:
     @property
     def log_file(self) -> Path:
         return self.log_dir / "omnipost.log"
+
+    @property
+    def own_dirs(self) -> tuple[Path, ...]:
+        """The directories that are OmniPost's alone (``OMNIPOST_HOME`` itself when it is set,
+        else the ``omnipost`` directories platformdirs names), each once."""
+        return tuple(dict.fromkeys((self.data_dir, self.config_dir, self.log_dir)))
+
+
+def make_private_dir(directory: Path) -> None:
+    """Create ``directory`` and its missing parents 0700. ``mkdir(parents=True)`` would create
+    the parents with the umask's mode (0777 under ``umask 000``), and with OMNIPOST_HOME the
+    first parent of the log dir is the directory that holds the database and the key."""
+    missing = []
+    while not directory.exists():
+        missing.append(directory)
+        directory = directory.parent
+    for path in reversed(missing):
+        path.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
+
+
+def secure_own_dirs(paths: Paths) -> None:
+    """Create OmniPost's own directories 0700, and take group and other access away from one
+    that already existed looser (a home made with ``mkdir`` is 0755: anyone could list the
+    database, the key and the logs).
+
+    Only these directories: never the parents they live in, nor the directory of a database or
+    queue file whose URL points elsewhere. A directory shared with others by design (sticky, like
+    /tmp), one owned by another user, or the user's home (OMNIPOST_HOME=~) is left as it is;
+    ``omnipost doctor`` reports it.
+    """
+    for directory in paths.own_dirs:
+        make_private_dir(directory)
+        try:
+            info = directory.stat()
+        except OSError:
+            continue
+        mode = stat.S_IMODE(info.st_mode)
+        if not mode & 0o077 or not may_tighten(directory, info):
+            continue
+        try:
+            directory.chmod(mode & PRIVATE_DIR_MODE)
+        except OSError:
+            continue  # doctor reports it
+        log.info("made %s private to its owner (was %04o, now %04o)", directory, mode, mode & 0o700)
+
+
+def may_tighten(directory: Path, info: os.stat_result) -> bool:
+    """Whether OmniPost may take group and other access away from ``directory``."""
+    if info.st_uid != os.geteuid() or info.st_mode & stat.S_ISVTX:
+        return False
+    home = Path.home().resolve()
+    resolved = directory.resolve()
+    return resolved != home and resolved not in home.parents
 
 
 def resolve_paths(env: Mapping[str, str]) -> Paths:
