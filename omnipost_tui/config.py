@@ -496,37 +496,101 @@ def _parse(option: Option, raw: Any, where: str) -> Any:
         raise ConfigError(f"{where}: {exc}{got}") from None
 
 
+@dataclass(frozen=True)
+class ConfigProblem:
+    """Something in config.toml or an ``OMNIPOST_*`` variable that cannot be used."""
+
+    message: str
+    fix: str
+    # Settings whose configured value is unknown because of it: they take their default.
+    unread: frozenset[str] = frozenset()
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """The settings; a ConfigError (the first problem found) when any cannot be read."""
+    settings, problems = read_settings(env)
+    if problems:
+        raise ConfigError(problems[0].message)
+    return settings
+
+
+def read_settings(env: Mapping[str, str] | None = None) -> tuple[Settings, list[ConfigProblem]]:
+    """The settings as far as they can be read, a default for each one that cannot, and what
+    went wrong, in the order ``load_settings`` reports it. For ``omnipost doctor``, which must
+    report a broken configuration rather than stop at it."""
     env = os.environ if env is None else env
     paths = resolve_paths(env)
-    file_values = read_config_file(paths.config_file)
+    config_file = paths.config_file
+    problems: list[ConfigProblem] = []
+    try:
+        file_values = read_config_file(config_file)
+    except ConfigError as exc:
+        file_values = {}
+        # It may have set any setting: none of its values is known.
+        problems.append(
+            ConfigProblem(
+                exc.message,
+                f"correct {config_file} (or move it aside to run on the defaults)",
+                frozenset(OPTIONS_BY_KEY),
+            )
+        )
     for key in file_values:
         if key not in OPTIONS_BY_KEY and key not in EXTRA_TABLES:
-            raise ConfigError(f"unknown setting {key!r} in {paths.config_file}")
+            problems.append(
+                ConfigProblem(
+                    f"unknown setting {key!r} in {config_file}",
+                    f"remove or rename {key} in {config_file} (omnipost config lists the settings)",
+                )
+            )
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for option in OPTIONS:
+        values[option.key], sources[option.key] = option.default(paths), "default"
         if option.key in file_values:
             # Checked even when the environment overrides it: the file must stay valid for the
             # next process that runs without that variable (cron, systemd).
-            value = _parse(option, file_values[option.key], f"{option.key} in {paths.config_file}")
-            values[option.key], sources[option.key] = value, "config.toml"
-        else:
-            values[option.key], sources[option.key] = option.default(paths), "default"
+            where = f"{option.key} in {config_file}"
+            try:
+                values[option.key] = _parse(option, file_values[option.key], where)
+                sources[option.key] = "config.toml"
+            except ConfigError as exc:
+                problems.append(
+                    ConfigProblem(exc.message, f"correct {where}", frozenset({option.key}))
+                )
         raw = env.get(option.env_var, "")
         if raw.strip() != "":
-            values[option.key] = _parse(option, raw, option.env_var)
-            sources[option.key] = f"env {option.env_var}"
+            try:
+                values[option.key] = _parse(option, raw, option.env_var)
+                sources[option.key] = f"env {option.env_var}"
+            except ConfigError as exc:
+                problems.append(
+                    ConfigProblem(
+                        exc.message,
+                        f"correct or unset {option.env_var}",
+                        frozenset({option.key}),
+                    )
+                )
     if values["publish_timeout"] < 3 * values["http_timeout"]:
         # One request may take a connect, a send and a read timeout; recovery must not call a
         # publish that is still waiting for its answer "crashed".
-        raise ConfigError(
-            f"publish_timeout ({values['publish_timeout']} s, {sources['publish_timeout']}) "
-            f"must be at least three times http_timeout ({values['http_timeout']:g} s, "
-            f"{sources['http_timeout']})"
+        problems.append(
+            ConfigProblem(
+                f"publish_timeout ({values['publish_timeout']} s, {sources['publish_timeout']}) "
+                f"must be at least three times http_timeout ({values['http_timeout']:g} s, "
+                f"{sources['http_timeout']})",
+                "raise publish_timeout or lower http_timeout",
+                frozenset({"publish_timeout", "http_timeout"}),
+            )
         )
-    tui_theme, keymap = _tui_tables(file_values, paths.config_file)
-    return Settings(paths=paths, sources=sources, tui_theme=tui_theme, keymap=keymap, **values)
+        for key in ("publish_timeout", "http_timeout"):
+            values[key], sources[key] = OPTIONS_BY_KEY[key].default(paths), "default"
+    try:
+        tui_theme, keymap = _tui_tables(file_values, config_file)
+    except ConfigError as exc:
+        tui_theme, keymap = None, {}
+        problems.append(ConfigProblem(exc.message, f"correct [tui] or [keymap] in {config_file}"))
+    settings = Settings(paths=paths, sources=sources, tui_theme=tui_theme, keymap=keymap, **values)
+    return settings, problems
 
 
 def _tui_tables(file_values: Mapping[str, Any], path: Path) -> tuple[str | None, dict[str, str]]:

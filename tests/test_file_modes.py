@@ -7,6 +7,7 @@ manager or container gives), then every file and directory in the home is looked
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import stat
@@ -52,6 +53,12 @@ def _quote(arg: str) -> str:
     return "'" + arg.replace("'", "'\\''") + "'"
 
 
+def doctor_check(env: dict[str, str], umask: int, name: str) -> dict:
+    result = omnipost(env, umask, "doctor", "--json")
+    assert result.returncode in (0, 1), result.stderr
+    return next(c for c in json.loads(result.stdout)["checks"] if c["name"] == name)
+
+
 def use_the_install(env: dict[str, str], umask: int) -> None:
     """Everything that creates a file: the database, the key, the queue, the log and its lock."""
     steps = [
@@ -76,7 +83,8 @@ def use_the_install(env: dict[str, str], umask: int) -> None:
 @pytest.mark.parametrize("umask", [0o022, 0o000], ids=["umask 022", "umask 000"])
 def test_every_file_omnipost_creates_is_private(tmp_path: Path, umask: int):
     home = tmp_path / "a" / "home"
-    use_the_install(clean_env(tmp_path, OMNIPOST_HOME=str(home)), umask)
+    env = clean_env(tmp_path, OMNIPOST_HOME=str(home))
+    use_the_install(env, umask)
 
     files = {p.relative_to(home).as_posix(): mode(p) for p in home.rglob("*") if p.is_file()}
     dirs = {p.relative_to(home).as_posix(): mode(p) for p in home.rglob("*") if p.is_dir()}
@@ -85,6 +93,8 @@ def test_every_file_omnipost_creates_is_private(tmp_path: Path, umask: int):
     assert files == dict.fromkeys(files, PRIVATE_FILE)
     assert dirs == {"logs": PRIVATE_DIR}
     assert mode(home) == PRIVATE_DIR
+    permissions = doctor_check(env, umask, "permissions")
+    assert permissions["ok"], permissions
 
 
 def test_the_log_that_replaces_a_rotated_one_is_private_too(tmp_path: Path):
@@ -150,9 +160,17 @@ def test_a_shared_directory_used_as_the_home_is_left_as_it_is(tmp_path: Path):
     shared = tmp_path / "shared"
     shared.mkdir()
     shared.chmod(0o1777)
+    env = clean_env(tmp_path, OMNIPOST_HOME=str(shared))
 
-    result = omnipost(clean_env(tmp_path, OMNIPOST_HOME=str(shared)), 0o022, "status")
+    result = omnipost(env, 0o022, "status")
 
     assert result.returncode == 0, result.stderr
     assert mode(shared) == 0o1777
     assert mode(shared / "omnipost.db") == PRIVATE_FILE
+    # doctor says so, and does not suggest the chmod either.
+    permissions = doctor_check(env, 0o022, "permissions")
+    assert not permissions["ok"]
+    assert f"{shared} (1777)" in permissions["detail"]
+    assert permissions["fix"] == (
+        f"set OMNIPOST_HOME to a directory of OmniPost's own instead of {shared}"
+    )
