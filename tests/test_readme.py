@@ -665,3 +665,21 @@ def test_a_first_post_end_to_end_runs_as_written(readme: str, tmp_path: Path):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(group, signal.SIGTERM)  # the worker finishes, the sandbox stops
         wait_for(lambda: gone(group), timeout=30, what="the sandbox and the worker to stop")
+
+
+def test_the_readme_counts_the_demo_as_it_is(readme: str, ctx):
+    from omnipost_tui.demo_data import LIVE, seed_demo
+    from omnipost_tui.services.accounts import list_accounts
+    from omnipost_tui.services.brands import list_brands
+
+    numbers = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7}
+    demo = section(readme, "See it work: `omnipost demo`")
+    brands, accounts = re.search(r"(\w+) brands, (\w+) accounts", demo).groups()
+    live = re.search(r"you watch (\w+) variants go out live", demo).group(1)
+
+    seed_demo(ctx, live=True)  # what `omnipost demo` puts in its home
+
+    assert numbers[brands] == len(list_brands(ctx))
+    assert numbers[accounts] == len(list_accounts(ctx))
+    within_half_a_minute = [key for key, _, _, seconds in LIVE if seconds <= 30]
+    assert numbers[live] == len(within_half_a_minute)
