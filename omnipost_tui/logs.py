@@ -84,12 +84,12 @@ class SharedRotatingFileHandler(logging.handlers.RotatingFileHandler):
 
     def _open(self):  # type: ignore[no-untyped-def]
         # logging's own hook for opening the file, at start and after every rotation.
-        os.close(_open_private(self.baseFilename))
+        os.close(open_private(self.baseFilename))
         return super()._open()
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        with os.fdopen(_open_private(f"{self.baseFilename}.lock"), "a") as lock:
+        with os.fdopen(open_private(f"{self.baseFilename}.lock"), "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
                 yield
@@ -108,8 +108,9 @@ class SharedRotatingFileHandler(logging.handlers.RotatingFileHandler):
             self.stream = self._open()
 
 
-def _open_private(path: str) -> int:
-    """A descriptor for appending to ``path``, which is created 0600 if it does not exist."""
+def open_private(path: str | Path) -> int:
+    """A descriptor for appending to ``path``, which is created 0600 if it does not exist
+    (``open(path, "a")`` would create it with the umask's mode)."""
     return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, PRIVATE_FILE_MODE)
 
 
