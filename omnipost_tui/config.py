@@ -469,18 +469,38 @@ class Settings:
         return rows
 
 
-def read_config_file(path: Path) -> dict[str, Any]:
-    """Read ``config.toml``; a missing file is an empty config, a broken one a ConfigError."""
+@dataclass(frozen=True)
+class ConfigProblem:
+    """Something in config.toml or an ``OMNIPOST_*`` variable that cannot be used."""
+
+    message: str
+    fix: str
+    # Settings whose configured value is unknown because of it: they take their default.
+    unread: frozenset[str] = frozenset()
+
+
+def read_config_file(path: Path) -> tuple[dict[str, Any], ConfigProblem | None]:
+    """``config.toml``'s tables; a missing file is an empty config, an unreadable or broken one
+    is the problem (with the parser's line and column)."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return {}
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+        return {}, None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        return {}, ConfigProblem(
+            f"cannot read config file {path}: {reason}",
+            f"make {path} a UTF-8 file you can read (chmod 600 {path})",
+            frozenset(OPTIONS_BY_KEY),  # it may set any of them
+        )
     try:
-        return tomllib.loads(text)
+        return tomllib.loads(text), None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+        return {}, ConfigProblem(
+            f"config file {path} is not valid TOML: {exc}",
+            f"correct {path} (or move it aside to run on the defaults)",
+            frozenset(OPTIONS_BY_KEY),
+        )
 
 
 # Tables in config.toml that belong to other parts (the TUI) and are not core settings.
@@ -494,16 +514,6 @@ def _parse(option: Option, raw: Any, where: str) -> Any:
         # A secret (the webhook URL, an app secret) is never echoed, even when it is wrong.
         got = "" if option.secret else f" (got {str(raw)!r})"
         raise ConfigError(f"{where}: {exc}{got}") from None
-
-
-@dataclass(frozen=True)
-class ConfigProblem:
-    """Something in config.toml or an ``OMNIPOST_*`` variable that cannot be used."""
-
-    message: str
-    fix: str
-    # Settings whose configured value is unknown because of it: they take their default.
-    unread: frozenset[str] = frozenset()
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -522,18 +532,9 @@ def read_settings(env: Mapping[str, str] | None = None) -> tuple[Settings, list[
     paths = resolve_paths(env)
     config_file = paths.config_file
     problems: list[ConfigProblem] = []
-    try:
-        file_values = read_config_file(config_file)
-    except ConfigError as exc:
-        file_values = {}
-        # It may have set any setting: none of its values is known.
-        problems.append(
-            ConfigProblem(
-                exc.message,
-                f"correct {config_file} (or move it aside to run on the defaults)",
-                frozenset(OPTIONS_BY_KEY),
-            )
-        )
+    file_values, unreadable = read_config_file(config_file)
+    if unreadable is not None:
+        problems.append(unreadable)
     for key in file_values:
         if key not in OPTIONS_BY_KEY and key not in EXTRA_TABLES:
             problems.append(

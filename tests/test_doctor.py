@@ -259,6 +259,28 @@ def test_a_config_toml_that_does_not_parse_is_a_failed_check_and_the_rest_still_
     assert report.failing == ["config"]
 
 
+@pytest.mark.parametrize("breakage", ["not UTF-8", "a directory"])
+def test_a_config_toml_that_cannot_be_read_is_a_failed_check(
+    cli, install: Install, breakage: str
+) -> None:
+    config = install.ctx.settings.paths.config_file
+    if breakage == "not UTF-8":
+        config.write_bytes(b'timezone = "Europe/Berlin \xff\xfe"\n')
+        config.chmod(0o600)
+    else:
+        config.mkdir()
+    reason = "not UTF-8 text" if breakage == "not UTF-8" else "Is a directory"
+    status = cli("status")  # was a crash ("something went wrong") for bytes that are not UTF-8
+    assert status.exit_code == 2
+    assert status.stderr == f"error: cannot read config file {config}: {reason}\n"
+
+    report = run_doctor(cli)
+
+    report.failed("config", (f"cannot read config file {config}: {reason}",), (str(config),))
+    report.passed("database", WITH_DEFAULT.format("database_url"))
+    assert report.failing == ["config"]
+
+
 def test_one_bad_value_defaults_that_setting_only(cli, install: Install) -> None:
     config = install.ctx.settings.paths.config_file
     config.write_text('queue_url = "ftp://queue.example"\nmax_attempts = 4\n')
