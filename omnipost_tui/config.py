@@ -101,14 +101,22 @@ def secure_own_dirs(paths: Paths) -> None:
             directory.chmod(mode & PRIVATE_DIR_MODE)
         except OSError:
             continue  # doctor reports it
-        log.info("made %s private to its owner (was %04o, now %04o)", directory, mode, mode & 0o700)
+        log.info(
+            "made %s private to its owner (was %04o, now %04o)",
+            directory,
+            mode,
+            mode & PRIVATE_DIR_MODE,
+        )
 
 
 def may_tighten(directory: Path, info: os.stat_result) -> bool:
     """Whether OmniPost may take group and other access away from ``directory``."""
     if info.st_uid != os.geteuid() or info.st_mode & stat.S_ISVTX:
         return False
-    home = Path.home().resolve()
+    try:
+        home = Path.home().resolve()
+    except (RuntimeError, KeyError):  # no HOME and no passwd entry (a bare container)
+        return True
     resolved = directory.resolve()
     return resolved != home and resolved not in home.parents
 

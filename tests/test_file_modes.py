@@ -155,22 +155,28 @@ def test_the_platform_directories_are_made_private_but_not_their_parents(tmp_pat
         assert mode(path) == PRIVATE_FILE, path
 
 
-def test_a_shared_directory_used_as_the_home_is_left_as_it_is(tmp_path: Path):
-    """OMNIPOST_HOME=/tmp would be a mistake, but chmod 700 /tmp would break the machine."""
-    shared = tmp_path / "shared"
+@pytest.mark.parametrize("kind", ["sticky like /tmp", "the user's home"])
+def test_a_shared_directory_used_as_the_home_is_left_as_it_is(tmp_path: Path, kind: str):
+    """OMNIPOST_HOME=/tmp or OMNIPOST_HOME=~ would be a mistake, but chmod 700 on either would
+    break other things: OmniPost leaves them alone and doctor says where its files belong."""
+    env = clean_env(tmp_path)
+    if kind == "sticky like /tmp":
+        shared, before = tmp_path / "shared", 0o1777
+    else:
+        shared, before = Path(env["HOME"]), 0o755
     shared.mkdir()
-    shared.chmod(0o1777)
-    env = clean_env(tmp_path, OMNIPOST_HOME=str(shared))
+    shared.chmod(before)
+    env["OMNIPOST_HOME"] = str(shared)
 
     result = omnipost(env, 0o022, "status")
 
     assert result.returncode == 0, result.stderr
-    assert mode(shared) == 0o1777
+    assert mode(shared) == before
     assert mode(shared / "omnipost.db") == PRIVATE_FILE
     # doctor says so, and does not suggest the chmod either.
     permissions = doctor_check(env, 0o022, "permissions")
     assert not permissions["ok"]
-    assert f"{shared} (1777)" in permissions["detail"]
+    assert f"{shared} ({before:04o})" in permissions["detail"]
     assert permissions["fix"] == (
         f"set OMNIPOST_HOME to a directory of OmniPost's own instead of {shared}"
     )
