@@ -1076,15 +1076,23 @@ NEEDS_ACTION = 1
 def doctor(app: App, as_json: bool) -> None:
     """Check that this install can publish, one line per check with the fix.
 
-    Database, queue, worker heartbeat, periodic sweep, data and log directories, brands and
-    accounts, expiring tokens, app credentials for token refresh, variants waiting for you,
-    failure alerts. Exits 1 when something needs action, 0 when all is well (for monitoring).
+    Configuration, database, queue, worker heartbeat, periodic sweep, data and log directories,
+    file permissions, brands and accounts, expiring tokens, app credentials for token refresh,
+    variants waiting for you, failure alerts. A config.toml that cannot be read is a failed
+    check: the others run with the defaults and say so. Exits 1 when something needs action,
+    0 when all is well (for monitoring).
     """
+    from omnipost_tui.config import read_settings
+    from omnipost_tui.logs import setup_logging
     from omnipost_tui.services.doctor import run_checks
 
-    # Not app.ctx: that would migrate the database or fail on a broken one, and reporting a
-    # broken one is the point. The service opens what each check needs.
-    checks = run_checks(app.settings)
+    # Not app.settings nor app.ctx: those stop at a broken config.toml, or migrate the database
+    # or fail on a broken one, and reporting what is broken is the point. The service opens what
+    # each check needs.
+    settings, problems = read_settings()
+    if problems:
+        setup_logging(settings, verbose=app.verbose)  # the group could not, with that config
+    checks = run_checks(settings, problems)
     failing = [c.name for c in checks if not c.ok]
     if as_json:
         echo_json(

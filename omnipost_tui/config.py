@@ -7,9 +7,11 @@ Every setting remembers where its value came from so ``omnipost config`` can say
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import re
+import stat
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -24,6 +26,11 @@ from omnipost_tui.redact import mask_url_password
 
 APP_NAME = "omnipost"
 ENV_PREFIX = "OMNIPOST_"
+# Private to the user who runs OmniPost: the key decrypts every token, the database holds them.
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_DIR_MODE = 0o700
+
+log = logging.getLogger("omnipost.config")
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,67 @@ class Paths:
     @property
     def log_file(self) -> Path:
         return self.log_dir / "omnipost.log"
+
+    @property
+    def own_dirs(self) -> tuple[Path, ...]:
+        """The directories that are OmniPost's alone (``OMNIPOST_HOME`` itself when it is set,
+        else the ``omnipost`` directories platformdirs names), each once."""
+        return tuple(dict.fromkeys((self.data_dir, self.config_dir, self.log_dir)))
+
+
+def make_private_dir(directory: Path) -> None:
+    """Create ``directory`` and its missing parents 0700. ``mkdir(parents=True)`` would create
+    the parents with the umask's mode (0777 under ``umask 000``), and with OMNIPOST_HOME the
+    first parent of the log dir is the directory that holds the database and the key."""
+    missing = []
+    while not directory.exists():
+        missing.append(directory)
+        directory = directory.parent
+    for path in reversed(missing):
+        path.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
+
+
+def secure_own_dirs(paths: Paths) -> None:
+    """Create OmniPost's own directories 0700, and take group and other access away from one
+    that already existed looser (a home made with ``mkdir`` is 0755: anyone could list the
+    database, the key and the logs).
+
+    Only these directories: never the parents they live in, nor the directory of a database or
+    queue file whose URL points elsewhere. A directory shared with others by design (sticky, like
+    /tmp), one owned by another user, or the user's home (OMNIPOST_HOME=~) is left as it is;
+    ``omnipost doctor`` reports it.
+    """
+    for directory in paths.own_dirs:
+        make_private_dir(directory)
+        try:
+            info = directory.stat()
+        except OSError:
+            continue
+        mode = stat.S_IMODE(info.st_mode)
+        if not mode & 0o077 or not may_tighten(directory, info):
+            continue
+        try:
+            directory.chmod(mode & PRIVATE_DIR_MODE)
+        except OSError:
+            continue  # doctor reports it
+        log.info(
+            "made %s private to its owner (was %04o, now %04o)",
+            directory,
+            mode,
+            mode & PRIVATE_DIR_MODE,
+        )
+
+
+def may_tighten(directory: Path, info: os.stat_result) -> bool:
+    """Whether OmniPost may take group and other access away from ``directory``."""
+    if info.st_uid != os.geteuid() or info.st_mode & stat.S_ISVTX:
+        return False
+    try:
+        home = Path.home().resolve()
+    except (RuntimeError, KeyError):  # no HOME and no passwd entry (a bare container)
+        return True
+    resolved = directory.resolve()
+    return resolved != home and resolved not in home.parents
 
 
 def resolve_paths(env: Mapping[str, str]) -> Paths:
@@ -409,18 +477,38 @@ class Settings:
         return rows
 
 
-def read_config_file(path: Path) -> dict[str, Any]:
-    """Read ``config.toml``; a missing file is an empty config, a broken one a ConfigError."""
+@dataclass(frozen=True)
+class ConfigProblem:
+    """Something in config.toml or an ``OMNIPOST_*`` variable that cannot be used."""
+
+    message: str
+    fix: str
+    # Settings whose configured value is unknown because of it: they take their default.
+    unread: frozenset[str] = frozenset()
+
+
+def read_config_file(path: Path) -> tuple[dict[str, Any], ConfigProblem | None]:
+    """``config.toml``'s tables; a missing file is an empty config, an unreadable or broken one
+    is the problem (with the parser's line and column)."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return {}
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+        return {}, None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        return {}, ConfigProblem(
+            f"cannot read config file {path}: {reason}",
+            f"make {path} a UTF-8 file you can read (chmod 600 {path})",
+            frozenset(OPTIONS_BY_KEY),  # it may set any of them
+        )
     try:
-        return tomllib.loads(text)
+        return tomllib.loads(text), None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+        return {}, ConfigProblem(
+            f"config file {path} is not valid TOML: {exc}",
+            f"correct {path} (or move it aside to run on the defaults)",
+            frozenset(OPTIONS_BY_KEY),
+        )
 
 
 # Tables in config.toml that belong to other parts (the TUI) and are not core settings.
@@ -437,36 +525,81 @@ def _parse(option: Option, raw: Any, where: str) -> Any:
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """The settings; a ConfigError (the first problem found) when any cannot be read."""
+    settings, problems = read_settings(env)
+    if problems:
+        raise ConfigError(problems[0].message)
+    return settings
+
+
+def read_settings(env: Mapping[str, str] | None = None) -> tuple[Settings, list[ConfigProblem]]:
+    """The settings as far as they can be read, a default for each one that cannot, and what
+    went wrong, in the order ``load_settings`` reports it. For ``omnipost doctor``, which must
+    report a broken configuration rather than stop at it."""
     env = os.environ if env is None else env
     paths = resolve_paths(env)
-    file_values = read_config_file(paths.config_file)
+    config_file = paths.config_file
+    problems: list[ConfigProblem] = []
+    file_values, unreadable = read_config_file(config_file)
+    if unreadable is not None:
+        problems.append(unreadable)
     for key in file_values:
         if key not in OPTIONS_BY_KEY and key not in EXTRA_TABLES:
-            raise ConfigError(f"unknown setting {key!r} in {paths.config_file}")
+            problems.append(
+                ConfigProblem(
+                    f"unknown setting {key!r} in {config_file}",
+                    f"remove or rename {key} in {config_file} (omnipost config lists the settings)",
+                )
+            )
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for option in OPTIONS:
+        values[option.key], sources[option.key] = option.default(paths), "default"
         if option.key in file_values:
             # Checked even when the environment overrides it: the file must stay valid for the
             # next process that runs without that variable (cron, systemd).
-            value = _parse(option, file_values[option.key], f"{option.key} in {paths.config_file}")
-            values[option.key], sources[option.key] = value, "config.toml"
-        else:
-            values[option.key], sources[option.key] = option.default(paths), "default"
+            where = f"{option.key} in {config_file}"
+            try:
+                values[option.key] = _parse(option, file_values[option.key], where)
+                sources[option.key] = "config.toml"
+            except ConfigError as exc:
+                problems.append(
+                    ConfigProblem(exc.message, f"correct {where}", frozenset({option.key}))
+                )
         raw = env.get(option.env_var, "")
         if raw.strip() != "":
-            values[option.key] = _parse(option, raw, option.env_var)
-            sources[option.key] = f"env {option.env_var}"
+            try:
+                values[option.key] = _parse(option, raw, option.env_var)
+                sources[option.key] = f"env {option.env_var}"
+            except ConfigError as exc:
+                problems.append(
+                    ConfigProblem(
+                        exc.message,
+                        f"correct or unset {option.env_var}",
+                        frozenset({option.key}),
+                    )
+                )
     if values["publish_timeout"] < 3 * values["http_timeout"]:
         # One request may take a connect, a send and a read timeout; recovery must not call a
         # publish that is still waiting for its answer "crashed".
-        raise ConfigError(
-            f"publish_timeout ({values['publish_timeout']} s, {sources['publish_timeout']}) "
-            f"must be at least three times http_timeout ({values['http_timeout']:g} s, "
-            f"{sources['http_timeout']})"
+        problems.append(
+            ConfigProblem(
+                f"publish_timeout ({values['publish_timeout']} s, {sources['publish_timeout']}) "
+                f"must be at least three times http_timeout ({values['http_timeout']:g} s, "
+                f"{sources['http_timeout']})",
+                "raise publish_timeout or lower http_timeout",
+                frozenset({"publish_timeout", "http_timeout"}),
+            )
         )
-    tui_theme, keymap = _tui_tables(file_values, paths.config_file)
-    return Settings(paths=paths, sources=sources, tui_theme=tui_theme, keymap=keymap, **values)
+        for key in ("publish_timeout", "http_timeout"):
+            values[key], sources[key] = OPTIONS_BY_KEY[key].default(paths), "default"
+    try:
+        tui_theme, keymap = _tui_tables(file_values, config_file)
+    except ConfigError as exc:
+        tui_theme, keymap = None, {}
+        problems.append(ConfigProblem(exc.message, f"correct [tui] or [keymap] in {config_file}"))
+    settings = Settings(paths=paths, sources=sources, tui_theme=tui_theme, keymap=keymap, **values)
+    return settings, problems
 
 
 def _tui_tables(file_values: Mapping[str, Any], path: Path) -> tuple[str | None, dict[str, str]]:

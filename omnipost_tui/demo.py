@@ -25,7 +25,8 @@ from omnipost_tui import clock
 from omnipost_tui.config import load_settings
 from omnipost_tui.demo_data import schedule_live, seed_demo
 from omnipost_tui.errors import OmniPostError
-from omnipost_tui.sandbox import SandboxServer
+from omnipost_tui.logs import open_private
+from omnipost_tui.sandbox import SandboxServer, omnipost_settings
 from omnipost_tui.services.context import Context, open_context
 from omnipost_tui.services.variants import list_variants
 from omnipost_tui.services.views import VariantView
@@ -50,15 +51,9 @@ def demo_environment(home: Path, sandbox_url: str) -> dict[str, str]:
     """Settings that point everything at the home and the sandbox."""
     return {
         "OMNIPOST_HOME": str(home),
-        "OMNIPOST_FACEBOOK_GRAPH_URL": sandbox_url,
-        "OMNIPOST_LINKEDIN_API_URL": sandbox_url,
-        "OMNIPOST_LINKEDIN_OAUTH_URL": sandbox_url,
+        # Both platforms, and app credentials: token refresh works in the demo too.
+        **omnipost_settings(sandbox_url),
         "OMNIPOST_RETRY_BACKOFF": DEMO_BACKOFF,
-        # The sandbox accepts any app credentials: token refresh works in the demo too.
-        "OMNIPOST_FACEBOOK_APP_ID": "demo-app",
-        "OMNIPOST_FACEBOOK_APP_SECRET": "demo-app-secret",
-        "OMNIPOST_LINKEDIN_CLIENT_ID": "demo-client",
-        "OMNIPOST_LINKEDIN_CLIENT_SECRET": "demo-client-secret",
     }
 
 
@@ -85,7 +80,7 @@ def running_demo(home: Path | None, *, keep: bool = False) -> Iterator[DemoRun]:
         _seed(ctx)
         worker_log = ctx.settings.paths.log_dir / "demo-worker.out"
         worker_log.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        with worker_log.open("ab") as out:
+        with os.fdopen(open_private(worker_log), "ab") as out:
             worker = subprocess.Popen(
                 [sys.executable, "-m", "omnipost_tui", "worker"],
                 # The worker stops by itself if this process dies without stopping it.

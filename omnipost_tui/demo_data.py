@@ -1,5 +1,6 @@
-"""A realistic, deterministic data set: two brands, four accounts, a month of posts in every
-status, with the attempts that got them there.
+"""A realistic, deterministic data set: two brands, four accounts (five in the live demo,
+which adds a page that refuses every post), a month of posts in every status, with the
+attempts that got them there.
 
 Used by the screenshots, the TUI's snapshot tests and ``omnipost demo``. Everything is written
 through the service layer, replaying history on a stand-in clock, so the rows look exactly like

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from omnipost_tui.config import Settings
+from omnipost_tui.config import PRIVATE_FILE_MODE, Settings, make_private_dir
 from omnipost_tui.redact import redact_text
 
 FIELDS = (
@@ -68,6 +68,8 @@ class SharedRotatingFileHandler(logging.handlers.RotatingFileHandler):
     The stock handler is safe within one process only: after one process rotates, the others
     keep writing into the renamed file and later rotations delete those lines. Here every write
     happens under a lock file, and a handler whose file was rotated away reopens the new one.
+    The log, the file that replaces it at rotation and the lock file are created 0600: the
+    stock handler would use the umask (0644, or 0666 under ``umask 000``).
     """
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -80,9 +82,14 @@ class SharedRotatingFileHandler(logging.handlers.RotatingFileHandler):
         except Exception:
             self.handleError(record)
 
+    def _open(self):  # type: ignore[no-untyped-def]
+        # logging's own hook for opening the file, at start and after every rotation.
+        os.close(open_private(self.baseFilename))
+        return super()._open()
+
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        with open(f"{self.baseFilename}.lock", "a") as lock:
+        with os.fdopen(open_private(f"{self.baseFilename}.lock"), "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
                 yield
@@ -101,6 +108,12 @@ class SharedRotatingFileHandler(logging.handlers.RotatingFileHandler):
             self.stream = self._open()
 
 
+def open_private(path: str | Path) -> int:
+    """A descriptor for appending to ``path``, which is created 0600 if it does not exist
+    (``open(path, "a")`` would create it with the umask's mode)."""
+    return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, PRIVATE_FILE_MODE)
+
+
 def setup_logging(settings: Settings, *, stderr: bool = False, verbose: bool = False) -> Path:
     """Configure the ``omnipost`` logger once per process; returns the log file path."""
     log_file = settings.paths.log_file
@@ -111,11 +124,11 @@ def setup_logging(settings: Settings, *, stderr: bool = False, verbose: bool = F
     formatter = KeyValueFormatter()
     if "file" not in _configured:
         try:
-            _make_private_dirs(log_file.parent)
+            make_private_dir(log_file.parent)
             handler = SharedRotatingFileHandler(
                 log_file, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8"
             )
-            log_file.chmod(0o600)
+            log_file.chmod(PRIVATE_FILE_MODE)  # one left 0644 by an older OmniPost
         except OSError:
             handler = None  # an unwritable log dir must not stop publishing; doctor reports it
         if handler is not None:
@@ -131,18 +144,6 @@ def setup_logging(settings: Settings, *, stderr: bool = False, verbose: bool = F
     for handler in logger.handlers:
         handler.setLevel(level)
     return log_file
-
-
-def _make_private_dirs(directory: Path) -> None:
-    """Create ``directory`` and its missing parents 0700. ``mkdir(parents=True)`` would create
-    the parents with the umask's mode, and with OMNIPOST_HOME the first parent is the
-    directory that holds the database and the key."""
-    missing = []
-    while not directory.exists():
-        missing.append(directory)
-        directory = directory.parent
-    for path in reversed(missing):
-        path.mkdir(mode=0o700, exist_ok=True)
 
 
 def _follow_huey(handler: logging.Handler, verbose: bool) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -60,6 +61,8 @@ def test_the_demo_publishes_retries_and_fails_what_it_should(tmp_path: Path, mon
     assert result.returncode == 0, result.stdout + result.stderr
     pid = int(re.search(r"worker +pid (\d+)", result.stdout).group(1))
     assert gone(pid), "the worker outlived the demo"
+    # The worker's output is a log like the others: for the user's eyes only.
+    assert stat.S_IMODE((home / "logs" / "demo-worker.out").stat().st_mode) == 0o600
     assert retried_then_published(result.stdout), result.stdout
 
     for key in [k for k in os.environ if k.startswith("OMNIPOST_")]:

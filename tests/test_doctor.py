@@ -178,11 +178,13 @@ def test_a_healthy_install_passes_every_check_and_exits_0(cli, install: Install)
     assert report.failing == []
     assert report.exit_code == 0
     assert report.summary == f"all {len(doctor.CHECK_NAMES)} checks passed"
+    report.passed("config", "no ", "config.toml: built-in defaults and OMNIPOST_* variables")
     report.passed("database", "migrated (revision 0005)")
     report.passed("queue", "queue.db reachable")
     report.passed("worker", "1 online", "last heartbeat 0s ago")
     report.passed("sweep", "last sweep 0s ago")
     report.passed("dirs", "writable", "free")
+    report.passed("permissions", "key, database, queue, config and logs private to you")
     report.passed("accounts", "1 brand, 2 connected accounts")
     report.passed("tokens", "none expired or expiring within 7d")
     report.passed("app_credentials", "Facebook set", "LinkedIn set")
@@ -208,6 +210,111 @@ def test_usage_errors_exit_2_not_1(cli, install: Install) -> None:
     result = cli("doctor", "--jsn")
     assert result.exit_code == 2
     assert "Usage:" in result.stderr
+
+
+# --- configuration ------------------------------------------------------------------------------
+
+WITH_DEFAULT = "(with the default {}, not the configured value)"
+
+
+def test_config_healthy_says_how_many_settings_come_from_the_file(cli, install: Install) -> None:
+    config = install.ctx.settings.paths.config_file
+    config.write_text('timezone = "Europe/Berlin"\nmax_attempts = 4\n')
+    config.chmod(0o600)
+
+    report = run_doctor(cli)
+
+    # OMNIPOST_TIMEZONE (set for every test) wins over the file's timezone.
+    report.passed("config", f"{config} read (1 setting taken from it)")
+    assert report.failing == []
+
+
+def test_a_config_toml_that_does_not_parse_is_a_failed_check_and_the_rest_still_run(
+    cli, install: Install
+) -> None:
+    config = install.ctx.settings.paths.config_file
+    config.write_text('timezone = "Europe/Berlin"\nretry_backoff = [60, 300\nmax_attempts = 4\n')
+    config.chmod(0o600)
+    # Every other command stops at it, as before: one line, exit 2.
+    status = cli("status")
+    assert status.exit_code == 2
+    assert status.stderr.strip().startswith(f"error: config file {config} is not valid TOML")
+
+    report = run_doctor(cli)
+
+    report.failed(
+        "config",
+        (str(config), "is not valid TOML", "(at line 3, column 1)"),
+        (f"correct {config}", "move it aside"),
+    )
+    # Paths come from the environment only, so these are checked as they are.
+    report.passed("dirs", "writable")
+    report.passed("permissions", "private to you")
+    # The others run on the defaults (here the same database and queue) and say so.
+    report.passed("database", "migrated (revision 0004)", WITH_DEFAULT.format("database_url"))
+    report.passed("queue", "reachable", WITH_DEFAULT.format("queue_url, queue_name"))
+    report.passed("accounts", "1 brand, 2 connected accounts", WITH_DEFAULT.format("database_url"))
+    # The webhook comes from OMNIPOST_ALERT_WEBHOOK, which still counts.
+    report.passed("alerts", "webhook set", WITH_DEFAULT.format("alert_failures, alert_window"))
+    assert report.failing == ["config"]
+
+
+@pytest.mark.parametrize("breakage", ["not UTF-8", "a directory"])
+def test_a_config_toml_that_cannot_be_read_is_a_failed_check(
+    cli, install: Install, breakage: str
+) -> None:
+    config = install.ctx.settings.paths.config_file
+    if breakage == "not UTF-8":
+        config.write_bytes(b'timezone = "Europe/Berlin \xff\xfe"\n')
+        config.chmod(0o600)
+    else:
+        config.mkdir()
+    reason = "not UTF-8 text" if breakage == "not UTF-8" else "Is a directory"
+    status = cli("status")  # was a crash ("something went wrong") for bytes that are not UTF-8
+    assert status.exit_code == 2
+    assert status.stderr == f"error: cannot read config file {config}: {reason}\n"
+
+    report = run_doctor(cli)
+
+    report.failed("config", (f"cannot read config file {config}: {reason}",), (str(config),))
+    report.passed("database", WITH_DEFAULT.format("database_url"))
+    assert report.failing == ["config"]
+
+
+def test_one_bad_value_defaults_that_setting_only(cli, install: Install) -> None:
+    config = install.ctx.settings.paths.config_file
+    config.write_text('queue_url = "ftp://queue.example"\nmax_attempts = 4\n')
+    config.chmod(0o600)
+
+    report = run_doctor(cli)
+
+    report.failed(
+        "config",
+        (f"queue_url in {config}: expected sqlite:///PATH", "(got 'ftp://queue.example')"),
+        (f"correct queue_url in {config}",),
+    )
+    report.passed("queue", "reachable", WITH_DEFAULT.format("queue_url"))
+    report.passed("database", "migrated (revision 0004)")
+    assert "with the default" not in report.checks["database"]["detail"]
+    assert report.failing == ["config"]
+
+
+def test_a_bad_environment_value_is_a_failed_check_naming_the_variable(
+    cli, install: Install, monkeypatch
+) -> None:
+    monkeypatch.setenv("OMNIPOST_ALERT_FAILURES", "many")
+
+    report = run_doctor(cli)
+
+    report.failed(
+        "config",
+        ("OMNIPOST_ALERT_FAILURES: expected a whole number (got 'many')",),
+        ("correct or unset OMNIPOST_ALERT_FAILURES",),
+    )
+    report.passed(
+        "alerts", "webhook set", "alerts at 5 failures", WITH_DEFAULT.format("alert_failures")
+    )
+    assert report.failing == ["config"]
 
 
 # --- database -----------------------------------------------------------------------------------
@@ -271,7 +378,9 @@ def test_a_corrupt_database_still_gets_a_full_report(cli, install: Install) -> N
     report.passed("alerts", "webhook set")
     for name in ("worker", "sweep", "accounts", "tokens", "app_credentials", "attention"):
         report.failed(name, (NOT_CHECKED,), ("fix the database first",))
-    assert report.summary.startswith("7 of 10 checks need action: database, worker")
+    assert report.summary.startswith(
+        f"7 of {len(doctor.CHECK_NAMES)} checks need action: database, worker"
+    )
     assert database.read_bytes() == garbage
 
 
@@ -461,6 +570,35 @@ def test_dirs_unhealthy_when_the_disk_is_nearly_full(cli, install: Install, monk
     assert report.failing == ["dirs"]
 
 
+# --- permissions --------------------------------------------------------------------------------
+
+
+def test_files_others_can_read_are_named_with_the_chmod_that_fixes_them(
+    cli, install: Install
+) -> None:
+    paths = install.ctx.settings.paths
+    paths.config_file.write_text('timezone = "Europe/Berlin"\n')
+    opened = [paths.key_file, paths.database_file, paths.config_file]
+    for path in opened:
+        path.chmod(0o644)
+    paths.data_dir.chmod(0o755)
+
+    report = run_doctor(cli)
+
+    check = report.failed(
+        "permissions",
+        (*(f"{path} (0644)" for path in opened), f"{paths.data_dir} (0755)"),
+        (
+            "chmod 600 " + " ".join(str(p) for p in (paths.key_file, paths.config_file)),
+            f"chmod 700 {paths.data_dir}",
+        ),
+    )
+    assert check["detail"].startswith("other users can get at ")
+    assert report.failing == ["permissions"]
+    for path in opened:
+        assert str(path) in check["fix"]
+
+
 # --- brands and accounts ------------------------------------------------------------------------
 
 
@@ -629,7 +767,7 @@ def test_alerts_unhealthy_without_a_webhook(cli, install: Install, monkeypatch) 
         ("OMNIPOST_ALERT_WEBHOOK", "Slack-compatible"),
     )
     assert report.failing == ["alerts"]
-    assert report.summary == "1 of 10 checks need action: alerts"
+    assert report.summary == f"1 of {len(doctor.CHECK_NAMES)} checks need action: alerts"
 
 
 # --- a check that breaks ------------------------------------------------------------------------

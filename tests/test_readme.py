@@ -11,22 +11,30 @@ operations notes promise, and links inside the README must point at a heading.
 from __future__ import annotations
 
 import configparser
+import contextlib
 import importlib
 import inspect
+import os
 import pkgutil
 import re
 import shlex
+import signal
+import socket
+import subprocess
+import sys
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import click
+import httpx
 import pytest
 
 from omnipost_tui.cli import cli as omnipost_cli
 from omnipost_tui.config import EXTRA_TABLES, OPTIONS, OPTIONS_BY_KEY, load_settings
 from omnipost_tui.logs import FIELDS, LogEntry
+from tests.conftest import wait_for
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 SHELL_LANGS = {"", "bash", "sh", "shell", "console", "shell-session", "crontab", "cron"}
@@ -540,3 +548,138 @@ def test_links_inside_the_readme_point_at_a_heading(readme: str):
     links = re.findall(r"\]\(#([^)]+)\)", readme)
     assert links, "no internal links found"
     assert [link for link in links if link not in anchors] == []
+
+
+# --- the walkthrough and the demo, as a new user meets them ---------------------------------
+
+
+def section(text: str, heading: str) -> str:
+    start = text.index(f"\n## {heading}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end != -1 else len(text)]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def step_results(output: str) -> dict[int, tuple[int, str]]:
+    """{step: (exit status, what it printed)} from the markers the script echoes."""
+    results: dict[int, tuple[int, str]] = {}
+    printed: list[str] = []
+    for line in output.splitlines():
+        marker = re.fullmatch(r"@@@ step (\d+) exit (\d+)", line)
+        if marker:
+            results[int(marker.group(1))] = (int(marker.group(2)), "\n".join(printed))
+            printed = []
+        else:
+            printed.append(line)
+    return results
+
+
+def gone(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+@pytest.mark.slow
+def test_a_first_post_end_to_end_runs_as_written(readme: str, tmp_path: Path):
+    """The section's commands, in order, in one shell, as a new user would paste them: its
+    sandbox, a real worker, and the variant published on the sandbox at the end. Only the
+    port is swapped for a free one (and HOME is the test's own)."""
+    [block, *_] = [
+        b for b in fenced_blocks(section(readme, "A first post, end to end")) if b.lang == "bash"
+    ]
+    port = str(free_port())
+    steps = [line.replace("8765", port) for _, line in logical_lines(block)]
+    script = "".join(f'{step}\necho "@@@ step {n} exit $?"\n' for n, step in enumerate(steps))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OMNIPOST_", "XDG_"))}
+    env.update(HOME=str(tmp_path / "user"), PYTHONUNBUFFERED="1")
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    (tmp_path / "user").mkdir()
+    output_file = tmp_path / "walkthrough.out"
+    with output_file.open("wb") as output:
+        shell = subprocess.Popen(
+            ["bash", "-c", script],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # the sandbox and the worker it starts stay in its group
+        )
+    group = shell.pid
+    try:
+        assert shell.wait(timeout=120) == 0
+        results = step_results(output_file.read_text(errors="replace"))
+        assert sorted(results) == list(range(len(steps))), output_file.read_text()
+        by_command = {steps[n]: results[n] for n in results}
+
+        def result(start: str) -> tuple[int, str]:
+            [found] = [value for step, value in by_command.items() if step.startswith(start)]
+            return found
+
+        for step, (status, printed) in by_command.items():
+            expected = 1 if step.startswith("omnipost doctor") else 0
+            assert status == expected, f"`{step}` exited {status}:\n{printed}"
+            assert "Traceback" not in printed and "error:" not in printed, printed
+        # The sandbox prints the settings the section exports, with the same values.
+        exported = {
+            assignment
+            for step in steps
+            if step.startswith("export ")
+            for assignment in shlex.split(step.split("#", 1)[0])[1:]
+        }
+        printed_by_sandbox = set(re.findall(r"^export (\S+)$", output_file.read_text(), re.M))
+        settings = {a for a in exported if a.split("=", 1)[0] != "OMNIPOST_HOME"}
+        assert settings and settings <= printed_by_sandbox, printed_by_sandbox
+        assert result("omnipost brand add")[1].strip().endswith("1")
+        assert "token valid" in result("omnipost account check")[1]
+        doctor_lines = result("omnipost doctor")[1].splitlines()
+        failing = {line.split()[1] for line in doctor_lines if line.startswith("✗ ")}
+        passing = {line.split()[1] for line in doctor_lines if line.startswith("✓ ")}
+        # What the README says to expect (worker and sweep may still be starting).
+        assert "alerts" in failing and failing <= {"alerts", "worker", "sweep"}, doctor_lines
+        assert {"config", "database", "queue", "accounts", "tokens", "app_credentials"} <= passing
+
+        def received() -> list[dict]:
+            return httpx.get(f"http://127.0.0.1:{port}/_sandbox/posts", timeout=5).json()
+
+        [post] = wait_for(received, timeout=60, what="the variant to reach the sandbox")
+        assert (post["account"], post["text"]) == ("100000000000001", "We launch today!")
+        exports = "\n".join(step for step in steps if step.startswith("export "))
+        shown = subprocess.run(
+            ["bash", "-c", f"{exports}\nomnipost variant show 1"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert shown.returncode == 0, shown.stderr
+        assert re.search(r"^status +published$", shown.stdout, re.M), shown.stdout
+        assert post["external_post_id"] in shown.stdout
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGTERM)  # the worker finishes, the sandbox stops
+        wait_for(lambda: gone(group), timeout=30, what="the sandbox and the worker to stop")
+
+
+def test_the_readme_counts_the_demo_as_it_is(readme: str, ctx):
+    from omnipost_tui.demo_data import LIVE, seed_demo
+    from omnipost_tui.services.accounts import list_accounts
+    from omnipost_tui.services.brands import list_brands
+
+    numbers = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7}
+    demo = section(readme, "See it work: `omnipost demo`")
+    brands, accounts = re.search(r"(\w+) brands, (\w+) accounts", demo).groups()
+    live = re.search(r"you watch (\w+) variants go out live", demo).group(1)
+
+    seed_demo(ctx, live=True)  # what `omnipost demo` puts in its home
+
+    assert numbers[brands] == len(list_brands(ctx))
+    assert numbers[accounts] == len(list_accounts(ctx))
+    within_half_a_minute = [key for key, _, _, seconds in LIVE if seconds <= 30]
+    assert numbers[live] == len(within_half_a_minute)

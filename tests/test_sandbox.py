@@ -18,7 +18,9 @@ from typing import Any
 import httpx
 import pytest
 
+from omnipost_tui.config import load_settings
 from omnipost_tui.sandbox import DEMO_PAGES, ReceivedPost, SandboxServer, unescape_little_text
+from omnipost_tui.sandbox.server import how_to_use, omnipost_settings
 from tests.conftest import wait_for
 
 TOKEN = "SECRET-sandbox-token-7f3a9c"
@@ -587,9 +589,33 @@ def test_module_entry_point_serves_and_exits_cleanly(stop_signal: signal.Signals
             proc.kill()
             proc.wait()
     assert proc.returncode == 0
-    assert stdout == b""  # the URL line was the only output
+    # After the URL: the shell lines that point OmniPost at it, nothing else.
+    assert stdout.decode() == how_to_use(url) + "\n"
+    assert f"export OMNIPOST_FACEBOOK_GRAPH_URL={url}\n" in stdout.decode()
     assert b"Traceback" not in stderr
     assert stderr == b""
+
+
+def test_the_settings_it_prints_are_omnipost_settings_that_load(tmp_path: Path) -> None:
+    url = "http://127.0.0.1:8765"
+    env = {"OMNIPOST_HOME": str(tmp_path), **omnipost_settings(url)}
+
+    settings = load_settings(env)  # raises on an unknown or bad value
+
+    assert settings.facebook_graph_url == settings.linkedin_api_url == url
+    assert settings.linkedin_oauth_url == url
+    assert all(
+        settings.sources[key].startswith("env ")
+        for key in (
+            "facebook_app_id",
+            "facebook_app_secret",
+            "linkedin_client_id",
+            "linkedin_client_secret",
+        )
+    )
+    printed = how_to_use(url)
+    for name, value in omnipost_settings(url).items():
+        assert f"export {name}={value}\n" in printed
 
 
 def test_sandbox_does_not_import_textual() -> None:

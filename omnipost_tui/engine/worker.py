@@ -7,30 +7,154 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 
-from huey.consumer import Consumer
+from huey.consumer import Consumer, Scheduler, Worker
 
+from omnipost_tui.engine.queue import describe_queue
 from omnipost_tui.engine.sweep import SweepReport, sweep
 from omnipost_tui.services import workers
 from omnipost_tui.services.context import Context
 from omnipost_tui.services.workers import HEARTBEAT_INTERVAL
+from omnipost_tui.times import format_duration
 
 log = logging.getLogger("omnipost.engine.worker")
 
 
+class QueueOutage(logging.Filter):
+    """A queue that stops answering, told in two lines instead of a traceback per poll.
+
+    huey's worker threads poll the queue several times a second and its scheduler once a second,
+    and every failed poll logs a full traceback: a 20 s Redis restart wrote 671 of them (2 MB of
+    log, enough to rotate the history away within minutes). As a filter on huey's consumer
+    loggers this drops those records; the first one logs "queue … unreachable: reason;
+    retrying", the others are counted, and the first poll that works again logs how long the
+    queue was gone and how many reads failed. Nothing else changes: huey keeps polling (with
+    its backoff) and the sweep catches up on anything the outage delayed.
+    """
+
+    # What huey 3.5's Worker and Scheduler log, with the traceback, when a poll of the queue
+    # fails (a task that fails is another message, and stays).
+    POLL_ERRORS = frozenset(
+        {
+            "Error reading from queue",
+            "Error reading schedule.",
+            "Error enqueueing %s.",
+            "Error enqueueing periodic task %s.",
+        }
+    )
+    LOGGERS = tuple(f"huey.consumer.{cls.process_name}" for cls in (Worker, Scheduler))
+
+    def __init__(self, queue_url: str, worker_id: str | None = None) -> None:
+        super().__init__()
+        self.shown = describe_queue(queue_url)
+        self.worker_id = worker_id
+        self.failures = 0  # failed polls since the worker started; only ever grows
+        self._lock = threading.Lock()
+        self._down_since: float | None = None
+        self._failures_at_start = 0
+
+    @contextmanager
+    def watching(self) -> Iterator[None]:
+        """Filter huey's consumer loggers while the block runs."""
+        loggers = [logging.getLogger(name) for name in self.LOGGERS]
+        for logger in loggers:
+            logger.addFilter(self)
+        try:
+            yield
+        finally:
+            for logger in loggers:
+                logger.removeFilter(self)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg not in self.POLL_ERRORS:
+            return True
+        with self._lock:
+            self.failures += 1
+            first = self._down_since is None
+            if first:
+                self._down_since = time.monotonic()
+                self._failures_at_start = self.failures - 1
+        if first:
+            exc = record.exc_info[1] if record.exc_info else None
+            reason = (str(exc).strip() or type(exc).__name__) if exc else record.getMessage()
+            log.warning(
+                "queue %s unreachable: %s; retrying",
+                self.shown,
+                reason.splitlines()[0].rstrip("."),
+                extra={"worker": self.worker_id},
+            )
+            # The traceback once, for whoever runs with -v.
+            log.debug("the failed queue read", exc_info=record.exc_info)
+        return False
+
+    def poll_finished(self, failures_before: int) -> None:
+        """A poll is over: if none failed since it began (``failures_before``) and the queue was
+        gone, it is back."""
+        if self._down_since is None:  # the usual case, decided without the lock
+            return
+        with self._lock:
+            if self._down_since is None or self.failures != failures_before:
+                return
+            lasted = time.monotonic() - self._down_since
+            failed = self.failures - self._failures_at_start
+            self._down_since = None
+        log.warning(
+            "queue %s reachable again after %s (%d failed reads)",
+            self.shown,
+            format_duration(lasted),
+            failed,
+            extra={"worker": self.worker_id},
+        )
+
+
+class _ReportsOutage:
+    """Mixed into huey's Worker and Scheduler: each poll tells the outage when it is over (the
+    filter above has counted it if it failed)."""
+
+    outage: QueueOutage
+
+    def loop(self, now: object = None) -> None:
+        before = self.outage.failures
+        super().loop(now)  # type: ignore[misc]
+        self.outage.poll_finished(before)
+
+
+class OutageAwareWorker(_ReportsOutage, Worker):
+    def __init__(self, *args, outage: QueueOutage, **kwargs) -> None:
+        self.outage = outage
+        super().__init__(*args, **kwargs)
+
+
+class OutageAwareScheduler(_ReportsOutage, Scheduler):
+    def __init__(self, *args, outage: QueueOutage, **kwargs) -> None:
+        self.outage = outage
+        super().__init__(*args, **kwargs)
+
+
 class GracefulConsumer(Consumer):
-    """huey's consumer, with SIGTERM as graceful as SIGINT.
+    """huey's consumer, with SIGTERM as graceful as SIGINT, and queue outages told briefly.
 
     systemd, supervisor and ``kill`` send TERM; huey treats it as "stop now", which would cut a
     publish in the middle (recovery would then have to call it unconfirmed). Here both signals
     let running publishes finish; a second signal stops at once.
     """
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, outage: QueueOutage, **kwargs) -> None:
+        self.outage = outage
+        # huey's own extension point for its worker and scheduler (it calls these with keywords).
+        self.worker_class = partial(OutageAwareWorker, outage=outage)
+        self.scheduler_class = partial(OutageAwareScheduler, outage=outage)
         super().__init__(*args, **kwargs)
         self._signal_actions[signal.SIGINT] = (False, True)
         self._signal_actions[signal.SIGTERM] = (False, True)
+
+    def run(self) -> None:
+        with self.outage.watching():
+            super().run()
 
 
 class Heartbeat(threading.Thread):
@@ -75,6 +199,7 @@ def run_worker(ctx: Context, *, threads: int, periodic: bool) -> None:
     ctx.queue.ping()
     consumer = GracefulConsumer(
         ctx.queue.huey,
+        outage=QueueOutage(ctx.queue.url, worker_id),
         workers=threads,
         worker_type="thread",
         periodic=periodic,

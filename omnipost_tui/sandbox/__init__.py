@@ -4,13 +4,23 @@ Standard library only; never imports textual. Run it with ``python -m omnipost_t
 """
 
 from omnipost_tui.sandbox.payloads import BEHAVIOURS, DEMO_PAGES, unescape_little_text
-from omnipost_tui.sandbox.server import ReceivedPost, SandboxServer, main
+from omnipost_tui.sandbox.server import (
+    EXAMPLE_PAGE,
+    EXAMPLE_TOKEN,
+    ReceivedPost,
+    SandboxServer,
+    main,
+    omnipost_settings,
+)
 
 __all__ = [
     "BEHAVIOURS",
     "DEMO_PAGES",
+    "EXAMPLE_PAGE",
+    "EXAMPLE_TOKEN",
     "ReceivedPost",
     "SandboxServer",
     "main",
+    "omnipost_settings",
     "unescape_little_text",
 ]

@@ -807,8 +807,46 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Any page id and any token are accepted; these are the ones the README's walkthrough uses. The
+# page is one the sandbox's user manages (/me/accounts), so refreshing its token works too.
+EXAMPLE_PAGE = DEMO_PAGES[0]
+EXAMPLE_TOKEN = "sandbox-token"
+
+
+def omnipost_settings(url: str) -> dict[str, str]:
+    """The ``OMNIPOST_*`` settings that point OmniPost at a sandbox serving at ``url``: both
+    platforms, and app credentials (the sandbox accepts any) so that checking and refreshing
+    tokens work as they would against the real platforms."""
+    return {
+        "OMNIPOST_FACEBOOK_GRAPH_URL": url,
+        "OMNIPOST_LINKEDIN_API_URL": url,
+        "OMNIPOST_LINKEDIN_OAUTH_URL": url,
+        "OMNIPOST_FACEBOOK_APP_ID": "sandbox-app",
+        "OMNIPOST_FACEBOOK_APP_SECRET": "sandbox-app-secret",
+        "OMNIPOST_LINKEDIN_CLIENT_ID": "sandbox-client",
+        "OMNIPOST_LINKEDIN_CLIENT_SECRET": "sandbox-client-secret",
+    }
+
+
+def how_to_use(url: str) -> str:
+    """What ``python -m omnipost_tui.sandbox`` prints after its URL: shell lines to paste."""
+    page_id, page_name = EXAMPLE_PAGE
+    keywords = ", ".join(payloads.KEYWORD_ORDER)
+    return "\n".join(
+        [
+            "# Stands in for Facebook and LinkedIn until stopped (Ctrl-C, or kill its job).",
+            "# Point OmniPost at it (any app id and secret work here):",
+            *(f"export {name}={value}" for name, value in omnipost_settings(url).items()),
+            f"# Any page id or author URN and any token are accepted, e.g. page {page_id}",
+            f"# ({page_name}) with the token {EXAMPLE_TOKEN}. An id containing one of",
+            f"# {keywords} answers that way.",
+        ]
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the sandbox in the foreground; print ``SANDBOX_URL=…`` once; exit 0 on SIGINT/TERM."""
+    """Run the sandbox in the foreground; print ``SANDBOX_URL=…``, then the settings that point
+    OmniPost at it; exit 0 on SIGINT/TERM."""
     args = _build_parser().parse_args(argv)
     server = SandboxServer(
         host=args.host,
@@ -834,7 +872,7 @@ def main(argv: list[str] | None = None) -> int:
         except OSError as exc:
             print(f"sandbox: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
             return 1
-        print(f"SANDBOX_URL={server.url}", flush=True)
+        print(f"SANDBOX_URL={server.url}\n{how_to_use(server.url)}", flush=True)
         if use_sigwait:
             signal.sigwait(stop_signals)
         else:  # pragma: no cover - platforms without sigwait (Windows)

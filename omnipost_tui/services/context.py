@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from omnipost_tui.config import Settings, load_settings
+from omnipost_tui.config import Settings, load_settings, secure_own_dirs
 from omnipost_tui.crypto import TokenCipher, load_or_create_key
 from omnipost_tui.db import Database
 from omnipost_tui.engine.queue import Queue
@@ -40,8 +40,10 @@ class Context:
 
 
 def open_context(settings: Settings | None = None, *, migrate: bool = True) -> Context:
-    """Load settings, open the database and bring its schema up to date."""
+    """Load settings, make OmniPost's directories private, open the database and bring its
+    schema up to date."""
     settings = settings or load_settings()
+    secure_own_dirs(settings.paths)
     db = Database(settings.database_url)
     if migrate:
         db.ensure_schema()

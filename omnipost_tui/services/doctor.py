@@ -1,20 +1,23 @@
 """``omnipost doctor``: the product guide's production checklist, one check at a time.
 
 Each check says whether it passed, one line of detail, and when it failed the command that fixes
-it. It must work on a broken install (that is when it is run): a corrupt or unreachable database
-is the failed ``database`` check, the checks that need the database are then reported as not
-checked, and the others (queue, directories, alerts) still run. Nothing here changes domain
-state; the only writes are a temporary file in each directory, deleted at once, and the queue
-file that opening a SQLite queue creates.
+it. It must work on a broken install (that is when it is run): a config.toml or an
+``OMNIPOST_*`` value that cannot be read is the failed ``config`` check, and the other checks run
+with the default of each setting that could not be read, saying so; a corrupt or unreachable
+database is the failed ``database`` check, the checks that need the database are then reported
+as not checked, and the others (queue, directories, alerts) still run. Nothing here changes
+domain state; the only writes are a temporary file in each directory, deleted at once, and the
+queue file that opening a SQLite queue creates.
 """
 
 from __future__ import annotations
 
 import logging
 import shutil
+import stat
 import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -22,10 +25,11 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import func, select
 
 from omnipost_tui import clock
-from omnipost_tui.config import OPTIONS_BY_KEY, Settings
-from omnipost_tui.db import MIGRATIONS_DIR, Database, sqlite_path
+from omnipost_tui.config import OPTIONS_BY_KEY, ConfigProblem, Settings, may_tighten
+from omnipost_tui.db import MIGRATIONS_DIR, Database, default_backup_dir, sqlite_path
 from omnipost_tui.engine.queue import Queue, describe_queue
 from omnipost_tui.errors import OmniPostError
+from omnipost_tui.logs import log_files
 from omnipost_tui.models import (
     CONNECTED,
     FAILED,
@@ -55,11 +59,13 @@ SWEEP_WITHIN = timedelta(seconds=120)
 # Below this SQLite, the queue and the log start failing in ways that look like other problems.
 MIN_FREE_BYTES = 100 * 1024 * 1024
 
+CONFIG = "config"
 DATABASE = "database"
 QUEUE = "queue"
 WORKER = "worker"
 SWEEP = "sweep"
 DIRS = "dirs"
+PERMISSIONS = "permissions"
 ACCOUNTS = "accounts"
 TOKENS = "tokens"
 APP_CREDENTIALS = "app_credentials"
@@ -67,11 +73,13 @@ ATTENTION = "attention"
 ALERTS = "alerts"
 # The order of the report; the names are stable (scripts read them from --json).
 CHECK_NAMES = (
+    CONFIG,
     DATABASE,
     QUEUE,
     WORKER,
     SWEEP,
     DIRS,
+    PERMISSIONS,
     ACCOUNTS,
     TOKENS,
     APP_CREDENTIALS,
@@ -84,6 +92,21 @@ APP_CREDENTIAL_KEYS = {
     FACEBOOK: ("facebook_app_id", "facebook_app_secret"),
     LINKEDIN: ("linkedin_client_id", "linkedin_client_secret"),
 }
+# The settings each check depends on. Paths come from the environment alone (OMNIPOST_HOME),
+# never from config.toml, so the directory checks never depend on it.
+_DB = ("database_url",)
+SETTINGS_USED = {
+    DATABASE: _DB,
+    QUEUE: ("queue_url", "queue_name"),
+    WORKER: _DB,
+    SWEEP: _DB,
+    PERMISSIONS: ("database_url", "queue_url"),
+    ACCOUNTS: _DB,
+    TOKENS: _DB,
+    APP_CREDENTIALS: (*_DB, *(key for keys in APP_CREDENTIAL_KEYS.values() for key in keys)),
+    ATTENTION: _DB,
+    ALERTS: ("alert_webhook", "alert_failures", "alert_window"),
+}
 
 
 @dataclass(frozen=True)
@@ -94,8 +117,12 @@ class Check:
     fix: str | None = None  # a command or concrete step; None when ok
 
 
-def run_checks(settings: Settings) -> list[Check]:
-    """Every check, in CHECK_NAMES order; never raises for the state of the install."""
+def run_checks(settings: Settings, problems: Sequence[ConfigProblem] = ()) -> list[Check]:
+    """Every check, in CHECK_NAMES order; never raises for the state of the install.
+
+    ``problems`` are what ``read_settings`` could not read; ``settings`` then hold the default
+    of each setting concerned, and the checks that use one say so.
+    """
     now = clock.now()
     database, database_check = open_database(settings)
     ctx = Context(settings=settings, db=database) if database and database_check.ok else None
@@ -109,11 +136,13 @@ def run_checks(settings: Settings) -> list[Check]:
 
     try:
         checks = [
+            check_config(settings, problems),
             database_check,
             _safely(QUEUE, settings, lambda: check_queue(settings)),
             needs_db(WORKER, check_worker),
             needs_db(SWEEP, check_sweep),
             _safely(DIRS, settings, lambda: check_dirs(settings)),
+            _safely(PERMISSIONS, settings, lambda: check_permissions(settings)),
             needs_db(ACCOUNTS, check_accounts),
             needs_db(TOKENS, check_tokens),
             needs_db(APP_CREDENTIALS, check_app_credentials),
@@ -123,7 +152,8 @@ def run_checks(settings: Settings) -> list[Check]:
     finally:
         if database is not None:
             database.dispose()
-    checks = [_scrub(check, settings) for check in checks]
+    unread = _unread_settings(settings, problems)
+    checks = [_scrub(_with_defaults(check, unread), settings) for check in checks]
     failing = [check.name for check in checks if not check.ok]
     if failing:
         log.warning("doctor: %s need action", ", ".join(failing))
@@ -148,6 +178,28 @@ def _safely(name: str, settings: Settings, check: Callable[[], Check]) -> Check:
         )
 
 
+def _unread_settings(settings: Settings, problems: Sequence[ConfigProblem]) -> set[str]:
+    """The settings running on their default because their configured value could not be read
+    (a valid OMNIPOST_* variable still sets its own)."""
+    return {
+        key
+        for problem in problems
+        for key in problem.unread
+        if not settings.sources.get(key, "").startswith("env ")
+    }
+
+
+def _with_defaults(check: Check, unread: set[str]) -> Check:
+    """Say when a check ran on a default instead of the configured value; if it failed, the
+    configuration comes first (its own fix might be for the wrong database or queue)."""
+    used = [key for key in SETTINGS_USED.get(check.name, ()) if key in unread]
+    if not used:
+        return check
+    detail = f"{check.detail} (with the default {', '.join(used)}, not the configured value)"
+    fix = None if check.ok else f"fix the configuration (see config), then: {check.fix}"
+    return replace(check, detail=detail, fix=fix)
+
+
 def _scrub(check: Check, settings: Settings) -> Check:
     """Last line of defence: no configured secret reaches the report, whatever an error said."""
     secrets = (
@@ -167,6 +219,24 @@ def _scrub(check: Check, settings: Settings) -> Check:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return text.splitlines()[0]
+
+
+# --- configuration ------------------------------------------------------------------------------
+
+
+def check_config(settings: Settings, problems: Sequence[ConfigProblem]) -> Check:
+    path = settings.paths.config_file
+    if problems:
+        return Check(
+            CONFIG,
+            False,
+            "; ".join(problem.message for problem in problems),
+            "; ".join(dict.fromkeys(problem.fix for problem in problems)),
+        )
+    if not path.exists():
+        return Check(CONFIG, True, f"no {path}: built-in defaults and OMNIPOST_* variables")
+    from_file = sum(1 for source in settings.sources.values() if source == "config.toml")
+    return Check(CONFIG, True, f"{path} read ({_plural(from_file, 'setting')} taken from it)")
 
 
 # --- database -----------------------------------------------------------------------------------
@@ -365,6 +435,67 @@ def _unwritable(directory: Path) -> str | None:
     except OSError as exc:
         return f"{directory} is not writable ({exc.strerror or exc})"
     return None
+
+
+def check_permissions(settings: Settings) -> Check:
+    """Nobody else may read the key (it decrypts every token), the database (it holds them),
+    the config (app secrets, the webhook), the queue and the logs (what was posted where)."""
+    paths = settings.paths
+    database = _sqlite_file(settings.database_url)
+    queue = _sqlite_file(settings.queue_url) if settings.queue_url.startswith("sqlite") else None
+    directories = [*paths.own_dirs]
+    files = [paths.key_file, paths.config_file]
+    for sqlite_file in (database, queue):
+        if sqlite_file is not None:
+            files += [Path(f"{sqlite_file}{suffix}") for suffix in ("", "-wal", "-shm")]
+    if database is not None:
+        backups = default_backup_dir(database)
+        directories.append(backups)
+        files += sorted(backups.glob("*.db")) if backups.is_dir() else []
+    files += [*log_files(paths.log_file), Path(f"{paths.log_file}.lock")]
+
+    open_files = _open_to_others(files, stat.S_ISREG)
+    open_dirs = _open_to_others(dict.fromkeys(directories), stat.S_ISDIR)
+    if not open_files and not open_dirs:
+        return Check(PERMISSIONS, True, "key, database, queue, config and logs private to you")
+    shown = [f"{path} ({mode:04o})" for path, mode in (*open_files, *open_dirs)]
+    # A directory shared by design (/tmp), another user's or the user's home is not to be
+    # chmod'ed: OmniPost's files belong in a directory of their own.
+    shared = [path for path, _ in open_dirs if not _may_tighten(path)]
+    fixes = []
+    if open_files:
+        fixes.append("chmod 600 " + " ".join(str(path) for path, _ in open_files))
+    if len(shared) < len(open_dirs):
+        fixes.append(
+            "chmod 700 " + " ".join(str(path) for path, _ in open_dirs if path not in shared)
+        )
+    if shared:
+        fixes.append(
+            f"set OMNIPOST_HOME to a directory of OmniPost's own instead of "
+            f"{', '.join(str(path) for path in shared)}"
+        )
+    return Check(PERMISSIONS, False, "other users can get at " + ", ".join(shown), "; ".join(fixes))
+
+
+def _open_to_others(paths: Iterable[Path], kind: Callable[[int], bool]) -> list[tuple[Path, int]]:
+    """(path, mode) of each existing path of that kind with any group or other permission."""
+    found = []
+    for path in paths:
+        try:
+            info = path.stat()
+        except OSError:
+            continue  # missing: nothing to protect (yet)
+        mode = stat.S_IMODE(info.st_mode)
+        if kind(info.st_mode) and mode & 0o077:
+            found.append((path, mode))
+    return found
+
+
+def _may_tighten(directory: Path) -> bool:
+    try:
+        return may_tighten(directory, directory.stat())
+    except OSError:
+        return False
 
 
 def _bytes(count: float) -> str:
