@@ -123,6 +123,7 @@ def setup_logging(settings: Settings, *, stderr: bool = False, verbose: bool = F
     logger.propagate = False
     formatter = KeyValueFormatter()
     if "file" not in _configured:
+        handler: logging.Handler
         try:
             make_private_dir(log_file.parent)
             handler = SharedRotatingFileHandler(
@@ -130,10 +131,11 @@ def setup_logging(settings: Settings, *, stderr: bool = False, verbose: bool = F
             )
             log_file.chmod(PRIVATE_FILE_MODE)  # one left 0644 by an older OmniPost
         except OSError:
-            handler = None  # an unwritable log dir must not stop publishing; doctor reports it
-        if handler is not None:
-            handler.setFormatter(formatter)
-            logger.addHandler(handler)
+            # An unwritable log dir must not stop publishing (doctor reports it), nor spill the
+            # log onto the terminal through logging's last-resort handler.
+            handler = logging.NullHandler()
+        handler.setFormatter(formatter)
+        logger.addHandler(handler)
         _configured.add("file")
     if stderr and "stderr" not in _configured:
         stream = logging.StreamHandler(sys.stderr)

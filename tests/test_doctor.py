@@ -251,7 +251,7 @@ def test_a_config_toml_that_does_not_parse_is_a_failed_check_and_the_rest_still_
     report.passed("dirs", "writable")
     report.passed("permissions", "private to you")
     # The others run on the defaults (here the same database and queue) and say so.
-    report.passed("database", "migrated (revision 0004)", WITH_DEFAULT.format("database_url"))
+    report.passed("database", "migrated (revision 0005)", WITH_DEFAULT.format("database_url"))
     report.passed("queue", "reachable", WITH_DEFAULT.format("queue_url, queue_name"))
     report.passed("accounts", "1 brand, 2 connected accounts", WITH_DEFAULT.format("database_url"))
     # The webhook comes from OMNIPOST_ALERT_WEBHOOK, which still counts.
@@ -294,7 +294,7 @@ def test_one_bad_value_defaults_that_setting_only(cli, install: Install) -> None
         (f"correct queue_url in {config}",),
     )
     report.passed("queue", "reachable", WITH_DEFAULT.format("queue_url"))
-    report.passed("database", "migrated (revision 0004)")
+    report.passed("database", "migrated (revision 0005)")
     assert "with the default" not in report.checks["database"]["detail"]
     assert report.failing == ["config"]
 
