@@ -32,6 +32,7 @@ from omnipost_tui.render import (
     variant_json,
 )
 from omnipost_tui.services.context import Context, open_context
+from omnipost_tui.text import visible, visible_line
 from omnipost_tui.times import (
     WHEN_HELP,
     format_duration,
@@ -93,7 +94,7 @@ class OmniPostGroup(click.Group):
         try:
             return super().invoke(ctx)
         except OmniPostError as exc:
-            click.echo(f"error: {exc.message}", err=True)
+            click.echo(f"error: {visible_line(exc.message)}", err=True)
             ctx.exit(exc.exit_code)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
@@ -347,7 +348,7 @@ def account_reconnect(
     if as_json:
         echo_json(account_json(updated, app.settings.tz))
     else:
-        click.echo(f"account {updated.id} ({updated.name}) is connected again")
+        click.echo(f"account {updated.id} ({visible_line(updated.name)}) is connected again")
 
 
 @account.command("list")
@@ -405,7 +406,9 @@ def account_remove(app: App, account_ref: str, unschedule: bool, as_json: bool) 
     if as_json:
         echo_json(account_json(removed, app.settings.tz))
     else:
-        click.echo(f"account {removed.id} ({removed.name}) removed; its tokens were erased")
+        click.echo(
+            f"account {removed.id} ({visible_line(removed.name)}) removed; its tokens were erased"
+        )
 
 
 # --- posts --------------------------------------------------------------------------------------
@@ -418,7 +421,7 @@ def post() -> None:
 
 def _text_arg(text: str) -> str:
     """``-`` reads stdin; the newline that ends every piped file is not part of the post."""
-    return sys.stdin.read().rstrip("\n") if text == "-" else text
+    return sys.stdin.read().rstrip("\r\n") if text == "-" else text
 
 
 @post.command("add")
@@ -653,9 +656,10 @@ def variant_show(app: App, variant_id: str, as_json: bool) -> None:
     ]
     width = max(len(k) for k, _ in fields)
     for key, value in fields:
-        click.echo(f"{key.ljust(width)}  {value}")
+        click.echo(f"{key.ljust(width)}  {visible_line(str(value))}")
     click.echo("")
-    click.echo(v.text)
+    # Stored text may predate the rule on control characters: never print them raw.
+    click.echo(visible(v.text))
 
 
 @variant.command("edit")
@@ -753,7 +757,9 @@ def publish(app: App, variant_id: str, as_json: bool) -> None:
         )
         return
     v = result.variant
-    click.echo(f"variant {v.id} queued to publish now on {v.account_name} ({v.platform})")
+    click.echo(
+        f"variant {v.id} queued to publish now on {visible_line(v.account_name)} ({v.platform})"
+    )
     if not result.worker_online:
         click.echo(NO_WORKER)
 
@@ -774,10 +780,10 @@ def failed(app: App, as_json: bool) -> None:
         return
     for v in variants:
         click.echo(
-            f"#{v.id}  {v.status}  {app.show(v.scheduled_at)}  {v.platform}  {v.account_name}  "
-            f"tries {v.attempts}"
+            f"#{v.id}  {v.status}  {app.show(v.scheduled_at)}  {v.platform}  "
+            f"{visible_line(v.account_name)}  tries {v.attempts}"
         )
-        click.echo(f"    {v.last_error or '(no error recorded)'}")
+        click.echo(f"    {visible_line(v.last_error or '(no error recorded)')}")
     click.echo("")
     click.echo("retry with `omnipost retry ID…` (or `retry all`); after checking the page, ")
     click.echo("`omnipost variant mark-published ID` records an unconfirmed post as published")
@@ -808,12 +814,12 @@ def retry(app: App, targets: tuple[str, ...], as_json: bool) -> None:
         )
         return
     for variant_id, why in result.skipped:
-        click.echo(f"variant {variant_id} skipped: {why}")
+        click.echo(f"variant {variant_id} skipped: {visible_line(why)}")
     if not result.retried:
         click.echo("nothing to retry")
         return
     for v in result.retried:
-        click.echo(f"variant {v.id} queued again ({v.platform}, {v.account_name})")
+        click.echo(f"variant {v.id} queued again ({v.platform}, {visible_line(v.account_name)})")
     if not result.worker_online:
         click.echo(NO_WORKER)
 
@@ -1253,11 +1259,14 @@ def _outcomes_report(app: App, outcomes: list[tuple[int, Any]], verb: str, as_js
         )
     else:
         for _, o in outcomes:
+            # The error can quote what the platform answered: shown, never obeyed.
+            name = visible_line(o.account_name)
             if o.ok:
                 expiry = _token_expiry_text(app, o.account.token_expires_at)
-                click.echo(f"account {o.account_id} ({o.account_name}): {verb}, token {expiry}")
+                click.echo(f"account {o.account_id} ({name}): {verb}, token {expiry}")
             else:
-                click.echo(f"account {o.account_id} ({o.account_name}): FAILED: {o.error}")
+                error = visible_line(o.error or "")
+                click.echo(f"account {o.account_id} ({name}): FAILED: {error}")
     if failed:
         raise ValidationError(f"{len(failed)} of {len(outcomes)} account(s) need attention")
 
@@ -1309,7 +1318,7 @@ def account_refresh(
         echo_json(account_json(view, app.settings.tz))
     else:
         expiry = _token_expiry_text(app, view.token_expires_at)
-        click.echo(f"account {view.id} ({view.name}): new token stored, {expiry}")
+        click.echo(f"account {view.id} ({visible_line(view.name)}): new token stored, {expiry}")
 
 
 @account.command("check")
@@ -1343,7 +1352,7 @@ def account_check(app: App, account_ref: str | None, check_every: bool, as_json:
         echo_json({**account_json(view, app.settings.tz), "ok": problem is None, "error": problem})
     elif problem is None:
         expiry = _token_expiry_text(app, view.token_expires_at)
-        click.echo(f"account {view.id} ({view.name}): token valid, {expiry}")
+        click.echo(f"account {view.id} ({visible_line(view.name)}): token valid, {expiry}")
     if problem is not None:
         raise ValidationError(problem)
 

@@ -6,16 +6,22 @@ The JSON shapes are a contract (issue #2): keep existing keys and their meaning.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from omnipost_tui.services.views import AccountView, AttemptView, BrandView, PostView, VariantView
+from omnipost_tui.text import visible_line
 from omnipost_tui.times import iso_local
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], max_width: int = 60) -> str:
-    """Columns padded to their widest cell; long cells cut with an ellipsis."""
+    """Columns padded to their widest cell; long cells cut with an ellipsis.
+
+    Stored text is shown on one line with its control characters made visible, so no cell
+    can move the cursor.
+    """
     cells = [[_cell(v, max_width) for v in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in cells:
@@ -28,13 +34,19 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], max_width: int 
 
 
 def _cell(value: Any, max_width: int) -> str:
-    text = "-" if value is None or value == "" else str(value)
-    text = text.replace("\n", " ")
+    text = "-" if value is None or value == "" else visible_line(str(value))
     return text if len(text) <= max_width else text[: max_width - 1] + "…"
 
 
+# json.dumps escapes the C0 controls but leaves DEL, C1 and the lone surrogates that carry
+# undecodable bytes raw; escaped here too (the same value once parsed).
+_JSON_RAW = re.compile("[\x7f-\x9f\ud800-\udfff]")
+
+
 def dumps(data: Any) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False)
+    """JSON for scripts, with nothing in it that a terminal would take as a control."""
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def brand_json(brand: BrandView, tz: ZoneInfo) -> dict[str, Any]:

@@ -335,6 +335,39 @@ def test_edits_that_push_a_scheduled_variant_over_the_limit(
 
 
 @pytest.mark.parametrize(
+    ("args", "stdin", "message"),
+    [
+        (("post", "add", "--brand", "Acme", "--title", "Bell", "--text", "ring\abell"), None,
+         "error: the post text contains a control character (U+0007 BEL) at line 1, column 5; "
+         "remove it"),
+        (("post", "add", "--brand", "Acme", "--title", "Nul", "--text", "-"), "line 1\nnul\x00",
+         "error: the post text contains a control character (U+0000 NUL) at line 2, column 4; "
+         "remove it"),
+        (("post", "add", "--brand", "Acme", "--title", "Two\nlines", "--text", "x"), None,
+         "error: the post title contains a line break at column 4; it must be a single line"),
+        (("post", "edit", POST, "--text", "\x1b]0;owned\x07"), None,
+         "error: the post text contains a control character (U+001B ESC) at line 1, column 1; "
+         "remove it"),
+        (schedule_args("--text", "carriage\x0bvertical"), None,
+         "error: the variant text contains a control character (U+000B VT) at line 1, "
+         "column 9; remove it"),
+        (("variant", "edit", DRAFT, "--text", "del\x7f"), None,
+         "error: the variant text contains a control character (U+007F DEL) at line 1, "
+         "column 4; remove it"),
+        (("brand", "add", "Bell\aCorp"), None,
+         "error: the brand name contains a control character (U+0007 BEL) at column 5; "
+         "remove it"),
+    ],
+    ids=["post text", "post text on stdin", "post title", "post edit", "variant text",
+         "variant edit", "brand name"],
+)  # fmt: skip
+def test_text_with_control_characters(
+    refuse: Refuse, seeded: World, args: tuple[str, ...], stdin: str | None, message: str
+) -> None:
+    assert refuse(*args, input=stdin) == message
+
+
+@pytest.mark.parametrize(
     "link",
     [
         "ftp://example.com/f",

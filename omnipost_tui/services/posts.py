@@ -14,13 +14,14 @@ from omnipost_tui.services.context import Context
 from omnipost_tui.services.lookup import brand_by_ref, post_by_id
 from omnipost_tui.services.texts import check_publishable
 from omnipost_tui.services.views import PostView
+from omnipost_tui.text import check_line, check_text
 
 MAX_TITLE = 300
 UNSET = object()
 
 
 def validate_link(link: str | None) -> str | None:
-    value = (link or "").strip()
+    value = check_line((link or "").strip(), "link")
     if not value:
         return None
     parsed = urlparse(value)
@@ -30,7 +31,7 @@ def validate_link(link: str | None) -> str | None:
 
 
 def validate_title(title: str) -> str:
-    value = (title or "").strip()
+    value = check_line((title or "").strip(), "post title")
     if not value:
         raise ValidationError("post title must not be empty")
     if len(value) > MAX_TITLE:
@@ -39,9 +40,10 @@ def validate_title(title: str) -> str:
 
 
 def validate_text(text: str) -> str:
+    """The post's text as it is stored: line ends normalised, control characters refused."""
     if not (text or "").strip():
         raise ValidationError("post text must not be empty")
-    return text
+    return check_text(text, "post text")
 
 
 def add_post(
