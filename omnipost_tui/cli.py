@@ -224,7 +224,7 @@ def account() -> None:
 def _read_token(token_stdin: bool, what: str = "Access token") -> str:
     """Tokens never come from argv (shell history, ps); stdin or a hidden prompt."""
     if token_stdin:
-        token = sys.stdin.read().strip()
+        token = _read_stdin(what.lower()).strip()
         if not token:
             raise ValidationError(f"{what.lower()} on stdin is empty")
         return token
@@ -421,7 +421,19 @@ def post() -> None:
 
 def _text_arg(text: str) -> str:
     """``-`` reads stdin; the newline that ends every piped file is not part of the post."""
-    return sys.stdin.read().rstrip("\r\n") if text == "-" else text
+    return _read_stdin("text").rstrip("\r\n") if text == "-" else text
+
+
+def _read_stdin(what: str) -> str:
+    """All of stdin as UTF-8 text, whatever the locale says; other bytes are refused."""
+    data = sys.stdin.buffer.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValidationError(
+            f"the {what} on stdin is not valid UTF-8 (byte 0x{data[exc.start]:02X} at offset "
+            f"{exc.start}); save it as UTF-8 and try again"
+        ) from None
 
 
 @post.command("add")

@@ -11,8 +11,11 @@ import os
 import random
 import socket
 import sqlite3
-from collections.abc import Callable
-from contextlib import closing
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,11 +24,13 @@ from click.testing import Result
 
 from omnipost_tui import clock
 from omnipost_tui.config import load_settings
+from omnipost_tui.engine import queue as queue_module
+from omnipost_tui.errors import QueueUnavailable
 from omnipost_tui.services.accounts import add_account, mark_account_expired
 from omnipost_tui.services.brands import add_brand
 from omnipost_tui.services.context import open_context
 from omnipost_tui.services.variants import add_variant
-from tests.conftest import World, make_world
+from tests.conftest import World, make_world, omnipost_command
 
 # --- the contract -------------------------------------------------------------------------------
 
@@ -365,6 +370,61 @@ def test_text_with_control_characters(
     refuse: Refuse, seeded: World, args: tuple[str, ...], stdin: str | None, message: str
 ) -> None:
     assert refuse(*args, input=stdin) == message
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("post", "add", "--brand", "Acme", "--title", "Bad bytes", "--text", "-"),
+        ("post", "edit", POST, "--text", "-"),
+        schedule_args("--text", "-"),
+    ],
+    ids=["post add", "post edit", "variant add"],
+)
+def test_stdin_that_is_not_utf8(refuse: Refuse, seeded: World, args: tuple[str, ...]) -> None:
+    line = refuse(*args, input=b"bad \xff\xfe")  # type: ignore[arg-type]
+    assert line == (
+        "error: the text on stdin is not valid UTF-8 (byte 0xFF at offset 4); save it as UTF-8 "
+        "and try again"
+    )
+
+
+def test_stdin_that_is_not_utf8_in_a_real_process(
+    home: Path, seeded: World, process_env: dict[str, str]
+) -> None:
+    """The issue's own command, with a C locale where Python reads stdin with surrogateescape
+    (that is how the bytes used to reach the database and fail there)."""
+    before = stored_rows(home)
+    done = subprocess.run(
+        [*omnipost_command(), "post", "add", "--brand", "Acme", "--title", "T", "--text", "-"],
+        input=b"bad \xff\xfe",
+        env={**process_env, "LC_ALL": "C", "PYTHONUTF8": "0"},
+        capture_output=True,
+        timeout=60,
+    )
+    assert (done.returncode, done.stdout) == (2, b"")
+    assert done.stderr.decode().splitlines() == [
+        "error: the text on stdin is not valid UTF-8 (byte 0xFF at offset 4); save it as UTF-8 "
+        "and try again"
+    ]
+    assert stored_rows(home) == before
+
+
+def test_argv_that_is_not_utf8(home: Path, seeded: World, process_env: dict[str, str]) -> None:
+    before = stored_rows(home)
+    args = ["post", "add", "--brand", "Acme", "--title", "T", "--text", b"a\xffb"]
+    done = subprocess.run(
+        [*omnipost_command(), *args],
+        env=process_env,
+        capture_output=True,
+        timeout=60,
+    )
+    assert (done.returncode, done.stdout) == (2, b"")
+    assert done.stderr.decode().splitlines() == [
+        "error: the post text is not valid UTF-8 (byte 0xFF at line 1, column 2); save it as "
+        "UTF-8 and try again"
+    ]
+    assert stored_rows(home) == before
 
 
 @pytest.mark.parametrize(
@@ -757,6 +817,73 @@ def test_unreachable_redis(
 ) -> None:
     monkeypatch.setenv("OMNIPOST_QUEUE_URL", dead_redis)
     refuse(*args, expect=(f"queue {dead_redis} is unreachable",))
+
+
+@contextmanager
+def write_locked(path: Path) -> Iterator[None]:
+    """Another process holds a write lock on the SQLite file ``path`` (BEGIN IMMEDIATE)."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import sqlite3, sys
+            con = sqlite3.connect({str(path)!r}, isolation_level=None)
+            con.execute("BEGIN IMMEDIATE")
+            print("locked", flush=True)
+            sys.stdin.read()  # until the test closes it
+        """)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
+        yield
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(timeout=10)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [schedule_args(at="now"), ("publish", DRAFT), ("variant", "reschedule", SCHEDULED, "+2h")],
+    ids=["variant add --at now", "publish", "reschedule"],
+)
+def test_write_locked_queue_file(
+    refuse: Refuse,
+    seeded: World,
+    home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    args: tuple[str, ...],
+) -> None:
+    """The issue's case: a queue.db someone else keeps write-locked. One line naming the file
+    after the busy timeout (15 s; 1 s here), exit 2, and no variant saved or changed."""
+    monkeypatch.setattr(queue_module, "SQLITE_QUEUE_BUSY_TIMEOUT_S", 1)
+    queue_file = home / "queue.db"
+    assert queue_file.is_file()
+    with write_locked(queue_file):
+        line = refuse(*args)
+    assert line == (
+        f"error: queue file {queue_file} stayed locked for 1 s (another process holds a write "
+        "lock on it); try again"
+    )
+
+
+def test_a_queue_file_locked_after_it_was_opened_saves_nothing(
+    seeded: World, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long-lived process (the TUI) opened the queue before someone locked it: reading
+    still works (WAL), so the check before saving must ask for the write lock itself."""
+    monkeypatch.setattr(queue_module, "SQLITE_QUEUE_BUSY_TIMEOUT_S", 1)
+    ctx = open_context(load_settings())
+    try:
+        ctx.queue.ping()
+        before = stored_rows(home)
+        with write_locked(home / "queue.db"), pytest.raises(QueueUnavailable) as info:
+            add_variant(ctx, post=seeded.post_id, account=seeded.linkedin_id, at=clock.now())
+        assert info.value.message.startswith(f"queue file {home / 'queue.db'} stayed locked")
+        assert stored_rows(home) == before
+    finally:
+        ctx.close()
 
 
 # --- times no calendar can show ---------------------------------------------------------------
