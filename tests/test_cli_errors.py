@@ -751,6 +751,34 @@ def test_corrupt_database_file(cli, home: Path, garbage: bytes, args: tuple[str,
 
 
 @pytest.mark.parametrize("args", DB_COMMANDS, ids=" ".join)
+def test_another_programs_database_is_not_taken_over(
+    cli, home: Path, args: tuple[str, ...]
+) -> None:
+    home.mkdir(parents=True)
+    database = home / "omnipost.db"
+    with closing(sqlite3.connect(database)) as con:
+        con.execute("CREATE TABLE foo (id INTEGER PRIMARY KEY, note TEXT)")
+        con.execute("INSERT INTO foo (note) VALUES ('not yours')")
+        con.commit()
+    original = database.read_bytes()
+    line = assert_user_error(cli(*args))
+    assert line == (
+        f"error: database {database} is not an OmniPost database: it holds other tables (foo) "
+        "and no OmniPost schema version; nothing was changed: point OMNIPOST_DATABASE_URL at a "
+        "new file or an empty database"
+    )
+    assert database.read_bytes() == original  # not even switched to WAL
+    assert {p.name for p in home.iterdir()} <= {"omnipost.db", "logs"}
+
+
+def test_an_empty_database_file_becomes_omniposts(cli, home: Path) -> None:
+    home.mkdir(parents=True)
+    (home / "omnipost.db").touch()
+    added = cli("brand", "add", "Acme")
+    assert (added.exit_code, added.stdout) == (0, "1\n"), added.output
+
+
+@pytest.mark.parametrize("args", DB_COMMANDS, ids=" ".join)
 def test_database_path_is_a_directory(cli, home: Path, args: tuple[str, ...]) -> None:
     database = home / "omnipost.db"
     database.mkdir(parents=True)
