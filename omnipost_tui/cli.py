@@ -9,13 +9,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import sys
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -87,8 +88,29 @@ class App:
             self._ctx.close()
 
 
+PROG = "omnipost"
+
+
 class OmniPostGroup(click.Group):
-    """Turns errors into one line and an exit status; never a traceback."""
+    """Turns errors into one line and an exit status; never a traceback.
+
+    Bad input looks the same whoever finds it: our services or click's own parsing (an
+    unknown option, a value out of range, a missing argument) all print one ``error: …``
+    line and exit 2.
+    """
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        # The top level's own options and arguments are parsed here, before invoke.
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            _usage_error(exc)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -96,6 +118,8 @@ class OmniPostGroup(click.Group):
         except OmniPostError as exc:
             click.echo(f"error: {visible_line(exc.message)}", err=True)
             ctx.exit(exc.exit_code)
+        except click.UsageError as exc:
+            _usage_error(exc)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except KeyboardInterrupt:
@@ -112,6 +136,30 @@ class OmniPostGroup(click.Group):
             where = _log_location(app)
             click.echo(f"error: something went wrong; see the log at {where}", err=True)
             ctx.exit(UNEXPECTED)
+
+
+def _usage_error(exc: click.UsageError) -> NoReturn:
+    """Print click's complaint as our one line, with where to read about the command."""
+    if isinstance(exc, click.exceptions.NoArgsIsHelpError):
+        raise exc  # `omnipost variant` alone: the group's help is the answer
+    message = " ".join(exc.format_message().split()).removesuffix(".")
+    # "No such option '--limt'. (Did you mean one of: …?)" → "…; did you mean one of: …?"
+    message = re.sub(r"\. \(?Did you mean (.*?)\)?$", r"; did you mean \1", message)
+    if message[:1].isupper() and not message[1:2].isupper():
+        message = message[0].lower() + message[1:]
+    where = [PROG]
+    if exc.ctx is not None:
+        # The root's own name is however we were started (python -m, a test runner): say ours.
+        where += [c.info_name or "" for c in _context_chain(exc.ctx)][1:]
+    click.echo(f"error: {visible_line(message)} (see {' '.join(where)} --help)", err=True)
+    raise click.exceptions.Exit(exc.exit_code)
+
+
+def _context_chain(ctx: click.Context) -> list[click.Context]:
+    chain = [ctx]
+    while chain[0].parent is not None:
+        chain.insert(0, chain[0].parent)
+    return chain
 
 
 def _log_location(app: App | None) -> str:
@@ -1440,4 +1488,4 @@ def demo(
 
 
 def main() -> None:
-    cli(prog_name="omnipost")
+    cli(prog_name=PROG)
