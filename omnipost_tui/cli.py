@@ -554,7 +554,7 @@ def post_list(app: App, brand_ref: str | None, as_json: bool) -> None:
             p.id,
             p.brand_name,
             p.title,
-            p.status,
+            p.status_summary,
             p.variant_count,
             p.base_text.strip().splitlines()[0],
         )

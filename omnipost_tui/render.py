@@ -83,6 +83,7 @@ def post_json(post: PostView, tz: ZoneInfo) -> dict[str, Any]:
         "link": post.link,
         "status": post.status,
         "variants": post.variant_count,
+        "variant_statuses": dict(post.variant_statuses),
         "created_at": iso_local(post.created_at, tz),
         "updated_at": iso_local(post.updated_at, tz),
     }

@@ -377,6 +377,46 @@ def test_variant_list_for_people(cli, listing: dict[str, int]) -> None:
     assert ok(cli("variant", "list", "--search", "nope")) == "no variants match\n"
 
 
+def publish_as_a_worker(ctx: Context, variant_id: int, clock: FakeClock) -> None:
+    """What a worker does when the platform accepts the post: claim, send, record success."""
+    claim = publishing.claim_variant(ctx, variant_id, clock.now(), "test-worker")
+    assert claim is not None
+    publishing.mark_sending(ctx, claim, clock.now())
+    record = publishing.AttemptRecord("success", 200, external_post_id=f"104200_{variant_id}")
+    assert publishing.complete_attempt(
+        ctx, claim, record, publishing.Outcome("published"), clock.now()
+    )
+
+
+def test_post_list_sums_up_where_its_variants_stand(
+    cli, fake_clock: FakeClock, services: Context, acme: World
+) -> None:
+    """A post whose variants went out is not a "draft" (issue 8, item 19)."""
+    args = ("variant", "add", "--at", "+1m", "--account")
+    out_now = new_id(cli(*args, "Acme Page", "--post", "1"))
+    later = new_id(cli(*args, "Acme LinkedIn", "--post", "1"))
+    ok(cli("variant", "reschedule", str(later), "+2d"))
+    everywhere = new_id(cli("post", "add", "--brand", "Acme", "--title", "Sent", "--text", "x"))
+    sent = new_id(cli(*args, "Acme Page", "--post", str(everywhere)))
+    ok(cli("post", "add", "--brand", "Acme", "--title", "Idea", "--text", "maybe"))
+    fake_clock.advance(60)
+    publish_as_a_worker(services, out_now, fake_clock)
+    publish_as_a_worker(services, sent, fake_clock)
+
+    lines = ok(cli("post", "list")).splitlines()
+    assert [line.split("  ")[0] for line in lines] == ["ID", "1", "2", "3"]
+    header_status = lines[0].index("STATUS")
+    statuses = [line[header_status:].split("  ")[0] for line in lines[1:]]
+    assert statuses == ["1 scheduled · 1 published", "published", "no variants"]
+
+    rows = as_json(cli("post", "list", "--json"))
+    assert [(p["status"], p["variants"], p["variant_statuses"]) for p in rows] == [
+        ("mixed", 2, {"scheduled": 1, "published": 1}),
+        ("published", 1, {"published": 1}),
+        ("draft", 0, {}),
+    ]
+
+
 # --- moving variants ----------------------------------------------------------------------------
 
 

@@ -142,7 +142,7 @@ def load_post(ctx: Context, post_id: int | str) -> LoadedPost:
             ),
         )
         return LoadedPost(
-            PostView.of(post, len(rows)),
+            PostView.of(post),
             plan,
             tuple(VariantView.of(v) for v in editable),
             tuple(locked),
@@ -174,9 +174,7 @@ def save_plan(ctx: Context, plan: PostPlan) -> SaveResult:
         variants = [_write_variant(session, post, v, now) for v in plan.variants]
         session.flush()
         session.refresh(post, ["brand", "variants"])
-        result = SaveResult(
-            PostView.of(post, len(post.variants)), [VariantView.of(v) for v in variants]
-        )
+        result = SaveResult(PostView.of(post), [VariantView.of(v) for v in variants])
     due = [(v.id, v.status, v.scheduled_at) for v in result.variants if v.status == SCHEDULED]
     dispatch_saved(ctx, [(i, s, at) for i, s, at in due if at is not None], now)
     return result

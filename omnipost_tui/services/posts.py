@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from urllib.parse import urlparse
 
 from sqlalchemy import func, select
@@ -75,7 +76,7 @@ def add_post(
         session.add(post)
         session.flush()
         session.refresh(post, ["brand"])
-        return PostView.of(post)
+        return PostView.of(post, {})
 
 
 def update_post(
@@ -106,13 +107,13 @@ def update_post(
             if variant.status in (SCHEDULED, RETRYING):
                 check_publishable(variant, f"variant {variant.id}")
         session.refresh(post, ["brand"])
-        return PostView.of(post, len(post.variants))
+        return PostView.of(post)
 
 
 def get_post(ctx: Context, post_id: int | str) -> PostView:
     with ctx.db.read() as session:
         post = post_by_id(session, post_id)
-        return PostView.of(post, len(post.variants))
+        return PostView.of(post)
 
 
 def list_posts(ctx: Context, *, brand: str | int | None = None) -> list[PostView]:
@@ -120,9 +121,11 @@ def list_posts(ctx: Context, *, brand: str | int | None = None) -> list[PostView
         query = select(Post).options(joinedload(Post.brand)).order_by(Post.id)
         if brand is not None:
             query = query.where(Post.brand_id == brand_by_ref(session, brand).id)
-        counts = dict(
-            session.execute(
-                select(PostVariant.post_id, func.count()).group_by(PostVariant.post_id)
-            ).all()
-        )
-        return [PostView.of(p, counts.get(p.id, 0)) for p in session.scalars(query).all()]
+        statuses: dict[int, dict[str, int]] = defaultdict(dict)
+        for post_id, status, count in session.execute(
+            select(PostVariant.post_id, PostVariant.status, func.count()).group_by(
+                PostVariant.post_id, PostVariant.status
+            )
+        ):
+            statuses[post_id][status] = count
+        return [PostView.of(p, statuses[p.id]) for p in session.scalars(query).all()]
