@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from rich.cells import cell_len
+
 from omnipost_tui.services.views import AccountView, AttemptView, BrandView, PostView, VariantView
 from omnipost_tui.text import visible_line
 from omnipost_tui.times import iso_local
@@ -19,23 +21,41 @@ from omnipost_tui.times import iso_local
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], max_width: int = 60) -> str:
     """Columns padded to their widest cell; long cells cut with an ellipsis.
 
-    Stored text is shown on one line with its control characters made visible, so no cell
-    can move the cursor.
+    Widths are terminal cells, not characters: a CJK character or an emoji takes two, a
+    combining accent none. Stored text is shown on one line with its control characters
+    made visible, so no cell can move the cursor.
     """
     cells = [[_cell(v, max_width) for v in row] for row in rows]
-    widths = [len(h) for h in headers]
+    widths = [cell_len(h) for h in headers]
     for row in cells:
         for i, value in enumerate(row):
-            widths[i] = max(widths[i], len(value))
-    lines = ["  ".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
-    for row in cells:
-        lines.append("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+            widths[i] = max(widths[i], cell_len(value))
+    lines = [_row([h.upper() for h in headers], widths)]
+    lines.extend(_row(row, widths) for row in cells)
     return "\n".join(lines)
+
+
+def _row(cells: Sequence[str], widths: Sequence[int]) -> str:
+    padded = [v + " " * (w - cell_len(v)) for v, w in zip(cells, widths, strict=True)]
+    return "  ".join(padded).rstrip()
 
 
 def _cell(value: Any, max_width: int) -> str:
     text = "-" if value is None or value == "" else visible_line(str(value))
-    return text if len(text) <= max_width else text[: max_width - 1] + "…"
+    if cell_len(text) <= max_width:
+        return text
+    return _clip(text, max_width - 1) + "…"
+
+
+def _clip(text: str, width: int) -> str:
+    """The longest start of ``text`` that fits ``width`` cells; a wide character that would
+    straddle the edge is left out whole."""
+    used = 0
+    for index, char in enumerate(text):
+        used += cell_len(char)
+        if used > width:
+            return text[:index]
+    return text
 
 
 # json.dumps escapes the C0 controls but leaves DEL, C1 and the lone surrogates that carry

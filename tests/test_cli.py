@@ -19,6 +19,7 @@ import click
 import pytest
 from click.testing import Result
 from cryptography.fernet import Fernet
+from rich.cells import cell_len
 
 from omnipost_tui.cli import cli as omnipost
 from omnipost_tui.config import load_settings
@@ -415,6 +416,27 @@ def test_post_list_sums_up_where_its_variants_stand(
         ("published", 1, {"published": 1}),
         ("draft", 0, {}),
     ]
+
+
+def test_tables_line_up_with_wide_characters(cli, acme: World) -> None:
+    """Columns are measured in terminal cells: a CJK character or an emoji is two, a
+    combining accent none (issue 8, item 19)."""
+    titles = ["日本語のお知らせ", "Launch 🚀🚀", "Cafe\u0301 cre\u0300me", "plain ascii"]
+    for title in titles:
+        ok(cli("post", "add", "--brand", "Acme", "--title", title, "--text", "新年快乐 " * 20))
+    lines = ok(cli("post", "list")).splitlines()
+    columns = [
+        [cell_len(line[: match.start()]) for match in re.finditer(r"(?<=  )\S", line)]
+        for line in lines
+    ]
+    assert all(c == columns[0] for c in columns), "\n".join(lines)
+    # Cut at 40 cells with an ellipsis; a wide character that would straddle the edge is
+    # left out whole (one cell short), never halved.
+    text_column = columns[0][-1]
+    for line in lines[2:]:
+        shown = line.split("  ")[-1].lstrip()
+        assert shown.endswith("…") and ("新年快乐 " * 20).startswith(shown[:-1])
+        assert cell_len(line) - text_column in (39, 40)
 
 
 # --- moving variants ----------------------------------------------------------------------------
