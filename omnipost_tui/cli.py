@@ -9,13 +9,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import sys
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -32,6 +33,7 @@ from omnipost_tui.render import (
     variant_json,
 )
 from omnipost_tui.services.context import Context, open_context
+from omnipost_tui.text import visible, visible_line
 from omnipost_tui.times import (
     WHEN_HELP,
     format_duration,
@@ -86,15 +88,38 @@ class App:
             self._ctx.close()
 
 
+PROG = "omnipost"
+
+
 class OmniPostGroup(click.Group):
-    """Turns errors into one line and an exit status; never a traceback."""
+    """Turns errors into one line and an exit status; never a traceback.
+
+    Bad input looks the same whoever finds it: our services or click's own parsing (an
+    unknown option, a value out of range, a missing argument) all print one ``error: …``
+    line and exit 2.
+    """
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        # The top level's own options and arguments are parsed here, before invoke.
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            _usage_error(exc)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except OmniPostError as exc:
-            click.echo(f"error: {exc.message}", err=True)
+            click.echo(f"error: {visible_line(exc.message)}", err=True)
             ctx.exit(exc.exit_code)
+        except click.UsageError as exc:
+            _usage_error(exc)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except KeyboardInterrupt:
@@ -111,6 +136,30 @@ class OmniPostGroup(click.Group):
             where = _log_location(app)
             click.echo(f"error: something went wrong; see the log at {where}", err=True)
             ctx.exit(UNEXPECTED)
+
+
+def _usage_error(exc: click.UsageError) -> NoReturn:
+    """Print click's complaint as our one line, with where to read about the command."""
+    if isinstance(exc, click.exceptions.NoArgsIsHelpError):
+        raise exc  # `omnipost variant` alone: the group's help is the answer
+    message = " ".join(exc.format_message().split()).removesuffix(".")
+    # "No such option '--limt'. (Did you mean one of: …?)" → "…; did you mean one of: …?"
+    message = re.sub(r"\. \(?Did you mean (.*?)\)?$", r"; did you mean \1", message)
+    if message[:1].isupper() and not message[1:2].isupper():
+        message = message[0].lower() + message[1:]
+    where = [PROG]
+    if exc.ctx is not None:
+        # The root's own name is however we were started (python -m, a test runner): say ours.
+        where += [c.info_name or "" for c in _context_chain(exc.ctx)][1:]
+    click.echo(f"error: {visible_line(message)} (see {' '.join(where)} --help)", err=True)
+    raise click.exceptions.Exit(exc.exit_code)
+
+
+def _context_chain(ctx: click.Context) -> list[click.Context]:
+    chain = [ctx]
+    while chain[0].parent is not None:
+        chain.insert(0, chain[0].parent)
+    return chain
 
 
 def _log_location(app: App | None) -> str:
@@ -223,7 +272,7 @@ def account() -> None:
 def _read_token(token_stdin: bool, what: str = "Access token") -> str:
     """Tokens never come from argv (shell history, ps); stdin or a hidden prompt."""
     if token_stdin:
-        token = sys.stdin.read().strip()
+        token = _read_stdin(what.lower()).strip()
         if not token:
             raise ValidationError(f"{what.lower()} on stdin is empty")
         return token
@@ -347,7 +396,7 @@ def account_reconnect(
     if as_json:
         echo_json(account_json(updated, app.settings.tz))
     else:
-        click.echo(f"account {updated.id} ({updated.name}) is connected again")
+        click.echo(f"account {updated.id} ({visible_line(updated.name)}) is connected again")
 
 
 @account.command("list")
@@ -405,7 +454,9 @@ def account_remove(app: App, account_ref: str, unschedule: bool, as_json: bool) 
     if as_json:
         echo_json(account_json(removed, app.settings.tz))
     else:
-        click.echo(f"account {removed.id} ({removed.name}) removed; its tokens were erased")
+        click.echo(
+            f"account {removed.id} ({visible_line(removed.name)}) removed; its tokens were erased"
+        )
 
 
 # --- posts --------------------------------------------------------------------------------------
@@ -418,7 +469,19 @@ def post() -> None:
 
 def _text_arg(text: str) -> str:
     """``-`` reads stdin; the newline that ends every piped file is not part of the post."""
-    return sys.stdin.read().rstrip("\n") if text == "-" else text
+    return _read_stdin("text").rstrip("\r\n") if text == "-" else text
+
+
+def _read_stdin(what: str) -> str:
+    """All of stdin as UTF-8 text, whatever the locale says; other bytes are refused."""
+    data = sys.stdin.buffer.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValidationError(
+            f"the {what} on stdin is not valid UTF-8 (byte 0x{data[exc.start]:02X} at offset "
+            f"{exc.start}); save it as UTF-8 and try again"
+        ) from None
 
 
 @post.command("add")
@@ -491,7 +554,7 @@ def post_list(app: App, brand_ref: str | None, as_json: bool) -> None:
             p.id,
             p.brand_name,
             p.title,
-            p.status,
+            p.status_summary,
             p.variant_count,
             p.base_text.strip().splitlines()[0],
         )
@@ -653,9 +716,10 @@ def variant_show(app: App, variant_id: str, as_json: bool) -> None:
     ]
     width = max(len(k) for k, _ in fields)
     for key, value in fields:
-        click.echo(f"{key.ljust(width)}  {value}")
+        click.echo(f"{key.ljust(width)}  {visible_line(str(value))}")
     click.echo("")
-    click.echo(v.text)
+    # Stored text may predate the rule on control characters: never print them raw.
+    click.echo(visible(v.text))
 
 
 @variant.command("edit")
@@ -753,7 +817,9 @@ def publish(app: App, variant_id: str, as_json: bool) -> None:
         )
         return
     v = result.variant
-    click.echo(f"variant {v.id} queued to publish now on {v.account_name} ({v.platform})")
+    click.echo(
+        f"variant {v.id} queued to publish now on {visible_line(v.account_name)} ({v.platform})"
+    )
     if not result.worker_online:
         click.echo(NO_WORKER)
 
@@ -774,10 +840,10 @@ def failed(app: App, as_json: bool) -> None:
         return
     for v in variants:
         click.echo(
-            f"#{v.id}  {v.status}  {app.show(v.scheduled_at)}  {v.platform}  {v.account_name}  "
-            f"tries {v.attempts}"
+            f"#{v.id}  {v.status}  {app.show(v.scheduled_at)}  {v.platform}  "
+            f"{visible_line(v.account_name)}  tries {v.attempts}"
         )
-        click.echo(f"    {v.last_error or '(no error recorded)'}")
+        click.echo(f"    {visible_line(v.last_error or '(no error recorded)')}")
     click.echo("")
     click.echo("retry with `omnipost retry ID…` (or `retry all`); after checking the page, ")
     click.echo("`omnipost variant mark-published ID` records an unconfirmed post as published")
@@ -808,12 +874,12 @@ def retry(app: App, targets: tuple[str, ...], as_json: bool) -> None:
         )
         return
     for variant_id, why in result.skipped:
-        click.echo(f"variant {variant_id} skipped: {why}")
+        click.echo(f"variant {variant_id} skipped: {visible_line(why)}")
     if not result.retried:
         click.echo("nothing to retry")
         return
     for v in result.retried:
-        click.echo(f"variant {v.id} queued again ({v.platform}, {v.account_name})")
+        click.echo(f"variant {v.id} queued again ({v.platform}, {visible_line(v.account_name)})")
     if not result.worker_online:
         click.echo(NO_WORKER)
 
@@ -1261,11 +1327,14 @@ def _outcomes_report(app: App, outcomes: list[tuple[int, Any]], verb: str, as_js
         )
     else:
         for _, o in outcomes:
+            # The error can quote what the platform answered: shown, never obeyed.
+            name = visible_line(o.account_name)
             if o.ok:
                 expiry = _token_expiry_text(app, o.account.token_expires_at)
-                click.echo(f"account {o.account_id} ({o.account_name}): {verb}, token {expiry}")
+                click.echo(f"account {o.account_id} ({name}): {verb}, token {expiry}")
             else:
-                click.echo(f"account {o.account_id} ({o.account_name}): FAILED: {o.error}")
+                error = visible_line(o.error or "")
+                click.echo(f"account {o.account_id} ({name}): FAILED: {error}")
     if failed:
         raise ValidationError(f"{len(failed)} of {len(outcomes)} account(s) need attention")
 
@@ -1317,7 +1386,7 @@ def account_refresh(
         echo_json(account_json(view, app.settings.tz))
     else:
         expiry = _token_expiry_text(app, view.token_expires_at)
-        click.echo(f"account {view.id} ({view.name}): new token stored, {expiry}")
+        click.echo(f"account {view.id} ({visible_line(view.name)}): new token stored, {expiry}")
 
 
 @account.command("check")
@@ -1351,7 +1420,7 @@ def account_check(app: App, account_ref: str | None, check_every: bool, as_json:
         echo_json({**account_json(view, app.settings.tz), "ok": problem is None, "error": problem})
     elif problem is None:
         expiry = _token_expiry_text(app, view.token_expires_at)
-        click.echo(f"account {view.id} ({view.name}): token valid, {expiry}")
+        click.echo(f"account {view.id} ({visible_line(view.name)}): token valid, {expiry}")
     if problem is not None:
         raise ValidationError(problem)
 
@@ -1427,4 +1496,4 @@ def demo(
 
 
 def main() -> None:
-    cli(prog_name="omnipost")
+    cli(prog_name=PROG)

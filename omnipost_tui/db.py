@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +20,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import (
     ArgumentError,
@@ -156,6 +156,9 @@ class Database:
             ) from None
         if path is not None:
             prepare_sqlite_file(path)
+            # Before our first connection, which switches the file to WAL: another
+            # program's database is refused untouched.
+            _refuse_foreign_sqlite_file(path)
         if self.is_sqlite:
             _harden_sqlite(self.engine)
         self._read = sessionmaker(self.engine, expire_on_commit=False)
@@ -191,8 +194,19 @@ class Database:
     # --- schema -----------------------------------------------------------------------------
 
     def current_revision(self) -> str | None:
+        """The schema revision; None for an empty database. Another program's database (tables
+        but no OmniPost revision) is refused: DatabaseUnavailable."""
         with self._guard(), self.engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            revision = MigrationContext.configure(conn).get_current_revision()
+            if revision is None:
+                self._refuse_foreign(inspect(conn).get_table_names())
+            return revision
+
+    def _refuse_foreign(self, tables: Iterable[str]) -> None:
+        refuse_foreign_database(
+            sqlite_path(self.url) or make_url(self.url).render_as_string(hide_password=True),
+            tables,
+        )
 
     @staticmethod
     def head_revision() -> str:
@@ -264,6 +278,8 @@ class Database:
         if conn.dialect.name == "postgresql":
             # Serialise concurrent starters; the lock ends with the transaction.
             conn.execute(text("SELECT pg_advisory_xact_lock(7478201)"))
+        if MigrationContext.configure(conn).get_current_revision() is None:
+            self._refuse_foreign(inspect(conn).get_table_names())
         try:
             _run_alembic(conn, revision)
         except CommandError as exc:
@@ -295,6 +311,44 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+# The table alembic keeps the schema revision in: every OmniPost database has it.
+VERSION_TABLE = "alembic_version"
+
+
+def refuse_foreign_database(where: object, tables: Iterable[str]) -> None:
+    """A database with tables but without OmniPost's revision table belongs to another program:
+    adding our tables to it would take it over. An empty one is fine (it becomes ours)."""
+    names = sorted(t for t in tables if not t.startswith("sqlite_"))
+    if not names or VERSION_TABLE in names:
+        return
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    raise DatabaseUnavailable(
+        f"database {where} is not an OmniPost database: it holds other tables ({shown}) and "
+        "no OmniPost schema version; nothing was changed: point OMNIPOST_DATABASE_URL at a "
+        "new file or an empty database"
+    )
+
+
+def _refuse_foreign_sqlite_file(path: Path) -> None:
+    """Look at an existing SQLite file without writing to it (read-only, no WAL switch)."""
+    if path.stat().st_size == 0:
+        return
+    try:
+        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            tables = [
+                name
+                for (name,) in con.execute(
+                    "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')"
+                )
+            ]
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return  # corrupt or unreadable: the first real query says so, with the file's name
+    refuse_foreign_database(path, tables)
 
 
 def _alembic_config(connection: Connection | None = None) -> Config:

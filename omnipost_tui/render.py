@@ -6,35 +6,67 @@ The JSON shapes are a contract (issue #2): keep existing keys and their meaning.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from rich.cells import cell_len
+
 from omnipost_tui.services.views import AccountView, AttemptView, BrandView, PostView, VariantView
+from omnipost_tui.text import visible_line
 from omnipost_tui.times import iso_local
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], max_width: int = 60) -> str:
-    """Columns padded to their widest cell; long cells cut with an ellipsis."""
+    """Columns padded to their widest cell; long cells cut with an ellipsis.
+
+    Widths are terminal cells, not characters: a CJK character or an emoji takes two, a
+    combining accent none. Stored text is shown on one line with its control characters
+    made visible, so no cell can move the cursor.
+    """
     cells = [[_cell(v, max_width) for v in row] for row in rows]
-    widths = [len(h) for h in headers]
+    widths = [cell_len(h) for h in headers]
     for row in cells:
         for i, value in enumerate(row):
-            widths[i] = max(widths[i], len(value))
-    lines = ["  ".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
-    for row in cells:
-        lines.append("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+            widths[i] = max(widths[i], cell_len(value))
+    lines = [_row([h.upper() for h in headers], widths)]
+    lines.extend(_row(row, widths) for row in cells)
     return "\n".join(lines)
 
 
+def _row(cells: Sequence[str], widths: Sequence[int]) -> str:
+    padded = [v + " " * (w - cell_len(v)) for v, w in zip(cells, widths, strict=True)]
+    return "  ".join(padded).rstrip()
+
+
 def _cell(value: Any, max_width: int) -> str:
-    text = "-" if value is None or value == "" else str(value)
-    text = text.replace("\n", " ")
-    return text if len(text) <= max_width else text[: max_width - 1] + "…"
+    text = "-" if value is None or value == "" else visible_line(str(value))
+    if cell_len(text) <= max_width:
+        return text
+    return _clip(text, max_width - 1) + "…"
+
+
+def _clip(text: str, width: int) -> str:
+    """The longest start of ``text`` that fits ``width`` cells; a wide character that would
+    straddle the edge is left out whole."""
+    used = 0
+    for index, char in enumerate(text):
+        used += cell_len(char)
+        if used > width:
+            return text[:index]
+    return text
+
+
+# json.dumps escapes the C0 controls but leaves DEL, C1 and the lone surrogates that carry
+# undecodable bytes raw; escaped here too (the same value once parsed).
+_JSON_RAW = re.compile("[\x7f-\x9f\ud800-\udfff]")
 
 
 def dumps(data: Any) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False)
+    """JSON for scripts, with nothing in it that a terminal would take as a control."""
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def brand_json(brand: BrandView, tz: ZoneInfo) -> dict[str, Any]:
@@ -71,6 +103,7 @@ def post_json(post: PostView, tz: ZoneInfo) -> dict[str, Any]:
         "link": post.link,
         "status": post.status,
         "variants": post.variant_count,
+        "variant_statuses": dict(post.variant_statuses),
         "created_at": iso_local(post.created_at, tz),
         "updated_at": iso_local(post.updated_at, tz),
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -260,6 +261,37 @@ def sandbox():
 
 def require_services() -> bool:
     return os.environ.get("OMNIPOST_REQUIRE_SERVICES") == "1"
+
+
+def service_unavailable(reason: str) -> None:
+    """Skip a test that needs PostgreSQL or Redis (fail instead under OMNIPOST_REQUIRE_SERVICES)."""
+    if require_services():
+        pytest.fail(f"OMNIPOST_REQUIRE_SERVICES=1 but {reason}")
+    pytest.skip(reason)
+
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "OMNIPOST_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
+)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for this test (dropped afterwards)."""
+    try:
+        import psycopg
+    except ImportError:
+        service_unavailable("psycopg is not installed (pip install -e '.[scale]')")
+    name = f"omnipost_test_{secrets.token_hex(4)}"
+    try:
+        admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        service_unavailable(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: {exc}")
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
+        yield f"{base.replace('postgresql://', 'postgresql+psycopg://', 1)}/{name}"
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 # --- the TUI ----------------------------------------------------------------------------------

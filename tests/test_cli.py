@@ -19,6 +19,7 @@ import click
 import pytest
 from click.testing import Result
 from cryptography.fernet import Fernet
+from rich.cells import cell_len
 
 from omnipost_tui.cli import cli as omnipost
 from omnipost_tui.config import load_settings
@@ -375,6 +376,67 @@ def test_variant_list_for_people(cli, listing: dict[str, int]) -> None:
     assert "2026-12-02 23:30 CET" in row
     assert "HIRING now" in row
     assert ok(cli("variant", "list", "--search", "nope")) == "no variants match\n"
+
+
+def publish_as_a_worker(ctx: Context, variant_id: int, clock: FakeClock) -> None:
+    """What a worker does when the platform accepts the post: claim, send, record success."""
+    claim = publishing.claim_variant(ctx, variant_id, clock.now(), "test-worker")
+    assert claim is not None
+    publishing.mark_sending(ctx, claim, clock.now())
+    record = publishing.AttemptRecord("success", 200, external_post_id=f"104200_{variant_id}")
+    assert publishing.complete_attempt(
+        ctx, claim, record, publishing.Outcome("published"), clock.now()
+    )
+
+
+def test_post_list_sums_up_where_its_variants_stand(
+    cli, fake_clock: FakeClock, services: Context, acme: World
+) -> None:
+    """A post whose variants went out is not a "draft" (issue 8, item 19)."""
+    args = ("variant", "add", "--at", "+1m", "--account")
+    out_now = new_id(cli(*args, "Acme Page", "--post", "1"))
+    later = new_id(cli(*args, "Acme LinkedIn", "--post", "1"))
+    ok(cli("variant", "reschedule", str(later), "+2d"))
+    everywhere = new_id(cli("post", "add", "--brand", "Acme", "--title", "Sent", "--text", "x"))
+    sent = new_id(cli(*args, "Acme Page", "--post", str(everywhere)))
+    ok(cli("post", "add", "--brand", "Acme", "--title", "Idea", "--text", "maybe"))
+    fake_clock.advance(60)
+    publish_as_a_worker(services, out_now, fake_clock)
+    publish_as_a_worker(services, sent, fake_clock)
+
+    lines = ok(cli("post", "list")).splitlines()
+    assert [line.split("  ")[0] for line in lines] == ["ID", "1", "2", "3"]
+    header_status = lines[0].index("STATUS")
+    statuses = [line[header_status:].split("  ")[0] for line in lines[1:]]
+    assert statuses == ["1 scheduled · 1 published", "published", "no variants"]
+
+    rows = as_json(cli("post", "list", "--json"))
+    assert [(p["status"], p["variants"], p["variant_statuses"]) for p in rows] == [
+        ("mixed", 2, {"scheduled": 1, "published": 1}),
+        ("published", 1, {"published": 1}),
+        ("draft", 0, {}),
+    ]
+
+
+def test_tables_line_up_with_wide_characters(cli, acme: World) -> None:
+    """Columns are measured in terminal cells: a CJK character or an emoji is two, a
+    combining accent none (issue 8, item 19)."""
+    titles = ["日本語のお知らせ", "Launch 🚀🚀", "Cafe\u0301 cre\u0300me", "plain ascii"]
+    for title in titles:
+        ok(cli("post", "add", "--brand", "Acme", "--title", title, "--text", "新年快乐 " * 20))
+    lines = ok(cli("post", "list")).splitlines()
+    columns = [
+        [cell_len(line[: match.start()]) for match in re.finditer(r"(?<=  )\S", line)]
+        for line in lines
+    ]
+    assert all(c == columns[0] for c in columns), "\n".join(lines)
+    # Cut at 40 cells with an ellipsis; a wide character that would straddle the edge is
+    # left out whole (one cell short), never halved.
+    text_column = columns[0][-1]
+    for line in lines[2:]:
+        shown = line.split("  ")[-1].lstrip()
+        assert shown.endswith("…") and ("新年快乐 " * 20).startswith(shown[:-1])
+        assert cell_len(line) - text_column in (39, 40)
 
 
 # --- moving variants ----------------------------------------------------------------------------

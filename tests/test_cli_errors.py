@@ -1,7 +1,7 @@
 """Bad input to ``omnipost``: one ``error: …`` line, exit 2, no traceback, nothing written.
 
 Every test here checks the whole contract: the exit status, that stderr is a single ``error:``
-line (click's own usage errors keep click's format), that stdout is empty, and that the rows of
+line (click's own usage errors too), that stdout is empty, and that the rows of
 the database and of the queue file are exactly what they were before the command ran.
 """
 
@@ -11,8 +11,11 @@ import os
 import random
 import socket
 import sqlite3
-from collections.abc import Callable
-from contextlib import closing
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,11 +24,13 @@ from click.testing import Result
 
 from omnipost_tui import clock
 from omnipost_tui.config import load_settings
+from omnipost_tui.engine import queue as queue_module
+from omnipost_tui.errors import QueueUnavailable
 from omnipost_tui.services.accounts import add_account, mark_account_expired
 from omnipost_tui.services.brands import add_brand
 from omnipost_tui.services.context import open_context
 from omnipost_tui.services.variants import add_variant
-from tests.conftest import World, make_world
+from tests.conftest import World, make_world, omnipost_command
 
 # --- the contract -------------------------------------------------------------------------------
 
@@ -43,13 +48,6 @@ def assert_user_error(result: Result, *needles: str) -> str:
     for needle in needles:
         assert needle.lower() in line.lower(), f"{needle!r} not in {line!r}"
     return line
-
-
-def assert_usage_error(result: Result) -> None:
-    """click's own usage errors: exit 2 and click's usage text, never a traceback."""
-    assert result.exit_code == 2, f"exit {result.exit_code}: {result.output}"
-    assert "Traceback" not in result.output
-    assert "Usage:" in result.stderr, result.stderr
 
 
 def stored_rows(home: Path) -> dict[str, list[str]]:
@@ -76,16 +74,6 @@ def refuse(cli, home: Path) -> Refuse:
         line = assert_user_error(result, *expect)
         assert stored_rows(home) == before, f"refused `{' '.join(args)}` changed stored data"
         return line
-
-    return run
-
-
-@pytest.fixture
-def refuse_usage(cli, home: Path) -> Callable[..., None]:
-    def run(*args: str, input: str | None = None) -> None:
-        before = stored_rows(home)
-        assert_usage_error(cli(*args, input=input))
-        assert stored_rows(home) == before
 
     return run
 
@@ -335,6 +323,94 @@ def test_edits_that_push_a_scheduled_variant_over_the_limit(
 
 
 @pytest.mark.parametrize(
+    ("args", "stdin", "message"),
+    [
+        (("post", "add", "--brand", "Acme", "--title", "Bell", "--text", "ring\abell"), None,
+         "error: the post text contains a control character (U+0007 BEL) at line 1, column 5; "
+         "remove it"),
+        (("post", "add", "--brand", "Acme", "--title", "Nul", "--text", "-"), "line 1\nnul\x00",
+         "error: the post text contains a control character (U+0000 NUL) at line 2, column 4; "
+         "remove it"),
+        (("post", "add", "--brand", "Acme", "--title", "Two\nlines", "--text", "x"), None,
+         "error: the post title contains a line break at column 4; it must be a single line"),
+        (("post", "edit", POST, "--text", "\x1b]0;owned\x07"), None,
+         "error: the post text contains a control character (U+001B ESC) at line 1, column 1; "
+         "remove it"),
+        (schedule_args("--text", "carriage\x0bvertical"), None,
+         "error: the variant text contains a control character (U+000B VT) at line 1, "
+         "column 9; remove it"),
+        (("variant", "edit", DRAFT, "--text", "del\x7f"), None,
+         "error: the variant text contains a control character (U+007F DEL) at line 1, "
+         "column 4; remove it"),
+        (("brand", "add", "Bell\aCorp"), None,
+         "error: the brand name contains a control character (U+0007 BEL) at column 5; "
+         "remove it"),
+    ],
+    ids=["post text", "post text on stdin", "post title", "post edit", "variant text",
+         "variant edit", "brand name"],
+)  # fmt: skip
+def test_text_with_control_characters(
+    refuse: Refuse, seeded: World, args: tuple[str, ...], stdin: str | None, message: str
+) -> None:
+    assert refuse(*args, input=stdin) == message
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("post", "add", "--brand", "Acme", "--title", "Bad bytes", "--text", "-"),
+        ("post", "edit", POST, "--text", "-"),
+        schedule_args("--text", "-"),
+    ],
+    ids=["post add", "post edit", "variant add"],
+)
+def test_stdin_that_is_not_utf8(refuse: Refuse, seeded: World, args: tuple[str, ...]) -> None:
+    line = refuse(*args, input=b"bad \xff\xfe")  # type: ignore[arg-type]
+    assert line == (
+        "error: the text on stdin is not valid UTF-8 (byte 0xFF at offset 4); save it as UTF-8 "
+        "and try again"
+    )
+
+
+def test_stdin_that_is_not_utf8_in_a_real_process(
+    home: Path, seeded: World, process_env: dict[str, str]
+) -> None:
+    """The issue's own command, with a C locale where Python reads stdin with surrogateescape
+    (that is how the bytes used to reach the database and fail there)."""
+    before = stored_rows(home)
+    done = subprocess.run(
+        [*omnipost_command(), "post", "add", "--brand", "Acme", "--title", "T", "--text", "-"],
+        input=b"bad \xff\xfe",
+        env={**process_env, "LC_ALL": "C", "PYTHONUTF8": "0"},
+        capture_output=True,
+        timeout=60,
+    )
+    assert (done.returncode, done.stdout) == (2, b"")
+    assert done.stderr.decode().splitlines() == [
+        "error: the text on stdin is not valid UTF-8 (byte 0xFF at offset 4); save it as UTF-8 "
+        "and try again"
+    ]
+    assert stored_rows(home) == before
+
+
+def test_argv_that_is_not_utf8(home: Path, seeded: World, process_env: dict[str, str]) -> None:
+    before = stored_rows(home)
+    args = ["post", "add", "--brand", "Acme", "--title", "T", "--text", b"a\xffb"]
+    done = subprocess.run(
+        [*omnipost_command(), *args],
+        env=process_env,
+        capture_output=True,
+        timeout=60,
+    )
+    assert (done.returncode, done.stdout) == (2, b"")
+    assert done.stderr.decode().splitlines() == [
+        "error: the post text is not valid UTF-8 (byte 0xFF at line 1, column 2); save it as "
+        "UTF-8 and try again"
+    ]
+    assert stored_rows(home) == before
+
+
+@pytest.mark.parametrize(
     "link",
     [
         "ftp://example.com/f",
@@ -471,29 +547,66 @@ def test_account_connected_twice(refuse: Refuse, seeded: World) -> None:
 
 
 @pytest.mark.parametrize(
-    "args",
+    ("args", "message"),
     [
-        ("account", "add", "--brand", "Acme", "--platform", "myspace", "--external-id", "1",
-         "--name", "New", "--token-stdin"),
-        ("attempts", "--result", "bogus"),
-        ("variant", "list", "--post", "abc"),
-        ("variant", "list", "--limit", "0"),
-        ("variant", "add", "--account", "Acme Page", "--at", "+1h"),
-        ("brand", "add"),
-        ("retry",),
-        ("worker", "--workers", "0"),
-        ("frobnicate",),
+        (account_add("twitter", "1", "--token-stdin"),
+         "error: invalid value for '--platform': 'twitter' is not one of 'facebook', 'linkedin' "
+         "(see omnipost account add --help)"),
+        (("attempts", "--result", "bogus"),
+         "error: invalid value for '--result': 'bogus' is not one of 'success', 'fail', "
+         "'interrupted', 'pending' (see omnipost attempts --help)"),
+        (("variant", "list", "--post", "abc"),
+         "error: invalid value for '--post': 'abc' is not a valid integer "
+         "(see omnipost variant list --help)"),
+        (("variant", "list", "--limit", "-5"),
+         "error: invalid value for '--limit': -5 is not in the range x>=1 "
+         "(see omnipost variant list --help)"),
+        (("variant", "list", "--limit", "0"),
+         "error: invalid value for '--limit': 0 is not in the range x>=1 "
+         "(see omnipost variant list --help)"),
+        (("worker", "--workers", "0"),
+         "error: invalid value for '--workers': 0 is not in the range 1<=x<=64 "
+         "(see omnipost worker --help)"),
+        (("variant", "add", "--account", "Acme Page", "--at", "+1h"),
+         "error: missing option '--post' (see omnipost variant add --help)"),
+        (("brand", "add"),
+         "error: missing argument 'NAME' (see omnipost brand add --help)"),
+        (("retry",),
+         "error: missing argument 'all|ID...' (see omnipost retry --help)"),
+        (("variant", "list", "--limt", "3"),
+         "error: no such option '--limt'; did you mean one of: '--limit', '--to'? "
+         "(see omnipost variant list --help)"),
+        (("--frobnicate", "status"),
+         "error: no such option '--frobnicate' (see omnipost --help)"),
+        (("brand", "add", "Newco", "Extra"),
+         "error: got unexpected extra argument (Extra) (see omnipost brand add --help)"),
+        (("frobnicate",),
+         "error: no such command 'frobnicate' (see omnipost --help)"),
+        (("variant", "lst"),
+         "error: no such command 'lst'; did you mean 'list'? (see omnipost variant --help)"),
     ],
-    ids=["platform choice", "result choice", "post int", "limit", "missing --post",
-         "brand name", "retry targets", "workers", "unknown command"],
+    ids=["bad choice", "bad choice of result", "not an int", "negative limit", "zero limit",
+         "workers out of range", "missing option", "missing argument", "missing targets",
+         "unknown option", "unknown top-level option", "extra argument", "unknown command",
+         "unknown subcommand"],
 )  # fmt: skip
-def test_click_usage_errors(refuse_usage, seeded: World, args: tuple[str, ...]) -> None:
-    refuse_usage(*args, input="tok")
+def test_click_usage_errors_are_one_line_too(
+    refuse: Refuse, seeded: World, args: tuple[str, ...], message: str
+) -> None:
+    """Whatever finds the mistake, click's parsing or our services, the user sees one line
+    that says what is wrong and where to read about it (issue 8, item 16)."""
+    assert refuse(*args, input="tok") == message
 
 
-def test_token_is_never_taken_from_argv(refuse_usage, seeded: World) -> None:
-    refuse_usage(*account_add("facebook", "104999", "--token", "EAAB-argv"))
-    refuse_usage("account", "reconnect", FB, "--token", "EAAB-argv")
+def test_a_group_without_its_command_still_shows_its_help(cli, seeded: World) -> None:
+    result = cli("variant")
+    assert result.exit_code == 2
+    assert "Commands:" in result.output and "reschedule" in result.output
+
+
+def test_token_is_never_taken_from_argv(refuse: Refuse, seeded: World) -> None:
+    refuse(*account_add("facebook", "104999", "--token", "EAAB-argv"), expect=("'--token'",))
+    refuse("account", "reconnect", FB, "--token", "EAAB-argv", expect=("'--token'",))
 
 
 @pytest.mark.parametrize("command", ["add", "reconnect"])
@@ -658,6 +771,34 @@ def test_corrupt_database_file(cli, home: Path, garbage: bytes, args: tuple[str,
 
 
 @pytest.mark.parametrize("args", DB_COMMANDS, ids=" ".join)
+def test_another_programs_database_is_not_taken_over(
+    cli, home: Path, args: tuple[str, ...]
+) -> None:
+    home.mkdir(parents=True)
+    database = home / "omnipost.db"
+    with closing(sqlite3.connect(database)) as con:
+        con.execute("CREATE TABLE foo (id INTEGER PRIMARY KEY, note TEXT)")
+        con.execute("INSERT INTO foo (note) VALUES ('not yours')")
+        con.commit()
+    original = database.read_bytes()
+    line = assert_user_error(cli(*args))
+    assert line == (
+        f"error: database {database} is not an OmniPost database: it holds other tables (foo) "
+        "and no OmniPost schema version; nothing was changed: point OMNIPOST_DATABASE_URL at a "
+        "new file or an empty database"
+    )
+    assert database.read_bytes() == original  # not even switched to WAL
+    assert {p.name for p in home.iterdir()} <= {"omnipost.db", "logs"}
+
+
+def test_an_empty_database_file_becomes_omniposts(cli, home: Path) -> None:
+    home.mkdir(parents=True)
+    (home / "omnipost.db").touch()
+    added = cli("brand", "add", "Acme")
+    assert (added.exit_code, added.stdout) == (0, "1\n"), added.output
+
+
+@pytest.mark.parametrize("args", DB_COMMANDS, ids=" ".join)
 def test_database_path_is_a_directory(cli, home: Path, args: tuple[str, ...]) -> None:
     database = home / "omnipost.db"
     database.mkdir(parents=True)
@@ -724,6 +865,73 @@ def test_unreachable_redis(
 ) -> None:
     monkeypatch.setenv("OMNIPOST_QUEUE_URL", dead_redis)
     refuse(*args, expect=(f"queue {dead_redis} is unreachable",))
+
+
+@contextmanager
+def write_locked(path: Path) -> Iterator[None]:
+    """Another process holds a write lock on the SQLite file ``path`` (BEGIN IMMEDIATE)."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import sqlite3, sys
+            con = sqlite3.connect({str(path)!r}, isolation_level=None)
+            con.execute("BEGIN IMMEDIATE")
+            print("locked", flush=True)
+            sys.stdin.read()  # until the test closes it
+        """)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
+        yield
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(timeout=10)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [schedule_args(at="now"), ("publish", DRAFT), ("variant", "reschedule", SCHEDULED, "+2h")],
+    ids=["variant add --at now", "publish", "reschedule"],
+)
+def test_write_locked_queue_file(
+    refuse: Refuse,
+    seeded: World,
+    home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    args: tuple[str, ...],
+) -> None:
+    """The issue's case: a queue.db someone else keeps write-locked. One line naming the file
+    after the busy timeout (15 s; 1 s here), exit 2, and no variant saved or changed."""
+    monkeypatch.setattr(queue_module, "SQLITE_QUEUE_BUSY_TIMEOUT_S", 1)
+    queue_file = home / "queue.db"
+    assert queue_file.is_file()
+    with write_locked(queue_file):
+        line = refuse(*args)
+    assert line == (
+        f"error: queue file {queue_file} stayed locked for 1 s (another process holds a write "
+        "lock on it); try again"
+    )
+
+
+def test_a_queue_file_locked_after_it_was_opened_saves_nothing(
+    seeded: World, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long-lived process (the TUI) opened the queue before someone locked it: reading
+    still works (WAL), so the check before saving must ask for the write lock itself."""
+    monkeypatch.setattr(queue_module, "SQLITE_QUEUE_BUSY_TIMEOUT_S", 1)
+    ctx = open_context(load_settings())
+    try:
+        ctx.queue.ping()
+        before = stored_rows(home)
+        with write_locked(home / "queue.db"), pytest.raises(QueueUnavailable) as info:
+            add_variant(ctx, post=seeded.post_id, account=seeded.linkedin_id, at=clock.now())
+        assert info.value.message.startswith(f"queue file {home / 'queue.db'} stayed locked")
+        assert stored_rows(home) == before
+    finally:
+        ctx.close()
 
 
 # --- times no calendar can show ---------------------------------------------------------------

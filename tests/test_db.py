@@ -550,3 +550,34 @@ def test_utc_datetime_refuses_a_naive_time(db):
         session.add(Brand(name="Acme", created_at=datetime(2026, 12, 2, 8, 0)))
     with db.read() as session:
         assert session.scalars(select(Brand)).all() == []
+
+
+# --- another program's database ---------------------------------------------------------------
+
+
+@pytest.mark.services
+def test_a_postgresql_schema_of_another_program_is_not_taken_over(postgres_url: str) -> None:
+    database = Database(postgres_url)
+    try:
+        with database.engine.begin() as conn:
+            conn.execute(text("CREATE TABLE invoices (id integer PRIMARY KEY)"))
+        for attempt in (database.ensure_schema, database.upgrade):
+            with pytest.raises(DatabaseUnavailable) as info:
+                attempt()
+            assert "is not an OmniPost database: it holds other tables (invoices)" in str(
+                info.value
+            )
+        with database.engine.connect() as conn:
+            assert sa.inspect(conn).get_table_names() == ["invoices"]
+    finally:
+        database.dispose()
+
+
+@pytest.mark.services
+def test_an_empty_postgresql_database_becomes_omniposts(postgres_url: str) -> None:
+    database = Database(postgres_url)
+    try:
+        database.ensure_schema()
+        assert database.current_revision() == Database.head_revision()
+    finally:
+        database.dispose()

@@ -209,7 +209,9 @@ def test_secrets_never_appear_in_the_report(cli, install: Install, monkeypatch) 
 def test_usage_errors_exit_2_not_1(cli, install: Install) -> None:
     result = cli("doctor", "--jsn")
     assert result.exit_code == 2
-    assert "Usage:" in result.stderr
+    assert result.stderr == (
+        "error: no such option '--jsn'; did you mean '--json'? (see omnipost doctor --help)\n"
+    )
 
 
 # --- configuration ------------------------------------------------------------------------------

@@ -23,36 +23,11 @@ from omnipost_tui.services.brands import add_brand
 from omnipost_tui.services.context import open_context
 from omnipost_tui.services.posts import add_post
 from omnipost_tui.services.variants import VariantFilter, add_variant, list_variants
-from tests.conftest import FB_TOKEN, require_services, wait_for
+from tests.conftest import FB_TOKEN, service_unavailable, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
-ADMIN_URL = os.environ.get("OMNIPOST_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("OMNIPOST_TEST_REDIS", "redis://127.0.0.1:6379/0")
-
-
-def _unavailable(reason: str) -> None:
-    if require_services():
-        pytest.fail(f"OMNIPOST_REQUIRE_SERVICES=1 but {reason}")
-    pytest.skip(reason)
-
-
-@pytest.fixture
-def postgres_url():
-    try:
-        import psycopg
-    except ImportError:
-        _unavailable("psycopg is not installed (pip install -e '.[scale]')")
-    name = f"omnipost_test_{secrets.token_hex(4)}"
-    try:
-        admin = psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        _unavailable(f"PostgreSQL is not reachable at {ADMIN_URL}: {exc}")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        base = ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
-        yield f"{base}/{name}"
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
@@ -60,12 +35,12 @@ def redis_queue():
     try:
         import redis
     except ImportError:
-        _unavailable("redis is not installed (pip install -e '.[scale]')")
+        service_unavailable("redis is not installed (pip install -e '.[scale]')")
     client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3)
     try:
         client.ping()
     except redis.RedisError as exc:
-        _unavailable(f"Redis is not reachable at {REDIS_URL}: {exc}")
+        service_unavailable(f"Redis is not reachable at {REDIS_URL}: {exc}")
     name = f"omnipost-test-{secrets.token_hex(4)}"
     yield name
     for key in client.scan_iter(f"*{name}*"):

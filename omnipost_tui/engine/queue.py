@@ -8,6 +8,7 @@ enqueuing must stay cheap for the CLI.
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +27,9 @@ if TYPE_CHECKING:
 PUBLISH_TASK = "omnipost.publish_variant"
 SWEEP_TASK = "omnipost.sweep"
 ALERT_TASK = "omnipost.deliver_alert"
+# How long a SQLite queue waits for another process's write lock (a worker holds it for
+# milliseconds); the same patience as the database's.
+SQLITE_QUEUE_BUSY_TIMEOUT_S = 15
 
 
 def make_huey(queue_url: str, name: str) -> Huey:
@@ -45,8 +49,24 @@ def make_huey(queue_url: str, name: str) -> Huey:
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     if not path.exists():
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-    # The first argument is the queue name, not the file (DESIGN.md, huey facts).
-    return SqliteHuey(name, filename=str(path), results=False, timeout=15)
+    try:
+        # The first argument is the queue name, not the file (DESIGN.md, huey facts). Opening
+        # it creates huey's tables in a write transaction, which waits for another writer.
+        return SqliteHuey(
+            name, filename=str(path), results=False, timeout=SQLITE_QUEUE_BUSY_TIMEOUT_S
+        )
+    except sqlite3.Error as exc:
+        raise QueueUnavailable(_sqlite_queue_problem(path, exc)) from exc
+
+
+def _sqlite_queue_problem(path: Path, exc: BaseException) -> str:
+    reason = _first_line(exc)
+    if "locked" in reason or "busy" in reason:
+        return (
+            f"queue file {path} stayed locked for {SQLITE_QUEUE_BUSY_TIMEOUT_S} s (another "
+            "process holds a write lock on it); try again"
+        )
+    return f"cannot use the queue file {path}: {reason}"
 
 
 def describe_queue(queue_url: str) -> str:
@@ -63,13 +83,20 @@ class Queue:
 
     def ping(self) -> None:
         """Fail fast, before anything is written, when the queue cannot be reached."""
+        storage = self.huey.storage
         try:
-            storage = self.huey.storage
             conn = getattr(storage, "conn", None)
             if isinstance(self.huey, RedisHuey) and conn is not None:
                 conn.ping()
+            elif isinstance(self.huey, SqliteHuey):
+                # Reading goes past another process's write lock (WAL); queuing would not.
+                # Take the write lock and let it go: nothing is written.
+                with storage.db(commit=True):
+                    pass
             else:
                 storage.queue_size()
+        except sqlite3.Error as exc:
+            raise QueueUnavailable(_sqlite_queue_problem(Path(storage.filename), exc)) from exc
         except Exception as exc:
             raise QueueUnavailable(
                 f"queue {describe_queue(self.url)} is unreachable: {_first_line(exc)}"

@@ -25,6 +25,7 @@ from omnipost_tui.platforms import FACEBOOK, LINKEDIN, PLATFORMS
 from omnipost_tui.services.context import Context
 from omnipost_tui.services.lookup import account_by_ref, brand_by_ref
 from omnipost_tui.services.views import AccountView
+from omnipost_tui.text import check_line
 
 _FACEBOOK_PAGE_ID = re.compile(r"^[A-Za-z0-9_.-]{1,200}$")
 _LINKEDIN_AUTHOR = re.compile(r"^urn:li:(person|organization):[A-Za-z0-9_-]{1,100}$")
@@ -80,7 +81,7 @@ def add_account(
 ) -> AccountView:
     platform = validate_platform(platform)
     external_id = validate_external_id(platform, external_id)
-    name = (name or "").strip()
+    name = check_line((name or "").strip(), "account name")
     if not name:
         raise ValidationError("account name must not be empty")
     if name.isdigit():

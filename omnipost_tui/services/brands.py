@@ -9,12 +9,13 @@ from omnipost_tui.errors import ValidationError
 from omnipost_tui.models import Brand, ConnectedSocialAccount
 from omnipost_tui.services.context import Context
 from omnipost_tui.services.views import BrandView
+from omnipost_tui.text import check_line
 
 MAX_NAME = 200
 
 
 def add_brand(ctx: Context, name: str) -> BrandView:
-    name = (name or "").strip()
+    name = check_line((name or "").strip(), "brand name")
     if not name:
         raise ValidationError("brand name must not be empty")
     if len(name) > MAX_NAME:

@@ -35,6 +35,7 @@ from omnipost_tui.services.variants import (
     due_again,
 )
 from omnipost_tui.services.views import PostView, VariantView
+from omnipost_tui.text import check_text
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,7 @@ def load_post(ctx: Context, post_id: int | str) -> LoadedPost:
             ),
         )
         return LoadedPost(
-            PostView.of(post, len(rows)),
+            PostView.of(post),
             plan,
             tuple(VariantView.of(v) for v in editable),
             tuple(locked),
@@ -173,9 +174,7 @@ def save_plan(ctx: Context, plan: PostPlan) -> SaveResult:
         variants = [_write_variant(session, post, v, now) for v in plan.variants]
         session.flush()
         session.refresh(post, ["brand", "variants"])
-        result = SaveResult(
-            PostView.of(post, len(post.variants)), [VariantView.of(v) for v in variants]
-        )
+        result = SaveResult(PostView.of(post), [VariantView.of(v) for v in variants])
     due = [(v.id, v.status, v.scheduled_at) for v in result.variants if v.status == SCHEDULED]
     dispatch_saved(ctx, [(i, s, at) for i, s, at in due if at is not None], now)
     return result
@@ -193,7 +192,7 @@ def _problems(session: Session, plan: PostPlan, now: datetime) -> dict[str, str]
 
     brand = check("brand", lambda: brand_by_ref(session, plan.brand))
     check("title", lambda: validate_title(plan.title))
-    check("text", lambda: validate_text(plan.text))
+    post_text = check("text", lambda: validate_text(plan.text))
     check("link", lambda: validate_link(plan.link))
     if plan.post_id is not None:
         post = check("post", lambda: post_by_id(session, plan.post_id))
@@ -226,6 +225,9 @@ def _problems(session: Session, plan: PostPlan, now: datetime) -> dict[str, str]
         elif account.id in seen:
             problems[variant_field(index, "account")] = f"{account.name} is already in this post"
         seen.add(account.id)
+        custom = check(variant_field(index, "text"), lambda i=item: _custom_text(i))
+        if variant_field(index, "text") in problems:
+            continue
         if item.at is None:
             continue
         kept = _kept_status(existing, item)
@@ -237,13 +239,21 @@ def _problems(session: Session, plan: PostPlan, now: datetime) -> dict[str, str]
             check(variant_field(index, "at"), lambda i=item: check_future(i.at, now))
             if account.status != CONNECTED:
                 problems[variant_field(index, "account")] = _unusable(account)
-        custom = item.custom_text if item.custom_text and item.custom_text.strip() else None
-        problem = text_problem(account.platform, custom if custom is not None else plan.text)
+        # Measured as it will be stored (line ends normalised).
+        text = custom if custom is not None else (post_text or plan.text)
+        problem = text_problem(account.platform, str(text))
         if problem:
             problems[variant_field(index, "text")] = problem
     if plan.post_id is not None and "post" not in problems and "text" not in problems:
         _check_unplanned(session, plan, planned, problems)
     return problems
+
+
+def _custom_text(item: VariantPlan) -> str | None:
+    """A variant's own text as stored, or None when it publishes the post's text."""
+    if not (item.custom_text and item.custom_text.strip()):
+        return None
+    return check_text(item.custom_text, "variant text")
 
 
 def _kept_status(existing: PostVariant | None, item: VariantPlan) -> str | None:
@@ -299,7 +309,7 @@ def _write_post(session: Session, plan: PostPlan, now: datetime) -> Post:
 def _write_variant(session: Session, post: Post, item: VariantPlan, now: datetime) -> PostVariant:
     account = session.get(ConnectedSocialAccount, item.account_id)
     assert account is not None  # checked by _problems in this same transaction
-    custom = item.custom_text if item.custom_text and item.custom_text.strip() else None
+    custom = _custom_text(item)
     if item.variant_id is not None:
         # Locked (PostgreSQL) and checked again: a worker may have claimed it meanwhile.
         variant = session.get(PostVariant, item.variant_id, with_for_update=True)

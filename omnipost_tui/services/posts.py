@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from urllib.parse import urlparse
 
 from sqlalchemy import func, select
@@ -14,13 +15,14 @@ from omnipost_tui.services.context import Context
 from omnipost_tui.services.lookup import brand_by_ref, post_by_id
 from omnipost_tui.services.texts import check_publishable
 from omnipost_tui.services.views import PostView
+from omnipost_tui.text import check_line, check_text
 
 MAX_TITLE = 300
 UNSET = object()
 
 
 def validate_link(link: str | None) -> str | None:
-    value = (link or "").strip()
+    value = check_line((link or "").strip(), "link")
     if not value:
         return None
     parsed = urlparse(value)
@@ -30,7 +32,7 @@ def validate_link(link: str | None) -> str | None:
 
 
 def validate_title(title: str) -> str:
-    value = (title or "").strip()
+    value = check_line((title or "").strip(), "post title")
     if not value:
         raise ValidationError("post title must not be empty")
     if len(value) > MAX_TITLE:
@@ -39,9 +41,10 @@ def validate_title(title: str) -> str:
 
 
 def validate_text(text: str) -> str:
+    """The post's text as it is stored: line ends normalised, control characters refused."""
     if not (text or "").strip():
         raise ValidationError("post text must not be empty")
-    return text
+    return check_text(text, "post text")
 
 
 def add_post(
@@ -73,7 +76,7 @@ def add_post(
         session.add(post)
         session.flush()
         session.refresh(post, ["brand"])
-        return PostView.of(post)
+        return PostView.of(post, {})
 
 
 def update_post(
@@ -104,13 +107,13 @@ def update_post(
             if variant.status in (SCHEDULED, RETRYING):
                 check_publishable(variant, f"variant {variant.id}")
         session.refresh(post, ["brand"])
-        return PostView.of(post, len(post.variants))
+        return PostView.of(post)
 
 
 def get_post(ctx: Context, post_id: int | str) -> PostView:
     with ctx.db.read() as session:
         post = post_by_id(session, post_id)
-        return PostView.of(post, len(post.variants))
+        return PostView.of(post)
 
 
 def list_posts(ctx: Context, *, brand: str | int | None = None) -> list[PostView]:
@@ -118,9 +121,11 @@ def list_posts(ctx: Context, *, brand: str | int | None = None) -> list[PostView
         query = select(Post).options(joinedload(Post.brand)).order_by(Post.id)
         if brand is not None:
             query = query.where(Post.brand_id == brand_by_ref(session, brand).id)
-        counts = dict(
-            session.execute(
-                select(PostVariant.post_id, func.count()).group_by(PostVariant.post_id)
-            ).all()
-        )
-        return [PostView.of(p, counts.get(p.id, 0)) for p in session.scalars(query).all()]
+        statuses: dict[int, dict[str, int]] = defaultdict(dict)
+        for post_id, status, count in session.execute(
+            select(PostVariant.post_id, PostVariant.status, func.count()).group_by(
+                PostVariant.post_id, PostVariant.status
+            )
+        ):
+            statuses[post_id][status] = count
+        return [PostView.of(p, statuses[p.id]) for p in session.scalars(query).all()]

@@ -36,6 +36,7 @@ from omnipost_tui.services.dispatch import dispatch_saved, due_time
 from omnipost_tui.services.lookup import account_by_ref, brand_by_ref, post_by_id, variant_by_id
 from omnipost_tui.services.texts import check_publishable, text_problem
 from omnipost_tui.services.views import VariantView
+from omnipost_tui.text import check_text
 
 UNSET = object()
 
@@ -140,6 +141,8 @@ def add_variant(
         check_future(at, now)
     if custom_text is not None and not custom_text.strip():
         custom_text = None
+    if custom_text is not None:
+        custom_text = check_text(custom_text, "variant text")
     if not draft:
         ctx.queue.ping()  # nothing is written when the queue is unreachable
     with ctx.db.write() as session:
@@ -194,7 +197,11 @@ def update_variant(
         values: dict[str, object] = {}
         text = variant.custom_text
         if custom_text is not UNSET:
-            text = custom_text if isinstance(custom_text, str) and custom_text.strip() else None
+            text = (
+                check_text(custom_text, "variant text")
+                if isinstance(custom_text, str) and custom_text.strip()
+                else None
+            )
             values["custom_text"] = text
         target = variant.account
         if account is not UNSET:

@@ -5,10 +5,14 @@ Sessions stay inside the service layer; what leaves it is one of these dataclass
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from omnipost_tui.models import (
+    DRAFT,
+    VARIANT_STATUSES,
     Brand,
     ConnectedSocialAccount,
     Post,
@@ -70,13 +74,17 @@ class PostView:
     title: str
     base_text: str
     link: str | None
-    status: str
     created_at: datetime
     updated_at: datetime
-    variant_count: int = 0
+    # How many of its variants are in each status, in the state machine's order.
+    variant_statuses: tuple[tuple[str, int], ...] = ()
 
     @classmethod
-    def of(cls, post: Post, variant_count: int = 0) -> PostView:
+    def of(cls, post: Post, statuses: Mapping[str, int] | None = None) -> PostView:
+        """``statuses``: its variants counted per status; counted from ``post.variants``
+        (inside the session) when not given."""
+        if statuses is None:
+            statuses = Counter(v.status for v in post.variants)
         return cls(
             id=post.id,
             brand_id=post.brand_id,
@@ -84,11 +92,33 @@ class PostView:
             title=post.title,
             base_text=post.base_text,
             link=post.link,
-            status=post.status,
             created_at=post.created_at,
             updated_at=post.updated_at,
-            variant_count=variant_count,
+            variant_statuses=tuple(
+                (status, statuses[status]) for status in VARIANT_STATUSES if statuses.get(status)
+            ),
         )
+
+    @property
+    def variant_count(self) -> int:
+        return sum(count for _, count in self.variant_statuses)
+
+    @property
+    def status(self) -> str:
+        """Where the post stands, from its variants: their status when they all share one,
+        ``mixed`` when they differ, ``draft`` when it has none yet."""
+        if not self.variant_statuses:
+            return DRAFT
+        return self.variant_statuses[0][0] if len(self.variant_statuses) == 1 else "mixed"
+
+    @property
+    def status_summary(self) -> str:
+        """For people: ``published``, ``2 published · 1 scheduled``, ``no variants``."""
+        if not self.variant_statuses:
+            return "no variants"
+        if len(self.variant_statuses) == 1:
+            return self.variant_statuses[0][0]
+        return " · ".join(f"{count} {status}" for status, count in self.variant_statuses)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from rich.json import JSON
 from rich.text import Text
 
+from omnipost_tui.text import visible
 from omnipost_tui.times import format_duration
 
 STATUS_STYLES = {
@@ -53,7 +54,7 @@ def countdown(target: datetime | None, now: datetime) -> str:
 
 
 def first_line(text: str, width: int | None = None) -> str:
-    line = text.strip().splitlines()[0] if text.strip() else ""
+    line = visible(text.strip().splitlines()[0]) if text.strip() else ""  # may predate the rule
     if width is not None and len(line) > width:
         return line[: max(width - 1, 0)] + "…"
     return line
