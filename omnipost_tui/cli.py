@@ -706,7 +706,7 @@ def variant_show(app: App, variant_id: str, as_json: bool) -> None:
         ("brand", v.brand_name),
         ("account", f"{v.account_name} ({v.platform} #{v.account_id})"),
         ("status", v.status),
-        ("scheduled", app.show(v.scheduled_at)),
+        ("planned", app.show(v.scheduled_at)),
         ("attempts", v.attempts),
         ("next attempt", app.show(v.next_attempt_at)),
         ("published", app.show(v.published_at)),

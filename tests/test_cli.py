@@ -479,6 +479,14 @@ def test_publish_now_also_takes_a_draft_planned_in_the_past(
         "2026-11-30T10:00:00+01:00",
         "2026-12-02T09:00:00+01:00",
     )
+    shown = {
+        key: value.strip()
+        for key, _, value in (
+            line.partition("  ") for line in ok(cli("variant", "show", variant)).splitlines()
+        )
+    }
+    assert shown["planned"].startswith("2026-11-30 10:00")
+    assert shown["next attempt"].startswith("2026-12-02 09:00")
     status = as_json(cli("status", "--json"))
     assert (status["due_now"], status["queue"]["pending"]) == (1, 1)
 
