@@ -552,3 +552,25 @@ async def test_a_click_selects_a_day_and_the_arrows_in_the_title_change_month(de
         await pilot.click(MonthGrid, offset=(g.size.width - 8, 0))
         await settle(pilot)
         assert g.selected == d(10, 1, 2027)
+
+
+async def test_a_platform_answer_with_control_characters_is_shown_harmlessly(demo):
+    from sqlalchemy import update
+
+    from omnipost_tui.models import PostVariant
+
+    failed = demo.data.variants["tasting-fb"]  # failed, on Monday 7 December
+    with demo.ctx.db.write() as session:  # as a platform's answer (or older data) left it
+        session.execute(
+            update(PostVariant)
+            .where(PostVariant.id == failed)
+            .values(last_error="Facebook error 100: bad\x1b[2Jinput\x07")
+        )
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await press(pilot, "h", "h")
+        await select_row(pilot, failed)
+        shown = detail(app)
+        assert "bad␛[2Jinput␇" in shown
+        assert "\x1b" not in shown and "\x07" not in shown

@@ -26,6 +26,7 @@ from omnipost_tui.services.brands import list_brands
 from omnipost_tui.services.calendar import agenda, day_bounds, entries_by_day, move_to_day
 from omnipost_tui.services.variants import RESCHEDULABLE, VariantFilter, placed_at
 from omnipost_tui.services.views import VariantView
+from omnipost_tui.text import visible, visible_line
 from omnipost_tui.tui.base import OmniScreen
 from omnipost_tui.tui.format import (
     PLATFORM_SHORT,
@@ -359,10 +360,14 @@ class CalendarScreen(VariantActions, OmniScreen):
             if variant.external_post_id:
                 text.append(f" · {variant.external_post_id}", style="dim")
         if variant.last_error and variant.status in ("failed", "retrying", "unconfirmed"):
-            text.append(f"\n{variant.last_error}", style=STATUS_STYLES.get(variant.status, ""))
+            # May quote a platform's answer: never send its control characters to the terminal.
+            text.append(
+                f"\n{visible(variant.last_error)}", style=STATUS_STYLES.get(variant.status, "")
+            )
         line = first_line(variant.text)
-        if not line.startswith(variant.post_title):
-            text.append(f"\n{variant.post_title}", style="bold")
+        title = visible_line(variant.post_title)  # may predate the rule on what text holds
+        if not line.startswith(title):
+            text.append(f"\n{title}", style="bold")
         text.append(f"\n{line}")
         return text
 
