@@ -201,3 +201,41 @@ async def test_an_unreachable_queue_is_shown_not_a_crash(demo, monkeypatch):
         await settle(pilot)
         assert any("unreachable" in str(n.message) for n in app._notifications)
         assert app.is_running
+
+
+async def test_quitting_while_polls_are_in_flight_never_crashes(demo):
+    """Quitting closes the change watcher while a poll thread may be inside it. It used to close
+    the SQLite connection under the poll's statement: a segmentation fault within a few dozen
+    quits (the crash seen in a full test run). Leaving run_test shuts the app down while its poll
+    loop still runs, so every quit here races a poll."""
+    for _ in range(40):
+        app = OmniPostApp(demo.ctx, poll_interval=0.001, start_mode="accounts")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_in_app(pilot, lambda app=app: app.summary is not None, "a first poll")
+        assert not app._watcher.changed(), "a poll after quitting reported a change"
+
+
+def test_a_closed_watcher_reports_nothing_and_never_touches_its_connection(demo):
+    import threading
+
+    from omnipost_tui.services.watch import ChangeWatcher
+
+    for _ in range(200):
+        watcher = ChangeWatcher(demo.ctx)
+        errors: list[BaseException] = []
+        stop = threading.Event()
+
+        def poll(watcher=watcher, errors=errors, stop=stop) -> None:
+            try:
+                while not stop.is_set():
+                    watcher.changed()
+            except BaseException as exc:
+                errors.append(exc)
+
+        poller = threading.Thread(target=poll)
+        poller.start()
+        watcher.close()
+        closed_reports = watcher.changed()
+        stop.set()
+        poller.join(timeout=5)
+        assert not errors and not closed_reports

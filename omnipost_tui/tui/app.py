@@ -127,6 +127,8 @@ class OmniPostApp(App):
         self.run_worker(self._poll_once, thread=True, group="poll", exit_on_error=False)
 
     def _poll_once(self) -> None:
+        if self._closing:  # a poll thread can outlive the app: it has nothing left to show
+            return
         try:
             now = clock.now()
             stale = self._last_refresh is None or now - self._last_refresh >= FORCE_REFRESH_EVERY
