@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from omnipost_tui.tui.app import OmniPostApp
 from tests.conftest import settle, wait_in_app
 
@@ -72,6 +74,40 @@ async def test_the_chosen_theme_is_remembered(demo, home):
     async with again.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         assert again.theme == chosen
+
+
+@pytest.mark.parametrize("problem", ["broken", "disk-full"])
+async def test_a_theme_that_cannot_be_saved_is_said_in_the_app(demo, home, monkeypatch, problem):
+    """The save runs in a thread; its failure used to vanish with the thread."""
+    import errno
+    import os
+
+    path = home / "config.toml"
+    original = '# mine\n[tui]\ntheme = "nord"\n'
+    path.write_text(original)
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        if problem == "broken":  # edited in another window while the app runs
+            original = '[tui]\ntheme = "nord"\n[keymap\n'
+            path.write_text(original)
+            reason = "is not valid TOML"
+        else:
+
+            def disk_full(fd: int) -> None:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+            monkeypatch.setattr(os, "fsync", disk_full)
+            reason = "No space left on device"
+        app.theme = "textual-light"
+        await settle(pilot)
+        said = [n for n in app._notifications if n.title == "Theme not saved"]
+        assert len(said) == 1 and said[0].severity == "error"
+        assert str(path) in said[0].message and reason in said[0].message
+        if problem == "broken":
+            assert "line 3" in said[0].message  # where the parser stopped
+        assert app.is_running and app.theme == "textual-light"  # chosen, only not remembered
+    assert path.read_text() == original
 
 
 async def test_the_command_palette_offers_screen_actions(demo):

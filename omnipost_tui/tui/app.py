@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import ClassVar
 
 from textual.app import App, SystemCommand
@@ -19,7 +21,7 @@ from textual.screen import Screen
 
 from omnipost_tui import clock
 from omnipost_tui.config import save_tui_theme
-from omnipost_tui.errors import OmniPostError
+from omnipost_tui.errors import ConfigError, OmniPostError
 from omnipost_tui.services.alerts import Alert, current_alerts
 from omnipost_tui.services.attempts import failures_finished_since
 from omnipost_tui.services.context import Context
@@ -92,6 +94,7 @@ class OmniPostApp(App):
         self._failures_since: datetime | None = None
         self._last_refresh: datetime | None = None
         self._theme_loaded = False
+        self._theme_saving = threading.Lock()
         self.attempts_for_variant: int | None = None
         self._closing = False
 
@@ -114,11 +117,21 @@ class OmniPostApp(App):
     def watch_theme(self, theme: str) -> None:
         if self._theme_loaded:
             self.run_worker(
-                lambda: save_tui_theme(self.ctx.settings.paths, theme),
-                thread=True,
-                group="theme",
-                exit_on_error=False,
+                partial(self._save_theme, theme), thread=True, group="theme", exit_on_error=False
             )
+
+    def _save_theme(self, theme: str) -> None:
+        # One save at a time: two quick choices never interleave their reads and writes.
+        with self._theme_saving:
+            try:
+                save_tui_theme(self.ctx.settings.paths, theme)
+            except ConfigError as exc:
+                self._from_thread(self._theme_not_saved, exc)
+            except Exception as exc:
+                self._from_thread(self.report_error, exc)
+
+    def _theme_not_saved(self, exc: ConfigError) -> None:
+        self.notify(exc.message, title="Theme not saved", severity="error", timeout=10)
 
     # --- live data ------------------------------------------------------------------------
 
