@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from omnipost_tui.tui.app import OmniPostApp
-from tests.conftest import settle, wait_in_app
+from tests.conftest import screen_text, settle, wait_in_app
 
 
 async def test_opens_on_the_calendar_and_number_keys_switch_screens(demo):
@@ -174,7 +174,9 @@ async def test_an_expired_account_warns_until_the_accounts_screen_is_seen(demo):
         assert not any(a.kind == "account_expired" for a in app.unseen_alerts)
 
 
-async def test_a_failure_arrives_as_a_notification_and_repeated_ones_as_a_warning(demo):
+def finish_attempts(demo, *errors: str | None) -> None:
+    """Attempts that finish the way a worker finishes them: published for None, else failed
+    with that error."""
     from omnipost_tui.services.publishing import (
         AttemptRecord,
         Outcome,
@@ -184,26 +186,27 @@ async def test_a_failure_arrives_as_a_notification_and_repeated_ones_as_a_warnin
     )
     from omnipost_tui.services.variants import add_variant
 
+    now = demo.clock.now()
+    for error in errors:
+        variant = add_variant(
+            demo.ctx, post=demo.data.posts["hiring"], account=demo.data.accounts["acme-fb"], at=now
+        )
+        claim = claim_variant(demo.ctx, variant.id, now, "w")
+        mark_sending(demo.ctx, claim, now)
+        if error is None:
+            record = AttemptRecord(result="success", http_status=200, external_post_id="1_2")
+            outcome = Outcome(status="published")
+        else:
+            record = AttemptRecord(result="fail", http_status=500, error_message=error)
+            outcome = Outcome(status="failed", last_error=error)
+        complete_attempt(demo.ctx, claim, record, outcome, now)
+
+
+async def test_a_failure_arrives_as_a_notification_and_repeated_ones_as_a_warning(demo):
     app = OmniPostApp(demo.ctx, poll_interval=0.05)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        for n in range(5):
-            variant = add_variant(
-                demo.ctx,
-                post=demo.data.posts["hiring"],
-                account=demo.data.accounts["acme-fb"],
-                at=demo.clock.now(),
-            )
-            claim = claim_variant(demo.ctx, variant.id, demo.clock.now(), "w")
-            mark_sending(demo.ctx, claim, demo.clock.now())
-            record = AttemptRecord(result="fail", http_status=500, error_message=f"boom {n}")
-            complete_attempt(
-                demo.ctx,
-                claim,
-                record,
-                Outcome(status="failed", last_error="boom"),
-                demo.clock.now(),
-            )
+        finish_attempts(demo, *(f"boom {n}" for n in range(5)))
         await wait_in_app(
             pilot,
             lambda: any(a.kind == "repeated_failures" for a in app.unseen_alerts),
@@ -275,3 +278,95 @@ def test_a_closed_watcher_reports_nothing_and_never_touches_its_connection(demo)
         stop.set()
         poller.join(timeout=5)
         assert not errors and not closed_reports
+
+
+def toasts(app) -> list:
+    """The notifications on screen, oldest first."""
+    return list(app.screen.query("Toast"))
+
+
+def toast_texts(app) -> list[str]:
+    """What each notification on screen reads, its wrapped lines joined."""
+    lines = screen_text(app).splitlines()
+    texts = []
+    for toast in toasts(app):
+        x, y, width, height = toast.region
+        rows = (lines[row][x : x + width].strip(" ▌") for row in range(y, y + height))
+        texts.append(" ".join(rows))
+    return texts
+
+
+async def test_attempts_that_finish_together_are_one_notification(demo):
+    app = OmniPostApp(demo.ctx, poll_interval=0.05)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await settle(pilot)
+        finish_attempts(demo, None, None, "Facebook error 32: (#32) Page request limit reached")
+        finish_attempts(demo, None)
+        await wait_in_app(pilot, lambda: app._notifications, "a notification")
+        await settle(pilot)
+        assert [(n.title, n.severity) for n in app._notifications] == [
+            ("3 published · 1 failed", "error")
+        ]
+        [shown] = toast_texts(app)
+        assert shown.startswith("3 published · 1 failed variant")
+        assert "Facebook error 32: (#32) Page request limit reached" in shown
+
+        # While it is on screen, what finishes next is added to it, not stacked below it.
+        finish_attempts(demo, None, "LinkedIn error 500")
+        await wait_in_app(
+            pilot,
+            lambda: any(n.title == "4 published · 2 failed" for n in app._notifications),
+            "the notification to count the new attempts",
+        )
+        await settle(pilot)
+        [shown] = toast_texts(app)
+        assert shown.startswith("4 published · 2 failed")
+        assert shown.endswith("LinkedIn error 500 (+1 more; 3: attempts)")
+
+
+async def test_at_most_two_notifications_are_on_screen(demo):
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await settle(pilot)
+        for n in range(5):
+            app.notify(f"message number {n}")
+            await settle(pilot)
+            assert len(toasts(app)) <= 2
+        assert toast_texts(app) == ["message number 3", "message number 4"]
+
+
+def cursor_line(app, table_id: str) -> int:
+    """The screen line the table's highlighted row is drawn on."""
+    table = app.screen.query_one(table_id)
+    above = table.cursor_row - round(table.scroll_y)
+    return table.scrollable_content_region.y + table.header_height + above
+
+
+@pytest.mark.parametrize("where", ["bottom", "top"])
+async def test_notifications_never_cover_the_cursors_row(demo, where):
+    """At 80×24 two notifications take about a third of the height: above the status bar
+    unless the highlighted row is there, then under the navigation bar."""
+    finish_attempts(demo, *([None] * 8))  # more variants than the table has room for
+    app = OmniPostApp(demo.ctx, poll_interval=0.05)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        if where == "bottom":
+            await pilot.press(*["down"] * 30)
+            await settle(pilot)
+        line = cursor_line(app, "#variants")
+        assert line >= 17 if where == "bottom" else line <= 6, line
+        before = screen_text(app).splitlines()[line]
+
+        finish_attempts(demo, None, None, "Facebook error 32: (#32) Page request limit reached")
+        await wait_in_app(pilot, lambda: app._notifications, "a notification")
+        app.notify("variant 3 queued to publish now on Acme Coffee")
+        await settle(pilot)
+        await pilot.pause(0.1)  # the toasts' own layout pass
+        await settle(pilot)
+        shown = toast_texts(app)
+        assert len(shown) == 2 and shown[0].startswith("2 published · 1 failed")
+        assert shown[1] == "variant 3 queued to publish now on Acme Coffee"
+        assert cursor_line(app, "#variants") == line
+        assert screen_text(app).splitlines()[line] == before  # the highlighted row is whole
