@@ -59,6 +59,53 @@ async def test_keys_can_be_remapped_in_the_config(demo, home):
         assert isinstance(app.screen, ConfirmScreen)
 
 
+def test_an_unknown_keymap_id_is_refused_with_the_valid_ones(demo, home):
+    from omnipost_tui.config import load_settings
+    from omnipost_tui.errors import ConfigError
+    from omnipost_tui.services.context import Context
+
+    (home / "config.toml").write_text('[keymap]\n"variants.publsh" = "ctrl+o"\n')
+    ctx = Context(settings=load_settings(), db=demo.ctx.db)
+    with pytest.raises(ConfigError) as info:
+        OmniPostApp(ctx)
+    message = info.value.message
+    assert "unknown key binding 'variants.publsh'" in message
+    assert str(home / "config.toml") in message
+    assert "did you mean 'variants.publish'" in message
+    assert "variants.retry" in message and "variants.unschedule" in message  # the valid ones
+    assert "\n" not in message
+
+
+def test_omnipost_with_an_unknown_keymap_id_exits_2_with_one_line(home, process_env):
+    """Where the app starts, in a real terminal: one error line, no traceback, no app."""
+    import os
+    import pty
+    import subprocess
+
+    from tests.conftest import omnipost_command
+
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text('[keymap]\nvariant.publish = "ctrl+o"\n')
+    controller, terminal = pty.openpty()
+    try:
+        proc = subprocess.run(
+            omnipost_command(),
+            env=process_env,
+            stdin=terminal,
+            stdout=terminal,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=30,  # the app, had it started, would wait for keys until killed here
+        )
+    finally:
+        os.close(terminal)
+        os.close(controller)
+    assert proc.returncode == 2
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: unknown key binding 'variant.publish'")
+    assert "did you mean 'variants.publish'" in lines[0]
+
+
 async def test_the_chosen_theme_is_remembered(demo, home):
     from omnipost_tui.config import load_settings
     from omnipost_tui.services.context import Context

@@ -31,6 +31,7 @@ from omnipost_tui.services.views import AttemptView
 from omnipost_tui.services.watch import ChangeWatcher
 from omnipost_tui.tui.base import OmniScreen
 from omnipost_tui.tui.format import attempts_summary
+from omnipost_tui.tui.keymap import check_keymap
 from omnipost_tui.tui.screens.accounts import AccountsScreen
 from omnipost_tui.tui.screens.attempts import AttemptsScreen
 from omnipost_tui.tui.screens.calendar import CalendarScreen
@@ -87,6 +88,7 @@ class OmniPostApp(App):
         status_note: str = "",
         start_mode: str = "calendar",
     ) -> None:
+        check_keymap(ctx.settings.keymap, ctx.settings.paths.config_file)
         super().__init__()
         self.ctx = ctx
         self.tz = ctx.settings.tz
