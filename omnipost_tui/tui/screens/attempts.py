@@ -8,6 +8,7 @@ redacted request and the platform's raw answer.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -94,8 +95,13 @@ def previous_page_anchor(ctx, flt: AttemptFilter, first_id: int) -> int | None:
 
 
 def error_summary(a: AttemptView) -> str:
+    """``CODE: message``, the code left out when the message already names it (platform
+    messages often do: ``LinkedIn error 401 REVOKED_ACCESS_TOKEN``)."""
     message = (a.error_message or a.error_class or "").strip().replace("\n", " ")
-    return f"{a.error_code}: {message}" if a.error_code else message
+    code = (a.error_code or "").strip()
+    if not code or re.search(rf"(?<!\w){re.escape(code)}(?!\w)", message):
+        return message
+    return f"{code}: {message}" if message else code
 
 
 def sent_text(a: AttemptView, tz) -> str | Text:
