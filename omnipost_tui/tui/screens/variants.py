@@ -294,12 +294,9 @@ class VariantsScreen(VariantActions, OmniScreen):
         self.query_one("#search", Input).focus()
 
     def action_clear_filter(self) -> None:
+        """Esc clears the filter at once, from the fields or from the table, as the header says
+        ("filtered — Esc clears"). Enter in a field keeps the filter and goes to the table."""
         filters = self.query_one("#filters")
-        if self.focused is not None and filters in self.focused.ancestors:
-            # First Escape leaves the filter fields; the filter stays on (and visible) if set.
-            filters.set_class(self._filtered(), "-open")
-            self.query_one(DataTable).focus()
-            return
         for widget in self.query("#filters Input").results(Input):
             widget.value = ""
         for select in self.query("#filters Select").results(Select):
