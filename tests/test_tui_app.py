@@ -417,3 +417,85 @@ async def test_notifications_never_cover_the_cursors_row(demo, where):
         assert shown[1] == "variant 3 queued to publish now on Acme Coffee"
         assert cursor_line(app, "#variants") == line
         assert screen_text(app).splitlines()[line] == before  # the highlighted row is whole
+
+
+def key_bar_line(app) -> str:
+    return screen_text(app).splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    ("screen", "keymap"),
+    [("1", {}), ("2", {}), ("3", {}), ("4", {}), ("2", {"variants.publish": "ctrl+o"})],
+    ids=["calendar", "variants", "attempts", "accounts", "variants-remapped"],
+)
+async def test_the_key_bar_shows_whole_keys_at_80_columns(demo, screen, keymap):
+    """It used to end in 'x Remo', and a key remapped to ctrl+o showed as '^': what does not
+    fit is left out whole, Help says how many, and a remapped key keeps its place."""
+    import dataclasses
+
+    from omnipost_tui.services.context import Context
+
+    settings = dataclasses.replace(demo.ctx.settings, keymap=keymap)
+    app = OmniPostApp(Context(settings=settings, db=demo.ctx.db, _cipher=demo.ctx.cipher))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press(screen)
+        await settle(pilot)
+        line = key_bar_line(app)
+        keys = list(app.screen.query("FooterKey"))
+        for key in keys:
+            assert f"{key.key_display} {key.description}" in line, line
+            assert key.region.right <= 80
+        described = [b for b in app.screen.active_bindings.values() if b.binding.show]
+        actions = {b.binding.action for b in described}
+        shown = {key.action for key in keys}
+        left_out = len(actions - shown)
+        help_key = next(key for key in keys if key.action == "help")
+        assert help_key.description == (f"Help +{left_out}" if left_out else "Help")
+        if keymap:
+            assert line.startswith(" ^o Publish") or line.startswith("^o Publish"), line
+
+
+async def test_filtered_headers_leave_hints_out_whole_at_80_columns(demo):
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("2", "slash", "tab", "enter", *["down"] * 6, "enter")
+        await settle(pilot)
+        header = str(app.screen.query_one("#position").render())
+        assert "(filtered — Esc clears)" in header and len(header) <= 78
+        assert header.endswith(("[ ] pages", "/ filter", "Enter attempts")), header
+
+        await pilot.press("escape", "down", "down", "down", "enter")  # that variant's attempts
+        await settle(pilot)
+        header = str(app.screen.query_one("#position").render())
+        assert "(filtered — Esc clears)" in header and len(header) <= 78
+        assert header.endswith(("[ ] pages", "/ filter", "d detail")), header
+
+
+async def test_a_duration_keeps_its_unit_on_its_line(demo):
+    """The calendar's detail wrapped 'did not answer within 30' / 's' at 80 columns."""
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert "Facebook did not answer within 30s" in screen_text(app)
+
+
+async def test_the_frame_reads_right_in_an_svg_viewer(demo):
+    """Screenshots and snapshots are SVG, and SVG viewers (rsvg) drop the spaces a text part
+    starts with: the status bar read '0retrying 1failed', the keys 'aAdd account'. The status
+    bar and the key bar end their parts with the space instead."""
+    import re
+
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("4")
+        await settle(pilot)
+        svg = app.export_screenshot()
+    lines = {}
+    for line_no, text in re.findall(r'clip-path="url\(#[\w-]+-line-(\d+)\)">([^<]*)<', svg):
+        lines.setdefault(int(line_no), []).append(text)
+    for bar in (22, 23):  # the status bar, the key bar
+        parts = [part for part in lines[bar] if part.replace("&#160;", "").strip()]
+        assert parts and not any(part.startswith("&#160;") for part in parts), parts

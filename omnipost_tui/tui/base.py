@@ -12,7 +12,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable
 from textual.worker import Worker, get_current_worker
 
-from omnipost_tui.tui.widgets.frame import AlertLine, NavBar, StatusBar
+from omnipost_tui.tui.widgets.frame import AlertLine, KeyBar, NavBar, StatusBar
 
 if TYPE_CHECKING:
     from omnipost_tui.tui.app import OmniPostApp
@@ -64,13 +64,11 @@ class OmniScreen(ServiceCalls, Screen):
     ACKNOWLEDGES: ClassVar[tuple[str, ...]] = ()
 
     def compose(self) -> ComposeResult:
-        from textual.widgets import Footer
-
         yield NavBar(self.MODE)
         yield AlertLine()
         yield from self.compose_body()
         yield StatusBar()
-        yield Footer()
+        yield KeyBar()
 
     def compose_body(self) -> Iterable:
         return ()

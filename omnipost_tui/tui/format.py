@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from rich.cells import cell_len
 from rich.json import JSON
 from rich.text import Text
 
@@ -153,3 +154,12 @@ def clip(text: str, width: int) -> str:
     if len(text) <= width:
         return text
     return text[: max(width - 1, 0)].rstrip() + "…"
+
+
+def fit_line(width: int, text: str, *optional: tuple[str, str]) -> str:
+    """``text``, then each optional ``(separator, part)`` in order that still fits in ``width``
+    columns: a part that does not fit is left out whole (never cut to ``Enter attem``)."""
+    for separator, part in optional:
+        if cell_len(text + separator + part) <= width:
+            text += separator + part
+    return text

@@ -39,6 +39,7 @@ from omnipost_tui.tui.format import (
     clip,
     countdown,
     first_line,
+    fit_line,
     local,
     status_text,
 )
@@ -222,17 +223,27 @@ class VariantsScreen(VariantActions, OmniScreen):
         label = self.query_one("#position", Label)
         if page is None:
             return
+        width = self.size.width - 2  # the label's padding
+        filtered = [("  ", "(filtered — Esc clears)")] if self._filtered() else []
         if not page.rows:
             what = "no variants match the filter" if self._filtered() else "no variants yet"
-            label.update(f" {what} — n: new post")
+            label.update(fit_line(width, what, *filtered, (" — ", "n: new post")))
             return
         first = page.offset + 1
         last = page.offset + len(page.rows)
-        filt = "  (filtered — Esc clears)" if self._filtered() else ""
         label.update(
-            f" {first:,}–{last:,} of {page.total:,} variants{filt}   "
-            "[ ] pages · / filter · Enter attempts"
+            fit_line(
+                width,
+                f"{first:,}–{last:,} of {page.total:,} variants",
+                *filtered,
+                ("   ", "[ ] pages"),
+                (" · ", "/ filter"),
+                (" · ", "Enter attempts"),
+            )
         )
+
+    def on_resize(self) -> None:
+        self._show_position()
 
     def _tick_countdowns(self) -> None:
         """Retry countdowns move every second; only those cells are touched."""
