@@ -499,3 +499,26 @@ async def test_the_frame_reads_right_in_an_svg_viewer(demo):
     for bar in (22, 23):  # the status bar, the key bar
         parts = [part for part in lines[bar] if part.replace("&#160;", "").strip()]
         assert parts and not any(part.startswith("&#160;") for part in parts), parts
+
+
+async def test_notifications_never_cover_the_field_being_typed_in(demo):
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("4", "a")
+        await settle(pilot)
+        await pilot.press("enter", "enter", "enter")  # page id → name → token → expires
+        await settle(pilot)
+        field = app.focused
+        assert field is not None and field.id == "expires"
+        line = field.region.y
+        before = screen_text(app).splitlines()[line]
+        for n in range(2):  # a title and three lines each: a third of the screen
+            app.notify(
+                f"number {n}, long enough to wrap onto three lines of a toast " * 2, title="!"
+            )
+        await settle(pilot)
+        await pilot.pause(0.1)  # the toasts' own layout pass
+        await settle(pilot)
+        assert len(toast_texts(app)) == 2
+        assert screen_text(app).splitlines()[line] == before

@@ -7,11 +7,10 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import ComposeResult
-from textual.geometry import Region
 from textual.screen import Screen
-from textual.widgets import DataTable
 from textual.worker import Worker, get_current_worker
 
+from omnipost_tui.tui.toasts import ToastsOffTheCursor
 from omnipost_tui.tui.widgets.frame import AlertLine, KeyBar, NavBar, StatusBar
 
 if TYPE_CHECKING:
@@ -55,7 +54,7 @@ class ServiceCalls:
         )
 
 
-class OmniScreen(ServiceCalls, Screen):
+class OmniScreen(ServiceCalls, ToastsOffTheCursor, Screen):
     """A top-level screen: nav bar, optional alert line, the body, status bar, footer."""
 
     MODE: ClassVar[str] = ""
@@ -72,46 +71,6 @@ class OmniScreen(ServiceCalls, Screen):
 
     def compose_body(self) -> Iterable:
         return ()
-
-    def on_mount(self) -> None:
-        # Toasts come and go, tables scroll and the cursor moves: each time, check where the
-        # toasts are (after layout, so their real size counts).
-        self.screen_layout_refresh_signal.subscribe(self, self._keep_toasts_off_the_cursor)
-
-    def on_data_table_row_highlighted(self) -> None:
-        self.call_after_refresh(self._keep_toasts_off_the_cursor)
-
-    def _keep_toasts_off_the_cursor(self, *_: object) -> None:
-        """Notifications sit above the status bar, or under the navigation bar when that would
-        cover the cursor's row. They move only when they cover it where they are and would not
-        in the other place (worked out before moving): no jumping back and forth."""
-        racks = self.query("#textual-toastrack")  # Textual's own, mounted with the screen
-        toasts = [t.region for t in racks.first().query("Toast") if t.region] if racks else []
-        if not toasts or not self.is_current:
-            return
-        rack = racks.first()
-        x = min(t.x for t in toasts)
-        width = max(t.right for t in toasts) - x
-        height = max(t.bottom for t in toasts) - min(t.y for t in toasts)
-        above_status = Region(x, self.query_one(StatusBar).region.y - height, width, height)
-        under_nav = Region(x, self.query_one(NavBar).region.bottom, width, height)
-        on_top = rack.has_class("-top")
-        here, there = (under_nav, above_status) if on_top else (above_status, under_nav)
-        rows = list(self._cursor_rows())
-        if any(here.overlaps(row) for row in rows) and not any(there.overlaps(r) for r in rows):
-            rack.set_class(not on_top, "-top")
-
-    def _cursor_rows(self) -> Iterable[Region]:
-        """Where the highlighted row of each table on this screen is drawn right now."""
-        for table in self.query(DataTable):
-            if not (table.display and table.show_cursor and table.row_count):
-                continue
-            header = table.header_height if table.show_header else 0
-            above = sum(row.height for row in table.ordered_rows[: table.cursor_row])
-            y = above - round(table.scroll_y)
-            if 0 <= y < table.scrollable_content_region.height - header:
-                area = table.scrollable_content_region
-                yield Region(area.x, area.y + header + y, area.width, 1)
 
     def on_screen_resume(self) -> None:
         if self.ACKNOWLEDGES:

@@ -34,6 +34,7 @@ from omnipost_tui.services.views import AccountView, BrandView
 from omnipost_tui.times import parse_when
 from omnipost_tui.tui.base import ServiceCalls
 from omnipost_tui.tui.screens.confirm import AskScreen
+from omnipost_tui.tui.toasts import ToastsOffTheCursor
 
 EXTERNAL_HINTS = {
     FACEBOOK: ("page id", "the Facebook Page's id, e.g. 104123456789"),
@@ -80,7 +81,7 @@ def parse_expiry(text: str, tz) -> datetime | None:
     return when
 
 
-class FormScreen(ServiceCalls, ModalScreen[Any]):
+class FormScreen(ServiceCalls, ToastsOffTheCursor, ModalScreen[Any]):
     """Fields with an error line under each; Enter goes to the next field, the last submits."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
