@@ -133,7 +133,8 @@ class KeyBar(Footer):
     def compose(self) -> ComposeResult:
         if not self._bindings_ready:
             return
-        self._composed_width = width = self.size.width or self.app.size.width
+        self._composed_width = self.size.width
+        width = (self.size.width or self.app.size.width) - self.styles.padding.left
         shown = self._shown_bindings()
         help_key = next((k for k in shown if k[0].action == self.HELP_ACTION), None)
         others = [k for k in shown if k is not help_key]
