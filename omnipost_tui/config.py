@@ -6,12 +6,13 @@ Every setting remembers where its value came from so ``omnipost config`` can say
 
 from __future__ import annotations
 
-import json
+import contextlib
 import logging
 import math
 import os
 import re
 import stat
+import tempfile
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -636,29 +637,59 @@ def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def save_tui_theme(paths: Paths, theme: str) -> None:
-    """Remember the TUI theme in config.toml, keeping everything else in the file as it is."""
-    path = paths.config_file
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    line = f"theme = {json.dumps(theme)}"
-    lines = text.splitlines()
+    """Remember the TUI theme in config.toml; everything else in the file stays as it was.
+
+    Comments, other tables and the way ``[tui]`` is written (a table, an inline table, dotted
+    keys) are kept, and so is the file's mode: it may hold app secrets and be 0600. A file that
+    cannot be read, parsed or written raises ConfigError naming it; nothing is written then.
+    """
+    # Imported here: only choosing a theme pays for the TOML writer, not every start.
+    import tomlkit
+    from tomlkit.exceptions import TOMLKitError
+
+    path = paths.config_file.resolve()  # a symlinked config stays a symlink
     try:
-        start = next(i for i, raw in enumerate(lines) if raw.strip() == "[tui]")
-    except StopIteration:
-        lines += ([""] if lines and lines[-1].strip() else []) + ["[tui]", line]
-    else:
-        end = next(
-            (i for i in range(start + 1, len(lines)) if lines[i].lstrip().startswith("[")),
-            len(lines),
-        )
-        for i in range(start + 1, end):
-            if re.match(r"\s*theme\s*=", lines[i]):
-                lines[i] = line
-                break
+        text = path.read_text(encoding="utf-8")
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        text, mode = "", PRIVATE_FILE_MODE  # it may come to hold app secrets
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {_reason(exc)}") from None
+    try:
+        document = tomlkit.parse(text)
+        tui = document.get("tui")
+        if tui is None:
+            document["tui"] = {"theme": theme}
+        elif isinstance(tui, dict):  # [tui], tui = {…} and tui.theme = … alike
+            tui["theme"] = theme
         else:
-            lines.insert(start + 1, line)
-    updated = "\n".join(lines) + "\n"
-    tomllib.loads(updated)  # never write a file the next start could not read
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    tmp = path.with_suffix(".toml.tmp")
-    tmp.write_text(updated, encoding="utf-8")
-    tmp.replace(path)
+            raise ConfigError(f"[tui] in {path} must be a table, not a value")
+        updated = tomlkit.dumps(document)
+    except TOMLKitError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    _replace_file(path, updated, mode)
+
+
+def _replace_file(path: Path, text: str, mode: int) -> None:
+    """Write ``text`` to ``path`` all at once: a reader sees the old file or the new one, and
+    the new one never has a looser mode than ``mode`` (not even for a moment)."""
+    try:
+        make_private_dir(path.parent)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise ConfigError(f"cannot write config file {path}: {_reason(exc)}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            os.fchmod(file.fileno(), mode)  # mkstemp made it 0600; the umask plays no part
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise ConfigError(f"cannot write config file {path}: {_reason(exc)}") from None
+
+
+def _reason(exc: Exception) -> str:
+    return getattr(exc, "strerror", None) or str(exc)

@@ -30,10 +30,11 @@ from omnipost_tui.sandbox import SandboxServer, omnipost_settings
 from omnipost_tui.services.context import Context, open_context
 from omnipost_tui.services.variants import list_variants
 from omnipost_tui.services.views import VariantView
+from omnipost_tui.times import format_seconds
 
 # Short waits so a retry is visible within seconds (the product default is 1, 5, 15 minutes).
 DEMO_BACKOFF = "5,10,20"
-STATUS_NOTE = "demo · retries wait 5 s"
+STATUS_NOTE = f"demo · retries wait {format_seconds(5)}"
 WORKER_STOP_TIMEOUT = 20.0
 SLOW_PAGES = {"acme-coffee-page": "slow", "urn:li:organization:2001": "slow"}
 

@@ -22,6 +22,7 @@ from omnipost_tui.services.context import Context
 from omnipost_tui.services.posts import add_post
 from omnipost_tui.services.publishing import AttemptRecord, Outcome
 from omnipost_tui.services.variants import add_variant
+from omnipost_tui.times import format_seconds
 
 DEMO_TOKEN = "demo-token-not-a-real-secret"
 
@@ -231,7 +232,7 @@ def _history(
             "north-fb",
             now - timedelta(hours=3),
             UNCONFIRMED,
-            "Facebook did not answer within 30 s",
+            f"Facebook did not answer within {format_seconds(30)}",
         ),
         (
             "tasting-li",

@@ -147,6 +147,13 @@ def format_duration(seconds: float) -> str:
     return f"{secs}s"
 
 
+def format_seconds(seconds: float) -> str:
+    """A wait or a timeout in a sentence: ``30s``, ``2.5s``. Number and unit stay together so
+    a wrapped line never leaves the unit alone on the next one (Rich and Textual break lines
+    at any space, a no-break space included)."""
+    return f"{seconds:g}s"
+
+
 def format_relative(target: datetime, now: datetime) -> str:
     """``in 4m 10s`` or ``3m ago``."""
     delta = (ensure_utc(target) - ensure_utc(now)).total_seconds()

@@ -47,6 +47,20 @@ def wait_for(
         time.sleep(interval)
 
 
+def screen_text(app) -> str:
+    """What the terminal shows right now, as plain text (every visible widget, overlays too)."""
+    import io
+
+    from rich.console import Console
+
+    width, height = app.size
+    console = Console(width=width, height=height, file=io.StringIO(), record=True)
+    console.print(
+        app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
+    )
+    return console.export_text()
+
+
 async def wait_in_app(pilot, condition: Callable[[], object], what: str, timeout: float = 5.0):
     """Let the app's own poll notice a change (no key pressed); fail the test after ``timeout``."""
     deadline = time.monotonic() + timeout

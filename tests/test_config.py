@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import stat
+import subprocess
+import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
 
-from omnipost_tui.config import OPTIONS, load_settings
+from omnipost_tui.config import OPTIONS, load_settings, resolve_paths
 from omnipost_tui.errors import ConfigError
 
 
@@ -357,3 +362,136 @@ def test_a_wrong_secret_setting_is_named_but_never_echoed(env):
         load_settings(env)
     assert "OMNIPOST_ALERT_WEBHOOK" in info.value.message
     assert "s3cr3t" not in info.value.message
+
+
+# --- saving the TUI theme -------------------------------------------------------------------
+
+RICH_CONFIG = """\
+# OmniPost settings (mine; keep this comment)
+timezone = "Europe/Berlin"   # where the team sits
+facebook_app_secret = "app-SECRET-1234"
+retry_backoff = [60, 300, 900]
+
+[tui] # how the app looks
+theme = "nord" # changed from the palette
+
+[keymap]
+# publish with ctrl+o, not p
+variants.publish = "ctrl+o"
+"calendar.move" = "M"
+"""
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o640, 0o644])
+def test_saving_the_theme_keeps_the_file_mode(env, mode):
+    from omnipost_tui.config import save_tui_theme
+
+    path = write_config(env, RICH_CONFIG)
+    path.chmod(mode)
+    save_tui_theme(load_settings(env).paths, "dracula")
+    assert stat.S_IMODE(path.stat().st_mode) == mode
+    assert load_settings(env).tui_theme == "dracula"
+
+
+def test_a_new_config_file_for_the_theme_is_private_whatever_the_umask(env):
+    from omnipost_tui.config import save_tui_theme
+
+    paths = load_settings(env).paths
+    previous = os.umask(0)
+    try:
+        save_tui_theme(paths, "dracula")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(paths.config_file.stat().st_mode) == 0o600
+    assert load_settings(env).tui_theme == "dracula"
+
+
+def test_saving_the_theme_changes_only_the_theme(env):
+    """Comments, their places, every other setting and table stay exactly as written."""
+    from omnipost_tui.config import save_tui_theme
+
+    path = write_config(env, RICH_CONFIG)
+    save_tui_theme(load_settings(env).paths, "dracula")
+    assert path.read_text() == RICH_CONFIG.replace('theme = "nord"', 'theme = "dracula"')
+    assert not list(path.parent.glob("*.tmp"))
+
+
+@pytest.mark.parametrize(
+    "tui",
+    [
+        '[tui] # colours\ntheme = "nord"\n',
+        "[tui]\n# pick one in the palette\n",
+        'tui = {theme = "nord"}\n',
+        'tui.theme = "nord"\n',
+        "",
+    ],
+    ids=["table-with-comment", "table-without-theme", "inline-table", "dotted-key", "no-tui"],
+)
+def test_the_theme_is_saved_however_tui_is_written(env, tui):
+    from omnipost_tui.config import save_tui_theme
+
+    head = '# mine\nlog_level = "DEBUG"\n'
+    tail = '\n[keymap]\nvariants.publish = "ctrl+o"\n'
+    path = write_config(env, head + tui + tail)
+    before = tomllib.loads(path.read_text())
+    save_tui_theme(load_settings(env).paths, "dracula")
+    after = tomllib.loads(path.read_text())  # still TOML, and still ours
+    assert after.pop("tui") == {"theme": "dracula"}
+    before.pop("tui", None)
+    assert after == before
+    assert path.read_text().startswith(head)
+    settings = load_settings(env)
+    assert settings.tui_theme == "dracula" and settings.log_level == "DEBUG"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('timezone = "Europe/Berlin"\n[tui\ntheme = "nord"\n', r"is not valid TOML: .*line 2"),
+        ('tui = "nord"\n', r"\[tui\] in .* must be a table"),
+    ],
+    ids=["broken-toml", "tui-not-a-table"],
+)
+def test_a_config_the_theme_cannot_be_saved_in_is_named_and_left_alone(env, text, message):
+    from omnipost_tui.config import save_tui_theme
+
+    path = write_config(env, text)
+    with pytest.raises(ConfigError, match=message) as info:
+        save_tui_theme(resolve_paths(env), "dracula")
+    assert str(path) in info.value.message
+    assert path.read_text() == text
+
+
+def test_a_theme_that_cannot_be_written_leaves_the_file_whole(env, monkeypatch):
+    """A full disk (simulated: every os.fsync fails with ENOSPC, as a full disk's flush does)."""
+    import errno
+
+    from omnipost_tui.config import save_tui_theme
+
+    path = write_config(env, RICH_CONFIG)
+
+    def disk_full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    with pytest.raises(ConfigError, match="No space left on device") as info:
+        save_tui_theme(resolve_paths(env), "dracula")
+    assert f"cannot write config file {path}" in info.value.message
+    assert path.read_text() == RICH_CONFIG
+    assert sorted(p.name for p in path.parent.iterdir()) == ["config.toml"]
+
+
+def test_starting_does_not_load_the_toml_writer(env):
+    write_config(env, RICH_CONFIG)
+    code = (
+        "import sys; import omnipost_tui.tui.app; from omnipost_tui.config import load_settings;"
+        " load_settings(); print('tomlkit' in sys.modules)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **env},
+    )
+    assert proc.stdout.strip() == "False", proc.stderr

@@ -302,8 +302,8 @@ def test_huge_body_is_truncated(mock: respx.MockRouter, connector: FacebookConne
 @pytest.mark.parametrize(
     ("exc", "request_sent", "words"),
     [
-        (httpx.ReadTimeout("timed out"), True, "Facebook did not answer within 30 s"),
-        (httpx.WriteTimeout("timed out"), True, "Facebook did not answer within 30 s"),
+        (httpx.ReadTimeout("timed out"), True, "Facebook did not answer within 30s"),
+        (httpx.WriteTimeout("timed out"), True, "Facebook did not answer within 30s"),
         (httpx.ConnectTimeout("timed out"), False, "could not reach Facebook"),
         (httpx.PoolTimeout("timed out"), False, "no free connection to Facebook"),
         (httpx.ConnectError("[Errno -2] Name or service not known"), False, "Name or service"),

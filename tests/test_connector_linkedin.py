@@ -598,7 +598,7 @@ def test_4xx_from_a_proxy_without_json_is_transient() -> None:
 @pytest.mark.parametrize(
     ("exc", "request_sent", "words"),
     [
-        (httpx.ReadTimeout("timed out"), True, "LinkedIn did not answer within 30 s"),
+        (httpx.ReadTimeout("timed out"), True, "LinkedIn did not answer within 30s"),
         (httpx.ConnectTimeout("timed out"), False, "could not reach LinkedIn"),
         (httpx.ConnectError("[Errno 111] Connection refused"), False, "Connection refused"),
         (httpx.RemoteProtocolError("Server disconnected"), True, "Server disconnected"),

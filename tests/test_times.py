@@ -13,6 +13,7 @@ from omnipost_tui.times import (
     format_duration,
     format_local,
     format_relative,
+    format_seconds,
     iso_local,
     parse_until,
     parse_when,
@@ -259,3 +260,9 @@ def test_format_relative():
     assert format_relative(NOW - timedelta(minutes=3), NOW) == "3m ago"
     assert format_relative(NOW + timedelta(days=2, hours=1), NOW) == "in 2d 1h"
     assert format_relative(NOW, NOW) == "in 0s"
+
+
+@pytest.mark.parametrize(("seconds", "shown"), [(30, "30s"), (2.5, "2.5s"), (0.25, "0.25s")])
+def test_format_seconds_keeps_number_and_unit_one_word(seconds, shown):
+    # One word: a wrapping line (Rich, Textual) never leaves the unit alone on the next line.
+    assert format_seconds(seconds) == shown

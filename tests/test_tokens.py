@@ -327,7 +327,7 @@ def test_timeouts_are_transient_and_carry_no_url(mock: respx.MockRouter, name: s
         raise httpx.ReadTimeout(f"timed out reading {request.url}", request=request)
 
     mock.request(method, url).mock(side_effect=time_out)
-    assert "did not answer within 5 s" in str(fails(call, Transient))
+    assert "did not answer within 5s" in str(fails(call, Transient))
 
 
 @pytest.mark.parametrize("name", CALLS)

@@ -9,6 +9,7 @@ from rich.text import Text
 from textual import events
 from textual.widgets import DataTable, Input, Label, Select
 
+from omnipost_tui.models import ConnectedSocialAccount
 from omnipost_tui.services.accounts import get_account, list_accounts
 from omnipost_tui.services.brands import list_brands
 from omnipost_tui.services.variants import get_variant
@@ -20,7 +21,7 @@ from omnipost_tui.tui.screens.account_forms import (
 )
 from omnipost_tui.tui.screens.accounts import AccountsScreen
 from omnipost_tui.tui.screens.confirm import ConfirmScreen
-from tests.conftest import settle, wait_in_app
+from tests.conftest import screen_text, settle, wait_in_app
 
 SECRET = "EAAG-pasted-SECRET-token-4242424242"
 
@@ -154,6 +155,73 @@ async def test_add_account_through_the_form(demo, omnipost_log):
     assert not any(SECRET in r.getMessage() for r in omnipost_log)
     log_file = demo.ctx.settings.paths.log_file
     assert not log_file.exists() or SECRET not in log_file.read_text()
+
+
+async def press_each(pilot, text: str, check=None) -> None:
+    """Type as a person does: one key press per character, the screen redrawn in between."""
+    for char in text:
+        await pilot.press("space" if char == " " else char)
+        if check is not None:
+            check()
+
+
+async def test_a_user_typing_through_the_add_form_puts_every_value_in_its_field(demo, omnipost_log):
+    """The form used to open with invisible focus on the platform select: what a user typed at
+    once went nowhere or changed the platform, every later value landed one field down, and the
+    token ended up in the visible expiry field. Here a user opens it and just types."""
+    typed_token = "EAAGtypedSECRETtoken4242"
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_accounts(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, AddAccountScreen)
+        field = {key: form.query_one(f"#{key}", Input) for key in ("external", "name", "token")}
+        field["expires"] = form.query_one("#expires", Input)
+        platform, brand = form.query_one("#platform", Select), form.query_one("#brand", Select)
+        brand_before = brand.value
+
+        def token_hidden() -> None:
+            shown = screen_text(app)
+            typed = field["token"].value
+            assert len(typed) < 4 or typed not in shown, "part of the token is on the screen"
+
+        # Focus starts in the first text field, and the screen says so: its label is marked.
+        assert app.focused is field["external"]
+        marked = form.query_one("#external-label", Label)
+        assert marked.styles.background != form.query_one("#name-label", Label).styles.background
+        await press_each(pilot, "104123456789")
+        await pilot.press("enter")
+        assert app.focused is field["name"]
+        await press_each(pilot, "Acme Jobs")
+        await pilot.press("enter")
+        assert app.focused is field["token"]
+        await press_each(pilot, typed_token, check=token_hidden)
+        assert "•" * len(typed_token) in screen_text(app)  # masked, one dot per character
+        await pilot.press("enter")
+        assert app.focused is field["expires"]
+        await press_each(pilot, "+30d", check=token_hidden)
+        await settle(pilot)
+
+        assert field["external"].value == "104123456789"
+        assert field["name"].value == "Acme Jobs"
+        assert field["token"].value == typed_token
+        assert field["expires"].value == "+30d"
+        assert platform.value == "facebook" and brand.value == brand_before
+        token_hidden()
+
+        await pilot.press("enter")  # on the last field: add
+        await settle(pilot)
+        assert isinstance(app.screen, AccountsScreen)
+        added = next(a for a in list_accounts(demo.ctx) if a.name == "Acme Jobs")
+        assert (added.platform, added.external_id) == ("facebook", "104123456789")
+        assert (added.token_expires_at - demo.clock.now()).days == 30
+        with demo.ctx.db.read() as session:
+            stored = session.get(ConnectedSocialAccount, added.id).access_token_encrypted
+        assert demo.ctx.cipher.decrypt(stored) == typed_token
+        assert typed_token not in screen_text(app)
+    assert not any(typed_token in r.getMessage() for r in omnipost_log)
 
 
 async def test_invalid_account_is_explained_in_the_form_and_nothing_is_written(demo):

@@ -433,3 +433,29 @@ def _add_attempts(demo, variant_id: int, count: int, started=None) -> None:
             )
             for number in range(1, count + 1)
         )
+
+
+async def test_the_error_code_is_said_once(demo):
+    """A platform's message often names its code already: the detail and the table showed
+    'REVOKED_ACCESS_TOKEN: LinkedIn error 401 REVOKED_ACCESS_TOKEN'."""
+    repeated = _claim_due(demo, "tasting-li")
+    message = "LinkedIn error 401 REVOKED_ACCESS_TOKEN: the member revoked the token"
+    record = AttemptRecord(
+        result=FAIL, http_status=401, error_code="REVOKED_ACCESS_TOKEN", error_message=message
+    )
+    complete_attempt(demo.ctx, repeated, record, Outcome(status="failed"), clock.now())
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_attempts(pilot)
+        await highlight(app, pilot, repeated.attempt_id)
+        assert cell(app, repeated.attempt_id, "error").plain == message
+        error_line = " ".join(detail_text(app).split())  # the detail wraps long lines
+        assert error_line.count("REVOKED_ACCESS_TOKEN") == 1
+        assert f"error {message}" in error_line
+
+        # A code the message does not name is still shown in front of it.
+        other = attempt_of(demo, "tasting-fb")
+        assert other.error_code and other.error_code not in (other.error_message or "")
+        await highlight(app, pilot, other.id)
+        shown = cell(app, other.id, "error").plain
+        assert shown.startswith(f"{other.error_code}: ")

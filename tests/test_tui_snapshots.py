@@ -6,10 +6,13 @@ look at the pictures (rsvg-convert FILE.svg -o FILE.png) before committing them.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
+from omnipost_tui.services.context import Context
 from omnipost_tui.tui.app import OmniPostApp
-from omnipost_tui.tui.scenes import SCENES, visit
+from omnipost_tui.tui.scenes import NARROW_KEYMAPS, NARROW_SCENES, SCENES, visit
 
 SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
 
@@ -19,3 +22,11 @@ SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
 def test_screen(snap_compare, demo, scene, size):
     app = OmniPostApp(demo.ctx)
     assert snap_compare(app, terminal_size=SIZES[size], run_before=visit(SCENES[scene]))
+
+
+@pytest.mark.parametrize("scene", NARROW_SCENES)
+def test_narrow_screen(snap_compare, demo, scene):
+    """At 80 columns nothing is cut: key bars, headers, a remapped key (set in config.toml)."""
+    settings = dataclasses.replace(demo.ctx.settings, keymap=NARROW_KEYMAPS.get(scene, {}))
+    app = OmniPostApp(Context(settings=settings, db=demo.ctx.db, _cipher=demo.ctx.cipher))
+    assert snap_compare(app, terminal_size=(80, 24), run_before=visit(NARROW_SCENES[scene]))

@@ -208,9 +208,37 @@ async def test_search_and_status_filters_narrow_the_list(demo):
         await settle(pilot)
         assert row_keys(app) == []
         assert "no variants match" in str(app.screen.query_one("#position", Label).render())
-        await pilot.press("escape", "escape")
+        await pilot.press("escape")
         await settle(pilot)
         assert len(row_keys(app)) == len(demo.data.variants)
+
+
+async def test_one_escape_clears_a_status_picked_from_the_list(demo):
+    """Picked with the keyboard as a user does: the header said "Esc clears", but the first
+    Esc only left the field and a second one was needed."""
+    variants = [get_variant(demo.ctx, v) for v in demo.data.variants.values()]
+    failed = {v.id for v in variants if v.status == "failed"}
+    assert failed
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_variants(pilot)
+        await pilot.press("slash", "tab", "enter")  # to the status list, and open it
+        await settle(pilot)
+        # "any status", then the statuses in their order: failed is the sixth one down.
+        await pilot.press(*["down"] * 6, "enter")
+        await settle(pilot)
+        status = app.screen.query_one("#status", Select)
+        assert status.selection == "failed" and set(row_keys(app)) == failed
+        position = app.screen.query_one("#position", Label)
+        assert "filtered — Esc clears" in str(position.render())
+
+        await pilot.press("escape")
+        await settle(pilot)
+        assert len(row_keys(app)) == len(demo.data.variants)
+        assert status.selection is None
+        assert "filtered" not in str(position.render())
+        assert not app.screen.query_one("#filters").has_class("-open")
+        assert isinstance(app.focused, DataTable)
 
 
 async def test_a_bad_date_in_the_filter_is_shown_inline(demo):

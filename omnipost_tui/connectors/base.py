@@ -19,6 +19,7 @@ from omnipost_tui.connectors.errors import (
     clip,
 )
 from omnipost_tui.redact import redact_data, redact_text
+from omnipost_tui.times import format_seconds
 
 
 @dataclass(frozen=True)
@@ -110,10 +111,6 @@ def retry_after_header(headers: Mapping[str, str]) -> float | None:
     if not math.isfinite(seconds):
         return None  # "inf" or "nan" is no hint
     return max(seconds, 0.0)
-
-
-def format_seconds(seconds: float) -> str:
-    return f"{seconds:g} s"
 
 
 def transport_error(

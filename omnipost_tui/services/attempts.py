@@ -77,8 +77,8 @@ def count_attempts(
         return session.scalar(query) or 0
 
 
-def failures_finished_since(ctx: Context, since: datetime | None) -> list[AttemptView]:
-    """Failed attempts that finished at or after ``since`` (None: the newest one), oldest first.
+def attempts_finished_since(ctx: Context, since: datetime) -> list[AttemptView]:
+    """Attempts that finished (any result) at or after ``since``, oldest first.
 
     Callers remember the ids they have seen: two workers can commit out of order, so they
     should ask again from a little before the last ``finished_at`` they saw.
@@ -86,15 +86,9 @@ def failures_finished_since(ctx: Context, since: datetime | None) -> list[Attemp
     with ctx.db.read() as session:
         query = (
             select(PublicationAttempt)
-            .where(PublicationAttempt.result == "fail")
+            .where(PublicationAttempt.finished_at >= since)
             .options(joinedload(PublicationAttempt.variant).joinedload(PostVariant.account))
+            .order_by(PublicationAttempt.finished_at, PublicationAttempt.id)
+            .limit(500)
         )
-        if since is None:
-            query = query.order_by(PublicationAttempt.finished_at.desc()).limit(1)
-        else:
-            query = (
-                query.where(PublicationAttempt.finished_at >= since)
-                .order_by(PublicationAttempt.finished_at, PublicationAttempt.id)
-                .limit(100)
-            )
         return [AttemptView.of(a) for a in session.scalars(query).unique()]

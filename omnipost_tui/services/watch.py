@@ -26,15 +26,21 @@ class ChangeWatcher:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self._last: object = object()  # never equal: the first poll reports a change
+        # Held by every use of the connection and by close(): polls run in worker threads while
+        # the app closes the watcher from its own thread, and sqlite3 crashes (not raises) when a
+        # connection is closed under a statement another thread is running.
         self._lock = threading.Lock()
+        self._closed = False
         path = sqlite_path(ctx.settings.database_url)
         self._sqlite: sqlite3.Connection | None = None
         if path is not None:
-            # Polls run in worker threads, one at a time (the caller never overlaps them).
             self._sqlite = sqlite3.connect(path, check_same_thread=False, timeout=5)
 
     def changed(self) -> bool:
+        """True when something changed since the last call; always False once closed."""
         with self._lock:
+            if self._closed:
+                return False
             token = self._token()
             if token == self._last:
                 return False
@@ -56,6 +62,9 @@ class ChangeWatcher:
             )
 
     def close(self) -> None:
-        if self._sqlite is not None:
-            self._sqlite.close()
-            self._sqlite = None
+        """Stop watching. Waits for a poll in flight (in WAL mode a poll takes microseconds)."""
+        with self._lock:
+            self._closed = True
+            if self._sqlite is not None:
+                self._sqlite.close()
+                self._sqlite = None

@@ -7,25 +7,31 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.notifications import Notification, Notify
 from textual.reactive import reactive
 from textual.screen import Screen
 
 from omnipost_tui import clock
 from omnipost_tui.config import save_tui_theme
-from omnipost_tui.errors import OmniPostError
+from omnipost_tui.errors import ConfigError, OmniPostError
 from omnipost_tui.services.alerts import Alert, current_alerts
-from omnipost_tui.services.attempts import failures_finished_since
+from omnipost_tui.services.attempts import attempts_finished_since
 from omnipost_tui.services.context import Context
 from omnipost_tui.services.status import StatusReport, status_report
+from omnipost_tui.services.views import AttemptView
 from omnipost_tui.services.watch import ChangeWatcher
 from omnipost_tui.tui.base import OmniScreen
+from omnipost_tui.tui.format import attempts_summary
+from omnipost_tui.tui.keymap import check_keymap
 from omnipost_tui.tui.screens.accounts import AccountsScreen
 from omnipost_tui.tui.screens.attempts import AttemptsScreen
 from omnipost_tui.tui.screens.calendar import CalendarScreen
@@ -36,9 +42,11 @@ log = logging.getLogger("omnipost.tui")
 
 # Even when nothing changed, "due now" and heartbeat ages move with time.
 FORCE_REFRESH_EVERY = timedelta(seconds=5)
-# Failures are looked up again from a little before the last one seen: two workers can commit
-# out of order.
-FAILURE_OVERLAP = timedelta(seconds=30)
+# Finished attempts are looked up again from a little before the last one seen: two workers
+# can commit out of order.
+FINISHED_OVERLAP = timedelta(seconds=30)
+# Toasts on screen at once, newest kept: at 80×24 two still leave the cursor's row clear.
+MAX_TOASTS = 2
 
 
 @dataclass(frozen=True)
@@ -47,7 +55,7 @@ class LiveSummary:
     alerts: list[Alert]
     timezone: str
     note: str = ""
-    new_failures: list = field(default_factory=list)
+    finished: list[AttemptView] = field(default_factory=list)
 
 
 class OmniPostApp(App):
@@ -80,6 +88,7 @@ class OmniPostApp(App):
         status_note: str = "",
         start_mode: str = "calendar",
     ) -> None:
+        check_keymap(ctx.settings.keymap, ctx.settings.paths.config_file)
         super().__init__()
         self.ctx = ctx
         self.tz = ctx.settings.tz
@@ -88,10 +97,13 @@ class OmniPostApp(App):
         self.start_mode = start_mode
         self._watcher = ChangeWatcher(ctx)
         self._seen_alerts: set[str] = set()
-        self._seen_failures: set[int] = set()
-        self._failures_since: datetime | None = None
+        self._seen_attempts: set[int] = set()
+        self._finished_since: datetime | None = None
+        # The toast that sums up what the worker did lately, and the attempts it counts.
+        self._activity: tuple[Notification, list[AttemptView]] | None = None
         self._last_refresh: datetime | None = None
         self._theme_loaded = False
+        self._theme_saving = threading.Lock()
         self.attempts_for_variant: int | None = None
         self._closing = False
 
@@ -114,11 +126,21 @@ class OmniPostApp(App):
     def watch_theme(self, theme: str) -> None:
         if self._theme_loaded:
             self.run_worker(
-                lambda: save_tui_theme(self.ctx.settings.paths, theme),
-                thread=True,
-                group="theme",
-                exit_on_error=False,
+                partial(self._save_theme, theme), thread=True, group="theme", exit_on_error=False
             )
+
+    def _save_theme(self, theme: str) -> None:
+        # One save at a time: two quick choices never interleave their reads and writes.
+        with self._theme_saving:
+            try:
+                save_tui_theme(self.ctx.settings.paths, theme)
+            except ConfigError as exc:
+                self._from_thread(self._theme_not_saved, exc)
+            except Exception as exc:
+                self._from_thread(self.report_error, exc)
+
+    def _theme_not_saved(self, exc: ConfigError) -> None:
+        self.notify(exc.message, title="Theme not saved", severity="error", timeout=10)
 
     # --- live data ------------------------------------------------------------------------
 
@@ -127,6 +149,8 @@ class OmniPostApp(App):
         self.run_worker(self._poll_once, thread=True, group="poll", exit_on_error=False)
 
     def _poll_once(self) -> None:
+        if self._closing:  # a poll thread can outlive the app: it has nothing left to show
+            return
         try:
             now = clock.now()
             stale = self._last_refresh is None or now - self._last_refresh >= FORCE_REFRESH_EVERY
@@ -149,34 +173,48 @@ class OmniPostApp(App):
     def _load_summary(self, now: datetime) -> LiveSummary:
         report = status_report(self.ctx, with_queue=False)
         alerts = current_alerts(self.ctx, now)
-        since = self._failures_since - FAILURE_OVERLAP if self._failures_since else None
-        failures = failures_finished_since(self.ctx, since)
-        return LiveSummary(report, alerts, self.ctx.settings.timezone, self.status_note, failures)
+        since = (self._finished_since or now) - FINISHED_OVERLAP
+        finished = attempts_finished_since(self.ctx, since)
+        return LiveSummary(report, alerts, self.ctx.settings.timezone, self.status_note, finished)
 
     def _apply_summary(self, summary: LiveSummary) -> None:
         first = self._last_refresh is None
         self._last_refresh = clock.now()
-        fresh = [a for a in summary.new_failures if a.id not in self._seen_failures]
-        self._seen_failures.update(a.id for a in summary.new_failures)
-        if summary.new_failures:
-            latest = max(a.finished_at for a in summary.new_failures if a.finished_at)
-            self._failures_since = max(latest, self._failures_since or latest)
-        elif self._failures_since is None:
-            self._failures_since = summary.report.now
-        if not first:  # failures from before the app opened are not news
-            for attempt in fresh:
-                self.notify(
-                    f"variant {attempt.variant_id} on {attempt.account_name}: "
-                    f"{attempt.error_message or attempt.error_class}",
-                    title=f"Attempt {attempt.attempt_no} failed",
-                    severity="error",
-                    timeout=8,
-                )
+        fresh = [a for a in summary.finished if a.id not in self._seen_attempts]
+        self._seen_attempts.update(a.id for a in summary.finished)
+        # Up to where attempts have been seen: the next poll looks again from a little before.
+        seen_up_to = summary.report.now if self._finished_since is None else self._finished_since
+        finished = (a.finished_at for a in summary.finished if a.finished_at)
+        self._finished_since = max([seen_up_to, *finished])
+        if fresh and not first:  # attempts from before the app opened are not news
+            self._announce(fresh)
         self.summary = summary
         self._update_unseen(summary.alerts)
         screen = self.screen
         if isinstance(screen, OmniScreen):
             screen.refresh_data()
+
+    def _announce(self, attempts: list[AttemptView]) -> None:
+        """One toast for what the worker did: while it is on screen, later attempts are added to
+        it ("3 published · 1 failed") instead of stacking a toast each over the screen."""
+        if self._activity is not None:
+            shown, counted = self._activity
+            if shown in self._notifications and not shown.has_expired:
+                attempts = counted + attempts
+                self._unnotify(shown)
+        title, message, severity = attempts_summary(attempts)
+        notification = Notification(
+            message, title, severity, timeout=8 if severity == "error" else 5, markup=False
+        )
+        self._activity = (notification, attempts)
+        self.post_message(Notify(notification))
+
+    def on_notify(self, event: Notify) -> None:
+        self.call_next(self._keep_newest_toasts)  # once Textual's own handler has added it
+
+    def _keep_newest_toasts(self) -> None:
+        for old in list(self._notifications)[:-MAX_TOASTS]:
+            self._unnotify(old)
 
     def _update_unseen(self, alerts: list[Alert]) -> None:
         if isinstance(self.screen, OmniScreen):

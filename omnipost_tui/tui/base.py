@@ -10,7 +10,8 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.worker import Worker, get_current_worker
 
-from omnipost_tui.tui.widgets.frame import AlertLine, NavBar, StatusBar
+from omnipost_tui.tui.toasts import ToastsOffTheCursor
+from omnipost_tui.tui.widgets.frame import AlertLine, KeyBar, NavBar, StatusBar
 
 if TYPE_CHECKING:
     from omnipost_tui.tui.app import OmniPostApp
@@ -53,7 +54,7 @@ class ServiceCalls:
         )
 
 
-class OmniScreen(ServiceCalls, Screen):
+class OmniScreen(ServiceCalls, ToastsOffTheCursor, Screen):
     """A top-level screen: nav bar, optional alert line, the body, status bar, footer."""
 
     MODE: ClassVar[str] = ""
@@ -62,13 +63,11 @@ class OmniScreen(ServiceCalls, Screen):
     ACKNOWLEDGES: ClassVar[tuple[str, ...]] = ()
 
     def compose(self) -> ComposeResult:
-        from textual.widgets import Footer
-
         yield NavBar(self.MODE)
         yield AlertLine()
         yield from self.compose_body()
         yield StatusBar()
-        yield Footer()
+        yield KeyBar()
 
     def compose_body(self) -> Iterable:
         return ()

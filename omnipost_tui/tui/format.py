@@ -7,12 +7,17 @@ readable with 256 colours.
 from __future__ import annotations
 
 import json
+from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from rich.cells import cell_len
 from rich.json import JSON
 from rich.text import Text
 
+from omnipost_tui.models import FAIL, INTERRUPTED, SUCCESS
+from omnipost_tui.services.views import AttemptView
 from omnipost_tui.text import visible
 from omnipost_tui.times import format_duration
 
@@ -95,6 +100,38 @@ def expiry_hint(expires_at: datetime | None, now: datetime, warn_within: timedel
     return Text(f"in {format_duration(left)}", style="dim")
 
 
+ATTEMPT_OUTCOMES = ((SUCCESS, "published"), (FAIL, "failed"), (INTERRUPTED, "interrupted"))
+
+
+def attempts_summary(attempts: Sequence[AttemptView]) -> tuple[str, str, str]:
+    """One notification for attempts that finished together, oldest first: the counts as the
+    title (``3 published · 1 failed``), the latest problem (or what went out) as the message,
+    and its severity."""
+    counts = Counter(attempt.result for attempt in attempts)
+    title = " · ".join(
+        f"{counts[result]} {word}" for result, word in ATTEMPT_OUTCOMES if counts[result]
+    )
+    problems = [attempt for attempt in attempts if attempt.result != SUCCESS]
+    if problems:
+        latest = problems[-1]
+        reason = latest.error_message or latest.error_class or latest.result
+        message = f"variant {latest.variant_id} on {latest.account_name}: {first_line(reason)}"
+        more = f" (+{len(problems) - 1} more; 3: attempts)" if len(problems) > 1 else ""
+        return title, clip(message, TOAST_TEXT - len(more)) + more, "error"
+    if len(attempts) == 1:
+        return (
+            title,
+            f"variant {attempts[0].variant_id} on {attempts[0].account_name}",
+            "information",
+        )
+    ids = [str(attempt.variant_id) for attempt in attempts]
+    return title, clip("variants " + ", ".join(ids), TOAST_TEXT), "information"
+
+
+# A toast's message stays within about three of its lines: the detail lives on the screens.
+TOAST_TEXT = 80
+
+
 def pretty_json(raw: str | None) -> Text:
     """Stored JSON text indented and highlighted; anything else shown as it is.
 
@@ -118,3 +155,12 @@ def clip(text: str, width: int) -> str:
     if len(text) <= width:
         return text
     return text[: max(width - 1, 0)].rstrip() + "…"
+
+
+def fit_line(width: int, text: str, *optional: tuple[str, str]) -> str:
+    """``text``, then each optional ``(separator, part)`` in order that still fits in ``width``
+    columns: a part that does not fit is left out whole (never cut to ``Enter attem``)."""
+    for separator, part in optional:
+        if cell_len(text + separator + part) <= width:
+            text += separator + part
+    return text

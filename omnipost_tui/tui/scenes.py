@@ -28,6 +28,16 @@ SCENES: dict[str, tuple[str, ...]] = {
     "help": ("question_mark",),
     "publish_confirm": ("2", *_SEVEN_DOWN, "p"),
 }
+# More views, at 80×24 only (the snapshot tests): where a line is at its longest, and a key
+# remapped in config.toml.
+NARROW_SCENES: dict[str, tuple[str, ...]] = {
+    "add_account": ("4", "a", *"104123"),
+    # The status list opened from the filter row and "failed" picked (sixth below "any").
+    "variants_filtered": ("2", "slash", "tab", "enter", *("down",) * 6, "enter"),
+    "attempts_of_variant": ("2", "down", "down", "down", "enter"),  # variant 4, failed
+    "variants_remapped": ("2",),
+}
+NARROW_KEYMAPS: dict[str, dict[str, str]] = {"variants_remapped": {"variants.publish": "ctrl+o"}}
 
 
 async def settle(pilot, rounds: int = 3) -> None:

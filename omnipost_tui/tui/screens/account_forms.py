@@ -34,6 +34,7 @@ from omnipost_tui.services.views import AccountView, BrandView
 from omnipost_tui.times import parse_when
 from omnipost_tui.tui.base import ServiceCalls
 from omnipost_tui.tui.screens.confirm import AskScreen
+from omnipost_tui.tui.toasts import ToastsOffTheCursor
 
 EXTERNAL_HINTS = {
     FACEBOOK: ("page id", "the Facebook Page's id, e.g. 104123456789"),
@@ -50,6 +51,10 @@ FORM_CSS = """
 {name} .field {{ height: 1; }}
 {name} .field > Label {{ width: 10; color: $text-muted; }}
 {name} .field > Input, {name} .field > Select {{ width: 1fr; }}
+/* Where the typing goes is always visible: the field's row is lit and its label marked. (The
+   row's own :focus-within rule is what makes Textual restyle the label when focus moves.) */
+{name} .field:focus-within {{ background: $accent 15%; }}
+{name} .field:focus-within > Label {{ color: $text; background: $accent; text-style: bold; }}
 {name} #title.-with-subtitle {{ padding-bottom: 0; }}
 {name} #subtitle {{ color: $text-muted; padding-bottom: 1; }}
 {name} .hint {{ color: $text-muted; padding-left: 10; height: auto; width: 100%; }}
@@ -76,7 +81,7 @@ def parse_expiry(text: str, tz) -> datetime | None:
     return when
 
 
-class FormScreen(ServiceCalls, ModalScreen[Any]):
+class FormScreen(ServiceCalls, ToastsOffTheCursor, ModalScreen[Any]):
     """Fields with an error line under each; Enter goes to the next field, the last submits."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -162,6 +167,9 @@ class AddAccountScreen(FormScreen):
     """A new Facebook Page or LinkedIn author with its access token."""
 
     DEFAULT_CSS = FORM_CSS.format(name="AddAccountScreen")
+    # The first text field, not the brand or platform select: typing at once must land in a
+    # field, never pick a platform and shift every later value one field down.
+    AUTO_FOCUS = "#external"
 
     def __init__(self, brands: list[BrandView], brand_id: int | None = None) -> None:
         super().__init__()
@@ -202,9 +210,6 @@ class AddAccountScreen(FormScreen):
             )
             yield Label("", id="error").set_styles("display: none;")
             yield Label("Enter: next field, add on the last   ctrl+s: add   Esc: cancel", id="keys")
-
-    def on_mount(self) -> None:
-        self.query_one("#platform", Select).focus()
 
     @on(Select.Changed, "#platform")
     def _platform_changed(self, event: Select.Changed) -> None:
@@ -261,6 +266,7 @@ class ReplaceTokenScreen(FormScreen):
     """A new access token for an account (typically an expired one)."""
 
     DEFAULT_CSS = FORM_CSS.format(name="ReplaceTokenScreen")
+    AUTO_FOCUS = "#token"
 
     def __init__(self, account: AccountView) -> None:
         super().__init__()
@@ -285,9 +291,6 @@ class ReplaceTokenScreen(FormScreen):
             yield Label(
                 "Enter: next field, save on the last   ctrl+s: save   Esc: cancel", id="keys"
             )
-
-    def on_mount(self) -> None:
-        self.query_one("#token", Input).focus()
 
     def action_submit(self) -> None:
         token_ok, token = self.check(

@@ -8,6 +8,7 @@ redacted request and the platform's raw answer.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -30,7 +31,7 @@ from omnipost_tui.services.variants import VariantFilter, get_variant
 from omnipost_tui.services.views import AttemptView, VariantView
 from omnipost_tui.times import format_local
 from omnipost_tui.tui.base import OmniScreen
-from omnipost_tui.tui.format import local, pretty_json, result_text, took
+from omnipost_tui.tui.format import fit_line, local, pretty_json, result_text, took
 from omnipost_tui.tui.variant_actions import VariantActions
 from omnipost_tui.tui.widgets.flex_table import FlexTable
 
@@ -94,8 +95,13 @@ def previous_page_anchor(ctx, flt: AttemptFilter, first_id: int) -> int | None:
 
 
 def error_summary(a: AttemptView) -> str:
+    """``CODE: message``, the code left out when the message already names it (platform
+    messages often do: ``LinkedIn error 401 REVOKED_ACCESS_TOKEN``)."""
     message = (a.error_message or a.error_class or "").strip().replace("\n", " ")
-    return f"{a.error_code}: {message}" if a.error_code else message
+    code = (a.error_code or "").strip()
+    if not code or re.search(rf"(?<!\w){re.escape(code)}(?!\w)", message):
+        return message
+    return f"{code}: {message}" if message else code
 
 
 def sent_text(a: AttemptView, tz) -> str | Text:
@@ -210,6 +216,7 @@ class AttemptsScreen(VariantActions, OmniScreen):
 
     def on_resize(self) -> None:
         self._fit_layout()
+        self._show_position()
 
     def _fit_layout(self) -> None:
         self.query_one("#panes").set_class(self.size.width >= WIDE, "-wide")
@@ -281,17 +288,25 @@ class AttemptsScreen(VariantActions, OmniScreen):
         label = self.query_one("#position", Label)
         if page is None:
             return
-        filt = "  (filtered — Esc clears)" if self._filtered() else ""
+        width = self.size.width - 2  # the label's padding
+        filtered = [("  ", "(filtered — Esc clears)")] if self._filtered() else []
         if not page.rows:
             what = "no attempts match the filter" if self._filtered() else "no attempts yet"
-            label.update(f" {what}{filt}")
+            label.update(fit_line(width, what, *filtered))
             return
         first = page.offset + 1
         last = page.offset + len(page.rows)
         noun = "attempt" if page.total == 1 else "attempts"
         label.update(
-            f" {first:,}–{last:,} of {page.total:,} {noun}, newest first{filt}   "
-            "[ ] pages · / filter · d detail"
+            fit_line(
+                width,
+                f"{first:,}–{last:,} of {page.total:,} {noun}",
+                (", ", "newest first"),
+                *filtered,
+                ("   ", "[ ] pages"),
+                (" · ", "/ filter"),
+                (" · ", "d detail"),
+            )
         )
 
     # --- the detail pane ----------------------------------------------------------------------

@@ -39,6 +39,7 @@ from omnipost_tui.tui.format import (
     clip,
     countdown,
     first_line,
+    fit_line,
     local,
     status_text,
 )
@@ -222,17 +223,27 @@ class VariantsScreen(VariantActions, OmniScreen):
         label = self.query_one("#position", Label)
         if page is None:
             return
+        width = self.size.width - 2  # the label's padding
+        filtered = [("  ", "(filtered — Esc clears)")] if self._filtered() else []
         if not page.rows:
             what = "no variants match the filter" if self._filtered() else "no variants yet"
-            label.update(f" {what} — n: new post")
+            label.update(fit_line(width, what, *filtered, (" — ", "n: new post")))
             return
         first = page.offset + 1
         last = page.offset + len(page.rows)
-        filt = "  (filtered — Esc clears)" if self._filtered() else ""
         label.update(
-            f" {first:,}–{last:,} of {page.total:,} variants{filt}   "
-            "[ ] pages · / filter · Enter attempts"
+            fit_line(
+                width,
+                f"{first:,}–{last:,} of {page.total:,} variants",
+                *filtered,
+                ("   ", "[ ] pages"),
+                (" · ", "/ filter"),
+                (" · ", "Enter attempts"),
+            )
         )
+
+    def on_resize(self) -> None:
+        self._show_position()
 
     def _tick_countdowns(self) -> None:
         """Retry countdowns move every second; only those cells are touched."""
@@ -294,12 +305,9 @@ class VariantsScreen(VariantActions, OmniScreen):
         self.query_one("#search", Input).focus()
 
     def action_clear_filter(self) -> None:
+        """Esc clears the filter at once, from the fields or from the table, as the header says
+        ("filtered — Esc clears"). Enter in a field keeps the filter and goes to the table."""
         filters = self.query_one("#filters")
-        if self.focused is not None and filters in self.focused.ancestors:
-            # First Escape leaves the filter fields; the filter stays on (and visible) if set.
-            filters.set_class(self._filtered(), "-open")
-            self.query_one(DataTable).focus()
-            return
         for widget in self.query("#filters Input").results(Input):
             widget.value = ""
         for select in self.query("#filters Select").results(Select):
