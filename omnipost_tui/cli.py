@@ -1027,7 +1027,7 @@ def schedule(app: App, as_json: bool) -> None:
         )
         return
     for r in report.recovered:
-        click.echo(f"variant {r.variant_id}: its worker stopped mid-publish; now {r.status}")
+        click.echo(f"variant {r.variant_id}: its publish was interrupted; now {r.status}")
     for variant_id in report.missed:
         click.echo(f"variant {variant_id}: missed its window; failed")
     for d in report.dispatched:

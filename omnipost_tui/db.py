@@ -32,7 +32,13 @@ from sqlalchemy.exc import (
 from sqlalchemy.orm import Session, sessionmaker
 
 from omnipost_tui import clock
-from omnipost_tui.errors import ConfigError, ConflictError, DatabaseUnavailable, OmniPostError
+from omnipost_tui.errors import (
+    ConfigError,
+    ConflictError,
+    DatabaseBusy,
+    DatabaseUnavailable,
+    OmniPostError,
+)
 from omnipost_tui.redact import mask_url_password
 
 log = logging.getLogger("omnipost.db")
@@ -188,7 +194,9 @@ class Database:
             raise ConflictError(
                 f"the change conflicts with what is stored ({reason}); try again"
             ) from exc
-        except (OperationalError, DatabaseError) as exc:
+        except OperationalError as exc:
+            raise DatabaseBusy(_describe_db_error(self.url, exc)) from exc
+        except DatabaseError as exc:
             raise DatabaseUnavailable(_describe_db_error(self.url, exc)) from exc
 
     # --- schema -----------------------------------------------------------------------------

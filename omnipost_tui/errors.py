@@ -40,5 +40,10 @@ class DatabaseUnavailable(OmniPostError):
     """The database cannot be opened, is corrupt, or is locked for too long."""
 
 
+class DatabaseBusy(DatabaseUnavailable):
+    """The database is locked by another process, or the connection to it failed: the same
+    write may well succeed a moment later (a corrupt file or a refused value will not)."""
+
+
 class QueueUnavailable(OmniPostError):
     """The queue (SQLite file or Redis) cannot be reached."""

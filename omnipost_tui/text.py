@@ -88,6 +88,15 @@ def describe_character(code: int) -> str:
     return f"U+{code:04X}"
 
 
+def storable(text: str | None) -> str | None:
+    """A platform's words (an error, a raw answer) as every database can store them.
+
+    They are evidence, so they are kept as they came, except NUL: PostgreSQL's text type cannot
+    hold it, and refusing the write would lose the whole answer. It is stored as ␀.
+    """
+    return text.replace("\x00", "\u2400") if text else text
+
+
 # --- showing text that may break the rule ----------------------------------------------------
 
 

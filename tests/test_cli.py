@@ -553,7 +553,7 @@ def stuck_and_missed(cli, services: Context, clock: FakeClock) -> tuple[int, int
 
     lines = ok(cli("schedule")).splitlines()
     assert lines == [
-        f"variant {unconfirmed}: its worker stopped mid-publish; now unconfirmed",
+        f"variant {unconfirmed}: its publish was interrupted; now unconfirmed",
         f"variant {failed}: missed its window; failed",
         "dispatched 0 variants",
     ]
@@ -593,7 +593,7 @@ def test_failed_and_attempts_show_what_needs_a_human(
     )
     assert attempt["http_status"] is None
     assert attempt["error_code"] is None
-    assert attempt["error_message"] == "worker stopped after sending"
+    assert attempt["error_message"] == "no answer recorded after sending"
     assert attempt["external_post_id"] is None
     assert attempt["started_at"] == "2026-12-02T09:05:00+01:00"
     assert attempt["finished_at"] == "2026-12-03T10:05:00+01:00"

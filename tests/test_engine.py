@@ -656,10 +656,12 @@ def test_a_post_accepted_while_the_database_is_locked_is_recorded_once_the_lock_
     # It waited for the lock (three failed writes), saying what it was doing.
     assert len(fake.slept) == 3
     messages = [r.getMessage() for r in caplog.records]
-    assert any(
-        "Facebook accepted variant" in m and "104200_4242" in m and "keeping the answer" in m
-        for m in messages
-    ), messages
+    # The post id is in the log before the first write is tried: a kill -9 while waiting for
+    # the lock cannot take it away.
+    accepted = messages.index(
+        f"Facebook accepted variant {variant.id} as post 104200_4242; recording it"
+    )
+    assert "keeping the answer" in messages[accepted + 1], messages
     assert any("recorded the answer" in m for m in messages), messages
 
 
@@ -685,3 +687,74 @@ def test_an_answer_the_database_never_takes_is_logged_with_the_command_to_record
         f"omnipost variant mark-published {variant.id} --external-id 104200_4242"
         in last.getMessage()
     )
+
+
+def test_a_platform_answer_holding_nul_is_recorded_as_evidence(
+    ctx, world, worker, fake_clock, http
+):
+    body = '{"error": {"message": "bad\\u0000input", "type": "OAuthException", "code": 100}}'
+    http.post(FEED).mock(return_value=httpx.Response(400, text=body))
+    variant = schedule(ctx, world, fake_clock, 1)
+    worker.run_for(3)
+    failed = get_variant(ctx, variant.id)
+    assert failed.status == "failed"
+    [attempt] = list_attempts(ctx, variant=variant.id)
+    assert "bad\u2400input" in attempt.error_message  # ␀: kept, in a form every database stores
+    assert "\x00" not in (attempt.raw_response or "") + attempt.error_message + failed.last_error
+
+
+@pytest.mark.services
+def test_postgresql_records_a_platform_answer_holding_nul(home, monkeypatch, postgres_url, http):
+    from omnipost_tui.config import load_settings
+    from omnipost_tui.engine.publisher import publish_variant
+    from omnipost_tui.services.context import open_context
+    from tests.conftest import make_world
+
+    monkeypatch.setenv("OMNIPOST_DATABASE_URL", postgres_url)
+    monkeypatch.setenv("OMNIPOST_QUEUE_URL", "memory://")
+    context = open_context(load_settings())
+    try:
+        world = make_world(context)
+        variant = add_variant(context, post=world.post_id, account=world.facebook_id, draft=True)
+        body = '{"error": {"message": "bad\\u0000input", "type": "OAuthException", "code": 100}}'
+        http.post(FEED).mock(return_value=httpx.Response(400, text=body))
+        publish_now(context, variant.id)
+        assert publish_variant(context, variant.id) == "failed"
+        [attempt] = list_attempts(context, variant=variant.id)
+        assert "bad\u2400input" in attempt.error_message
+    finally:
+        context.close()
+
+
+@pytest.mark.services
+def test_an_answer_the_database_refuses_for_good_is_logged_at_once_not_retried(
+    home, monkeypatch, postgres_url, http, fake_clock, caplog
+):
+    """PostgreSQL refuses a post id longer than its column: waiting cannot cure that, so the
+    answer goes to the log with the command that records it, without an hour of retries."""
+    from omnipost_tui.config import load_settings
+    from omnipost_tui.engine.publisher import publish_variant
+    from omnipost_tui.errors import DatabaseUnavailable
+    from omnipost_tui.services.context import open_context
+    from tests.conftest import make_world
+
+    monkeypatch.setenv("OMNIPOST_DATABASE_URL", postgres_url)
+    monkeypatch.setenv("OMNIPOST_QUEUE_URL", "memory://")
+    context = open_context(load_settings())
+    try:
+        world = make_world(context)
+        variant = add_variant(context, post=world.post_id, account=world.facebook_id, draft=True)
+        long_id = "104200_" + "9" * 400
+        http.post(FEED).mock(return_value=fb_ok(long_id))
+        publish_now(context, variant.id)
+        with (
+            caplog.at_level("INFO", logger="omnipost.engine.publish"),
+            pytest.raises(DatabaseUnavailable),
+        ):
+            publish_variant(context, variant.id)
+        assert fake_clock.slept == []
+        last = caplog.records[-1]
+        assert last.levelname == "ERROR"
+        assert f"mark-published {variant.id} --external-id {long_id}" in last.getMessage()
+    finally:
+        context.close()

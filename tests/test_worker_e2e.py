@@ -296,8 +296,11 @@ def test_a_post_accepted_while_another_program_locks_the_database_is_recorded(
     longer than the busy timeout: the worker keeps the answer and records it afterwards."""
     import sqlite3
 
+    # The lock must be taken while the request is on its way: a slow page answers after 5 s,
+    # time enough for the test to see the request leave and take the lock, even on a busy host.
+    sandbox.slow_seconds = 5.0
     brand = add_brand(live, "Acme").id
-    page = connect(live, brand, "facebook", "page-slow", "Slow Page")  # answers after 1 s
+    page = connect(live, brand, "facebook", "page-slow", "Slow Page")
     post = add_post(live, brand=brand, title="Locked", text="Through the lock").id
     variant = add_variant(live, post=post, account=page, draft=True).id
     worker = start_worker("--workers", "1")

@@ -15,7 +15,7 @@ from omnipost_tui.connectors import PlatformError, PublishRequest
 from omnipost_tui.crypto import TokenUnreadable
 from omnipost_tui.engine import alerting, retry
 from omnipost_tui.engine.connectors import connector_for
-from omnipost_tui.errors import DatabaseUnavailable
+from omnipost_tui.errors import DatabaseBusy, OmniPostError
 from omnipost_tui.models import CONNECTED, FAIL, FAILED, RETRYING, SUCCESS
 from omnipost_tui.platforms import LABELS
 from omnipost_tui.services import publishing
@@ -205,19 +205,23 @@ def _record_answer(
 ) -> bool:
     """Write what the platform answered, however long the database keeps us waiting.
 
-    The answer exists only in this process until it is committed (DESIGN.md, guarantee 7): a
-    write lock held elsewhere, or a database that went away for a moment, delays the write; it
-    must not turn a post the platform accepted into ``unconfirmed``. The write is tried again
-    until it lands (a late completion still counts while the claim is ours: recovery keeps the
-    claim token on the variant it calls unconfirmed). Past ``RECORD_ANSWER_FOR`` the worker stops
-    trying and logs the answer, post id included, with the command that records it by hand.
+    The answer exists only in this process until it is committed (DESIGN.md, guarantee 7). So
+    a post id is written to the log first, where a kill -9 cannot take it; then a write lock
+    held elsewhere, or a connection that dropped, only delays the write: it is tried again until
+    it lands (a late completion still counts while the claim is ours: recovery keeps the claim
+    token on the variant it calls unconfirmed). Past ``RECORD_ANSWER_FOR``, or on an error that
+    waiting cannot cure, the worker stops and logs the answer with the command that records it
+    by hand.
     """
     label = LABELS.get(claim.platform, claim.platform)
+    post_id = record.external_post_id
     answer = (
-        f"{label} accepted variant {claim.variant_id} as post {record.external_post_id}"
-        if record.external_post_id
+        f"{label} accepted variant {claim.variant_id} as post {post_id}"
+        if post_id
         else f"attempt {claim.attempt_no} of variant {claim.variant_id} ended ({outcome.status})"
     )
+    if post_id:
+        log.info("%s; recording it", answer, extra=fields)
     delay = RECORD_RETRY_FIRST_S
     failures = 0
     while True:
@@ -225,19 +229,12 @@ def _record_answer(
             applied = publishing.complete_attempt(
                 ctx, claim, record, outcome, answered_at, written_at=clock.now()
             )
-        except DatabaseUnavailable as exc:
+        except DatabaseBusy as exc:
             failures += 1
             waited = (clock.now() - answered_at).total_seconds()
             if waited >= RECORD_ANSWER_FOR.total_seconds():
-                log.error(
-                    "%s, but the database could not record it for %s (%s); giving up. Record "
-                    "it yourself: omnipost variant mark-published %d%s",
-                    answer,
-                    format_duration(waited),
-                    exc.message,
-                    claim.variant_id,
-                    f" --external-id {record.external_post_id}" if record.external_post_id else "",
-                    extra=fields,
+                _answer_not_recorded(
+                    claim, answer, post_id, f"for {format_duration(waited)}: {exc.message}", fields
                 )
                 raise
             if failures == 1:
@@ -251,6 +248,10 @@ def _record_answer(
             clock.sleep(delay)
             delay = min(delay * 2, RECORD_RETRY_MAX_S)
             continue
+        except Exception as exc:
+            reason = exc.message if isinstance(exc, OmniPostError) else type(exc).__name__
+            _answer_not_recorded(claim, answer, post_id, reason, fields)
+            raise
         if failures:
             waited = (clock.now() - answered_at).total_seconds()
             log.info(
@@ -261,6 +262,25 @@ def _record_answer(
                 extra=fields,
             )
         return applied
+
+
+def _answer_not_recorded(
+    claim: Claim, answer: str, post_id: str | None, reason: str, fields: dict
+) -> None:
+    """The last word on an answer the database would not take: what it was and what to do."""
+    todo = (
+        f"Record it yourself: omnipost variant mark-published {claim.variant_id} "
+        f"--external-id {post_id}"
+        if post_id
+        else "Recovery will mark the variant unconfirmed; check the page"
+    )
+    log.error(
+        "%s, but the database could not record it (%s); giving up. %s",
+        answer,
+        reason,
+        todo,
+        extra=fields,
+    )
 
 
 def _json(data: dict | None) -> str | None:

@@ -17,7 +17,7 @@ from omnipost_tui.config import Settings
 from omnipost_tui.connectors.errors import MaybePublished, PlatformError, RateLimited, TokenExpired
 from omnipost_tui.models import FAILED, PUBLISHED, RETRYING, UNCONFIRMED
 from omnipost_tui.platforms import LABELS
-from omnipost_tui.services.publishing import Outcome, resolve_unconfirmed_hint
+from omnipost_tui.services.publishing import Outcome, unconfirmed_hint
 
 
 def backoff_seconds(attempt_in_round: int, settings: Settings) -> int:
@@ -80,7 +80,7 @@ def maybe_published(reason: str, label: str, variant_id: int) -> Outcome:
         status=UNCONFIRMED,
         last_error=(
             f"the request reached {label} but no answer came back ({reason}); the post may be "
-            f"on the page. {resolve_unconfirmed_hint(variant_id)}"
+            f"on the page. {unconfirmed_hint(variant_id)}"
         ),
     )
 

@@ -37,6 +37,7 @@ from omnipost_tui.services.dispatch import (
     still_due_at,
 )
 from omnipost_tui.services.views import effective_text
+from omnipost_tui.text import storable
 from omnipost_tui.times import format_local
 
 
@@ -243,25 +244,25 @@ def complete_attempt(
                 finished_at=now,
                 result=record.result,
                 http_status=record.http_status,
-                error_code=record.error_code,
-                error_message=record.error_message,
+                error_code=storable(record.error_code),
+                error_message=storable(record.error_message),
                 error_class=record.error_class,
-                external_post_id=record.external_post_id,
-                request_summary=record.request_summary,
-                raw_response=record.raw_response,
+                external_post_id=storable(record.external_post_id),
+                request_summary=storable(record.request_summary),
+                raw_response=storable(record.raw_response),
             )
         )
         values: dict[str, object] = {
             "status": outcome.status,
             "next_attempt_at": outcome.next_attempt_at,
-            "last_error": outcome.last_error,
+            "last_error": storable(outcome.last_error),
             "lease_expires_at": None,
             "sending_since": None,
             "dispatched_at": None,
             "updated_at": written_at or now,
         }
         if outcome.status == PUBLISHED:
-            values.update(external_post_id=record.external_post_id, published_at=now)
+            values.update(external_post_id=storable(record.external_post_id), published_at=now)
         if outcome.status != UNCONFIRMED:
             values["claim_token"] = None
         changed = session.execute(
@@ -287,7 +288,7 @@ def complete_attempt(
         return changed == 1
 
 
-def resolve_unconfirmed_hint(variant_id: int) -> str:
+def unconfirmed_hint(variant_id: int) -> str:
     """What a human does about an unconfirmed variant: the same words wherever one arises."""
     return (
         f"Check the page, then mark it published (omnipost variant mark-published "
@@ -339,9 +340,12 @@ def recover_stuck(ctx: Context, now: datetime) -> list[Recovered]:
                 .where(*held, PostVariant.sending_since.is_not(None))
                 .values(
                     status=UNCONFIRMED,  # keeps the claim token: a late answer still counts
+                    # Its worker died, or is alive but could not write the answer (a lock
+                    # held longer than the lease): the late answer then replaces this text.
                     last_error=(
-                        f"the worker stopped after sending the request to {label}; the post may "
-                        f"or may not be on {account}. {resolve_unconfirmed_hint(variant_id)}"
+                        f"no answer was recorded for the request sent to {label} (its worker "
+                        f"stopped, or could not write to the database); the post may or may "
+                        f"not be on {account}. {unconfirmed_hint(variant_id)}"
                     ),
                     next_attempt_at=None,
                     lease_expires_at=None,
@@ -386,7 +390,7 @@ def recover_stuck(ctx: Context, now: datetime) -> list[Recovered]:
                     finished_at=now,
                     error_class="interrupted",
                     error_message=(
-                        "worker stopped after sending" if sent else "worker stopped before sending"
+                        "no answer recorded after sending" if sent else "stopped before sending"
                     ),
                 )
             )
