@@ -238,3 +238,42 @@ def test_a_locked_sqlite_queue_is_reported_once_and_counted(tmp_path: Path):
         f"queue sqlite:///{queue_file} reachable again after 0s (5 failed reads)",
     ]
     assert not [r for r in recorded.records if r.exc_info and r.levelno > logging.DEBUG]
+
+
+def test_slow_failing_reads_do_not_announce_the_queue_back_until_a_read_works():
+    """A read that fails slowly (a Redis that times out, a locked file) makes huey's scheduler
+    fall behind and skip its next round without reading; that round must not count as the
+    queue being back. (huey's scheduler ticks at least once a second, hence a 2 s read.)"""
+    import time as real_time
+
+    from huey import MemoryHuey
+
+    from omnipost_tui.engine.worker import OutageAwareScheduler
+
+    huey = MemoryHuey("outage-slow", results=False)
+    down = threading.Event()
+    down.set()
+    read_schedule = huey.storage.read_schedule
+
+    def slow_then_fail(timestamp):
+        if down.is_set():
+            real_time.sleep(2.1)
+            raise ConnectionError("Timeout reading from socket")
+        return read_schedule(timestamp)
+
+    huey.storage.read_schedule = slow_then_fail
+    outage = QueueOutage("redis://queue:6379/0", "test-worker")
+    scheduler = OutageAwareScheduler(
+        huey=huey, stop_flag=threading.Event(), interval=1, periodic=False, outage=outage
+    )
+    with Recorder("omnipost", "huey") as recorded, outage.watching():
+        for _ in range(4):  # fail, skip, fail, skip
+            scheduler.loop()
+        assert [r.getMessage() for r in recorded.records if r.levelno >= logging.WARNING] == [
+            "queue redis://queue:6379/0 unreachable: Timeout reading from socket; retrying"
+        ]
+        down.clear()
+        scheduler.loop()
+
+    said = [r.getMessage() for r in recorded.records if r.levelno >= logging.WARNING]
+    assert len(said) == 2 and said[1].startswith("queue redis://queue:6379/0 reachable again")

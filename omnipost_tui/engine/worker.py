@@ -11,7 +11,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
+from huey.api import Huey
 from huey.consumer import Consumer, Scheduler, Worker
 
 from omnipost_tui.engine.queue import describe_queue
@@ -31,7 +33,7 @@ class QueueOutage(logging.Filter):
     and every failed poll logs a full traceback: a 20 s Redis restart wrote 671 of them (2 MB of
     log, enough to rotate the history away within minutes). As a filter on huey's consumer
     loggers this drops those records; the first one logs "queue … unreachable: reason;
-    retrying", the others are counted, and the first poll that works again logs how long the
+    retrying", the others are counted, and the first read that works again logs how long the
     queue was gone and how many reads failed. Nothing else changes: huey keeps polling (with
     its backoff) and the sweep catches up on anything the outage delayed.
     """
@@ -91,13 +93,12 @@ class QueueOutage(logging.Filter):
             log.debug("the failed queue read", exc_info=record.exc_info)
         return False
 
-    def poll_finished(self, failures_before: int) -> None:
-        """A poll is over: if none failed since it began (``failures_before``) and the queue was
-        gone, it is back."""
+    def read_worked(self) -> None:
+        """A read of the queue just returned: if the queue was gone, it is back."""
         if self._down_since is None:  # the usual case, decided without the lock
             return
         with self._lock:
-            if self._down_since is None or self.failures != failures_before:
+            if self._down_since is None:
                 return
             lasted = time.monotonic() - self._down_since
             failed = self.failures - self._failures_at_start
@@ -111,28 +112,40 @@ class QueueOutage(logging.Filter):
         )
 
 
-class _ReportsOutage:
-    """Mixed into huey's Worker and Scheduler: each poll tells the outage when it is over (the
-    filter above has counted it if it failed)."""
+class _ReadsWatched:
+    """huey as one consumer thread sees it, telling the outage about every read that worked.
 
-    outage: QueueOutage
+    Only a read that returned proves the queue is back: a poll can also end without reading
+    (huey's scheduler skips a round when it has fallen behind, which a slow failing read makes
+    it do), and must not count as one.
+    """
 
-    def loop(self, now: object = None) -> None:
-        before = self.outage.failures
-        super().loop(now)  # type: ignore[misc]
-        self.outage.poll_finished(before)
+    def __init__(self, huey: Huey, outage: QueueOutage) -> None:
+        self._huey = huey
+        self._outage = outage
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._huey, name)
+
+    def dequeue(self) -> Any:
+        task = self._huey.dequeue()
+        self._outage.read_worked()
+        return task
+
+    def read_schedule(self, *args: Any, **kwargs: Any) -> Any:
+        tasks = self._huey.read_schedule(*args, **kwargs)
+        self._outage.read_worked()
+        return tasks
 
 
-class OutageAwareWorker(_ReportsOutage, Worker):
-    def __init__(self, *args, outage: QueueOutage, **kwargs) -> None:
-        self.outage = outage
-        super().__init__(*args, **kwargs)
+class OutageAwareWorker(Worker):
+    def __init__(self, huey: Huey, *args: Any, outage: QueueOutage, **kwargs: Any) -> None:
+        super().__init__(_ReadsWatched(huey, outage), *args, **kwargs)
 
 
-class OutageAwareScheduler(_ReportsOutage, Scheduler):
-    def __init__(self, *args, outage: QueueOutage, **kwargs) -> None:
-        self.outage = outage
-        super().__init__(*args, **kwargs)
+class OutageAwareScheduler(Scheduler):
+    def __init__(self, huey: Huey, *args: Any, outage: QueueOutage, **kwargs: Any) -> None:
+        super().__init__(_ReadsWatched(huey, outage), *args, **kwargs)
 
 
 class GracefulConsumer(Consumer):
