@@ -919,7 +919,7 @@ def attempts(
                     format_duration(a.duration_seconds) if a.duration_seconds is not None else "-",
                     a.result or "pending",
                     a.http_status,
-                    f"{a.error_code}: {a.error_message}" if a.error_code else a.error_message,
+                    a.error_summary or None,
                     a.external_post_id,
                 )
                 for a in rows

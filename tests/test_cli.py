@@ -907,3 +907,25 @@ def test_schedule_from_cron_is_seen_as_a_sweep_without_a_row_per_run(cli) -> Non
     assert report["last_sweep_at"] is not None
     assert report["worker_online"] is False  # a sweep is not a running worker
     assert len(report["workers"]) == 1  # one row per host, reused by every cron run
+
+
+def test_attempts_say_the_error_code_once(
+    cli, fake_clock: FakeClock, services: Context, acme: World
+) -> None:
+    variant = new_id(cli("variant", "add", "--post", "1", "--account", "Acme LinkedIn",
+                         "--at", "+1m"))  # fmt: skip
+    fake_clock.advance(60)
+    claim = publishing.claim_variant(services, variant, fake_clock.now(), "test-worker")
+    publishing.mark_sending(services, claim, fake_clock.now())
+    record = publishing.AttemptRecord(
+        "fail",
+        401,
+        error_code="REVOKED_ACCESS_TOKEN",
+        error_message="LinkedIn error 401 REVOKED_ACCESS_TOKEN: the access token was revoked",
+    )
+    publishing.complete_attempt(
+        services, claim, record, publishing.Outcome("failed"), fake_clock.now()
+    )
+
+    [row] = ok(cli("attempts")).splitlines()[1:]
+    assert row.count("REVOKED_ACCESS_TOKEN") == 1, row

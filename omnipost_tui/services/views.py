@@ -5,6 +5,7 @@ Sessions stay inside the service layer; what leaves it is one of these dataclass
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -219,6 +220,16 @@ class AttemptView:
             platform=attempt.variant.platform,
             account_name=attempt.variant.account.name,
         )
+
+    @property
+    def error_summary(self) -> str:
+        """``CODE: message``, the code left out when the message already names it (platform
+        messages often do: ``LinkedIn error 401 REVOKED_ACCESS_TOKEN``)."""
+        message = (self.error_message or self.error_class or "").strip().replace("\n", " ")
+        code = (self.error_code or "").strip()
+        if not code or re.search(rf"(?<!\w){re.escape(code)}(?!\w)", message):
+            return message
+        return f"{code}: {message}" if message else code
 
     @property
     def duration_seconds(self) -> float | None:

@@ -8,7 +8,6 @@ redacted request and the platform's raw answer.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -94,16 +93,6 @@ def previous_page_anchor(ctx, flt: AttemptFilter, first_id: int) -> int | None:
     return newer[0].id if len(newer) > PAGE else None
 
 
-def error_summary(a: AttemptView) -> str:
-    """``CODE: message``, the code left out when the message already names it (platform
-    messages often do: ``LinkedIn error 401 REVOKED_ACCESS_TOKEN``)."""
-    message = (a.error_message or a.error_class or "").strip().replace("\n", " ")
-    code = (a.error_code or "").strip()
-    if not code or re.search(rf"(?<!\w){re.escape(code)}(?!\w)", message):
-        return message
-    return f"{code}: {message}" if message else code
-
-
 def sent_text(a: AttemptView, tz) -> str | Text:
     """When the request left; an attempt that ended without sending never reached the platform."""
     if a.sent_at is not None:
@@ -137,7 +126,7 @@ def attempt_detail(a: AttemptView, tz) -> RenderableType:
     fields.add_row("finished", format_local(a.finished_at, tz, seconds=True))
     if a.error_code or a.error_message or a.error_class:
         what = f" ({a.error_class})" if a.error_class else ""
-        fields.add_row("error", Text(f"{error_summary(a)}{what}", style="red"))
+        fields.add_row("error", Text(f"{a.error_summary}{what}", style="red"))
     fields.add_row("post id", a.external_post_id or Text("—", style="dim"))
     fields.add_row("worker", a.worker or Text("—", style="dim"))
     return Group(
@@ -279,7 +268,7 @@ class AttemptsScreen(VariantActions, OmniScreen):
             took(a.duration_seconds),
             result_text(a.result),
             str(a.http_status) if a.http_status is not None else "",
-            Text(error_summary(a), style="red" if a.result == "fail" else ""),
+            Text(a.error_summary, style="red" if a.result == "fail" else ""),
             a.external_post_id or "",
         )
 
