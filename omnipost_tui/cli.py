@@ -1174,7 +1174,7 @@ def doctor(app: App, as_json: bool) -> None:
         for c in checks:
             mark = click.style("✓", fg="green") if c.ok else click.style("✗", fg="red")
             fix = f" — {c.fix}" if not c.ok and c.fix else ""
-            click.echo(f"{mark} {c.name.ljust(width)}  {c.detail}{fix}")
+            click.echo(visible(f"{mark} {c.name.ljust(width)}  {c.detail}{fix}"))
         if failing:
             click.echo(f"{len(failing)} of {len(checks)} checks need action: {', '.join(failing)}")
         else:
@@ -1219,7 +1219,6 @@ def logs_cmd(
     Entries carry a UTC timestamp, the level, and variant, platform, attempt and outcome where
     they apply; never a token. `omnipost -v …` or OMNIPOST_LOG_LEVEL=DEBUG adds detail.
     """
-    import json
 
     from omnipost_tui.logs import LogEntry, follow_log, read_log_entries
     from omnipost_tui.services.lookup import parse_id
@@ -1229,7 +1228,8 @@ def logs_cmd(
 
     def show(entry: LogEntry) -> None:
         # Followed entries go out one JSON object per line, as they come.
-        click.echo(json.dumps(entry.as_json(), ensure_ascii=False) if as_json else entry.text)
+        # The entry may predate the formatter's escaping: never print it raw.
+        click.echo(dumps(entry.as_json()) if as_json else visible(entry.text))
 
     try:
         if not follow:

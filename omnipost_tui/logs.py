@@ -25,6 +25,7 @@ from typing import BinaryIO
 
 from omnipost_tui.config import PRIVATE_FILE_MODE, Settings, make_private_dir
 from omnipost_tui.redact import redact_text
+from omnipost_tui.text import visible_line
 
 FIELDS = (
     "variant",
@@ -55,7 +56,9 @@ class KeyValueFormatter(logging.Formatter):
 
 
 def _quote(text: str) -> str:
-    text = text.replace("\n", " ")
+    # One entry per line, and nothing in it that drives a terminal: a platform's message may
+    # hold control characters, and the log is read with tail, journalctl and `omnipost logs`.
+    text = visible_line(text)
     return f'"{text}"' if (" " in text or "=" in text) and not text.startswith('"') else text
 
 

@@ -440,3 +440,23 @@ def test_several_processes_share_the_rotating_log_without_losing_lines(tmp_path)
     for name in ("a", "b"):
         mine = sorted(line for line in lines if line.startswith(f"{name}-"))
         assert mine == [f"{name}-{n:04d}" for n in range(1000)]
+
+
+def test_control_characters_never_reach_the_terminal_through_the_log(home: Path, cli):
+    """A platform's message may hold ESC or BEL: the log writes them as symbols, and
+    ``omnipost logs`` shows an entry written before that rule as symbols too."""
+    written = record("Facebook error 100: bad\x1b[2Jinput\x07", variant=3)
+    assert "bad␛[2Jinput␇" in written
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f]", written)
+
+    path = load_settings().paths.log_file
+    older = (
+        "2026-12-02T08:00:00.000+00:00 WARNING omnipost.engine.publish old\x1b]0;pwned\x07 "
+        "variant=3\n"
+    )
+    append(path, older)
+    for args in (("logs",), ("logs", "--variant", "3"), ("logs", "--json")):
+        result = cli(*args)
+        assert result.exit_code == 0, result.output
+        assert not re.search("[\x00-\x08\x0b-\x1f\x7f]", result.stdout), (args, result.stdout)
+    assert "old␛]0;pwned␇" in cli("logs").stdout
