@@ -246,3 +246,20 @@ def test_a_post_cannot_move_to_another_brand(ctx, world, fake_clock):
     other = add_brand(ctx, "Other")
     plan = replace(load_plan(ctx, world.post_id), brand=other.id)
     assert "another brand" in check_plan(ctx, plan)["brand"]
+
+
+def test_saving_a_post_whose_variant_was_published_now_queues_it_for_now(ctx, world, fake_clock):
+    """The editor saves a variant that publish now made due at once (its plan is next week):
+    it is queued for now, not left to its planned time."""
+    from omnipost_tui.services.variants import publish_now
+
+    result = save_plan(ctx, new_plan(world, fake_clock))
+    facebook = result.variants[0].id
+    publish_now(ctx, facebook)
+    huey = ctx.queue.huey
+    huey.flush()  # the publish-now message was lost (a queue restarted empty)
+
+    save_plan(ctx, load_plan(ctx, result.post.id))
+
+    assert huey.pending_count() == 1  # due now: queued at once
+    assert get_variant(ctx, facebook).next_attempt_at == fake_clock.now()

@@ -25,7 +25,7 @@ from omnipost_tui.models import (
     PostVariant,
 )
 from omnipost_tui.services.context import Context
-from omnipost_tui.services.dispatch import dispatch_saved
+from omnipost_tui.services.dispatch import dispatch_saved, due_time
 from omnipost_tui.services.lookup import brand_by_ref, post_by_id, variant_by_id
 from omnipost_tui.services.posts import validate_link, validate_text, validate_title
 from omnipost_tui.services.texts import text_problem
@@ -175,7 +175,10 @@ def save_plan(ctx: Context, plan: PostPlan) -> SaveResult:
         session.flush()
         session.refresh(post, ["brand", "variants"])
         result = SaveResult(PostView.of(post), [VariantView.of(v) for v in variants])
-    due = [(v.id, v.status, v.scheduled_at) for v in result.variants if v.status == SCHEDULED]
+    due = [
+        (v.id, v.status, due_time(v.status, v.scheduled_at, v.next_attempt_at))
+        for v in result.variants
+    ]
     dispatch_saved(ctx, [(i, s, at) for i, s, at in due if at is not None], now)
     return result
 

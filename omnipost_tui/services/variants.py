@@ -232,8 +232,8 @@ def due_again(planned_at: datetime, *, due_now: datetime | None = None) -> dict[
     """What every user action that makes a variant due sets: a clean slate, and a fresh budget
     of MAX_ATTEMPTS counted from here (earlier attempts keep their numbers).
 
-    ``planned_at`` is the time the user planned, kept on the variant (the calendar, the lists
-    and the missed-window rule read it). ``due_now``: the variant goes out at that moment instead
+    ``planned_at`` is the time the user planned, kept on the variant (the calendar and the
+    lists show it). ``due_now``: the variant goes out at that moment instead
     (publish now, retry) without the plan being rewritten.
     """
     return {
