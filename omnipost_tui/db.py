@@ -323,19 +323,27 @@ class Database:
 
 # The table alembic keeps the schema revision in: every OmniPost database has it.
 VERSION_TABLE = "alembic_version"
+OWN_TABLE = "post_variants"  # created with the first revision: only OmniPost has both
 
 
 def refuse_foreign_database(where: object, tables: Iterable[str]) -> None:
-    """A database with tables but without OmniPost's revision table belongs to another program:
-    adding our tables to it would take it over. An empty one is fine (it becomes ours)."""
+    """A database with tables but without OmniPost's own belongs to another program: adding our
+    tables to it would take it over. An empty one is fine (it becomes ours). Alembic's revision
+    table alone proves nothing (many programs use alembic); OmniPost's first migration creates
+    ``post_variants`` in the same transaction as its revision."""
     names = sorted(t for t in tables if not t.startswith("sqlite_"))
-    if not names or VERSION_TABLE in names:
+    if not names or {VERSION_TABLE, OWN_TABLE} <= set(names):
         return
     shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    version = (
+        "another program's schema version"
+        if VERSION_TABLE in names
+        else "no OmniPost schema version"
+    )
     raise DatabaseUnavailable(
         f"database {where} is not an OmniPost database: it holds other tables ({shown}) and "
-        "no OmniPost schema version; nothing was changed: point OMNIPOST_DATABASE_URL at a "
-        "new file or an empty database"
+        f"{version}; nothing was changed: point OMNIPOST_DATABASE_URL at a new file or an "
+        "empty database"
     )
 
 

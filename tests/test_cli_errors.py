@@ -791,6 +791,21 @@ def test_another_programs_database_is_not_taken_over(
     assert {p.name for p in home.iterdir()} <= {"omnipost.db", "logs"}
 
 
+def test_another_alembic_programs_database_is_not_taken_over(cli, home: Path) -> None:
+    home.mkdir(parents=True)
+    database = home / "omnipost.db"
+    with closing(sqlite3.connect(database)) as con:
+        con.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)")
+        con.execute("INSERT INTO alembic_version VALUES ('ae1027a6acf')")
+        con.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY)")
+        con.commit()
+    original = database.read_bytes()
+    line = assert_user_error(cli("status"))
+    assert "is not an OmniPost database" in line
+    assert "another program's schema version" in line
+    assert database.read_bytes() == original
+
+
 def test_an_empty_database_file_becomes_omniposts(cli, home: Path) -> None:
     home.mkdir(parents=True)
     (home / "omnipost.db").touch()
