@@ -23,6 +23,7 @@ import click
 from omnipost_tui import __version__, clock
 from omnipost_tui.config import Settings, load_settings
 from omnipost_tui.errors import OmniPostError, ValidationError
+from omnipost_tui.files import make_private_dir
 from omnipost_tui.render import (
     account_json,
     attempt_json,
@@ -1174,7 +1175,8 @@ def doctor(app: App, as_json: bool) -> None:
         for c in checks:
             mark = click.style("✓", fg="green") if c.ok else click.style("✗", fg="red")
             fix = f" — {c.fix}" if not c.ok and c.fix else ""
-            click.echo(visible(f"{mark} {c.name.ljust(width)}  {c.detail}{fix}"))
+            # The detail may name a stored account or quote a platform: never raw.
+            click.echo(f"{mark} {c.name.ljust(width)}  {visible(f'{c.detail}{fix}')}")
         if failing:
             click.echo(f"{len(failing)} of {len(checks)} checks need action: {', '.join(failing)}")
         else:
@@ -1296,7 +1298,7 @@ def backup_cmd(app: App, target: str | None, force: bool, as_json: bool) -> None
         destination = Path(target)
         if target.endswith(os.sep):
             # "DIR/": a directory, even one that does not exist yet.
-            destination.expanduser().mkdir(mode=0o700, parents=True, exist_ok=True)
+            make_private_dir(destination.expanduser())
     made = make_backup(app.settings, destination, replace=force)
     if as_json:
         echo_json(

@@ -23,13 +23,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import platformdirs
 
 from omnipost_tui.errors import ConfigError
+from omnipost_tui.files import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, make_private_dir
 from omnipost_tui.redact import mask_url_password
 
 APP_NAME = "omnipost"
 ENV_PREFIX = "OMNIPOST_"
-# Private to the user who runs OmniPost: the key decrypts every token, the database holds them.
-PRIVATE_FILE_MODE = 0o600
-PRIVATE_DIR_MODE = 0o700
 
 log = logging.getLogger("omnipost.config")
 
@@ -65,18 +63,6 @@ class Paths:
         """The directories that are OmniPost's alone (``OMNIPOST_HOME`` itself when it is set,
         else the ``omnipost`` directories platformdirs names), each once."""
         return tuple(dict.fromkeys((self.data_dir, self.config_dir, self.log_dir)))
-
-
-def make_private_dir(directory: Path) -> None:
-    """Create ``directory`` and its missing parents 0700. ``mkdir(parents=True)`` would create
-    the parents with the umask's mode (0777 under ``umask 000``), and with OMNIPOST_HOME the
-    first parent of the log dir is the directory that holds the database and the key."""
-    missing = []
-    while not directory.exists():
-        missing.append(directory)
-        directory = directory.parent
-    for path in reversed(missing):
-        path.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
 
 
 def secure_own_dirs(paths: Paths) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken
 
 from omnipost_tui.errors import ConfigError, OmniPostError
+from omnipost_tui.files import make_private_dir, open_private
 
 
 class TokenUnreadable(OmniPostError):
@@ -24,11 +25,11 @@ def load_or_create_key(key_file: Path) -> bytes:
         return key_file.read_bytes().strip()
     except FileNotFoundError:
         pass
-    key_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    make_private_dir(key_file.parent)
     key = Fernet.generate_key()
     try:
         # O_EXCL: if another process created it a moment ago, use theirs.
-        fd = os.open(key_file, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        fd = open_private(key_file, os.O_WRONLY | os.O_EXCL)
     except FileExistsError:
         return key_file.read_bytes().strip()
     with os.fdopen(fd, "wb") as handle:

@@ -39,6 +39,7 @@ from omnipost_tui.errors import (
     DatabaseUnavailable,
     OmniPostError,
 )
+from omnipost_tui.files import create_private_file, make_private_dir, open_private
 from omnipost_tui.redact import mask_url_password
 
 log = logging.getLogger("omnipost.db")
@@ -58,10 +59,7 @@ def sqlite_path(url: str) -> Path | None:
 
 def prepare_sqlite_file(path: Path) -> None:
     """Create the directory 0700 and the file 0600 before SQLite does (it would use the umask)."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if not path.exists():
-        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
-        os.close(fd)
+    create_private_file(path)
     if not os.access(path, os.R_OK | os.W_OK):
         raise DatabaseUnavailable(f"database file {path} is not readable and writable by you")
 
@@ -96,10 +94,9 @@ def copy_sqlite_database(source: Path, target: Path) -> Path:
         # sqlite3.connect would create an empty database here instead of failing.
         raise DatabaseUnavailable(f"no database at {source}; nothing to back up")
     try:
-        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        make_private_dir(target.parent)
         partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
-        fd = os.open(partial, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
-        os.close(fd)
+        os.close(open_private(partial, os.O_WRONLY | os.O_TRUNC))
     except OSError as exc:
         raise OmniPostError(f"cannot write the backup {target}: {exc.strerror or exc}") from None
     try:

@@ -25,7 +25,7 @@ from omnipost_tui import clock
 from omnipost_tui.config import load_settings
 from omnipost_tui.demo_data import schedule_live, seed_demo
 from omnipost_tui.errors import OmniPostError
-from omnipost_tui.logs import open_private
+from omnipost_tui.files import make_private_dir, open_private
 from omnipost_tui.sandbox import SandboxServer, omnipost_settings
 from omnipost_tui.services.context import Context, open_context
 from omnipost_tui.services.variants import list_variants
@@ -80,7 +80,7 @@ def running_demo(home: Path | None, *, keep: bool = False) -> Iterator[DemoRun]:
         ctx = open_context(load_settings())
         _seed(ctx)
         worker_log = ctx.settings.paths.log_dir / "demo-worker.out"
-        worker_log.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        make_private_dir(worker_log.parent)
         with os.fdopen(open_private(worker_log), "ab") as out:
             worker = subprocess.Popen(
                 [sys.executable, "-m", "omnipost_tui", "worker"],

@@ -23,7 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from omnipost_tui.config import PRIVATE_FILE_MODE, Settings, make_private_dir
+from omnipost_tui.config import Settings
+from omnipost_tui.files import PRIVATE_FILE_MODE, make_private_dir, open_private
 from omnipost_tui.redact import redact_text
 from omnipost_tui.text import visible_line
 
@@ -109,12 +110,6 @@ class SharedRotatingFileHandler(logging.handlers.RotatingFileHandler):
         if current != os.fstat(self.stream.fileno()).st_ino:
             self.stream.close()
             self.stream = self._open()
-
-
-def open_private(path: str | Path) -> int:
-    """A descriptor for appending to ``path``, which is created 0600 if it does not exist
-    (``open(path, "a")`` would create it with the umask's mode)."""
-    return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, PRIVATE_FILE_MODE)
 
 
 def setup_logging(settings: Settings, *, stderr: bool = False, verbose: bool = False) -> Path:

@@ -7,7 +7,6 @@ enqueuing must stay cheap for the CLI.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from collections.abc import Callable
 from datetime import datetime
@@ -18,6 +17,7 @@ from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
 from huey.api import Huey, TaskWrapper
 
 from omnipost_tui.errors import QueueUnavailable
+from omnipost_tui.files import create_private_file
 from omnipost_tui.redact import mask_url_password
 from omnipost_tui.times import ensure_utc
 
@@ -46,9 +46,7 @@ def make_huey(queue_url: str, name: str) -> Huey:
         raise QueueUnavailable(f"queue URL {queue_url!r} must look like sqlite:///PATH")
     # Same convention as SQLAlchemy: sqlite:///relative/path, sqlite:////absolute/path.
     path = Path(queue_url.removeprefix("sqlite:///")).expanduser().resolve()
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if not path.exists():
-        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    create_private_file(path)
     try:
         # The first argument is the queue name, not the file (DESIGN.md, huey facts). Opening
         # it creates huey's tables in a write transaction, which waits for another writer.

@@ -29,6 +29,7 @@ from omnipost_tui.config import OPTIONS_BY_KEY, ConfigProblem, Settings, may_tig
 from omnipost_tui.db import MIGRATIONS_DIR, Database, default_backup_dir, sqlite_path
 from omnipost_tui.engine.queue import Queue, describe_queue
 from omnipost_tui.errors import OmniPostError
+from omnipost_tui.files import make_private_dir
 from omnipost_tui.logs import log_files
 from omnipost_tui.models import (
     CONNECTED,
@@ -428,7 +429,7 @@ def _unwritable(directory: Path) -> str | None:
         return f"{directory} is a file, not a directory"
     try:
         # OmniPost creates its directories on first use; missing is fine if they can be made.
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        make_private_dir(directory)
         with tempfile.NamedTemporaryFile(dir=directory, prefix=".omnipost-doctor-") as probe:
             probe.write(b"ok")
             probe.flush()
