@@ -1133,6 +1133,21 @@ def config_cmd(app: App, as_json: bool) -> None:
 
 # --- operations: doctor ------------------------------------------------------------------------
 
+
+def _keymap_problems(settings: Settings) -> list:
+    """``[keymap]`` ids the app does not have: only the app knows its ids (the services,
+    doctor included, never import it), and it refuses to start with one it does not know."""
+    if not settings.keymap:
+        return []
+    from omnipost_tui.config import ConfigProblem
+    from omnipost_tui.tui.keymap import check_keymap
+
+    try:
+        check_keymap(settings.keymap, settings.paths.config_file)
+    except OmniPostError as exc:
+        return [ConfigProblem(exc.message, f"correct [keymap] in {settings.paths.config_file}")]
+    return []
+
 # Monitoring convention: 0 all well, 1 something needs action (usage errors stay 2).
 NEEDS_ACTION = 1
 
@@ -1159,6 +1174,7 @@ def doctor(app: App, as_json: bool) -> None:
     settings, problems = read_settings()
     if problems:
         setup_logging(settings, verbose=app.verbose)  # the group could not, with that config
+    problems = [*problems, *_keymap_problems(settings)]
     checks = run_checks(settings, problems)
     failing = [c.name for c in checks if not c.ok]
     if as_json:

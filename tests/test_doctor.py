@@ -301,6 +301,22 @@ def test_one_bad_value_defaults_that_setting_only(cli, install: Install) -> None
     assert report.failing == ["config"]
 
 
+def test_an_unknown_keymap_id_is_a_failed_config_check(cli, install: Install) -> None:
+    """The app refuses to start with it; doctor must not call the same config fine."""
+    config = install.ctx.settings.paths.config_file
+    config.write_text('[keymap]\nvariants.publsh = "ctrl+o"\n')
+    config.chmod(0o600)
+
+    report = run_doctor(cli)
+
+    report.failed(
+        "config",
+        ("unknown key binding 'variants.publsh'", "did you mean 'variants.publish'"),
+        (f"correct [keymap] in {config}",),
+    )
+    assert report.failing == ["config"]
+
+
 def test_a_bad_environment_value_is_a_failed_check_naming_the_variable(
     cli, install: Install, monkeypatch
 ) -> None:
