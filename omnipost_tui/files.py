@@ -34,4 +34,7 @@ def open_private(path: str | Path, flags: int = os.O_WRONLY | os.O_APPEND) -> in
 def create_private_file(path: Path) -> None:
     """Create ``path`` empty and 0600, and its directory 0700, unless it exists already."""
     make_private_dir(path.parent)
-    os.close(open_private(path))
+    try:
+        os.close(open_private(path, os.O_WRONLY | os.O_EXCL))
+    except FileExistsError:  # a file, or something else its owner will be told about
+        pass
