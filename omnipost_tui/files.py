@@ -8,6 +8,7 @@ umask's mode, ``open(path, "a")`` a new file with it (0644, or 0666 under ``umas
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -34,7 +35,6 @@ def open_private(path: str | Path, flags: int = os.O_WRONLY | os.O_APPEND) -> in
 def create_private_file(path: Path) -> None:
     """Create ``path`` empty and 0600, and its directory 0700, unless it exists already."""
     make_private_dir(path.parent)
-    try:
+    # Already there: a file, or something else whoever opens it will report.
+    with contextlib.suppress(FileExistsError):
         os.close(open_private(path, os.O_WRONLY | os.O_EXCL))
-    except FileExistsError:  # a file, or something else its owner will be told about
-        pass
