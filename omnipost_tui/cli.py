@@ -1148,6 +1148,7 @@ def _keymap_problems(settings: Settings) -> list:
         return [ConfigProblem(exc.message, f"correct [keymap] in {settings.paths.config_file}")]
     return []
 
+
 # Monitoring convention: 0 all well, 1 something needs action (usage errors stay 2).
 NEEDS_ACTION = 1
 
