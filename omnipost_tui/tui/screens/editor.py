@@ -150,15 +150,16 @@ class IncludeBox(Checkbox):
 
 
 @dataclass(frozen=True)
-class Outcome:
-    """What saving does to one variant, as the summary line and the saved message say it."""
+class SaveEffect:
+    """What saving the form does to one variant (scheduled, a draft, or left as it is), as
+    the summary line and the saved message say it."""
 
     what: str  # "scheduled", "draft", or "left retrying" / "left failed" (kept as it is)
     name: str  # ``FB Acme Coffee``
     at: datetime | None = None
 
 
-OUTCOME_ORDER = ("scheduled", "left retrying", "left failed", DRAFT)
+EFFECT_ORDER = ("scheduled", "left retrying", "left failed", DRAFT)
 
 
 def short_name(platform: str, account_name: str) -> str:
@@ -166,25 +167,27 @@ def short_name(platform: str, account_name: str) -> str:
     return f"{PLATFORM_SHORT.get(platform, platform)} {account_name}"
 
 
-def describe_outcomes(outcomes: Iterable[Outcome], tz: ZoneInfo) -> str:
+def describe_effects(effects: Iterable[SaveEffect], tz: ZoneInfo) -> str:
     """``1 scheduled (FB Acme Coffee, Tue 02 Dec 09:30) · 2 drafts (LI Acme; FB North)``."""
     groups: dict[str, list[str]] = {}
-    for outcome in outcomes:
-        detail = outcome.name
-        if outcome.what != DRAFT and outcome.at is not None:
-            detail += f", {local(outcome.at, tz, '%a %d %b %H:%M')}"
-        groups.setdefault(outcome.what, []).append(detail)
+    for effect in effects:
+        detail = effect.name
+        if effect.what != DRAFT and effect.at is not None:
+            detail += f", {local(effect.at, tz, '%a %d %b %H:%M')}"
+        groups.setdefault(effect.what, []).append(detail)
     parts = []
-    for what in sorted(groups, key=lambda w: OUTCOME_ORDER.index(w)):
+    for what in sorted(groups, key=lambda w: EFFECT_ORDER.index(w)):
         details = groups[what]
         label = f"draft{'s' if len(details) != 1 else ''}" if what == DRAFT else what
         parts.append(f"{len(details)} {label} ({'; '.join(details)})")
     return " · ".join(parts) or "the post only, no account"
 
 
-def saved_outcome(variant: VariantView) -> Outcome:
+def saved_effect(variant: VariantView) -> SaveEffect:
     what = variant.status if variant.status in (SCHEDULED, DRAFT) else f"left {variant.status}"
-    return Outcome(what, short_name(variant.platform, variant.account_name), variant.scheduled_at)
+    return SaveEffect(
+        what, short_name(variant.platform, variant.account_name), variant.scheduled_at
+    )
 
 
 class VariantRow(Vertical):
@@ -292,16 +295,16 @@ class VariantRow(Vertical):
             at = None  # reported by the row itself; the save is refused meanwhile
         return VariantPlan(self.account.id, custom, at, self.existing.id if self.existing else None)
 
-    def outcome(self, tz: ZoneInfo, now: datetime) -> Outcome:
+    def save_effect(self, tz: ZoneInfo, now: datetime) -> SaveEffect:
         """What saving the form as it is does to this row's variant."""
         at = self.parse_when(tz, now)
         existing = self.existing
         if at is None:
-            return Outcome(DRAFT, self.short_name)
+            return SaveEffect(DRAFT, self.short_name)
         if existing and existing.status not in (DRAFT, SCHEDULED) and at == existing.scheduled_at:
             # Saved as it is: a retrying or failed variant stays so.
-            return Outcome(f"left {existing.status}", self.short_name, at)
-        return Outcome(SCHEDULED, self.short_name, at)
+            return SaveEffect(f"left {existing.status}", self.short_name, at)
+        return SaveEffect(SCHEDULED, self.short_name, at)
 
     def time_problem(self, tz: ZoneInfo, now: datetime) -> str | None:
         if not self.included:
@@ -796,10 +799,10 @@ class EditorScreen(ServiceCalls, Screen[bool]):
             self._summary(Text(f"✗ fix to save: {', '.join(names)}"), "-error")
             return
         tz, now = self.app.tz, clock.now()
-        outcome = describe_outcomes([row.outcome(tz, now) for row in rows], tz)
+        effects = describe_effects([row.save_effect(tz, now) for row in rows], tz)
         editing = self.data is not None and self.data.loaded is not None
         changes = "no changes · " if editing and not self.dirty else ""
-        self._summary(Text(f"✓ {changes}ctrl+s saves: {outcome}"), "-ready")
+        self._summary(Text(f"✓ {changes}ctrl+s saves: {effects}"), "-ready")
 
     def _summary(self, text: Text, kind: str = "") -> None:
         label = self.query_one("#summary", Label)
@@ -834,8 +837,8 @@ class EditorScreen(ServiceCalls, Screen[bool]):
 
     def _saved(self, result: SaveResult) -> None:
         self._saving = False
-        outcome = describe_outcomes(map(saved_outcome, result.variants), self.app.tz)
-        self.notify(f"post {result.post.id} saved: {outcome}", title="Saved")
+        effects = describe_effects(map(saved_effect, result.variants), self.app.tz)
+        self.notify(f"post {result.post.id} saved: {effects}", title="Saved")
         self.dismiss(True)
 
     def _save_failed(self, exc: BaseException, rows: list[VariantRow]) -> None:
