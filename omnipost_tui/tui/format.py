@@ -18,7 +18,7 @@ from rich.text import Text
 
 from omnipost_tui.models import FAIL, INTERRUPTED, SUCCESS
 from omnipost_tui.services.views import AttemptView
-from omnipost_tui.text import visible
+from omnipost_tui.text import clip, normalise_line_ends, visible_line
 from omnipost_tui.times import format_duration
 
 STATUS_STYLES = {
@@ -59,10 +59,11 @@ def countdown(target: datetime | None, now: datetime) -> str:
 
 
 def first_line(text: str, width: int | None = None) -> str:
-    line = visible(text.strip().splitlines()[0]) if text.strip() else ""  # may predate the rule
-    if width is not None and len(line) > width:
-        return line[: max(width - 1, 0)] + "…"
-    return line
+    """The first line of a stored text, its control characters shown as symbols (the text
+    may predate the rule on what text holds), cut to ``width`` cells when given."""
+    stripped = normalise_line_ends(text).strip()
+    line = stripped.split("\n", 1)[0] if stripped else ""
+    return clip(line, width) if width is not None else visible_line(line)
 
 
 # --- attempts and accounts --------------------------------------------------------------------
@@ -148,13 +149,6 @@ def pretty_json(raw: str | None) -> Text:
     text.no_wrap = False
     text.overflow = "fold"
     return text
-
-
-def clip(text: str, width: int) -> str:
-    """Cut to ``width`` columns with an ellipsis, never leaving a space before it."""
-    if len(text) <= width:
-        return text
-    return text[: max(width - 1, 0)].rstrip() + "…"
 
 
 def fit_line(width: int, text: str, *optional: tuple[str, str]) -> str:

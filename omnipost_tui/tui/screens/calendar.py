@@ -26,13 +26,12 @@ from omnipost_tui.services.brands import list_brands
 from omnipost_tui.services.calendar import agenda, day_bounds, entries_by_day, move_to_day
 from omnipost_tui.services.variants import RESCHEDULABLE, VariantFilter, placed_at
 from omnipost_tui.services.views import VariantView
-from omnipost_tui.text import visible, visible_line
+from omnipost_tui.text import clip, visible, visible_line
 from omnipost_tui.tui.base import OmniScreen
 from omnipost_tui.tui.format import (
     PLATFORM_SHORT,
     STATUS_ICONS,
     STATUS_STYLES,
-    clip,
     countdown,
     first_line,
     local,

@@ -32,11 +32,11 @@ from omnipost_tui.services.variants import (
     list_variants,
 )
 from omnipost_tui.services.views import VariantView
+from omnipost_tui.text import clip
 from omnipost_tui.times import parse_until, parse_when
 from omnipost_tui.tui.base import OmniScreen
 from omnipost_tui.tui.format import (
     PLATFORM_SHORT,
-    clip,
     countdown,
     first_line,
     fit_line,
