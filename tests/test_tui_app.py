@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from omnipost_tui.tui.app import OmniPostApp
-from tests.conftest import screen_text, settle, wait_in_app
+from tests.conftest import (
+    HOSTILE_ANSWER,
+    HOSTILE_SHOWN,
+    assert_harmless,
+    screen_text,
+    settle,
+    wait_in_app,
+)
 
 
 async def test_opens_on_the_calendar_and_number_keys_switch_screens(demo):
@@ -522,3 +529,36 @@ async def test_notifications_never_cover_the_field_being_typed_in(demo):
         await settle(pilot)
         assert len(toast_texts(app)) == 2
         assert screen_text(app).splitlines()[line] == before
+
+
+async def test_alerts_and_notifications_show_stored_text_harmlessly(demo):
+    """An account name stored before the rule on what text holds, and a platform's error
+    quoted in a notification: symbols, brackets as they are, nothing the terminal acts on."""
+    from sqlalchemy import update
+
+    from omnipost_tui.errors import ValidationError
+    from omnipost_tui.models import ConnectedSocialAccount
+
+    with demo.ctx.db.write() as session:  # the expired account the alert line names
+        session.execute(
+            update(ConnectedSocialAccount)
+            .where(ConnectedSocialAccount.id == demo.data.accounts["north-li"])
+            .values(name=HOSTILE_ANSWER)
+        )
+    app = OmniPostApp(demo.ctx, poll_interval=0.05)
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await settle(pilot)
+        alert = str(app.screen.query_one("AlertLine").render())
+        assert HOSTILE_SHOWN in alert
+        assert_harmless(screen_text(app))
+
+        finish_attempts(demo, HOSTILE_ANSWER)  # a worker's attempt fails with it
+        await wait_in_app(pilot, lambda: toasts(app), "the notification")
+        await settle(pilot)
+        [shown] = toast_texts(app)
+        assert shown.startswith("1 failed variant") and "bad␇ ␛[2Jinput" in shown, shown
+        app.report_error(ValidationError(f"Facebook says {HOSTILE_ANSWER}"))
+        await wait_in_app(pilot, lambda: len(toasts(app)) == 2, "the error notification")
+        await settle(pilot)
+        assert toast_texts(app)[1] == f"Not done Facebook says {HOSTILE_SHOWN}"
+        assert_harmless(screen_text(app))

@@ -44,9 +44,17 @@ from omnipost_tui.services.compose import (
 )
 from omnipost_tui.services.variants import get_variant
 from omnipost_tui.services.views import AccountView, BrandView, VariantView
+from omnipost_tui.text import visible, visible_line
 from omnipost_tui.times import format_duration, parse_when
 from omnipost_tui.tui.base import ServiceCalls
-from omnipost_tui.tui.format import PLATFORM_SHORT, STATUS_ICONS, STATUS_STYLES, local
+from omnipost_tui.tui.format import (
+    PLATFORM_SHORT,
+    STATUS_ICONS,
+    STATUS_STYLES,
+    first_line,
+    local,
+    shown,
+)
 from omnipost_tui.tui.screens.confirm import ConfirmScreen
 
 # A new variant on a day picked in the calendar goes out at this local time by default.
@@ -68,7 +76,9 @@ def load_editor(ctx, post_id: int | None, variant_id: int | None) -> EditorData:
     if post_id is None and variant_id is not None:
         post_id = get_variant(ctx, variant_id).post_id
     loaded = load_post(ctx, post_id) if post_id is not None else None
-    return EditorData(list_brands(ctx), list_accounts(ctx), loaded)
+    # Brands and accounts are only named here; the post's text stays as stored (editable).
+    brands = [shown(b) for b in list_brands(ctx)]
+    return EditorData(brands, [shown(a) for a in list_accounts(ctx)], loaded)
 
 
 def default_time(day: date, tz: ZoneInfo, now: datetime) -> str:
@@ -118,12 +128,13 @@ LITTLE_STYLES = {MENTION: "bold underline", HASHTAG: "bold", URL: "underline"}
 def shown_text(platform: str, text: str) -> Text:
     """``text`` as readers of ``platform`` will see it: on LinkedIn a mention written as
     ``@[Acme](urn:li:organization:1)`` shows as its name, and hashtags and links stand out."""
+    text = visible(text)  # as typed or stored; a control character shows as a symbol
     if platform != LINKEDIN:
         return Text(text)
-    shown = Text()
+    out = Text()
     for part in segments(text):
-        shown.append(part.shown, style=LITTLE_STYLES.get(part.kind, ""))
-    return shown
+        out.append(part.shown, style=LITTLE_STYLES.get(part.kind, ""))
+    return out
 
 
 def final_text(post_text: str, custom: str) -> str:
@@ -370,7 +381,7 @@ class LockedRow(Static, can_focus=True):
         return f"v{self.locked.variant.id}"
 
     def on_mount(self) -> None:
-        variant = self.locked.variant
+        variant = shown(self.locked.variant)  # shown, never edited
         tz = self.app.tz
         text = Text()
         text.append(f"{PLATFORM_SHORT.get(variant.platform, variant.platform)} ", style="bold")
@@ -381,8 +392,7 @@ class LockedRow(Static, can_focus=True):
         text.append(f"  {local(when, tz, '%a %d %b %H:%M')}")
         reason = "account removed" if self.locked.reason == "account removed" else "read-only"
         text.append(f"  ({reason})\n", style="dim")
-        first = variant.text.strip().splitlines()[0] if variant.text.strip() else ""
-        text.append(f"   {first}", style="dim")
+        text.append(f"   {first_line(variant.text)}", style="dim")
         self.update(text)
 
 
@@ -416,7 +426,7 @@ class PreviewScreen(ModalScreen[None]):
                 if not self.items:
                     yield Label("No account is included: tick one to see its preview.")
                 for platform, account, text, link in self.items:
-                    head = Text(f"{LABELS[platform]} · {account}   ", style="bold")
+                    head = Text(f"{LABELS[platform]} · {visible_line(account)}   ", style="bold")
                     head.append_text(counter_text(platform, text, named=False))
                     yield Label(head, classes="preview-head")
                     shown = shown_text(platform, text) if text else Text("(no text yet)")
