@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pytest
 
 from omnipost_tui.tui.app import OmniPostApp
@@ -339,6 +341,16 @@ def toasts(app) -> list:
     return list(app.screen.query("Toast"))
 
 
+def toasts_clear_of(app, count: int, lines: Iterable[int]) -> bool:
+    """``count`` toasts on screen, laid out, and none over any of ``lines``."""
+    shown = [toast.region for toast in toasts(app)]
+    return (
+        len(shown) == count
+        and all(shown)
+        and not any(region.y <= line < region.bottom for region in shown for line in lines)
+    )
+
+
 def toast_texts(app) -> list[str]:
     """What each notification on screen reads, its wrapped lines joined."""
     lines = screen_text(app).splitlines()
@@ -416,9 +428,7 @@ async def test_notifications_never_cover_the_cursors_row(demo, where):
         finish_attempts(demo, None, None, "Facebook error 32: (#32) Page request limit reached")
         await wait_in_app(pilot, lambda: app._notifications, "a notification")
         app.notify("variant 3 queued to publish now on Acme Coffee")
-        await settle(pilot)
-        await pilot.pause(0.1)  # the toasts' own layout pass
-        await settle(pilot)
+        await wait_in_app(pilot, lambda: toasts_clear_of(app, 2, [line]), "toasts off the row")
         shown = toast_texts(app)
         assert len(shown) == 2 and shown[0].startswith("2 published · 1 failed")
         assert shown[1] == "variant 3 queued to publish now on Acme Coffee"
@@ -524,9 +534,7 @@ async def test_notifications_never_cover_the_field_being_typed_in(demo):
             app.notify(
                 f"number {n}, long enough to wrap onto three lines of a toast " * 2, title="!"
             )
-        await settle(pilot)
-        await pilot.pause(0.1)  # the toasts' own layout pass
-        await settle(pilot)
+        await wait_in_app(pilot, lambda: toasts_clear_of(app, 2, [line]), "toasts off the field")
         assert len(toast_texts(app)) == 2
         assert screen_text(app).splitlines()[line] == before
 
