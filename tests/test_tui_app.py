@@ -570,3 +570,44 @@ async def test_alerts_and_notifications_show_stored_text_harmlessly(demo):
         await settle(pilot)
         assert toast_texts(app)[1] == f"Not done Facebook says {HOSTILE_SHOWN}"
         assert_harmless(screen_text(app))
+
+
+@pytest.mark.parametrize("field", ["title", "last row"])
+async def test_notifications_in_the_editor_never_cover_the_field_nor_the_save_summary(demo, field):
+    """The editor had Textual's own footer and toast rack: two toasts covered its save summary
+    and the fields at the bottom. Like every screen it keeps its bottom lines (the summary, two
+    lines here, and the key bar) clear, and moves the toasts under its heading when the
+    focused field is low on the screen."""
+    from textual.widgets import Input
+
+    from omnipost_tui.tui.screens.editor import EditorScreen, VariantRow
+    from omnipost_tui.tui.widgets.frame import KeyBar
+
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("2", *["down"] * 7, "e")  # edit the first scheduled variant's post
+        await settle(pilot)
+        editor = app.screen
+        assert isinstance(editor, EditorScreen)
+        summary = editor.query_one("#summary")
+        await wait_in_app(pilot, lambda: "ctrl+s saves" in str(summary.render()), "the summary")
+        assert editor.query_one(KeyBar).region.y == 23
+        kept = [*range(summary.region.y, 23), 23]  # the save summary, the key bar
+        assert len(kept) == 3  # the summary takes two lines at 80 columns
+        if field == "title":
+            target = editor.query_one("#title", Input)
+        else:  # the own-text field of the last account row, as low as the form goes
+            target = list(editor.query(VariantRow))[-1].query_one(".custom", Input)
+            target.disabled = False
+        target.focus()
+        await settle(pilot)
+        line = target.region.y
+        assert (line <= 6) if field == "title" else (line >= 15), line
+        before = screen_text(app).splitlines()
+        for n in range(2):  # a title and three lines each: a third of the screen
+            app.notify(f"number {n}, long enough to wrap onto three lines " * 2, title="!")
+        await wait_in_app(pilot, lambda: toasts_clear_of(app, 2, [line, *kept]), "toasts clear")
+        after = screen_text(app).splitlines()
+        for row in (line, *kept):
+            assert after[row] == before[row], row

@@ -22,7 +22,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
-from textual.widgets import Checkbox, Footer, Input, Label, Select, Static, TextArea
+from textual.widgets import Checkbox, Input, Label, Select, Static, TextArea
 
 from omnipost_tui import clock
 from omnipost_tui.connectors.little_text import HASHTAG, MENTION, URL, segments
@@ -56,6 +56,8 @@ from omnipost_tui.tui.format import (
     shown,
 )
 from omnipost_tui.tui.screens.confirm import ConfirmScreen
+from omnipost_tui.tui.toasts import ToastsOffTheCursor
+from omnipost_tui.tui.widgets.frame import KeyBar
 
 # A new variant on a day picked in the calendar goes out at this local time by default.
 DEFAULT_HOUR = 9
@@ -439,10 +441,15 @@ class PreviewScreen(ModalScreen[None]):
         self.dismiss(None)
 
 
-class EditorScreen(ServiceCalls, Screen[bool]):
-    """Create or edit a post and its variants; dismisses True when something was saved."""
+class EditorScreen(ServiceCalls, ToastsOffTheCursor, Screen[bool]):
+    """Create or edit a post and its variants; dismisses True when something was saved.
+
+    Its bottom lines are the save summary and the key bar, as the other screens' are their
+    status bar and key bar: notifications stay above them and off the focused field."""
 
     CSS_PATH = "editor.tcss"
+    BOTTOM_BARS = "#summary, KeyBar"  # what notifications never cover (ToastsOffTheCursor)
+    TOP_BARS = "#heading"
     # Typing pauses this long before the full check runs (it reads the database).
     CHECK_DELAY = 0.3
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -512,7 +519,7 @@ class EditorScreen(ServiceCalls, Screen[bool]):
                 yield Vertical(id="rows")
                 yield Vertical(id="locked")
         yield Label("", id="summary")
-        yield Footer()
+        yield KeyBar()
 
     def _heading(self) -> Text:
         text = Text(" OmniPost ", style="bold reverse")
