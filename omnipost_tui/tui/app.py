@@ -201,9 +201,9 @@ class OmniPostApp(App):
         it ("3 published · 1 failed") instead of stacking a toast each over the screen."""
         if self._activity is not None:
             shown, counted = self._activity
-            if shown in self._notifications and not shown.has_expired:
+            if shown in self._toasts() and not shown.has_expired:
                 attempts = counted + attempts
-                self._unnotify(shown)
+                self._withdraw(shown)
         title, message, severity = attempts_summary(attempts)
         notification = Notification(
             visible(message), title, severity, timeout=8 if severity == "error" else 5
@@ -235,8 +235,19 @@ class OmniPostApp(App):
         self.call_next(self._keep_newest_toasts)  # once Textual's own handler has added it
 
     def _keep_newest_toasts(self) -> None:
-        for old in list(self._notifications)[:-MAX_TOASTS]:
-            self._unnotify(old)
+        for old in self._toasts()[:-MAX_TOASTS]:
+            self._withdraw(old)
+
+    # Textual 8.2.8 has no public way to list the notifications on screen or to take one back
+    # (only clear_notifications, which takes them all): these two use its private ones.
+    # Re-check both when upgrading Textual (pinned in pyproject.toml).
+
+    def _toasts(self) -> list[Notification]:
+        """The notifications on screen, oldest first."""
+        return list(self._notifications)  # Textual private
+
+    def _withdraw(self, notification: Notification) -> None:
+        self._unnotify(notification)  # Textual private
 
     def _update_unseen(self, alerts: list[Alert]) -> None:
         if isinstance(self.screen, OmniScreen):

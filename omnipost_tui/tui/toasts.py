@@ -43,7 +43,9 @@ class ToastsOffTheCursor(Widget):
         self.call_after_refresh(self._keep_toasts_off_the_cursor)
 
     def _toast_rack(self) -> list[Widget]:
-        return list(self.query("#textual-toastrack"))  # Textual's own, made with the screen
+        # Textual's own rack, made with the screen, and its Toast children: found by the id and
+        # the type name Textual 8.2.8 gives them (not a public API). Re-check when upgrading.
+        return list(self.query("#textual-toastrack"))
 
     def _bar_lines(self) -> tuple[int, int]:
         """How many lines the top bars and the bottom bars take now."""

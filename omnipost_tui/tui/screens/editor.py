@@ -20,6 +20,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
+from textual.geometry import Size
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.widgets import Checkbox, Input, Label, Select, Static, TextArea
@@ -154,12 +155,22 @@ class FieldError(Label):
 
 class IncludeBox(Checkbox):
     """A checkbox that reads ``[x]`` or ``[ ]``: the state is in the characters, so it shows in
-    every theme and in 16 colours (Textual's ``▐X▌`` is the same two glyphs either way)."""
+    every theme and in 16 colours (Textual's ``▐X▌`` is the same two glyphs either way).
 
-    @property
-    def _button(self) -> Content:
+    Drawn through the public ``render`` and ``get_content_width``: the box and the label as
+    Textual's ToggleButton lays them out (button first, the label padded by one)."""
+
+    def box(self) -> Content:
         mark = "x" if self.value else " "
         return Content.assemble("[", (mark, self.get_visual_style("toggle--button")), "]")
+
+    def render(self) -> Content:
+        label = self.label.pad(1, 1).stylize_before(self.get_visual_style("toggle--label"))
+        return Content.assemble(self.box(), label)
+
+    def get_content_width(self, container: Size, viewport: Size) -> int:
+        label = self.label.get_optimal_width(self.styles, 0)
+        return self.box().get_optimal_width(self.styles, 0) + (label + 2 if label else 0)
 
 
 @dataclass(frozen=True)
