@@ -14,16 +14,16 @@ from zoneinfo import ZoneInfo
 from rich.cells import cell_len
 
 from omnipost_tui.services.views import AccountView, AttemptView, BrandView, PostView, VariantView
-from omnipost_tui.text import visible_line
+from omnipost_tui.text import clip, pad
 from omnipost_tui.times import iso_local
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], max_width: int = 60) -> str:
     """Columns padded to their widest cell; long cells cut with an ellipsis.
 
-    Widths are terminal cells, not characters: a CJK character or an emoji takes two, a
-    combining accent none. Stored text is shown on one line with its control characters
-    made visible, so no cell can move the cursor.
+    Widths are terminal cells, not characters (``text.clip``): a CJK character or an emoji
+    takes two, a combining accent none. Stored text is shown on one line with its control
+    characters made visible, so no cell can move the cursor.
     """
     cells = [[_cell(v, max_width) for v in row] for row in rows]
     widths = [cell_len(h) for h in headers]
@@ -36,26 +36,11 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], max_width: int 
 
 
 def _row(cells: Sequence[str], widths: Sequence[int]) -> str:
-    padded = [v + " " * (w - cell_len(v)) for v, w in zip(cells, widths, strict=True)]
-    return "  ".join(padded).rstrip()
+    return "  ".join(pad(v, w) for v, w in zip(cells, widths, strict=True)).rstrip()
 
 
 def _cell(value: Any, max_width: int) -> str:
-    text = "-" if value is None or value == "" else visible_line(str(value))
-    if cell_len(text) <= max_width:
-        return text
-    return _clip(text, max_width - 1) + "…"
-
-
-def _clip(text: str, width: int) -> str:
-    """The longest start of ``text`` that fits ``width`` cells; a wide character that would
-    straddle the edge is left out whole."""
-    used = 0
-    for index, char in enumerate(text):
-        used += cell_len(char)
-        if used > width:
-            return text[:index]
-    return text
+    return "-" if value is None or value == "" else clip(str(value), max_width)
 
 
 # json.dumps escapes the C0 controls but leaves DEL, C1 and the lone surrogates that carry

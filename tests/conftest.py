@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -45,6 +46,21 @@ def wait_for(
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout}s waiting for {what or condition}")
         time.sleep(interval)
+
+
+# What a platform's answer, or text stored before the rule on what text holds, may contain:
+# BEL, ESC starting a screen clear, NUL, DEL, a C1 CSI, and brackets that read as markup.
+HOSTILE_ANSWER = "bad\x07 \x1b[2Jinput\x00 \x7f \x9b [/] end"
+# How the app shows it: every control as a symbol, the brackets as they are.
+HOSTILE_SHOWN = "bad␇ ␛[2Jinput␀ ␡ \\x9b [/] end"
+# Everything a terminal would act on: C0 but LF, DEL, C1.
+TERMINAL_CONTROLS = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+
+
+def assert_harmless(shown: str) -> None:
+    """Nothing in ``shown`` that the terminal would act on."""
+    found = TERMINAL_CONTROLS.search(shown)
+    assert found is None, f"raw {found.group()!r} in {shown!r}"
 
 
 def screen_text(app) -> str:

@@ -231,3 +231,28 @@ def test_a_retry_days_later_keeps_the_plan_and_the_calendar_moves_it_once_it_wen
     assert counts_by_day(ctx, *days, BERLIN) == {date(2026, 11, 30): {"published": 1}}
     assert [v.id for v in agenda(ctx, date(2026, 11, 30), BERLIN)] == [variant]
     assert agenda(ctx, date(2026, 11, 28), BERLIN) == []
+
+
+def test_the_grid_and_the_agenda_place_every_variant_at_the_same_time(ctx, world, fake_clock):
+    from omnipost_tui.services.calendar import entries_by_day
+    from omnipost_tui.services.variants import placed_at, publish_now
+
+    fake_clock.current = at(2026, 12, 1, 8, 0)
+    went_out_early = schedule(ctx, world, at(2026, 12, 3, 9, 0))  # planned for the 3rd
+    publish_now(ctx, went_out_early)
+    go_out(ctx, went_out_early, fake_clock)  # ...and out on the 1st
+    waiting = schedule(ctx, world, at(2026, 12, 2, 10, 0), account=world.linkedin_id)
+    draft = schedule(ctx, world, at(2026, 12, 2, 11, 0))
+    unschedule_variant(ctx, draft)  # keeps its planned time, dimmed on the grid
+
+    first, last = date(2026, 12, 1), date(2026, 12, 3)
+    grid = entries_by_day(ctx, first, last, BERLIN)
+    for offset in range(3):
+        day = first + timedelta(days=offset)
+        listed = agenda(ctx, day, BERLIN)
+        assert [(e.at, e.status) for e in grid.get(day, [])] == [
+            (placed_at(v), v.status) for v in listed
+        ], day
+    assert [e.at for e in grid[first]] == [at(2026, 12, 1, 8, 0)]  # where it went out
+    assert [v.id for v in agenda(ctx, date(2026, 12, 2), BERLIN)] == [waiting, draft]
+    assert date(2026, 12, 3) not in grid

@@ -82,6 +82,28 @@ def test_visible_shows_every_control_as_a_symbol_and_keeps_the_rest() -> None:
     assert shown == ("ring␇ back␍OVERWRITE ␛[2J nul␀ del␡ csi\\x9b end\nnext\tline \\xff")
 
 
+@pytest.mark.parametrize(
+    ("text", "width", "expected"),
+    [
+        ("東京カフェ渋谷店", 8, "東京カ…"),  # 7 cells: the fourth character would straddle
+        ("東京カフェ渋谷店", 16, "東京カフェ渋谷店"),  # fits exactly
+        ("ab 東京", 4, "ab…"),  # no space left before the ellipsis
+        ("👨‍👩‍👧 family", 4, "👨‍👩‍👧…"),  # one two-cell family, not three emoji
+        ("Cafe\u0301 crème", 7, "Cafe\u0301 c…"),  # the accent takes no cell
+        ("bell\x07 \x1b[2J", 20, "bell␇ ␛[2J"),  # shown, never sent to the terminal
+        ("two\nlines", 20, "two lines"),
+        ("anything", 0, ""),
+    ],
+)  # fmt: skip
+def test_clip_counts_the_cells_a_terminal_draws(text: str, width: int, expected: str) -> None:
+    from rich.cells import cell_len
+
+    from omnipost_tui.text import clip
+
+    assert clip(text, width) == expected
+    assert cell_len(clip(text, width)) <= width
+
+
 # --- every service that takes text ------------------------------------------------------------
 
 

@@ -21,7 +21,14 @@ from omnipost_tui.tui.screens.account_forms import (
 )
 from omnipost_tui.tui.screens.accounts import AccountsScreen
 from omnipost_tui.tui.screens.confirm import ConfirmScreen
-from tests.conftest import screen_text, settle, wait_in_app
+from tests.conftest import (
+    HOSTILE_ANSWER,
+    HOSTILE_SHOWN,
+    assert_harmless,
+    screen_text,
+    settle,
+    wait_in_app,
+)
 
 SECRET = "EAAG-pasted-SECRET-token-4242424242"
 
@@ -432,3 +439,35 @@ async def test_refresh_and_check_ask_the_platform(demo, sandbox, monkeypatch):
         await pilot.press("c")
         await settle(pilot)
         assert any("the token works" in str(n.message) for n in app._notifications)
+
+
+async def test_stored_names_with_control_characters_are_shown_harmlessly(demo):
+    """A name or a page id stored before the rule on what text holds (or as a platform gave
+    it): symbols in the table, the detail and the remove dialog; its brackets as they are."""
+    from sqlalchemy import update
+
+    account = demo.data.accounts["acme-fb"]
+    with demo.ctx.db.write() as session:
+        session.execute(
+            update(ConnectedSocialAccount)
+            .where(ConnectedSocialAccount.id == account)
+            .values(name=HOSTILE_ANSWER, external_id="page\x1b[2K")
+        )
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await open_accounts(pilot)
+        key = f"account-{account}"
+        assert cell(app, key, "name").strip() == HOSTILE_SHOWN
+        assert cell(app, key, "external") == "page␛[2K"
+        await select_row(pilot, key)
+        detail = screen_text(app)
+        assert f"{HOSTILE_SHOWN}  account {account}" in detail
+        assert "Facebook · page␛[2K" in detail
+        assert_harmless(detail)
+
+        await pilot.press("x")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        dialog = screen_text(app)
+        assert f"Remove account {HOSTILE_SHOWN}?" in dialog
+        assert_harmless(dialog)

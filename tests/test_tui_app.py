@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pytest
 
 from omnipost_tui.tui.app import OmniPostApp
-from tests.conftest import screen_text, settle, wait_in_app
+from tests.conftest import (
+    HOSTILE_ANSWER,
+    HOSTILE_SHOWN,
+    assert_harmless,
+    screen_text,
+    settle,
+    wait_in_app,
+)
 
 
 async def test_opens_on_the_calendar_and_number_keys_switch_screens(demo):
@@ -332,6 +341,16 @@ def toasts(app) -> list:
     return list(app.screen.query("Toast"))
 
 
+def toasts_clear_of(app, count: int, lines: Iterable[int]) -> bool:
+    """``count`` toasts on screen, laid out, and none over any of ``lines``."""
+    shown = [toast.region for toast in toasts(app)]
+    return (
+        len(shown) == count
+        and all(shown)
+        and not any(region.y <= line < region.bottom for region in shown for line in lines)
+    )
+
+
 def toast_texts(app) -> list[str]:
     """What each notification on screen reads, its wrapped lines joined."""
     lines = screen_text(app).splitlines()
@@ -409,9 +428,7 @@ async def test_notifications_never_cover_the_cursors_row(demo, where):
         finish_attempts(demo, None, None, "Facebook error 32: (#32) Page request limit reached")
         await wait_in_app(pilot, lambda: app._notifications, "a notification")
         app.notify("variant 3 queued to publish now on Acme Coffee")
-        await settle(pilot)
-        await pilot.pause(0.1)  # the toasts' own layout pass
-        await settle(pilot)
+        await wait_in_app(pilot, lambda: toasts_clear_of(app, 2, [line]), "toasts off the row")
         shown = toast_texts(app)
         assert len(shown) == 2 and shown[0].startswith("2 published · 1 failed")
         assert shown[1] == "variant 3 queued to publish now on Acme Coffee"
@@ -517,8 +534,80 @@ async def test_notifications_never_cover_the_field_being_typed_in(demo):
             app.notify(
                 f"number {n}, long enough to wrap onto three lines of a toast " * 2, title="!"
             )
-        await settle(pilot)
-        await pilot.pause(0.1)  # the toasts' own layout pass
-        await settle(pilot)
+        await wait_in_app(pilot, lambda: toasts_clear_of(app, 2, [line]), "toasts off the field")
         assert len(toast_texts(app)) == 2
         assert screen_text(app).splitlines()[line] == before
+
+
+async def test_alerts_and_notifications_show_stored_text_harmlessly(demo):
+    """An account name stored before the rule on what text holds, and a platform's error
+    quoted in a notification: symbols, brackets as they are, nothing the terminal acts on."""
+    from sqlalchemy import update
+
+    from omnipost_tui.errors import ValidationError
+    from omnipost_tui.models import ConnectedSocialAccount
+
+    with demo.ctx.db.write() as session:  # the expired account the alert line names
+        session.execute(
+            update(ConnectedSocialAccount)
+            .where(ConnectedSocialAccount.id == demo.data.accounts["north-li"])
+            .values(name=HOSTILE_ANSWER)
+        )
+    app = OmniPostApp(demo.ctx, poll_interval=0.05)
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await settle(pilot)
+        alert = str(app.screen.query_one("AlertLine").render())
+        assert HOSTILE_SHOWN in alert
+        assert_harmless(screen_text(app))
+
+        finish_attempts(demo, HOSTILE_ANSWER)  # a worker's attempt fails with it
+        await wait_in_app(pilot, lambda: toasts(app), "the notification")
+        await settle(pilot)
+        [shown] = toast_texts(app)
+        assert shown.startswith("1 failed variant") and "bad␇ ␛[2Jinput" in shown, shown
+        app.report_error(ValidationError(f"Facebook says {HOSTILE_ANSWER}"))
+        await wait_in_app(pilot, lambda: len(toasts(app)) == 2, "the error notification")
+        await settle(pilot)
+        assert toast_texts(app)[1] == f"Not done Facebook says {HOSTILE_SHOWN}"
+        assert_harmless(screen_text(app))
+
+
+@pytest.mark.parametrize("field", ["title", "last row"])
+async def test_notifications_in_the_editor_never_cover_the_field_nor_the_save_summary(demo, field):
+    """The editor had Textual's own footer and toast rack: two toasts covered its save summary
+    and the fields at the bottom. Like every screen it keeps its bottom lines (the summary, two
+    lines here, and the key bar) clear, and moves the toasts under its heading when the
+    focused field is low on the screen."""
+    from textual.widgets import Input
+
+    from omnipost_tui.tui.screens.editor import EditorScreen, VariantRow
+    from omnipost_tui.tui.widgets.frame import KeyBar
+
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("2", *["down"] * 7, "e")  # edit the first scheduled variant's post
+        await settle(pilot)
+        editor = app.screen
+        assert isinstance(editor, EditorScreen)
+        summary = editor.query_one("#summary")
+        await wait_in_app(pilot, lambda: "ctrl+s saves" in str(summary.render()), "the summary")
+        assert editor.query_one(KeyBar).region.y == 23
+        kept = [*range(summary.region.y, 23), 23]  # the save summary, the key bar
+        assert len(kept) == 3  # the summary takes two lines at 80 columns
+        if field == "title":
+            target = editor.query_one("#title", Input)
+        else:  # the own-text field of the last account row, as low as the form goes
+            target = list(editor.query(VariantRow))[-1].query_one(".custom", Input)
+            target.disabled = False
+        target.focus()
+        await settle(pilot)
+        line = target.region.y
+        assert (line <= 6) if field == "title" else (line >= 15), line
+        before = screen_text(app).splitlines()
+        for n in range(2):  # a title and three lines each: a third of the screen
+            app.notify(f"number {n}, long enough to wrap onto three lines " * 2, title="!")
+        await wait_in_app(pilot, lambda: toasts_clear_of(app, 2, [line, *kept]), "toasts clear")
+        after = screen_text(app).splitlines()
+        for row in (line, *kept):
+            assert after[row] == before[row], row

@@ -25,7 +25,14 @@ from omnipost_tui.tui.app import OmniPostApp
 from omnipost_tui.tui.screens.attempts import PAGE, AttemptsScreen
 from omnipost_tui.tui.screens.confirm import ConfirmScreen
 from omnipost_tui.tui.screens.variants import VariantsScreen
-from tests.conftest import settle, wait_in_app
+from tests.conftest import (
+    HOSTILE_ANSWER,
+    HOSTILE_SHOWN,
+    assert_harmless,
+    screen_text,
+    settle,
+    wait_in_app,
+)
 
 
 def plain(renderable, width: int = 78) -> str:
@@ -86,12 +93,12 @@ async def test_lists_every_attempt_newest_first_with_coloured_results(demo):
         )
         result = cell(app, duplicate.id, "result")
         assert (result.plain, str(result.style)) == ("fail", "red")
-        assert cell(app, duplicate.id, "http") == "400"
+        assert str(cell(app, duplicate.id, "http")) == "400"
         assert "Duplicate status message" in cell(app, duplicate.id, "error").plain
-        assert cell(app, published.id, "external") == "acme-coffee-page_801"
+        assert str(cell(app, published.id, "external")) == "acme-coffee-page_801"
         started = published.started_at.astimezone(app.tz).strftime("%m-%d %H:%M:%S")
-        assert cell(app, published.id, "started") == started
-        assert cell(app, published.id, "took") == "1.0s"
+        assert str(cell(app, published.id, "started")) == started
+        assert str(cell(app, published.id, "took")) == "1.0s"
         label = str(app.screen.query_one("#position", Label).content)
         assert "1–7 of 7 attempts" in label
 
@@ -106,7 +113,7 @@ async def test_pending_attempt_shows_as_pending(demo):
         await open_attempts(pilot)
         result = cell(app, claim.attempt_id, "result")
         assert (result.plain, str(result.style)) == ("pending", "yellow")
-        assert cell(app, claim.attempt_id, "took") == ""
+        assert str(cell(app, claim.attempt_id, "took")) == ""
 
 
 async def test_moving_the_cursor_shows_the_attempt_in_the_detail_pane(demo):
@@ -459,3 +466,53 @@ async def test_the_error_code_is_said_once(demo):
         await highlight(app, pilot, other.id)
         shown = cell(app, other.id, "error").plain
         assert shown.startswith(f"{other.error_code}: ")
+
+
+def store_attempt_answer(demo, key: str, **values) -> int:
+    """What a platform answered (or an older version stored), written as it came."""
+    from sqlalchemy import update
+
+    attempt = attempt_of(demo, key).id
+    with demo.ctx.db.write() as session:
+        session.execute(
+            update(PublicationAttempt).where(PublicationAttempt.id == attempt).values(**values)
+        )
+    return attempt
+
+
+async def test_a_platform_answer_with_control_characters_is_shown_harmlessly(demo):
+    # JSON escapes the controls (\u001b); decoded for pretty printing they are real again.
+    as_json = store_attempt_answer(
+        demo,
+        "tasting-fb",
+        error_message=HOSTILE_ANSWER,
+        raw_response=json.dumps({"error": {"message": HOSTILE_ANSWER, "code": 100}}),
+        request_summary=json.dumps({"method": "POST", "body": {"message": HOSTILE_ANSWER}}),
+        external_post_id="id\x1b[31m",
+    )
+    # Not JSON at all: a proxy's page, as it came.
+    as_page = store_attempt_answer(
+        demo, "careers-li", raw_response=f"<html>\r\n{HOSTILE_ANSWER}\r\n</html>"
+    )
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_attempts(pilot)
+        assert "␛[2Jinput" in str(cell(app, as_json, "error"))
+        assert str(cell(app, as_json, "external")) == "id␛[31m"
+        await highlight(app, pilot, as_json)
+        await pilot.press("d")  # the detail, full screen
+        await settle(pilot)
+        detail = detail_text(app)
+        assert HOSTILE_SHOWN in detail  # the error line
+        # The request and the raw answer, pretty-printed (a JSON string escapes its backslash).
+        assert detail.count('"bad␇ ␛[2Jinput␀ ␡ \\\\x9b [/] end"') == 2, detail
+        assert "id␛[31m" in detail
+        assert_harmless(detail)
+        assert_harmless(screen_text(app))
+
+        await pilot.press("d")
+        await highlight(app, pilot, as_page)
+        detail = detail_text(app)
+        assert f"<html>\n{HOSTILE_SHOWN}\n</html>" in detail
+        assert_harmless(detail)
+        assert_harmless(screen_text(app))

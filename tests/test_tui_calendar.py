@@ -13,6 +13,7 @@ from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 import pytest
+from rich.cells import cell_len
 from textual.screen import Screen
 from textual.widgets import DataTable, Label
 
@@ -168,14 +169,8 @@ async def test_each_day_stays_in_its_cell_and_a_busy_day_says_how_many_more(demo
         await settle(pilot)
         g = grid(app)
         assert g.lines_per_week() == lines  # the height the terminal gives is used
-        width = g.cell_width()
         # A rule between every two days, and nothing of a day beyond its own cell.
-        for y in range(HEADER_LINES, HEADER_LINES + len(g.weeks) * lines):
-            text = g.render_line(y).text
-            assert [text[width * c] for c in range(1, 7)] == ["│"] * 6, text
-        for week in g.weeks:
-            for day in week:
-                assert all(len(line) == width - 1 for line in g.cell_text(day)), day
+        assert_every_cell_keeps_its_width(g)
         busy = cell(g, d(16))
         shown = lines - 2  # the number's line and the "+N more" line aside
         assert busy[0] == "16 ◷9"
@@ -186,6 +181,60 @@ async def test_each_day_stays_in_its_cell_and_a_busy_day_says_how_many_more(demo
             assert [line[7:] for line in busy[1:3]] == ["FB", "LI"]
             # The 9th's four variants all fit: no "+N more" there.
             assert cell(g, d(9))[1:5] == ["?07:30 FB", "↻10:26 LI", "◷12:30 FB", "◷12:45 LI"]
+
+
+def assert_every_cell_keeps_its_width(g: MonthGrid) -> None:
+    """Measured in terminal cells: a rule between every two days at the same column on every
+    line, and each day's text exactly as wide as its cell."""
+    width = g.cell_width()
+    for y in range(HEADER_LINES, HEADER_LINES + len(g.weeks) * g.lines_per_week()):
+        strip = g.render_line(y)
+        assert strip.cell_length == g.size.width, strip.text
+        days = strip.divide([width * c for c in range(1, 8)])[1:7]
+        assert [day.text[0] for day in days] == ["│"] * 6, strip.text
+        assert [day.cell_length for day in days] == [width] * 6, strip.text
+    for week in g.weeks:
+        for day in week:
+            assert [cell_len(line) for line in g.cell_text(day)] == [width - 1] * len(
+                g.cell_text(day)
+            ), day
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (180, 50)])
+async def test_wide_characters_stay_in_their_day(demo, size):
+    # Account names in Japanese and with emoji take two cells a character: cut by cells, not
+    # by characters, they still end inside their day and in the agenda's column. The grid
+    # names accounts from 16-column days on (180 columns); narrower, it says FB or LI only.
+    from sqlalchemy import update
+
+    from omnipost_tui.models import ConnectedSocialAccount, Post
+
+    names = {"acme-fb": "東京カフェ渋谷店", "acme-li": "☕🥐 Café Crème 渋谷"}
+    with demo.ctx.db.write() as session:
+        for key, name in names.items():
+            session.execute(
+                update(ConnectedSocialAccount)
+                .where(ConnectedSocialAccount.id == demo.data.accounts[key])
+                .values(name=name)
+            )
+        session.execute(update(Post).values(base_text="🎉🎉 新年快乐 ☕ grand opening 🥐🥐🥐"))
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        g = grid(app)
+        assert_every_cell_keeps_its_width(g)
+        if g.cell_width() >= 16:  # cut where the next character would not fit, with "…"
+            assert cell(g, d(9))[3:5] == ["◷12:30 FB 東京…", "◷12:45 LI ☕🥐…"]
+        else:
+            assert not any("東" in line for line in g.cell_text(d(9)))
+        screen = app.screen
+        assert isinstance(screen, CalendarScreen)
+        table = agenda_table(app)
+        for key in ("account", "text"):
+            column = [str(table.get_cell(row.key, key)) for row in table.ordered_rows]
+            room = max(0, screen._widths[key] - 1)  # no account column at 80 columns
+            assert column and all(cell_len(c) <= room for c in column), column
+        assert any(c.startswith("🎉🎉 新") for c in agenda_column(app, 4))
 
 
 async def test_keys_move_the_day_and_the_month(demo):

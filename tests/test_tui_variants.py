@@ -11,7 +11,14 @@ from omnipost_tui.services import publishing
 from omnipost_tui.services.variants import get_variant
 from omnipost_tui.tui.app import OmniPostApp
 from omnipost_tui.tui.screens.confirm import AskScreen, ConfirmScreen
-from tests.conftest import settle, wait_in_app
+from tests.conftest import (
+    HOSTILE_ANSWER,
+    HOSTILE_SHOWN,
+    assert_harmless,
+    screen_text,
+    settle,
+    wait_in_app,
+)
 
 
 def table(app) -> DataTable:
@@ -336,3 +343,40 @@ async def test_a_hundred_thousand_variants_open_and_page(ctx):
         assert "99,901–100,000 of 100,000" in str(position.render())
         last = row_keys(app)
         assert len(last) == 100 and last == sorted(last)
+
+
+async def test_stored_text_with_control_characters_is_shown_harmlessly(demo):
+    """Names and texts stored before the rule on what text holds: symbols on every row and in
+    the publish dialog, nothing a terminal would act on."""
+    from sqlalchemy import update
+
+    from omnipost_tui.models import Brand, ConnectedSocialAccount, Post
+
+    variant = demo.data.variants["hiring-fb"]
+    with demo.ctx.db.write() as session:
+        session.execute(
+            update(ConnectedSocialAccount)
+            .where(ConnectedSocialAccount.id == demo.data.accounts["acme-fb"])
+            .values(name="Acme\x1b]0;pwned\x07")  # would retitle the terminal window
+        )
+        session.execute(update(Brand).where(Brand.name == "Acme Coffee").values(name="Br\x9band"))
+        session.execute(
+            update(Post)
+            .where(Post.id == demo.data.posts["hiring"])
+            .values(base_text=HOSTILE_ANSWER)
+        )
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_variants(pilot)
+        cells = [str(c) for c in table(app).get_row(str(variant))]
+        assert cells[3:5] == ["Acme␛]0;pw…", "Br\\x9ba…"]  # cut to their columns
+        assert cells[-1] == HOSTILE_SHOWN
+        assert_harmless(screen_text(app))
+
+        await select_variant(pilot, variant)
+        await pilot.press("p")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        dialog = screen_text(app)
+        assert "Acme␛]0;pwned␇" in dialog and HOSTILE_SHOWN in dialog
+        assert_harmless(dialog)

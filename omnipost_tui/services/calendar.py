@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from omnipost_tui.errors import ValidationError
-from omnipost_tui.models import PUBLISHED, ConnectedSocialAccount, PostVariant
+from omnipost_tui.models import ConnectedSocialAccount, PostVariant
 from omnipost_tui.services.context import Context
 from omnipost_tui.services.variants import (
     VariantFilter,
@@ -18,6 +18,7 @@ from omnipost_tui.services.variants import (
     get_variant,
     list_variants,
     placed_at,
+    placed_time,
     schedule_variant,
 )
 from omnipost_tui.services.views import VariantView
@@ -68,7 +69,7 @@ def entries_by_day(
         rows = session.execute(_filtered(session, query, days_of)).all()
     placed = []
     for variant_id, status, scheduled_at, published_at, platform, account_name in rows:
-        at = published_at if status == PUBLISHED and published_at else scheduled_at
+        at = placed_time(status, scheduled_at, published_at)
         placed.append((at, variant_id, DayEntry(at, status, platform, account_name)))
     days: dict[date, list[DayEntry]] = defaultdict(list)
     for at, _, entry in sorted(placed, key=lambda item: item[:2]):

@@ -456,16 +456,23 @@ def _filtered(session: Session, query: Select, flt: VariantFilter) -> Select:
     return query
 
 
-def placed_at(variant: VariantView) -> datetime | None:
+def placed_time(
+    status: str, scheduled_at: datetime | None, published_at: datetime | None
+) -> datetime | None:
     """Where a variant sits on the calendar: where it went out once published (publish now,
-    a retry), else where it is planned."""
-    if variant.status == PUBLISHED and variant.published_at is not None:
-        return variant.published_at
-    return variant.scheduled_at
+    a retry), else where it is planned. ``placed_between`` is the same rule in SQL."""
+    if status == PUBLISHED and published_at is not None:
+        return published_at
+    return scheduled_at
+
+
+def placed_at(variant: VariantView) -> datetime | None:
+    """``placed_time`` of a variant as the screens hold it."""
+    return placed_time(variant.status, variant.scheduled_at, variant.published_at)
 
 
 def placed_between(start: datetime | None, end: datetime | None) -> ColumnElement[bool]:
-    """``placed_at`` in [start, end), as range searches on the (status, scheduled_at) and
+    """``placed_time`` in [start, end), as range searches on the (status, scheduled_at) and
     (status, published_at) indexes."""
 
     def within(column):

@@ -16,7 +16,7 @@ from typing import ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.notifications import Notification, Notify
+from textual.notifications import Notification, Notify, SeverityLevel
 from textual.reactive import reactive
 from textual.screen import Screen
 
@@ -29,8 +29,9 @@ from omnipost_tui.services.context import Context
 from omnipost_tui.services.status import StatusReport, status_report
 from omnipost_tui.services.views import AttemptView
 from omnipost_tui.services.watch import ChangeWatcher
+from omnipost_tui.text import visible, visible_line
 from omnipost_tui.tui.base import OmniScreen
-from omnipost_tui.tui.format import attempts_summary
+from omnipost_tui.tui.format import attempts_summary, shown
 from omnipost_tui.tui.keymap import check_keymap
 from omnipost_tui.tui.screens.accounts import AccountsScreen
 from omnipost_tui.tui.screens.attempts import AttemptsScreen
@@ -174,7 +175,8 @@ class OmniPostApp(App):
         report = status_report(self.ctx, with_queue=False)
         alerts = current_alerts(self.ctx, now)
         since = (self._finished_since or now) - FINISHED_OVERLAP
-        finished = attempts_finished_since(self.ctx, since)
+        finished = [shown(a) for a in attempts_finished_since(self.ctx, since)]
+        alerts = [shown(alert) for alert in alerts]  # they name accounts and quote errors
         return LiveSummary(report, alerts, self.ctx.settings.timezone, self.status_note, finished)
 
     def _apply_summary(self, summary: LiveSummary) -> None:
@@ -199,22 +201,53 @@ class OmniPostApp(App):
         it ("3 published · 1 failed") instead of stacking a toast each over the screen."""
         if self._activity is not None:
             shown, counted = self._activity
-            if shown in self._notifications and not shown.has_expired:
+            if shown in self._toasts() and not shown.has_expired:
                 attempts = counted + attempts
-                self._unnotify(shown)
+                self._withdraw(shown)
         title, message, severity = attempts_summary(attempts)
         notification = Notification(
-            message, title, severity, timeout=8 if severity == "error" else 5, markup=False
+            visible(message), title, severity, timeout=8 if severity == "error" else 5
         )
         self._activity = (notification, attempts)
         self.post_message(Notify(notification))
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notification of the app (screens' ``notify`` comes here too) as plain text with
+        its control characters as symbols: messages quote names, titles and platform errors,
+        and as markup a ``[/]`` or ``[message]`` in them would break the toast or vanish."""
+        super().notify(
+            visible(message),
+            title=visible_line(title),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
 
     def on_notify(self, event: Notify) -> None:
         self.call_next(self._keep_newest_toasts)  # once Textual's own handler has added it
 
     def _keep_newest_toasts(self) -> None:
-        for old in list(self._notifications)[:-MAX_TOASTS]:
-            self._unnotify(old)
+        for old in self._toasts()[:-MAX_TOASTS]:
+            self._withdraw(old)
+
+    # Textual 8.2.8 has no public way to list the notifications on screen or to take one back
+    # (only clear_notifications, which takes them all): these two use its private ones.
+    # Re-check both when upgrading Textual (pinned in pyproject.toml).
+
+    def _toasts(self) -> list[Notification]:
+        """The notifications on screen, oldest first."""
+        return list(self._notifications)  # Textual private
+
+    def _withdraw(self, notification: Notification) -> None:
+        self._unnotify(notification)  # Textual private
 
     def _update_unseen(self, alerts: list[Alert]) -> None:
         if isinstance(self.screen, OmniScreen):

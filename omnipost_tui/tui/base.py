@@ -82,6 +82,8 @@ class OmniScreen(ServiceCalls, ToastsOffTheCursor, Screen):
 
     def palette_commands(self) -> Iterable[tuple[str, str, Callable[[], Any]]]:
         """(title, help, callback) for this screen's actions in the command palette."""
+        # Textual private: the screen's own bindings, remapped keys included (active_bindings
+        # would add the app's and depend on focus). Re-check when upgrading Textual.
         for binding in self._bindings.key_to_bindings.values():
             for item in binding:
                 if item.show and item.description:

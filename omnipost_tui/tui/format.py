@@ -1,7 +1,15 @@
-"""How the screens show things: status colours, short platform names, local times.
+"""How the screens show things: status colours, short platform names, local times, and
+stored text made safe to draw.
 
 Colours are ANSI names so they follow the terminal's palette under the ANSI themes and stay
 readable with 256 colours.
+
+Stored text may predate the rule on what text holds (``omnipost_tui.text``), and a platform's
+answers (errors, raw responses, post ids) follow no rule of ours; Textual passes ESC, NUL, DEL
+and the C1 controls on to the terminal. So what a screen loads to show passes through
+``shown`` once, where it is loaded: every cell, detail line, dialog and notification built
+from it is then safe, and no drawing code has to remember. (The editor's fields keep the text
+as stored: saving it names any control character left, and where it is.)
 """
 
 from __future__ import annotations
@@ -9,7 +17,9 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import fields, replace
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from rich.cells import cell_len
@@ -18,7 +28,7 @@ from rich.text import Text
 
 from omnipost_tui.models import FAIL, INTERRUPTED, SUCCESS
 from omnipost_tui.services.views import AttemptView
-from omnipost_tui.text import visible
+from omnipost_tui.text import clip, normalise_line_ends, visible, visible_line
 from omnipost_tui.times import format_duration
 
 STATUS_STYLES = {
@@ -43,6 +53,22 @@ PLATFORM_SHORT = {"facebook": "FB", "linkedin": "LI"}
 RESULT_STYLES = {"success": "green", "fail": "red", "interrupted": "bright_magenta", None: "yellow"}
 
 
+View = TypeVar("View")
+
+
+def shown(view: View) -> View:
+    """A view (a frozen dataclass from the services) with every text field safe to draw:
+    control characters as symbols (``visible``), Windows line ends as line ends."""
+    changed = {}
+    for field in fields(view):  # type: ignore[arg-type]
+        value = getattr(view, field.name)
+        if isinstance(value, str):
+            safe = visible(value.replace("\r\n", "\n"))
+            if safe != value:
+                changed[field.name] = safe
+    return replace(view, **changed) if changed else view  # type: ignore[type-var]
+
+
 def status_text(status: str) -> Text:
     return Text(f"{STATUS_ICONS.get(status, ' ')} {status}", style=STATUS_STYLES.get(status, ""))
 
@@ -59,10 +85,11 @@ def countdown(target: datetime | None, now: datetime) -> str:
 
 
 def first_line(text: str, width: int | None = None) -> str:
-    line = visible(text.strip().splitlines()[0]) if text.strip() else ""  # may predate the rule
-    if width is not None and len(line) > width:
-        return line[: max(width - 1, 0)] + "…"
-    return line
+    """The first line of a stored text, its control characters shown as symbols (the text
+    may predate the rule on what text holds), cut to ``width`` cells when given."""
+    stripped = normalise_line_ends(text).strip()
+    line = stripped.split("\n", 1)[0] if stripped else ""
+    return clip(line, width) if width is not None else visible_line(line)
 
 
 # --- attempts and accounts --------------------------------------------------------------------
@@ -143,18 +170,23 @@ def pretty_json(raw: str | None) -> Text:
     try:
         data = json.loads(raw)
     except ValueError:
-        return Text(raw, overflow="fold")
-    text = JSON.from_data(data, indent=2, ensure_ascii=False).text
+        return Text(visible(raw), overflow="fold")
+    text = JSON.from_data(_visible_strings(data), indent=2, ensure_ascii=False).text
     text.no_wrap = False
     text.overflow = "fold"
     return text
 
 
-def clip(text: str, width: int) -> str:
-    """Cut to ``width`` columns with an ellipsis, never leaving a space before it."""
-    if len(text) <= width:
-        return text
-    return text[: max(width - 1, 0)].rstrip() + "…"
+def _visible_strings(data: Any) -> Any:
+    """Decoded JSON with its strings made visible: an escaped control (``\\u001b``) is a
+    real one once decoded, and json.dumps writes DEL and C1 back raw."""
+    if isinstance(data, str):
+        return visible(data)
+    if isinstance(data, list):
+        return [_visible_strings(item) for item in data]
+    if isinstance(data, dict):
+        return {visible(key): _visible_strings(value) for key, value in data.items()}
+    return data
 
 
 def fit_line(width: int, text: str, *optional: tuple[str, str]) -> str:

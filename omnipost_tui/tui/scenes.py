@@ -73,6 +73,8 @@ def visit(keys: tuple[str, ...]):
 
 def write_screenshots(target: Path, size: tuple[int, int] = (120, 40)) -> list[Path]:
     """Seed the demo data in a scratch home and save one SVG per scene into ``target``."""
+    # Textual private: the screenshot helper of Textual's own docs (no public equivalent in
+    # 8.2.8). Re-check when upgrading Textual (pinned in pyproject.toml).
     from textual._doc import take_svg_screenshot
 
     from omnipost_tui import clock

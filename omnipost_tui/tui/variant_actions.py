@@ -186,6 +186,8 @@ class VariantActions(_Base):
     def key_for(self, action: str) -> str:
         """The key bound to ``action_<name>`` on this screen, as the user would type it."""
         name = action.removeprefix("action_")
+        # Textual private: the screen's own bindings, remapped keys included (active_bindings
+        # would leave out a key while a field has focus). Re-check when upgrading Textual.
         for bindings in self._bindings.key_to_bindings.values():
             for binding in bindings:
                 if binding.action == name:

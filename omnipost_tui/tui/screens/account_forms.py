@@ -13,6 +13,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -336,6 +337,6 @@ class AddBrandScreen(ServiceCalls, AskScreen):
 
     def _refused(self, exc: BaseException) -> None:
         if isinstance(exc, OmniPostError):
-            self.query_one("#error", Label).update(exc.message)
+            self.query_one("#error", Label).update(Text(exc.message))
         else:
             self.app.report_error(exc)

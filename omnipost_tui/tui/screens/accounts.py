@@ -33,7 +33,13 @@ from omnipost_tui.services.tokens import check_account, refresh_account
 from omnipost_tui.services.views import AccountView, BrandView
 from omnipost_tui.times import format_local
 from omnipost_tui.tui.base import OmniScreen
-from omnipost_tui.tui.format import PLATFORM_SHORT, account_status_text, expiry_hint, local
+from omnipost_tui.tui.format import (
+    PLATFORM_SHORT,
+    account_status_text,
+    expiry_hint,
+    local,
+    shown,
+)
 from omnipost_tui.tui.screens.account_forms import (
     AddAccountScreen,
     AddBrandScreen,
@@ -62,7 +68,9 @@ class Overview:
 
 
 def load_overview(ctx, include_removed: bool) -> Overview:
-    return Overview(list_brands(ctx), list_accounts(ctx, include_removed=include_removed))
+    brands = list_brands(ctx)
+    accounts = list_accounts(ctx, include_removed=include_removed)
+    return Overview([shown(b) for b in brands], [shown(a) for a in accounts])
 
 
 def cropped(text: str, style: str = "") -> Text:
@@ -253,7 +261,8 @@ class AccountsScreen(OmniScreen):
         grid.add_column(style="bold", no_wrap=True)
         grid.add_column(overflow="fold")
         grid.add_row(
-            "platform", f"{LABELS.get(account.platform, account.platform)} · {account.external_id}"
+            "platform",
+            Text(f"{LABELS.get(account.platform, account.platform)} · {account.external_id}"),
         )
         status = account_status_text(account.status)
         if account.status == EXPIRED:

@@ -30,7 +30,7 @@ from omnipost_tui.services.variants import VariantFilter, get_variant
 from omnipost_tui.services.views import AttemptView, VariantView
 from omnipost_tui.times import format_local
 from omnipost_tui.tui.base import OmniScreen
-from omnipost_tui.tui.format import fit_line, local, pretty_json, result_text, took
+from omnipost_tui.tui.format import fit_line, local, pretty_json, result_text, shown, took
 from omnipost_tui.tui.variant_actions import VariantActions
 from omnipost_tui.tui.widgets.flex_table import FlexTable
 
@@ -82,7 +82,7 @@ def load_page(ctx, flt: AttemptFilter, anchor: int | None, *, from_end: bool = F
         rows = rows[:PAGE]
     total = count_attempts(ctx, **match)
     offset = count_attempts(ctx, **match, newer_than=rows[0].id) if rows else 0
-    return Page(rows, anchor, has_next, total, offset)
+    return Page([shown(a) for a in rows], anchor, has_next, total, offset)
 
 
 def previous_page_anchor(ctx, flt: AttemptFilter, first_id: int) -> int | None:
@@ -127,8 +127,11 @@ def attempt_detail(a: AttemptView, tz) -> RenderableType:
     if a.error_code or a.error_message or a.error_class:
         what = f" ({a.error_class})" if a.error_class else ""
         fields.add_row("error", Text(f"{a.error_summary}{what}", style="red"))
-    fields.add_row("post id", a.external_post_id or Text("—", style="dim"))
-    fields.add_row("worker", a.worker or Text("—", style="dim"))
+    # Text, not str: Rich would read a platform's "[/]" as markup.
+    fields.add_row(
+        "post id", Text(a.external_post_id or "—", style="" if a.external_post_id else "dim")
+    )
+    fields.add_row("worker", Text(a.worker or "—", style="" if a.worker else "dim"))
     return Group(
         fields,
         Rule("request (redacted)", style="dim", align="left"),
@@ -415,7 +418,7 @@ class AttemptsScreen(VariantActions, OmniScreen):
 
     def _filter_error(self, message: str) -> None:
         label = self.query_one("#filter-error", Label)
-        label.update(message)
+        label.update(Text(message))
         label.display = bool(message)
 
     @on(Input.Submitted, "#variant")
@@ -465,7 +468,7 @@ class AttemptsScreen(VariantActions, OmniScreen):
             return
 
         def loaded(variant: VariantView) -> None:
-            self._acting_on = variant
+            self._acting_on = shown(variant)  # named in the dialogs
             try:
                 then()
             finally:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import ClassVar
+from zoneinfo import ZoneInfo
 
 from rich.text import Text
 from textual import on
@@ -23,24 +24,44 @@ from omnipost_tui import clock
 from omnipost_tui.models import VARIANT_STATUSES
 from omnipost_tui.platforms import LABELS, PLATFORMS
 from omnipost_tui.services.brands import list_brands
-from omnipost_tui.services.calendar import agenda, day_bounds, entries_by_day, move_to_day
+from omnipost_tui.services.calendar import (
+    DayEntry,
+    agenda,
+    day_bounds,
+    entries_by_day,
+    move_to_day,
+)
 from omnipost_tui.services.variants import RESCHEDULABLE, VariantFilter, placed_at
 from omnipost_tui.services.views import VariantView
-from omnipost_tui.text import visible, visible_line
+from omnipost_tui.text import clip, visible_line
 from omnipost_tui.tui.base import OmniScreen
 from omnipost_tui.tui.format import (
     PLATFORM_SHORT,
     STATUS_ICONS,
     STATUS_STYLES,
-    clip,
     countdown,
     first_line,
     local,
+    shown,
     status_text,
 )
 from omnipost_tui.tui.variant_actions import VariantActions
 from omnipost_tui.tui.widgets.keyed_table import KeyedTable
 from omnipost_tui.tui.widgets.month_grid import COUNTED_STATUSES, MonthGrid
+
+
+def load_days(
+    ctx, first: date, last: date, tz: ZoneInfo, flt: VariantFilter
+) -> dict[date, list[DayEntry]]:
+    """The grid's days, in a worker thread."""
+    days = entries_by_day(ctx, first, last, tz, flt)
+    return {day: [shown(entry) for entry in entries] for day, entries in days.items()}
+
+
+def load_agenda(ctx, day: date, tz: ZoneInfo, flt: VariantFilter) -> list[VariantView]:
+    """One day's variants, in a worker thread."""
+    return [shown(variant) for variant in agenda(ctx, day, tz, flt)]
+
 
 # (key, header). Widths depend on the space the agenda gets; see _column_widths.
 COLUMNS = (
@@ -185,7 +206,7 @@ class CalendarScreen(VariantActions, OmniScreen):
         return clock.now().astimezone(self.app.tz).date()
 
     def _set_brands(self, brands) -> None:
-        self.query_one("#brand", Select).set_options([(b.name, b.id) for b in brands])
+        self.query_one("#brand", Select).set_options([(shown(b).name, b.id) for b in brands])
 
     def _column_widths(self, width: int) -> dict[str, int]:
         """Each width includes the one-space gap after the field (the table has no padding)."""
@@ -242,7 +263,7 @@ class CalendarScreen(VariantActions, OmniScreen):
         grid = self.grid
         first, last = grid.visible_range
         self.call(
-            entries_by_day,
+            load_days,
             self.app.ctx,
             first,
             last,
@@ -256,7 +277,7 @@ class CalendarScreen(VariantActions, OmniScreen):
     def _load_agenda(self) -> None:
         day = self.grid.selected
         self.call(
-            agenda,
+            load_agenda,
             self.app.ctx,
             day,
             self.app.tz,
@@ -360,10 +381,8 @@ class CalendarScreen(VariantActions, OmniScreen):
             if variant.external_post_id:
                 text.append(f" · {variant.external_post_id}", style="dim")
         if variant.last_error and variant.status in ("failed", "retrying", "unconfirmed"):
-            # May quote a platform's answer: never send its control characters to the terminal.
-            text.append(
-                f"\n{visible(variant.last_error)}", style=STATUS_STYLES.get(variant.status, "")
-            )
+            # May quote a platform's answer: made visible where it was loaded (load_agenda).
+            text.append(f"\n{variant.last_error}", style=STATUS_STYLES.get(variant.status, ""))
         line = first_line(variant.text)
         title = visible_line(variant.post_title)  # may predate the rule on what text holds
         if not line.startswith(title):

@@ -38,8 +38,9 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.title_text, id="title")
-            yield Static(self.body, id="body")
+            # Plain text, never markup: titles and bodies name accounts and quote texts.
+            yield Label(Text(self.title_text), id="title")
+            yield Static(Text(self.body) if isinstance(self.body, str) else self.body, id="body")
             yield Label(f"y / Enter: {self.yes}     n / Esc: cancel", id="keys")
 
     def action_answer(self, answer: bool) -> None:
@@ -74,9 +75,9 @@ class AskScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.title_text, id="title")
+            yield Label(Text(self.title_text), id="title")
             if self.hint:
-                yield Label(self.hint, id="hint")
+                yield Label(Text(self.hint), id="hint")
             yield Input(value=self.value, password=self.password, id="answer")
             yield Label("", id="error")
             yield Label("Enter: OK     Esc: cancel", id="keys")

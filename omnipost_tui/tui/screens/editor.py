@@ -20,9 +20,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
+from textual.geometry import Size
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
-from textual.widgets import Checkbox, Footer, Input, Label, Select, Static, TextArea
+from textual.widgets import Checkbox, Input, Label, Select, Static, TextArea
 
 from omnipost_tui import clock
 from omnipost_tui.connectors.little_text import HASHTAG, MENTION, URL, segments
@@ -44,10 +45,20 @@ from omnipost_tui.services.compose import (
 )
 from omnipost_tui.services.variants import get_variant
 from omnipost_tui.services.views import AccountView, BrandView, VariantView
+from omnipost_tui.text import visible, visible_line
 from omnipost_tui.times import format_duration, parse_when
 from omnipost_tui.tui.base import ServiceCalls
-from omnipost_tui.tui.format import PLATFORM_SHORT, STATUS_ICONS, STATUS_STYLES, local
+from omnipost_tui.tui.format import (
+    PLATFORM_SHORT,
+    STATUS_ICONS,
+    STATUS_STYLES,
+    first_line,
+    local,
+    shown,
+)
 from omnipost_tui.tui.screens.confirm import ConfirmScreen
+from omnipost_tui.tui.toasts import ToastsOffTheCursor
+from omnipost_tui.tui.widgets.frame import KeyBar
 
 # A new variant on a day picked in the calendar goes out at this local time by default.
 DEFAULT_HOUR = 9
@@ -68,7 +79,9 @@ def load_editor(ctx, post_id: int | None, variant_id: int | None) -> EditorData:
     if post_id is None and variant_id is not None:
         post_id = get_variant(ctx, variant_id).post_id
     loaded = load_post(ctx, post_id) if post_id is not None else None
-    return EditorData(list_brands(ctx), list_accounts(ctx), loaded)
+    # Brands and accounts are only named here; the post's text stays as stored (editable).
+    brands = [shown(b) for b in list_brands(ctx)]
+    return EditorData(brands, [shown(a) for a in list_accounts(ctx)], loaded)
 
 
 def default_time(day: date, tz: ZoneInfo, now: datetime) -> str:
@@ -118,12 +131,13 @@ LITTLE_STYLES = {MENTION: "bold underline", HASHTAG: "bold", URL: "underline"}
 def shown_text(platform: str, text: str) -> Text:
     """``text`` as readers of ``platform`` will see it: on LinkedIn a mention written as
     ``@[Acme](urn:li:organization:1)`` shows as its name, and hashtags and links stand out."""
+    text = visible(text)  # as typed or stored; a control character shows as a symbol
     if platform != LINKEDIN:
         return Text(text)
-    shown = Text()
+    out = Text()
     for part in segments(text):
-        shown.append(part.shown, style=LITTLE_STYLES.get(part.kind, ""))
-    return shown
+        out.append(part.shown, style=LITTLE_STYLES.get(part.kind, ""))
+    return out
 
 
 def final_text(post_text: str, custom: str) -> str:
@@ -141,24 +155,35 @@ class FieldError(Label):
 
 class IncludeBox(Checkbox):
     """A checkbox that reads ``[x]`` or ``[ ]``: the state is in the characters, so it shows in
-    every theme and in 16 colours (Textual's ``▐X▌`` is the same two glyphs either way)."""
+    every theme and in 16 colours (Textual's ``▐X▌`` is the same two glyphs either way).
 
-    @property
-    def _button(self) -> Content:
+    Drawn through the public ``render`` and ``get_content_width``: the box and the label as
+    Textual's ToggleButton lays them out (button first, the label padded by one)."""
+
+    def box(self) -> Content:
         mark = "x" if self.value else " "
         return Content.assemble("[", (mark, self.get_visual_style("toggle--button")), "]")
 
+    def render(self) -> Content:
+        label = self.label.pad(1, 1).stylize_before(self.get_visual_style("toggle--label"))
+        return Content.assemble(self.box(), label)
+
+    def get_content_width(self, container: Size, viewport: Size) -> int:
+        label = self.label.get_optimal_width(self.styles, 0)
+        return self.box().get_optimal_width(self.styles, 0) + (label + 2 if label else 0)
+
 
 @dataclass(frozen=True)
-class Outcome:
-    """What saving does to one variant, as the summary line and the saved message say it."""
+class SaveEffect:
+    """What saving the form does to one variant (scheduled, a draft, or left as it is), as
+    the summary line and the saved message say it."""
 
     what: str  # "scheduled", "draft", or "left retrying" / "left failed" (kept as it is)
     name: str  # ``FB Acme Coffee``
     at: datetime | None = None
 
 
-OUTCOME_ORDER = ("scheduled", "left retrying", "left failed", DRAFT)
+EFFECT_ORDER = ("scheduled", "left retrying", "left failed", DRAFT)
 
 
 def short_name(platform: str, account_name: str) -> str:
@@ -166,25 +191,27 @@ def short_name(platform: str, account_name: str) -> str:
     return f"{PLATFORM_SHORT.get(platform, platform)} {account_name}"
 
 
-def describe_outcomes(outcomes: Iterable[Outcome], tz: ZoneInfo) -> str:
+def describe_effects(effects: Iterable[SaveEffect], tz: ZoneInfo) -> str:
     """``1 scheduled (FB Acme Coffee, Tue 02 Dec 09:30) · 2 drafts (LI Acme; FB North)``."""
     groups: dict[str, list[str]] = {}
-    for outcome in outcomes:
-        detail = outcome.name
-        if outcome.what != DRAFT and outcome.at is not None:
-            detail += f", {local(outcome.at, tz, '%a %d %b %H:%M')}"
-        groups.setdefault(outcome.what, []).append(detail)
+    for effect in effects:
+        detail = effect.name
+        if effect.what != DRAFT and effect.at is not None:
+            detail += f", {local(effect.at, tz, '%a %d %b %H:%M')}"
+        groups.setdefault(effect.what, []).append(detail)
     parts = []
-    for what in sorted(groups, key=lambda w: OUTCOME_ORDER.index(w)):
+    for what in sorted(groups, key=lambda w: EFFECT_ORDER.index(w)):
         details = groups[what]
         label = f"draft{'s' if len(details) != 1 else ''}" if what == DRAFT else what
         parts.append(f"{len(details)} {label} ({'; '.join(details)})")
     return " · ".join(parts) or "the post only, no account"
 
 
-def saved_outcome(variant: VariantView) -> Outcome:
+def saved_effect(variant: VariantView) -> SaveEffect:
     what = variant.status if variant.status in (SCHEDULED, DRAFT) else f"left {variant.status}"
-    return Outcome(what, short_name(variant.platform, variant.account_name), variant.scheduled_at)
+    return SaveEffect(
+        what, short_name(variant.platform, variant.account_name), variant.scheduled_at
+    )
 
 
 class VariantRow(Vertical):
@@ -292,16 +319,16 @@ class VariantRow(Vertical):
             at = None  # reported by the row itself; the save is refused meanwhile
         return VariantPlan(self.account.id, custom, at, self.existing.id if self.existing else None)
 
-    def outcome(self, tz: ZoneInfo, now: datetime) -> Outcome:
+    def save_effect(self, tz: ZoneInfo, now: datetime) -> SaveEffect:
         """What saving the form as it is does to this row's variant."""
         at = self.parse_when(tz, now)
         existing = self.existing
         if at is None:
-            return Outcome(DRAFT, self.short_name)
+            return SaveEffect(DRAFT, self.short_name)
         if existing and existing.status not in (DRAFT, SCHEDULED) and at == existing.scheduled_at:
             # Saved as it is: a retrying or failed variant stays so.
-            return Outcome(f"left {existing.status}", self.short_name, at)
-        return Outcome(SCHEDULED, self.short_name, at)
+            return SaveEffect(f"left {existing.status}", self.short_name, at)
+        return SaveEffect(SCHEDULED, self.short_name, at)
 
     def time_problem(self, tz: ZoneInfo, now: datetime) -> str | None:
         if not self.included:
@@ -367,7 +394,7 @@ class LockedRow(Static, can_focus=True):
         return f"v{self.locked.variant.id}"
 
     def on_mount(self) -> None:
-        variant = self.locked.variant
+        variant = shown(self.locked.variant)  # shown, never edited
         tz = self.app.tz
         text = Text()
         text.append(f"{PLATFORM_SHORT.get(variant.platform, variant.platform)} ", style="bold")
@@ -378,8 +405,7 @@ class LockedRow(Static, can_focus=True):
         text.append(f"  {local(when, tz, '%a %d %b %H:%M')}")
         reason = "account removed" if self.locked.reason == "account removed" else "read-only"
         text.append(f"  ({reason})\n", style="dim")
-        first = variant.text.strip().splitlines()[0] if variant.text.strip() else ""
-        text.append(f"   {first}", style="dim")
+        text.append(f"   {first_line(variant.text)}", style="dim")
         self.update(text)
 
 
@@ -413,7 +439,7 @@ class PreviewScreen(ModalScreen[None]):
                 if not self.items:
                     yield Label("No account is included: tick one to see its preview.")
                 for platform, account, text, link in self.items:
-                    head = Text(f"{LABELS[platform]} · {account}   ", style="bold")
+                    head = Text(f"{LABELS[platform]} · {visible_line(account)}   ", style="bold")
                     head.append_text(counter_text(platform, text, named=False))
                     yield Label(head, classes="preview-head")
                     shown = shown_text(platform, text) if text else Text("(no text yet)")
@@ -426,10 +452,15 @@ class PreviewScreen(ModalScreen[None]):
         self.dismiss(None)
 
 
-class EditorScreen(ServiceCalls, Screen[bool]):
-    """Create or edit a post and its variants; dismisses True when something was saved."""
+class EditorScreen(ServiceCalls, ToastsOffTheCursor, Screen[bool]):
+    """Create or edit a post and its variants; dismisses True when something was saved.
+
+    Its bottom lines are the save summary and the key bar, as the other screens' are their
+    status bar and key bar: notifications stay above them and off the focused field."""
 
     CSS_PATH = "editor.tcss"
+    BOTTOM_BARS = "#summary, KeyBar"  # what notifications never cover (ToastsOffTheCursor)
+    TOP_BARS = "#heading"
     # Typing pauses this long before the full check runs (it reads the database).
     CHECK_DELAY = 0.3
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -499,7 +530,7 @@ class EditorScreen(ServiceCalls, Screen[bool]):
                 yield Vertical(id="rows")
                 yield Vertical(id="locked")
         yield Label("", id="summary")
-        yield Footer()
+        yield KeyBar()
 
     def _heading(self) -> Text:
         text = Text(" OmniPost ", style="bold reverse")
@@ -796,10 +827,10 @@ class EditorScreen(ServiceCalls, Screen[bool]):
             self._summary(Text(f"✗ fix to save: {', '.join(names)}"), "-error")
             return
         tz, now = self.app.tz, clock.now()
-        outcome = describe_outcomes([row.outcome(tz, now) for row in rows], tz)
+        effects = describe_effects([row.save_effect(tz, now) for row in rows], tz)
         editing = self.data is not None and self.data.loaded is not None
         changes = "no changes · " if editing and not self.dirty else ""
-        self._summary(Text(f"✓ {changes}ctrl+s saves: {outcome}"), "-ready")
+        self._summary(Text(f"✓ {changes}ctrl+s saves: {effects}"), "-ready")
 
     def _summary(self, text: Text, kind: str = "") -> None:
         label = self.query_one("#summary", Label)
@@ -834,8 +865,8 @@ class EditorScreen(ServiceCalls, Screen[bool]):
 
     def _saved(self, result: SaveResult) -> None:
         self._saving = False
-        outcome = describe_outcomes(map(saved_outcome, result.variants), self.app.tz)
-        self.notify(f"post {result.post.id} saved: {outcome}", title="Saved")
+        effects = describe_effects(map(saved_effect, result.variants), self.app.tz)
+        self.notify(f"post {result.post.id} saved: {effects}", title="Saved")
         self.dismiss(True)
 
     def _save_failed(self, exc: BaseException, rows: list[VariantRow]) -> None:

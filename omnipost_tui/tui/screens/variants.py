@@ -32,15 +32,16 @@ from omnipost_tui.services.variants import (
     list_variants,
 )
 from omnipost_tui.services.views import VariantView
+from omnipost_tui.text import clip
 from omnipost_tui.times import parse_until, parse_when
 from omnipost_tui.tui.base import OmniScreen
 from omnipost_tui.tui.format import (
     PLATFORM_SHORT,
-    clip,
     countdown,
     first_line,
     fit_line,
     local,
+    shown,
     status_text,
 )
 from omnipost_tui.tui.variant_actions import VariantActions
@@ -90,7 +91,7 @@ def load_page(ctx, flt: VariantFilter, anchor: Cursor | None, *, from_end: bool 
         rows = rows[:PAGE]
     total = count_variants(ctx, flt)
     offset = count_variants(ctx, flt, before=cursor_of(rows[0])) if rows else 0
-    return Page(rows, anchor, has_next, total, offset)
+    return Page([shown(v) for v in rows], anchor, has_next, total, offset)
 
 
 def previous_page_anchor(ctx, flt: VariantFilter, first: Cursor) -> Cursor | None:
@@ -170,7 +171,7 @@ class VariantsScreen(VariantActions, OmniScreen):
         self.call(list_brands, self.app.ctx, done=self._set_brands, group="brands")
 
     def _set_brands(self, brands) -> None:
-        self.query_one("#brand", Select).set_options([(b.name, b.id) for b in brands])
+        self.query_one("#brand", Select).set_options([(shown(b).name, b.id) for b in brands])
 
     # --- loading ----------------------------------------------------------------------------
 
@@ -338,7 +339,7 @@ class VariantsScreen(VariantActions, OmniScreen):
             date_from = parse_when(start, tz, now) if start else None
             date_to = parse_until(end, tz, now) if end else None
         except ValidationError as exc:
-            error.update(exc.message)
+            error.update(Text(exc.message))
             return
         error.update("")
         status = self.query_one("#status", Select).value

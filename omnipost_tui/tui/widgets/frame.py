@@ -7,7 +7,11 @@ from rich.text import Text
 from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.screen import Screen
 from textual.widgets import Footer, Static
+
+# Textual private: FooterKey (the footer's key widget) is not exported by textual.widgets in
+# 8.2.8. Re-check when upgrading Textual (pinned in pyproject.toml).
 from textual.widgets._footer import FooterKey
 
 from omnipost_tui import clock
@@ -125,13 +129,21 @@ class KeyBar(Footer):
     def __init__(self) -> None:
         super().__init__(compact=True)
         self._composed_width = 0
+        self._bindings_known = False  # the screen has said which bindings it has
+
+    def on_mount(self) -> None:
+        # Footer recomposes on this signal too (after a refresh, so after this callback).
+        self.screen.bindings_updated_signal.subscribe(self, self._bindings_updated)
+
+    def _bindings_updated(self, _: Screen) -> None:
+        self._bindings_known = True
 
     async def on_resize(self, event: events.Resize) -> None:
-        if event.size.width != self._composed_width and self._bindings_ready:
+        if event.size.width != self._composed_width and self._bindings_known:
             await self.recompose()
 
     def compose(self) -> ComposeResult:
-        if not self._bindings_ready:
+        if not self._bindings_known:
             return
         self._composed_width = self.size.width
         width = (self.size.width or self.app.size.width) - self.styles.padding.left
@@ -170,6 +182,7 @@ class KeyBar(Footer):
         return cell_len(self.app.get_key_display(binding)) + 1 + cell_len(description) + 1
 
     def _key(self, binding: Binding, description: str, enabled: bool, tooltip: str) -> FooterKey:
+        # FooterKey is Textual private (see its import): re-check when upgrading Textual.
         return FooterKey(
             binding.key,
             self.app.get_key_display(binding),
@@ -185,6 +198,7 @@ class KeyBar(Footer):
         active = self.screen.active_bindings.get(self.app.COMMAND_PALETTE_BINDING)
         if active is not None:
             _, binding, enabled, _ = active
+            # FooterKey is Textual private (see its import): re-check when upgrading Textual.
             yield FooterKey(
                 binding.key,
                 self.app.get_key_display(binding),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist
@@ -26,12 +27,12 @@ class KeyedTable(DataTable):
             for key, cells in rows.items():
                 for column, new, old in zip(columns, cells, self.shown[key], strict=True):
                     if new != old:
-                        self.update_cell(key, column, new)
+                        self.update_cell(key, column, as_text(new))
             self.shown = rows
             return False
         self.clear()
         for key, cells in rows.items():
-            self.add_row(*cells, key=key)
+            self.add_row(*map(as_text, cells), key=key)
         self.shown = rows
         return True
 
@@ -43,7 +44,7 @@ class KeyedTable(DataTable):
         index = list(self.columns).index(column_key)  # type: ignore[arg-type]
         if cells[index] != value:
             self.shown[row_key] = (*cells[:index], value, *cells[index + 1 :])
-            self.update_cell(row_key, column_key, value)
+            self.update_cell(row_key, column_key, as_text(value))
 
     def cursor_key(self) -> str:
         """The key of the row under the cursor, "" when there is none."""
@@ -73,3 +74,9 @@ class KeyedTable(DataTable):
             self.scroll_home(animate=False)
         elif self.move_to(target):
             self.scroll_y = scroll_y
+
+
+def as_text(cell: object) -> object:
+    """A cell as plain text: DataTable reads a ``str`` cell as Rich markup, so a stored name or
+    a platform's error holding ``[/]`` would break the table and ``[b]`` would vanish."""
+    return Text(cell, end="") if isinstance(cell, str) else cell

@@ -20,6 +20,7 @@ from datetime import date, timedelta
 from typing import ClassVar
 from zoneinfo import ZoneInfo
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -29,7 +30,8 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from omnipost_tui.services.calendar import DayEntry
-from omnipost_tui.tui.format import PLATFORM_SHORT, STATUS_ICONS, STATUS_STYLES, clip
+from omnipost_tui.text import clip
+from omnipost_tui.tui.format import PLATFORM_SHORT, STATUS_ICONS, STATUS_STYLES
 
 # The order a day's numbers are shown in: what went out, what will, what needs a look.
 # "publishing" lasts seconds, so it sits with the scheduled ones; drafts that keep a planned
@@ -93,7 +95,7 @@ def fit_tokens(tokens: list[Token], width: int) -> list[tuple[str, str]]:
     """All the tokens on one line of ``width`` (spaced, else packed: the icons separate the
     numbers), or none: a partial count would read as the whole day."""
     for gap in (" ", ""):
-        if sum(len(t.text) for t in tokens) + len(gap) * (len(tokens) - 1) <= width:
+        if sum(cell_len(t.text) for t in tokens) + len(gap) * (len(tokens) - 1) <= width:
             parts: list[tuple[str, str]] = []
             for index, token in enumerate(tokens):
                 if index and gap:
@@ -104,22 +106,23 @@ def fit_tokens(tokens: list[Token], width: int) -> list[tuple[str, str]]:
 
 
 def entry_parts(entry: DayEntry, width: int, tz: ZoneInfo) -> list[tuple[str, str]]:
-    """``◷12:30 FB Acme…``: the status icon, the local time, then the account as room allows."""
+    """``◷12:30 FB Acme…``: the status icon, the local time, then the account as room allows,
+    all within ``width`` cells (an account named in CJK or emoji takes two cells a letter)."""
     style = STATUS_STYLES.get(entry.status, "")
     parts = [(STATUS_ICONS.get(entry.status, "?"), style)]
     parts.append((entry.at.astimezone(tz).strftime(ENTRY_TIME), "dim" if style == "dim" else ""))
-    room = width - 7  # after the icon, the time and a space
+    room = width - sum(cell_len(text) for text, _ in parts) - 1  # and a space
     short = PLATFORM_SHORT.get(entry.platform, entry.platform)
-    if room >= len(short):
+    if room >= cell_len(short):
         # The account's name only when a few letters of it fit; "FB" alone otherwise.
-        account = f"{short} {entry.account_name}" if room >= len(short) + 5 else short
+        account = f"{short} {entry.account_name}" if room >= cell_len(short) + 5 else short
         parts.append((" " + clip(account, room), "dim"))
     return parts
 
 
 def more_text(hidden: int, width: int) -> str:
     text = f"+{hidden} more"
-    return text if len(text) <= width else f"+{hidden}"
+    return text if cell_len(text) <= width else f"+{hidden}"
 
 
 def lay_out_day(
@@ -297,7 +300,7 @@ class MonthGrid(Widget, can_focus=True):
         title = f"{calendar.month_name[self.selected.month]} {self.selected.year}"
         text = f"‹ {title} ›"
         note = f"  {self.note}" if self.note else ""
-        left = max(0, (span - len(text) - len(note)) // 2)
+        left = max(0, (span - cell_len(text) - cell_len(note)) // 2)
         return [
             Segment(" " * left),
             Segment(text, self._style("month-grid--title")),
@@ -326,7 +329,7 @@ class MonthGrid(Widget, can_focus=True):
         if line == 0 and placed:
             parts.append((" ", Style()))
         parts.extend((text, Style.parse(style) if style else Style()) for text, style in placed)
-        used = sum(len(text) for text, _ in parts)
+        used = sum(cell_len(text) for text, _ in parts)
         parts.append((" " * max(0, inner - used), Style()))
         return parts
 
