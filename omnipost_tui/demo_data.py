@@ -10,6 +10,7 @@ the ones a real worker leaves behind.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -298,10 +299,13 @@ def _replay_attempt(ctx: Context, variant_id: int, outcome: str, detail: str, wh
         result = Outcome(status=UNCONFIRMED, last_error=detail)
     else:
         status = 429 if outcome == RETRYING else 401 if "401" in detail else 400
+        # The code the connectors record: Facebook's Graph code, LinkedIn's own name for it.
+        said = re.search(r"Facebook error (\d+)|LinkedIn error \d+ (\w+)", detail)
+        code = next(group for group in said.groups() if group) if said else str(status)
         record = AttemptRecord(
             result=FAIL,
             http_status=status,
-            error_code=str(status),
+            error_code=code,
             error_message=detail,
             error_class="rate_limited" if outcome == RETRYING else "permanent",
             request_summary=summary,

@@ -109,15 +109,18 @@ def entry_parts(entry: DayEntry, width: int, tz: ZoneInfo) -> list[tuple[str, st
     """``◷12:30 FB Acme…``: the status icon, the local time, then the account as room allows,
     all within ``width`` cells (an account named in CJK or emoji takes two cells a letter)."""
     style = STATUS_STYLES.get(entry.status, "")
-    parts = [(STATUS_ICONS.get(entry.status, "?"), style)]
-    parts.append((entry.at.astimezone(tz).strftime(ENTRY_TIME), "dim" if style == "dim" else ""))
-    room = width - sum(cell_len(text) for text, _ in parts) - 1  # and a space
+    icon = STATUS_ICONS.get(entry.status, "?")
+    at = entry.at.astimezone(tz).strftime(ENTRY_TIME)
+    time_style = "dim" if style == "dim" else ""
+    room = width - cell_len(icon) - cell_len(at) - 1  # and a space
     short = PLATFORM_SHORT.get(entry.platform, entry.platform)
-    if room >= cell_len(short):
-        # The account's name only when a few letters of it fit; "FB" alone otherwise.
-        account = f"{short} {entry.account_name}" if room >= cell_len(short) + 5 else short
-        parts.append((" " + clip(account, room), "dim"))
-    return parts
+    if room < cell_len(short):
+        return [(icon, style), (at, time_style)]
+    # The account's name only when a few letters of it fit; "FB" alone otherwise.
+    account = f"{short} {entry.account_name}" if room >= cell_len(short) + 5 else short
+    # The space ends the time rather than starting the account: SVG viewers (the screenshots)
+    # drop the spaces a text run starts with.
+    return [(icon, style), (f"{at} ", time_style), (clip(account, room), "dim")]
 
 
 def more_text(hidden: int, width: int) -> str:
