@@ -703,10 +703,11 @@ def test_a_platform_answer_holding_nul_is_recorded_as_evidence(
     assert "\x00" not in (attempt.raw_response or "") + attempt.error_message + failed.last_error
 
 
-@pytest.mark.services
-def test_postgresql_records_a_platform_answer_holding_nul(home, monkeypatch, postgres_url, http):
+@pytest.fixture
+def on_postgresql(home, monkeypatch, postgres_url):
+    """A service context on a fresh PostgreSQL database (in-memory queue) and a Facebook
+    variant made due now; yields (ctx, variant id)."""
     from omnipost_tui.config import load_settings
-    from omnipost_tui.engine.publisher import publish_variant
     from omnipost_tui.services.context import open_context
     from tests.conftest import make_world
 
@@ -716,45 +717,42 @@ def test_postgresql_records_a_platform_answer_holding_nul(home, monkeypatch, pos
     try:
         world = make_world(context)
         variant = add_variant(context, post=world.post_id, account=world.facebook_id, draft=True)
-        body = '{"error": {"message": "bad\\u0000input", "type": "OAuthException", "code": 100}}'
-        http.post(FEED).mock(return_value=httpx.Response(400, text=body))
         publish_now(context, variant.id)
-        assert publish_variant(context, variant.id) == "failed"
-        [attempt] = list_attempts(context, variant=variant.id)
-        assert "bad\u2400input" in attempt.error_message
+        yield context, variant.id
     finally:
         context.close()
+
+
+@pytest.mark.services
+def test_postgresql_records_a_platform_answer_holding_nul(on_postgresql, http):
+    from omnipost_tui.engine.publisher import publish_variant
+
+    context, variant = on_postgresql
+    body = '{"error": {"message": "bad\\u0000input", "type": "OAuthException", "code": 100}}'
+    http.post(FEED).mock(return_value=httpx.Response(400, text=body))
+    assert publish_variant(context, variant) == "failed"
+    [attempt] = list_attempts(context, variant=variant)
+    assert "bad\u2400input" in attempt.error_message
 
 
 @pytest.mark.services
 def test_an_answer_the_database_refuses_for_good_is_logged_at_once_not_retried(
-    home, monkeypatch, postgres_url, http, fake_clock, caplog
+    fake_clock, on_postgresql, http, caplog
 ):
     """PostgreSQL refuses a post id longer than its column: waiting cannot cure that, so the
     answer goes to the log with the command that records it, without an hour of retries."""
-    from omnipost_tui.config import load_settings
     from omnipost_tui.engine.publisher import publish_variant
     from omnipost_tui.errors import DatabaseUnavailable
-    from omnipost_tui.services.context import open_context
-    from tests.conftest import make_world
 
-    monkeypatch.setenv("OMNIPOST_DATABASE_URL", postgres_url)
-    monkeypatch.setenv("OMNIPOST_QUEUE_URL", "memory://")
-    context = open_context(load_settings())
-    try:
-        world = make_world(context)
-        variant = add_variant(context, post=world.post_id, account=world.facebook_id, draft=True)
-        long_id = "104200_" + "9" * 400
-        http.post(FEED).mock(return_value=fb_ok(long_id))
-        publish_now(context, variant.id)
-        with (
-            caplog.at_level("INFO", logger="omnipost.engine.publish"),
-            pytest.raises(DatabaseUnavailable),
-        ):
-            publish_variant(context, variant.id)
-        assert fake_clock.slept == []
-        last = caplog.records[-1]
-        assert last.levelname == "ERROR"
-        assert f"mark-published {variant.id} --external-id {long_id}" in last.getMessage()
-    finally:
-        context.close()
+    context, variant = on_postgresql
+    long_id = "104200_" + "9" * 400
+    http.post(FEED).mock(return_value=fb_ok(long_id))
+    with (
+        caplog.at_level("INFO", logger="omnipost.engine.publish"),
+        pytest.raises(DatabaseUnavailable),
+    ):
+        publish_variant(context, variant)
+    assert fake_clock.slept == []
+    last = caplog.records[-1]
+    assert last.levelname == "ERROR"
+    assert f"mark-published {variant} --external-id {long_id}" in last.getMessage()

@@ -67,6 +67,15 @@ def run_cli(
     )
 
 
+def wait_until_sent(ctx: Context, variant_id: int) -> None:
+    """Until the variant's request has left for the platform (its sending point)."""
+    wait_for(
+        lambda: any(a.sent_at for a in list_attempts(ctx, variant=variant_id)),
+        timeout=20,
+        what="the request to be on its way",
+    )
+
+
 def settle(ctx: Context, variant_ids: list[int], worker, timeout: float = 30.0) -> dict[int, str]:
     def statuses():
         assert worker.proc.poll() is None, f"the worker exited:\n{worker.output()}"
@@ -158,11 +167,7 @@ def test_stopping_the_worker_lets_a_running_publish_finish(live, sandbox, start_
     worker = start_worker("--workers", "1")
     publish_now(live, variant)
 
-    wait_for(
-        lambda: any(a.sent_at for a in list_attempts(live, variant=variant)),
-        timeout=20,
-        what="the request to be on its way",
-    )
+    wait_until_sent(live, variant)
     worker.signal(signum)
     assert worker.wait(timeout=30) == 0, worker.output()
     assert get_variant(live, variant).status == "published"
@@ -182,11 +187,7 @@ def test_killed_worker_after_sending_leaves_the_variant_unconfirmed(
     variant = add_variant(live, post=post, account=page, draft=True).id
     worker = start_worker("--workers", "1", env=platform_env)
     publish_now(live, variant)
-    wait_for(
-        lambda: any(a.sent_at for a in list_attempts(live, variant=variant)),
-        timeout=20,
-        what="the request to be on its way",
-    )
+    wait_until_sent(live, variant)
     worker.proc.kill()  # no chance to finish or record anything
     worker.wait(timeout=10)
 
@@ -305,11 +306,7 @@ def test_a_post_accepted_while_another_program_locks_the_database_is_recorded(
     variant = add_variant(live, post=post, account=page, draft=True).id
     worker = start_worker("--workers", "1")
     publish_now(live, variant)
-    wait_for(
-        lambda: any(a.sent_at for a in list_attempts(live, variant=variant)),
-        timeout=20,
-        what="the request to be on its way",
-    )
+    wait_until_sent(live, variant)
     locker = sqlite3.connect(live.settings.paths.database_file, isolation_level=None)
     try:
         locker.execute("BEGIN IMMEDIATE")  # e.g. a backup script, or sqlite3 in a terminal

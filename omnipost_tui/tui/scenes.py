@@ -40,17 +40,26 @@ NARROW_SCENES: dict[str, tuple[str, ...]] = {
 NARROW_KEYMAPS: dict[str, dict[str, str]] = {"variants_remapped": {"variants.publish": "ctrl+o"}}
 
 
-async def settle(pilot, rounds: int = 3) -> None:
+async def settle(pilot, rounds: int = 3, most: int = 50) -> None:
     """Let workers finish and the screen catch up (waits on the workers; no sleeping).
 
-    A load replaced by a newer one is cancelled on purpose; that is not a failure here."""
+    A load's result can start another load (the first poll refreshes the screen, which loads
+    the agenda, whose rows update the detail): keep waiting until ``rounds`` rounds in a row
+    found no worker running, so a slow machine cannot take a picture half-way through that
+    chain. A load replaced by a newer one is cancelled on purpose; that is not a failure here.
+    """
     from textual.worker import WorkerCancelled, WorkerFailed
 
-    for _ in range(rounds):
-        for worker in list(pilot.app.workers):
+    quiet = 0
+    for _ in range(most):
+        running = [w for w in pilot.app.workers if not w.is_finished]
+        for worker in running:
             with contextlib.suppress(WorkerCancelled, WorkerFailed):
                 await worker.wait()
         await pilot.pause()
+        quiet = 0 if running else quiet + 1
+        if quiet >= rounds:
+            return
 
 
 def visit(keys: tuple[str, ...]):
