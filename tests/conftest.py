@@ -106,6 +106,16 @@ class FakeClock:
         return self.current
 
 
+@pytest.fixture(autouse=True, scope="session")
+def interruptible_children() -> None:
+    """Processes the tests start get Ctrl-C (SIGINT) as a user's would, however the test run
+    was started. A shell starts a background job (`pytest … &`, a CI step run that way) with
+    SIGINT ignored, every child inherits "ignored" through exec, and Python then never turns
+    SIGINT into KeyboardInterrupt: `omnipost logs -f` or a worker stopped with SIGINT would
+    hang. A handled signal, unlike an ignored one, is reset to the default by exec."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 @pytest.fixture(autouse=True)
 def isolated_logging() -> Iterator[None]:
     """Each test starts with the logging it found: ``setup_logging`` configures a process once,
