@@ -7,20 +7,16 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from textual.widgets import Input, Label, TextArea
 
-from omnipost_tui.models import DRAFT, PUBLISHED, SCHEDULED
 from omnipost_tui.services.posts import list_posts
 from omnipost_tui.services.variants import VariantFilter, get_variant, list_variants
+from omnipost_tui.states import DRAFT, PUBLISHED, SCHEDULED
 from omnipost_tui.tui.app import OmniPostApp
 from omnipost_tui.tui.screens.confirm import ConfirmScreen
-from omnipost_tui.tui.screens.editor import (
-    EditorScreen,
-    FieldError,
-    LockedRow,
-    PreviewScreen,
-    VariantRow,
-)
+from omnipost_tui.tui.screens.editor import EditorScreen
+from omnipost_tui.tui.screens.preview import PreviewScreen
 from omnipost_tui.tui.screens.variants import VariantsScreen
 from omnipost_tui.tui.widgets.flex_table import FlexTable
+from omnipost_tui.tui.widgets.variant_row import FieldError, LockedRow, VariantRow
 from tests.conftest import T_DEMO, settle
 
 
