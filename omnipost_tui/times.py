@@ -11,9 +11,11 @@ from zoneinfo import ZoneInfo
 
 from omnipost_tui.errors import ValidationError
 
-_RELATIVE = re.compile(r"^([+-])\s*(\d+)\s*([smhdw])$", re.IGNORECASE)
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$", re.IGNORECASE)
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+DURATION_HELP = "a number and a unit: 90s, 30m, 12h, 7d, 2w"
 
 WHEN_HELP = (
     "ISO 8601 (e.g. 2026-12-01T09:30, in the configured zone unless it has an offset), "
@@ -77,12 +79,29 @@ def parse_when(text: str, tz: ZoneInfo, now: datetime) -> datetime:
     return parsed
 
 
+def parse_duration(text: str, *, longest: timedelta | None = None) -> timedelta:
+    """``90s``, ``15m``, ``12h``, ``7d``, ``2w`` (the one way OmniPost reads a span of time).
+    Raises ValidationError with a hint; ``longest`` bounds what makes sense."""
+    match = _DURATION.match(text or "")
+    if match is None:
+        raise ValidationError(f"cannot read {text!r} as a duration; use {DURATION_HELP}")
+    seconds = _seconds(match)
+    most = (longest or timedelta.max).total_seconds()
+    if seconds > most:
+        raise ValidationError(f"{text.strip()} is too long; use at most {format_duration(most)}")
+    return timedelta(seconds=seconds)
+
+
+def _seconds(duration: re.Match[str]) -> int:
+    return int(duration.group(1)) * _UNIT_SECONDS[duration.group(2).lower()]
+
+
 def _parse(raw: str, tz: ZoneInfo, now: datetime) -> datetime:
-    match = _RELATIVE.match(raw)
-    if match:
-        sign = 1 if match.group(1) == "+" else -1
-        amount, unit = int(match.group(2)), match.group(3).lower()
-        return ensure_utc(now) + sign * timedelta(seconds=amount * _UNIT_SECONDS[unit])
+    relative = _DURATION.match(raw[1:]) if raw[:1] in "+-" else None
+    if relative is not None:
+        sign = 1 if raw[0] == "+" else -1
+        # Too far either way is an OverflowError here, which parse_when reports.
+        return ensure_utc(now) + timedelta(seconds=sign * _seconds(relative))
     if is_date_only(raw):
         try:
             day = date.fromisoformat(raw)
@@ -133,18 +152,22 @@ def format_local(value: datetime | None, tz: ZoneInfo, *, seconds: bool = False)
 
 
 def format_duration(seconds: float) -> str:
-    """Compact duration: ``45s``, ``4m 10s``, ``2h 5m``, ``3d 4h``."""
+    """Compact duration: ``45s``, ``4m 10s``, ``2h 5m``, ``3d 4h``.
+
+    Rounded to the last unit shown: a token that expires in 60 days less a second is "60d",
+    not "59d 23h"."""
     total = round(abs(seconds))
-    days, rest = divmod(total, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h" if hours else f"{days}d"
-    if hours:
+    if total < 3600:
+        minutes, secs = divmod(total, 60)
+        if minutes:
+            return f"{minutes}m {secs}s" if secs else f"{minutes}m"
+        return f"{secs}s"
+    in_minutes = round(total / 60)
+    if in_minutes < 24 * 60:
+        hours, minutes = divmod(in_minutes, 60)
         return f"{hours}h {minutes}m" if minutes else f"{hours}h"
-    if minutes:
-        return f"{minutes}m {secs}s" if secs else f"{minutes}m"
-    return f"{secs}s"
+    days, hours = divmod(round(total / 3600), 24)
+    return f"{days}d {hours}h" if hours else f"{days}d"
 
 
 def format_seconds(seconds: float) -> str:

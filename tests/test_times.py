@@ -249,6 +249,12 @@ def test_iso_local_round_trips_through_parse_when_on_both_sides_of_the_dst_chang
         (3 * 86400 + 4 * 3600, "3d 4h"),
         (-250, "4m 10s"),
         (44.6, "45s"),
+        # Rounded to the last unit shown, never cut down to the one below.
+        (60 * 86400 - 0.6, "60d"),
+        (86399, "1d"),
+        (3599.6, "1h"),
+        (2 * 3600 + 5 * 60 + 40, "2h 6m"),
+        (86400 + 3 * 3600 + 40 * 60, "1d 4h"),
     ],
 )
 def test_format_duration(seconds, shown):
