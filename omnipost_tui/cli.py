@@ -69,7 +69,9 @@ class App:
     @property
     def ctx(self) -> Context:
         if self._ctx is None:
-            self._ctx = open_context(self.settings)
+            from omnipost_tui.engine.queue import open_queue
+
+            self._ctx = open_context(self.settings, open_queue=open_queue)
         return self._ctx
 
     def now(self) -> datetime:
@@ -1166,6 +1168,7 @@ def doctor(app: App, as_json: bool) -> None:
     0 when all is well (for monitoring).
     """
     from omnipost_tui.config import read_settings
+    from omnipost_tui.engine.queue import open_queue
     from omnipost_tui.logs import setup_logging
     from omnipost_tui.services.doctor import run_checks
 
@@ -1176,7 +1179,7 @@ def doctor(app: App, as_json: bool) -> None:
     if problems:
         setup_logging(settings, verbose=app.verbose)  # the group could not, with that config
     problems = [*problems, *_keymap_problems(settings)]
-    checks = run_checks(settings, problems)
+    checks = run_checks(settings, open_queue, problems)
     failing = [c.name for c in checks if not c.ok]
     if as_json:
         echo_json(

@@ -24,6 +24,7 @@ from pathlib import Path
 from omnipost_tui import clock
 from omnipost_tui.config import load_settings
 from omnipost_tui.demo_data import schedule_live, seed_demo
+from omnipost_tui.engine.queue import open_queue
 from omnipost_tui.errors import OmniPostError
 from omnipost_tui.files import make_private_dir, open_private
 from omnipost_tui.sandbox import SandboxServer, omnipost_settings
@@ -77,7 +78,7 @@ def running_demo(home: Path | None, *, keep: bool = False) -> Iterator[DemoRun]:
         for name in [n for n in os.environ if n.startswith("OMNIPOST_")]:
             del os.environ[name]
         os.environ.update(demo_environment(home, sandbox.url))
-        ctx = open_context(load_settings())
+        ctx = open_context(load_settings(), open_queue=open_queue)
         _seed(ctx)
         worker_log = ctx.settings.paths.log_dir / "demo-worker.out"
         make_private_dir(worker_log.parent)

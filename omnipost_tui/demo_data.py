@@ -15,14 +15,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from omnipost_tui import clock
-from omnipost_tui.models import FAIL, FAILED, PUBLISHED, RETRYING, SUCCESS, UNCONFIRMED
+from omnipost_tui.models import FAIL, SUCCESS
 from omnipost_tui.services import publishing
 from omnipost_tui.services.accounts import add_account, mark_account_expired
 from omnipost_tui.services.brands import add_brand
 from omnipost_tui.services.context import Context
 from omnipost_tui.services.posts import add_post
-from omnipost_tui.services.publishing import AttemptRecord, Outcome
+from omnipost_tui.services.publishing import AttemptRecord
+from omnipost_tui.services.retry import Outcome
 from omnipost_tui.services.variants import add_variant
+from omnipost_tui.states import FAILED, PUBLISHED, RETRYING, UNCONFIRMED
 from omnipost_tui.times import format_seconds
 
 DEMO_TOKEN = "demo-token-not-a-real-secret"

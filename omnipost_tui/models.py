@@ -46,15 +46,7 @@ class Base(DeclarativeBase):
     pass
 
 
-# Variant statuses (DESIGN.md, "Variant states").
-DRAFT = "draft"
-SCHEDULED = "scheduled"
-PUBLISHING = "publishing"
-PUBLISHED = "published"
-RETRYING = "retrying"
-FAILED = "failed"
-UNCONFIRMED = "unconfirmed"
-VARIANT_STATUSES = (DRAFT, SCHEDULED, PUBLISHING, RETRYING, PUBLISHED, FAILED, UNCONFIRMED)
+# Variant statuses live with the rest of the state machine, in states.py.
 
 # Account statuses.
 CONNECTED = "connected"
@@ -137,7 +129,7 @@ class PostVariant(Base):
     )
     custom_text: Mapped[str | None] = mapped_column(Text)
     scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(20), default=DRAFT)
+    status: Mapped[str] = mapped_column(String(20))  # states.py: its values and moves
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # A manual retry gives a fresh budget of MAX_ATTEMPTS without renumbering past attempts.
     attempts_before_retry: Mapped[int] = mapped_column(Integer, default=0)

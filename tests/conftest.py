@@ -20,6 +20,7 @@ from click.testing import CliRunner, Result
 
 from omnipost_tui import clock
 from omnipost_tui.config import load_settings
+from omnipost_tui.engine.queue import open_queue
 from omnipost_tui.services.accounts import add_account
 from omnipost_tui.services.brands import add_brand
 from omnipost_tui.services.context import Context, open_context
@@ -165,7 +166,7 @@ def fake_clock() -> Iterator[FakeClock]:
 def ctx(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Context]:
     """A service context on a fresh SQLite database and an in-memory huey queue."""
     monkeypatch.setenv("OMNIPOST_QUEUE_URL", "memory://")
-    context = open_context(load_settings())
+    context = open_context(load_settings(), open_queue=open_queue)
     yield context
     context.close()
 

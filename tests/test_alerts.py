@@ -16,6 +16,7 @@ import pytest
 import respx
 
 from omnipost_tui.config import load_settings
+from omnipost_tui.engine.queue import open_queue
 from omnipost_tui.models import AlertRecord
 from omnipost_tui.services.context import Context, open_context
 from omnipost_tui.services.variants import add_variant
@@ -66,7 +67,7 @@ def hook() -> Iterator[Hook]:
 def alert_ctx(home, monkeypatch, hook) -> Iterator[Context]:
     monkeypatch.setenv("OMNIPOST_QUEUE_URL", "memory://")
     monkeypatch.setenv("OMNIPOST_ALERT_WEBHOOK", hook.url)
-    context = open_context(load_settings())
+    context = open_context(load_settings(), open_queue=open_queue)
     yield context
     context.close()
 

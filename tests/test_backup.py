@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from omnipost_tui.config import load_settings
 from omnipost_tui.db import Database
+from omnipost_tui.engine.queue import open_queue
 from omnipost_tui.errors import DatabaseUnavailable
 from omnipost_tui.services.backup import backup_database
 from omnipost_tui.services.brands import add_brand
@@ -233,7 +234,7 @@ def test_an_old_database_is_backed_up_before_it_is_migrated(
     db_logger.setLevel(logging.INFO)  # as setup_logging sets it for the whole "omnipost" tree
     monkeypatch.setenv("OMNIPOST_QUEUE_URL", "memory://")
     try:
-        context = open_context(load_settings())
+        context = open_context(load_settings(), open_queue=open_queue)
         context.close()
     finally:
         db_logger.removeHandler(handler)
@@ -259,10 +260,12 @@ def test_db_upgrade_backs_up_too(home: Path, old_database: Path, cli):
 
 def test_a_fresh_or_current_database_is_not_backed_up(home: Path, monkeypatch):
     monkeypatch.setenv("OMNIPOST_QUEUE_URL", "memory://")
-    created = open_context(load_settings())
+    created = open_context(load_settings(), open_queue=open_queue)
     add_brand(created, "Acme")
     created.close()
-    reopened = open_context(load_settings())  # at the latest revision, with data
+    reopened = open_context(
+        load_settings(), open_queue=open_queue
+    )  # at the latest revision, with data
     reopened.close()
     assert backups(home) == []
 
@@ -284,7 +287,7 @@ def test_if_the_backup_fails_nothing_is_migrated(home: Path, old_database: Path,
     (home / "backups").write_text("a file where the backups directory should be")
     monkeypatch.setenv("OMNIPOST_QUEUE_URL", "memory://")
     with pytest.raises(DatabaseUnavailable) as info:
-        open_context(load_settings())
+        open_context(load_settings(), open_queue=open_queue)
     assert "backed up" in info.value.message
     assert "nothing was changed" in info.value.message
     assert revision(old_database) == "0003"

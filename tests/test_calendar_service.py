@@ -166,11 +166,11 @@ def go_out(ctx, variant_id: int, clock: FakeClock, *, ok: bool = True) -> None:
     """What a worker does with a due variant: claim, send, record the platform's answer."""
     from omnipost_tui.services.publishing import (
         AttemptRecord,
-        Outcome,
         claim_variant,
         complete_attempt,
         mark_sending,
     )
+    from omnipost_tui.services.retry import Outcome
 
     claim = claim_variant(ctx, variant_id, clock.now(), "w")
     assert claim is not None, "the variant is due"

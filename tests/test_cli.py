@@ -24,10 +24,12 @@ from rich.cells import cell_len
 from omnipost_tui.cli import cli as omnipost
 from omnipost_tui.config import load_settings
 from omnipost_tui.db import Database
-from omnipost_tui.models import VARIANT_STATUSES, ConnectedSocialAccount
+from omnipost_tui.engine.queue import open_queue
+from omnipost_tui.models import ConnectedSocialAccount
 from omnipost_tui.services import publishing
 from omnipost_tui.services.accounts import mark_account_expired
 from omnipost_tui.services.context import Context, open_context
+from omnipost_tui.states import VARIANT_STATUSES
 from tests.conftest import T0, FakeClock, World, make_world
 from tests.test_cli_errors import assert_user_error
 
@@ -91,7 +93,7 @@ def local(text: str) -> datetime:
 @pytest.fixture
 def services(home: Path) -> Iterator[Context]:
     """A service context on the CLI's own files (SQLite database and SQLite queue)."""
-    context = open_context(load_settings())
+    context = open_context(load_settings(), open_queue=open_queue)
     yield context
     context.close()
 
@@ -608,7 +610,7 @@ def test_mark_published_only_for_unconfirmed_or_failed(
     unconfirmed, failed, later = stuck_and_missed(cli, services, fake_clock)
 
     assert_user_error(
-        cli("variant", "mark-published", str(later)), "only unconfirmed, failed variants"
+        cli("variant", "mark-published", str(later)), "only unconfirmed or failed variants"
     )
 
     marked = as_json(cli("variant", "mark-published", str(unconfirmed),

@@ -25,6 +25,7 @@ from click.testing import Result
 from omnipost_tui import clock
 from omnipost_tui.config import load_settings
 from omnipost_tui.engine import queue as queue_module
+from omnipost_tui.engine.queue import open_queue
 from omnipost_tui.errors import QueueUnavailable
 from omnipost_tui.services.accounts import add_account, mark_account_expired
 from omnipost_tui.services.brands import add_brand
@@ -91,7 +92,7 @@ SCHEDULED, DRAFT = "1", "2"
 def seeded(home: Path) -> World:
     """Brand Acme (Facebook page, LinkedIn org, a post, a scheduled and a draft variant) and
     brand Other with its own page, written through the services into the CLI's OMNIPOST_HOME."""
-    ctx = open_context(load_settings())
+    ctx = open_context(load_settings(), open_queue=open_queue)
     try:
         world = make_world(ctx)
         other = add_brand(ctx, "Other")
@@ -245,7 +246,7 @@ def test_account_of_another_platform(refuse: Refuse, seeded: World) -> None:
 
 
 def test_expired_account_cannot_be_scheduled_on(refuse: Refuse, seeded: World) -> None:
-    ctx = open_context(load_settings())
+    ctx = open_context(load_settings(), open_queue=open_queue)
     try:
         assert mark_account_expired(ctx, seeded.facebook_id)
     finally:
@@ -662,7 +663,7 @@ def test_brand_name_that_looks_like_an_id(refuse: Refuse, seeded: World) -> None
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("variant", "mark-published", SCHEDULED), "only unconfirmed, failed variants"),
+        (("variant", "mark-published", SCHEDULED), "only unconfirmed or failed variants"),
         (("variant", "unschedule", DRAFT), "variant 2 is draft"),
         (("retry", SCHEDULED), "variant 1 is scheduled"),
         (("post", "edit", POST), "nothing to change"),
@@ -937,7 +938,7 @@ def test_a_queue_file_locked_after_it_was_opened_saves_nothing(
     """A long-lived process (the TUI) opened the queue before someone locked it: reading
     still works (WAL), so the check before saving must ask for the write lock itself."""
     monkeypatch.setattr(queue_module, "SQLITE_QUEUE_BUSY_TIMEOUT_S", 1)
-    ctx = open_context(load_settings())
+    ctx = open_context(load_settings(), open_queue=open_queue)
     try:
         ctx.queue.ping()
         before = stored_rows(home)

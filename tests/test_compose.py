@@ -8,7 +8,6 @@ from datetime import timedelta
 
 import pytest
 
-from omnipost_tui.models import DRAFT, FAILED, PUBLISHED, PUBLISHING, RETRYING, SCHEDULED
 from omnipost_tui.services.accounts import add_account, mark_account_expired, remove_account
 from omnipost_tui.services.brands import add_brand
 from omnipost_tui.services.compose import (
@@ -24,6 +23,7 @@ from omnipost_tui.services.compose import (
 from omnipost_tui.services.context import Context
 from omnipost_tui.services.posts import get_post, list_posts
 from omnipost_tui.services.variants import add_variant, get_variant, list_variants
+from omnipost_tui.states import DRAFT, FAILED, PUBLISHED, PUBLISHING, RETRYING, SCHEDULED
 from tests.conftest import FakeClock, World
 from tests.test_state_machine import make_variant
 

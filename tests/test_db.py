@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError, StatementError
 from omnipost_tui import db as db_module
 from omnipost_tui.config import load_settings
 from omnipost_tui.db import Database
+from omnipost_tui.engine.queue import open_queue
 from omnipost_tui.errors import DatabaseUnavailable
 from omnipost_tui.models import Base, Brand, PostVariant, PublicationAttempt
 from omnipost_tui.services.context import open_context
@@ -115,7 +116,7 @@ def test_a_corrupt_file_is_reported_by_name_by_open_context(home: Path):
     path = home / "omnipost.db"
     path.write_bytes(os.urandom(16384))
     with pytest.raises(DatabaseUnavailable) as info:
-        open_context(load_settings())
+        open_context(load_settings(), open_queue=open_queue)
     assert str(path) in info.value.message
     assert "corrupt" in info.value.message.replace(str(path), "")
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from omnipost_tui.config import load_settings
+from omnipost_tui.engine.queue import open_queue
 from omnipost_tui.services.accounts import list_accounts
 from omnipost_tui.services.attempts import list_attempts
 from omnipost_tui.services.context import open_context
@@ -68,7 +69,7 @@ def test_the_demo_publishes_retries_and_fails_what_it_should(tmp_path: Path, mon
     for key in [k for k in os.environ if k.startswith("OMNIPOST_")]:
         monkeypatch.delenv(key)
     monkeypatch.setenv("OMNIPOST_HOME", str(home))
-    ctx = open_context(load_settings())
+    ctx = open_context(load_settings(), open_queue=open_queue)
     try:
         by_text = {}
         for variant in list_variants(ctx):
@@ -202,7 +203,7 @@ def test_quitting_the_demo_app_stops_everything(tmp_path: Path, monkeypatch):
         for key in [k for k in os.environ if k.startswith("OMNIPOST_")]:
             monkeypatch.delenv(key)
         monkeypatch.setenv("OMNIPOST_HOME", str(home))
-        ctx = open_context(load_settings())
+        ctx = open_context(load_settings(), open_queue=open_queue)
         try:
 
             def flash_sale_published() -> bool:

@@ -25,6 +25,7 @@ import pytest
 from click.testing import Result
 
 from omnipost_tui.config import load_settings
+from omnipost_tui.engine.queue import open_queue
 from omnipost_tui.services import doctor, publishing, workers
 from omnipost_tui.services.accounts import add_account, mark_account_expired, remove_account
 from omnipost_tui.services.brands import add_brand
@@ -138,7 +139,7 @@ def services(
     credentials configured. No brand yet."""
     for key, value in CREDENTIALS.items():
         monkeypatch.setenv(key, value)
-    context = open_context(load_settings())
+    context = open_context(load_settings(), open_queue=open_queue)
     workers.register_worker(context, WORKER_ID, periodic=True)
     workers.beat(context, WORKER_ID, swept=True)
     yield context

@@ -15,6 +15,7 @@ import pytest
 import respx
 from huey import signals as S
 
+from omnipost_tui.engine.queue import open_queue
 from omnipost_tui.engine.sweep import sweep
 from omnipost_tui.models import CONNECTED, EXPIRED
 from omnipost_tui.services import publishing
@@ -608,7 +609,7 @@ def locked_after_sending(home, monkeypatch, http):
 
     monkeypatch.setattr(db, "SQLITE_BUSY_TIMEOUT_S", 0.2)
     monkeypatch.setenv("OMNIPOST_QUEUE_URL", "memory://")
-    ctx = open_context(load_settings())
+    ctx = open_context(load_settings(), open_queue=open_queue)
     locker = sqlite3.connect(ctx.settings.paths.database_file, isolation_level=None)
 
     def lock_and_accept(request):
@@ -713,7 +714,7 @@ def on_postgresql(home, monkeypatch, postgres_url):
 
     monkeypatch.setenv("OMNIPOST_DATABASE_URL", postgres_url)
     monkeypatch.setenv("OMNIPOST_QUEUE_URL", "memory://")
-    context = open_context(load_settings())
+    context = open_context(load_settings(), open_queue=open_queue)
     try:
         world = make_world(context)
         variant = add_variant(context, post=world.post_id, account=world.facebook_id, draft=True)

@@ -20,6 +20,7 @@ import respx
 
 from omnipost_tui import logs as logs_module
 from omnipost_tui.config import load_settings
+from omnipost_tui.engine.queue import open_queue
 from omnipost_tui.logs import KeyValueFormatter, follow_log, read_log_lines, setup_logging
 from omnipost_tui.services.accounts import add_account
 from omnipost_tui.services.brands import add_brand
@@ -140,7 +141,7 @@ def test_a_real_worker_logs_its_publish_to_the_file_and_to_stderr(
 ):
     monkeypatch.setenv("OMNIPOST_FACEBOOK_GRAPH_URL", sandbox.url)
     process_env["OMNIPOST_FACEBOOK_GRAPH_URL"] = sandbox.url
-    ctx = open_context(load_settings())
+    ctx = open_context(load_settings(), open_queue=open_queue)
     try:
         brand = add_brand(ctx, "Acme").id
         page = add_account(

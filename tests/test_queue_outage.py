@@ -25,6 +25,7 @@ from huey import SqliteHuey
 
 from omnipost_tui import clock
 from omnipost_tui.config import load_settings
+from omnipost_tui.engine.queue import open_queue
 from omnipost_tui.engine.worker import GracefulConsumer, QueueOutage
 from omnipost_tui.services.accounts import add_account
 from omnipost_tui.services.brands import add_brand
@@ -132,7 +133,7 @@ def test_a_redis_restart_is_two_lines_in_the_log_and_nothing_is_lost(
     for key, value in values.items():
         monkeypatch.setenv(key, value)
     process_env.update(values)
-    ctx = open_context(load_settings())
+    ctx = open_context(load_settings(), open_queue=open_queue)
     log_file = ctx.settings.paths.log_file
     try:
         brand = add_brand(ctx, "Acme").id

@@ -16,6 +16,7 @@ import pytest
 
 from omnipost_tui import clock
 from omnipost_tui.config import load_settings
+from omnipost_tui.engine.queue import open_queue
 from omnipost_tui.services import publishing
 from omnipost_tui.services.accounts import add_account
 from omnipost_tui.services.attempts import list_attempts
@@ -59,7 +60,7 @@ def scaled(home, monkeypatch, postgres_url, redis_queue, sandbox, process_env):
     for key, value in values.items():
         monkeypatch.setenv(key, value)
     process_env.update(values)
-    context = open_context(load_settings())
+    context = open_context(load_settings(), open_queue=open_queue)
     yield context
     context.close()
 

@@ -6,28 +6,17 @@ InvalidTransition and leaves the variant exactly as it was.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, update
 
+from omnipost_tui import states
 from omnipost_tui.connectors.errors import Transient
-from omnipost_tui.engine.retry import after_error
 from omnipost_tui.errors import InvalidTransition, ValidationError
-from omnipost_tui.models import (
-    DRAFT,
-    FAIL,
-    FAILED,
-    PUBLISHED,
-    PUBLISHING,
-    RETRYING,
-    SCHEDULED,
-    SUCCESS,
-    UNCONFIRMED,
-    ConnectedSocialAccount,
-    PostVariant,
-)
+from omnipost_tui.models import FAIL, SUCCESS, ConnectedSocialAccount, PostVariant
 from omnipost_tui.services import variants as variants_module
 from omnipost_tui.services.accounts import (
     add_account,
@@ -38,15 +27,17 @@ from omnipost_tui.services.accounts import (
 )
 from omnipost_tui.services.brands import add_brand
 from omnipost_tui.services.context import Context
-from omnipost_tui.services.dispatch import due_time
 from omnipost_tui.services.posts import add_post, get_post, update_post
 from omnipost_tui.services.publishing import (
     AttemptRecord,
-    Outcome,
     claim_variant,
     complete_attempt,
+    fail_missed,
     mark_sending,
+    recover_stuck,
 )
+from omnipost_tui.services.retry import Outcome, after_error
+from omnipost_tui.services.transitions import move_variants
 from omnipost_tui.services.variants import (
     Cursor,
     VariantFilter,
@@ -59,6 +50,16 @@ from omnipost_tui.services.variants import (
     schedule_variant,
     unschedule_variant,
     update_variant,
+)
+from omnipost_tui.states import (
+    DRAFT,
+    FAILED,
+    PUBLISHED,
+    PUBLISHING,
+    RETRYING,
+    SCHEDULED,
+    UNCONFIRMED,
+    due_time,
 )
 from omnipost_tui.times import parse_until, parse_when
 from tests.conftest import T0, FakeClock, World
@@ -188,6 +189,162 @@ def test_transition(ctx, world, fake_clock, action, status):
     elif action == "update":
         assert after.custom_text == "Edited text"
         assert after.text == "Edited text"
+
+
+# The actions above, by their name in the state machine: what it says must be what they do.
+STATE_MACHINE_NAMES = {
+    "schedule": "reschedule",
+    "unschedule": "unschedule",
+    "publish_now": "publish_now",
+    "retry": "retry",
+    "mark_published": "mark_published",
+    "update": "edit",
+}
+
+
+@pytest.mark.parametrize("action", list(ACTIONS))
+def test_the_state_machine_says_what_each_action_does(action):
+    _, accepted, target = ACTIONS[action]
+    rule = states.ACTIONS[STATE_MACHINE_NAMES[action]]
+    assert set(rule.allowed) == set(accepted)
+    assert rule.leads_to == target
+    for status in STATUSES:
+        assert rule.allows(status) == (status in accepted)
+        refusal = rule.refusal(42, status)
+        assert (refusal is None) == (status in accepted)
+        if refusal is not None:
+            assert refusal.startswith(f"variant 42 is {status}; only ")
+    # Every status it leads to is reachable from every status it allows.
+    if target is not None:
+        assert all(s == target or states.can_move(s, target) for s in accepted)
+
+
+def test_a_move_the_state_machine_does_not_have_is_refused_and_writes_nothing(
+    ctx, world, fake_clock
+):
+    variant_id = make_variant(ctx, world, fake_clock, PUBLISHED)
+    with ctx.db.write() as session, pytest.raises(AssertionError, match="no move from published"):
+        move_variants(session, PostVariant.id == variant_id, sources=(PUBLISHED,), target=DRAFT)
+    assert get_variant(ctx, variant_id).status == PUBLISHED
+
+
+def _publishing(ctx, world, clock, *, sent: bool) -> tuple[int, object]:
+    variant_id = make_variant(ctx, world, clock, SCHEDULED)
+    clock.advance(61)
+    claim = claim_variant(ctx, variant_id, clock.now(), WORKER)
+    assert claim is not None
+    if sent:
+        assert mark_sending(ctx, claim, clock.now())
+    return variant_id, claim
+
+
+def _recovered(ctx, clock, variant_id: int) -> None:
+    clock.advance(ctx.settings.publish_timeout + 1)
+    assert [r.variant_id for r in recover_stuck(ctx, clock.now())] == [variant_id]
+
+
+def _engine_claims(ctx, world, clock, status: str) -> int:
+    variant_id = make_variant(ctx, world, clock, status)
+    clock.advance(3600)
+    assert claim_variant(ctx, variant_id, clock.now(), WORKER) is not None
+    return variant_id
+
+
+def _engine_misses(ctx, world, clock, status: str) -> int:
+    variant_id = make_variant(ctx, world, clock, status)
+    clock.advance(ctx.settings.max_lateness + 3600)
+    assert fail_missed(ctx, clock.now()) == [variant_id]
+    return variant_id
+
+
+def _engine_completes(ctx, world, clock, status: str, *, late: bool = False) -> int:
+    variant_id, claim = _publishing(ctx, world, clock, sent=True)
+    if late:  # recovery called it unconfirmed before the answer could be written
+        _recovered(ctx, clock, variant_id)
+    record, outcome = {
+        PUBLISHED: (AttemptRecord(SUCCESS, 200, external_post_id="104200_7"), Outcome(PUBLISHED)),
+        RETRYING: (
+            AttemptRecord(FAIL, 503),
+            Outcome(RETRYING, next_attempt_at=clock.now() + timedelta(minutes=1)),
+        ),
+        FAILED: (AttemptRecord(FAIL, 400), Outcome(FAILED, last_error="refused")),
+        UNCONFIRMED: (AttemptRecord("interrupted"), Outcome(UNCONFIRMED, last_error="lost")),
+    }[status]
+    assert complete_attempt(ctx, claim, record, outcome, clock.now())
+    return variant_id
+
+
+def _engine_recovers(ctx, world, clock, *, sent: bool, attempts_left: bool) -> int:
+    if not attempts_left:
+        ctx.settings = dataclasses.replace(ctx.settings, max_attempts=1)
+    variant_id, _ = _publishing(ctx, world, clock, sent=sent)
+    _recovered(ctx, clock, variant_id)
+    return variant_id
+
+
+# Every path on which the engine changes a status: (name, status before, how, status after).
+ENGINE_PATHS = [
+    (
+        "claim a scheduled variant",
+        SCHEDULED,
+        lambda c, w, k: _engine_claims(c, w, k, SCHEDULED),
+        PUBLISHING,
+    ),
+    ("claim a retry", RETRYING, lambda c, w, k: _engine_claims(c, w, k, RETRYING), PUBLISHING),
+    ("missed", SCHEDULED, lambda c, w, k: _engine_misses(c, w, k, SCHEDULED), FAILED),
+    ("a retry missed", RETRYING, lambda c, w, k: _engine_misses(c, w, k, RETRYING), FAILED),
+    *[
+        (f"answer: {s}", PUBLISHING, lambda c, w, k, s=s: _engine_completes(c, w, k, s), s)
+        for s in (PUBLISHED, RETRYING, FAILED, UNCONFIRMED)
+    ],
+    *[
+        (
+            f"late answer: {s}",
+            UNCONFIRMED,
+            lambda c, w, k, s=s: _engine_completes(c, w, k, s, late=True),
+            s,
+        )
+        for s in (PUBLISHED, RETRYING, FAILED)
+    ],
+    (
+        "recovered before sending",
+        PUBLISHING,
+        lambda c, w, k: _engine_recovers(c, w, k, sent=False, attempts_left=True),
+        RETRYING,
+    ),
+    (
+        "recovered before sending the last attempt",
+        PUBLISHING,
+        lambda c, w, k: _engine_recovers(c, w, k, sent=False, attempts_left=False),
+        FAILED,
+    ),
+    (
+        "recovered after sending",
+        PUBLISHING,
+        lambda c, w, k: _engine_recovers(c, w, k, sent=True, attempts_left=True),
+        UNCONFIRMED,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("source", "path", "target"),
+    [(source, path, target) for _, source, path, target in ENGINE_PATHS],
+    ids=[name for name, *_ in ENGINE_PATHS],
+)
+def test_every_move_the_engine_makes_is_in_the_state_machine(
+    ctx, world, fake_clock, source, path, target
+):
+    variant_id = path(ctx, world, fake_clock)
+    assert get_variant(ctx, variant_id).status == target
+    assert states.can_move(source, target)
+    assert any(m.by == "engine" and (m.source, m.target) == (source, target) for m in states.MOVES)
+
+
+def test_the_state_machine_has_no_engine_move_the_engine_never_makes():
+    made = {(source, target) for _, source, _, target in ENGINE_PATHS}
+    listed = {(m.source, m.target) for m in states.MOVES if m.by == "engine"}
+    assert listed == made
 
 
 def test_mark_published_keeps_a_known_external_id_when_none_is_given(ctx, world, fake_clock):

@@ -19,6 +19,7 @@ from sqlalchemy import func, select, update
 
 from omnipost_tui import clock
 from omnipost_tui.config import load_settings
+from omnipost_tui.engine.queue import open_queue
 from omnipost_tui.errors import ValidationError
 from omnipost_tui.models import Brand, ConnectedSocialAccount, Post, PostVariant
 from omnipost_tui.services import publishing
@@ -215,7 +216,7 @@ def test_windows_line_ends_are_stored_as_lf(ctx: Context, world: World) -> None:
 @pytest.fixture
 def services(home: Path) -> Iterator[Context]:
     """A service context on the CLI's own files."""
-    context = open_context(load_settings())
+    context = open_context(load_settings(), open_queue=open_queue)
     yield context
     context.close()
 
@@ -309,7 +310,7 @@ def test_postgresql_refuses_nul_with_our_message(
 ) -> None:
     monkeypatch.setenv("OMNIPOST_DATABASE_URL", postgres_url)
     monkeypatch.setenv("OMNIPOST_QUEUE_URL", "memory://")
-    context = open_context(load_settings())
+    context = open_context(load_settings(), open_queue=open_queue)
     try:
         world = make_world(context)
         before = row_counts(context)

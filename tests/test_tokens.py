@@ -20,6 +20,7 @@ from omnipost_tui import clock
 from omnipost_tui.config import load_settings
 from omnipost_tui.connectors import Permanent, PlatformError, TokenExpired, Transient
 from omnipost_tui.connectors import tokens as conn
+from omnipost_tui.engine.queue import open_queue
 from omnipost_tui.errors import ConflictError, ValidationError
 from omnipost_tui.models import ConnectedSocialAccount
 from omnipost_tui.sandbox import SandboxServer
@@ -398,7 +399,7 @@ def point_at(home: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], Non
 def live(point_at: Callable[[str], None], sandbox: SandboxServer) -> Iterator[Context]:
     """A service context whose platforms are the sandbox."""
     point_at(sandbox.url)
-    context = open_context(load_settings())
+    context = open_context(load_settings(), open_queue=open_queue)
     yield context
     context.close()
 
@@ -541,7 +542,7 @@ def test_missing_app_credentials_name_the_variables(
     point_at(sandbox.url)
     for name in unset:
         monkeypatch.delenv(f"OMNIPOST_{name}")
-    ctx = open_context(load_settings())
+    ctx = open_context(load_settings(), open_queue=open_queue)
     try:
         external = PAGE if platform == "facebook" else "urn:li:person:9"
         account = add(
@@ -571,7 +572,7 @@ def free_port_url() -> str:
 
 def test_an_unreachable_platform_changes_nothing(point_at: Callable[[str], None]) -> None:
     point_at(free_port_url())
-    ctx = open_context(load_settings())
+    ctx = open_context(load_settings(), open_queue=open_queue)
     try:
         account = add(ctx, "facebook", PAGE, FB_SHORT)
         before = stored(ctx, account)
@@ -740,7 +741,7 @@ def test_cli_refresh_and_check_never_show_or_store_a_token_in_clear(
         ok(result)
     assert "token valid, expires" in outputs[2].stdout
 
-    ctx = open_context(load_settings())
+    ctx = open_context(load_settings(), open_queue=open_queue)
     try:
         issued = [stored(ctx, fb)[0], stored(ctx, li)[0]]
     finally:
@@ -930,7 +931,7 @@ def test_without_the_page_list_the_user_token_is_never_stored_as_the_page_token(
 ) -> None:
     """Facebook refuses /me/accounts (a missing permission): nothing may be stored."""
     point_at("https://graph.refresh.test")
-    ctx = open_context(load_settings())
+    ctx = open_context(load_settings(), open_queue=open_queue)
     try:
         account = add(ctx, "facebook", PAGE, FB_SHORT)
         with respx.mock(base_url="https://graph.refresh.test") as mock:

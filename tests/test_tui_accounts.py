@@ -9,6 +9,7 @@ from rich.text import Text
 from textual import events
 from textual.widgets import DataTable, Input, Label, Select
 
+from omnipost_tui.engine.queue import open_queue
 from omnipost_tui.models import ConnectedSocialAccount
 from omnipost_tui.services.accounts import get_account, list_accounts
 from omnipost_tui.services.brands import list_brands
@@ -420,7 +421,7 @@ async def test_refresh_and_check_ask_the_platform(demo, sandbox, monkeypatch):
         facebook_app_id="app",
         facebook_app_secret="app-secret",
     )
-    ctx = Context(settings=settings, db=demo.ctx.db, _cipher=demo.ctx.cipher)
+    ctx = Context(settings=settings, db=demo.ctx.db, open_queue=open_queue, _cipher=demo.ctx.cipher)
     app = OmniPostApp(ctx)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)

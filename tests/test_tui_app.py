@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 import pytest
 
+from omnipost_tui.engine.queue import open_queue
 from omnipost_tui.tui.app import OmniPostApp
 from tests.conftest import (
     HOSTILE_ANSWER,
@@ -15,6 +16,7 @@ from tests.conftest import (
     settle,
     wait_in_app,
 )
+from tests.test_tui_variants import select_variant
 
 
 async def test_opens_on_the_calendar_and_number_keys_switch_screens(demo):
@@ -57,12 +59,12 @@ async def test_keys_can_be_remapped_in_the_config(demo, home):
     from omnipost_tui.tui.screens.confirm import ConfirmScreen
 
     (home / "config.toml").write_text('[keymap]\n"variants.publish" = "ctrl+o"\n')
-    ctx = Context(settings=load_settings(), db=demo.ctx.db)
+    ctx = Context(settings=load_settings(), db=demo.ctx.db, open_queue=open_queue)
     app = OmniPostApp(ctx)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await pilot.press("2")
-        await settle(pilot)
+        await select_variant(pilot, demo.data.variants["hiring-fb"])  # scheduled
         await pilot.press("ctrl+o")
         await settle(pilot)
         assert isinstance(app.screen, ConfirmScreen)
@@ -74,7 +76,7 @@ def test_an_unknown_keymap_id_is_refused_with_the_valid_ones(demo, home):
     from omnipost_tui.services.context import Context
 
     (home / "config.toml").write_text('[keymap]\n"variants.publsh" = "ctrl+o"\n')
-    ctx = Context(settings=load_settings(), db=demo.ctx.db)
+    ctx = Context(settings=load_settings(), db=demo.ctx.db, open_queue=open_queue)
     with pytest.raises(ConfigError) as info:
         OmniPostApp(ctx)
     message = info.value.message
@@ -126,7 +128,7 @@ async def test_the_chosen_theme_is_remembered(demo, home):
         await settle(pilot)
         chosen = app.theme
     assert f'theme = "{chosen}"' in (home / "config.toml").read_text()
-    again = OmniPostApp(Context(settings=load_settings(), db=demo.ctx.db))
+    again = OmniPostApp(Context(settings=load_settings(), db=demo.ctx.db, open_queue=open_queue))
     async with again.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         assert again.theme == chosen
@@ -235,11 +237,11 @@ def finish_attempts(demo, *errors: str | None) -> None:
     with that error."""
     from omnipost_tui.services.publishing import (
         AttemptRecord,
-        Outcome,
         claim_variant,
         complete_attempt,
         mark_sending,
     )
+    from omnipost_tui.services.retry import Outcome
     from omnipost_tui.services.variants import add_variant
 
     now = demo.clock.now()
@@ -283,12 +285,12 @@ async def test_an_unreachable_queue_is_shown_not_a_crash(demo, monkeypatch):
     from omnipost_tui.tui.screens.confirm import ConfirmScreen
 
     settings = dataclasses.replace(demo.ctx.settings, queue_url="redis://127.0.0.1:1/0")
-    ctx = Context(settings=settings, db=demo.ctx.db)
+    ctx = Context(settings=settings, db=demo.ctx.db, open_queue=open_queue)
     app = OmniPostApp(ctx)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await pilot.press("2")
-        await settle(pilot)
+        await select_variant(pilot, demo.data.variants["hiring-fb"])  # scheduled
         await pilot.press("p")
         await settle(pilot)
         assert isinstance(app.screen, ConfirmScreen)
@@ -453,7 +455,9 @@ async def test_the_key_bar_shows_whole_keys_at_80_columns(demo, screen, keymap):
     from omnipost_tui.services.context import Context
 
     settings = dataclasses.replace(demo.ctx.settings, keymap=keymap)
-    app = OmniPostApp(Context(settings=settings, db=demo.ctx.db, _cipher=demo.ctx.cipher))
+    app = OmniPostApp(
+        Context(settings=settings, db=demo.ctx.db, open_queue=open_queue, _cipher=demo.ctx.cipher)
+    )
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await pilot.press(screen)
@@ -580,8 +584,9 @@ async def test_notifications_in_the_editor_never_cover_the_field_nor_the_save_su
     focused field is low on the screen."""
     from textual.widgets import Input
 
-    from omnipost_tui.tui.screens.editor import EditorScreen, VariantRow
+    from omnipost_tui.tui.screens.editor import EditorScreen
     from omnipost_tui.tui.widgets.frame import KeyBar
+    from omnipost_tui.tui.widgets.variant_row import VariantRow
 
     app = OmniPostApp(demo.ctx)
     async with app.run_test(size=(80, 24), notifications=True) as pilot:

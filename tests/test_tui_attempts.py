@@ -11,16 +11,17 @@ from rich.text import Text
 from textual.widgets import DataTable, Input, Label, Select, Static
 
 from omnipost_tui import clock
-from omnipost_tui.models import FAIL, RETRYING, PublicationAttempt
-from omnipost_tui.services.attempts import list_attempts
+from omnipost_tui.models import FAIL, PublicationAttempt
+from omnipost_tui.services.attempts import AttemptFilter, list_attempts
 from omnipost_tui.services.publishing import (
     AttemptRecord,
-    Outcome,
     claim_variant,
     complete_attempt,
     mark_sending,
 )
+from omnipost_tui.services.retry import Outcome
 from omnipost_tui.services.variants import get_variant, publish_now
+from omnipost_tui.states import RETRYING
 from omnipost_tui.tui.app import OmniPostApp
 from omnipost_tui.tui.screens.attempts import PAGE, AttemptsScreen
 from omnipost_tui.tui.screens.confirm import ConfirmScreen
@@ -227,15 +228,15 @@ async def test_bad_variant_ids_are_explained_beside_the_field(demo):
         assert row_keys(app) == [attempt_of(demo, "launch-fb").id]
 
 
-async def test_show_variant_attempts_opens_the_screen_filtered_once(demo):
+async def test_another_screen_opens_the_attempts_of_a_variant_once(demo):
     variant = demo.data.variants["careers-li"]
     app = OmniPostApp(demo.ctx)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        app.show_variant_attempts(variant)
+        app.show_filtered("attempts", AttemptFilter(variant=variant))
         await settle(pilot)
         assert app.current_mode == "attempts"
-        assert app.attempts_for_variant is None
+        assert app.take_filter("attempts") is None  # applied, and only once
         assert row_keys(app) == [attempt_of(demo, "careers-li").id]
         assert app.screen.query_one("#variant", Input).value == str(variant)
         # Shown again (e.g. after another screen): the filter the user has is kept.

@@ -10,6 +10,7 @@ import dataclasses
 
 import pytest
 
+from omnipost_tui.engine.queue import open_queue
 from omnipost_tui.services.context import Context
 from omnipost_tui.tui.app import OmniPostApp
 from omnipost_tui.tui.scenes import NARROW_KEYMAPS, NARROW_SCENES, SCENES, visit
@@ -28,5 +29,7 @@ def test_screen(snap_compare, demo, scene, size):
 def test_narrow_screen(snap_compare, demo, scene):
     """At 80 columns nothing is cut: key bars, headers, a remapped key (set in config.toml)."""
     settings = dataclasses.replace(demo.ctx.settings, keymap=NARROW_KEYMAPS.get(scene, {}))
-    app = OmniPostApp(Context(settings=settings, db=demo.ctx.db, _cipher=demo.ctx.cipher))
+    app = OmniPostApp(
+        Context(settings=settings, db=demo.ctx.db, open_queue=open_queue, _cipher=demo.ctx.cipher)
+    )
     assert snap_compare(app, terminal_size=(80, 24), run_before=visit(NARROW_SCENES[scene]))

@@ -380,3 +380,36 @@ async def test_stored_text_with_control_characters_is_shown_harmlessly(demo):
         dialog = screen_text(app)
         assert "Acme␛]0;pwned␇" in dialog and HOSTILE_SHOWN in dialog
         assert_harmless(dialog)
+
+
+def key_bar_state(app) -> dict[str, bool]:
+    """Each key the bar shows, by its action: True when it reads as available."""
+    from textual.widgets._footer import FooterKey  # the key bar's own widget
+
+    return {key.action: not key.has_class("-disabled") for key in app.screen.query(FooterKey)}
+
+
+@pytest.mark.parametrize(
+    ("name", "available", "greyed"),
+    [
+        # Published: nothing left to publish, retry or unschedule; the post can still be edited.
+        ("launch-fb", {"edit", "new"}, {"publish", "retry", "unschedule"}),
+        # Failed (the token was revoked): publish now, retry, unschedule all work.
+        ("careers-li", {"publish", "retry", "unschedule", "edit", "mark_published"}, set()),
+        # Unconfirmed: it may be out already, so no publish now; retry (after a look) or mark.
+        ("sale-fb", {"retry", "mark_published", "edit"}, {"publish", "unschedule"}),
+        # Scheduled: retrying is for what failed.
+        ("hiring-fb", {"publish", "unschedule", "edit"}, {"retry"}),
+    ],
+)
+async def test_the_key_bar_greys_out_what_the_selected_variant_does_not_allow(
+    demo, name, available, greyed
+):
+    variant = demo.data.variants[name]
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_variants(pilot)
+        await select_variant(pilot, variant)
+        keys = key_bar_state(app)
+        assert {action for action in available if keys.get(action)} == available, keys
+        assert {action for action in greyed if keys.get(action) is False} == greyed, keys

@@ -13,6 +13,7 @@ import pytest
 
 from omnipost_tui import clock
 from omnipost_tui.config import load_settings
+from omnipost_tui.engine.queue import open_queue
 from omnipost_tui.services.accounts import add_account
 from omnipost_tui.services.attempts import list_attempts
 from omnipost_tui.services.brands import add_brand
@@ -42,7 +43,7 @@ def platform_env(home, sandbox, process_env, monkeypatch):
 
 @pytest.fixture
 def live(platform_env) -> Context:
-    context = open_context(load_settings())
+    context = open_context(load_settings(), open_queue=open_queue)
     yield context
     context.close()
 

@@ -13,16 +13,18 @@ from datetime import datetime, timedelta
 from omnipost_tui import clock
 from omnipost_tui.connectors import PlatformError, PublishRequest
 from omnipost_tui.crypto import TokenUnreadable
-from omnipost_tui.engine import alerting, retry
+from omnipost_tui.engine import alerting
 from omnipost_tui.engine.connectors import connector_for
 from omnipost_tui.errors import DatabaseBusy, OmniPostError
-from omnipost_tui.models import CONNECTED, FAIL, FAILED, RETRYING, SUCCESS
+from omnipost_tui.models import CONNECTED, FAIL, SUCCESS
 from omnipost_tui.platforms import LABELS
-from omnipost_tui.services import publishing
+from omnipost_tui.services import publishing, retry
 from omnipost_tui.services.accounts import mark_account_expired
 from omnipost_tui.services.context import Context
 from omnipost_tui.services.dispatch import dispatch
-from omnipost_tui.services.publishing import AttemptRecord, Claim, DueState, Outcome
+from omnipost_tui.services.publishing import AttemptRecord, Claim, DueState
+from omnipost_tui.services.retry import Outcome
+from omnipost_tui.states import FAILED, RETRYING
 from omnipost_tui.times import format_duration
 
 log = logging.getLogger("omnipost.engine.publish")

@@ -22,6 +22,7 @@ from omnipost_tui.redact import mask_url_password
 from omnipost_tui.times import ensure_utc
 
 if TYPE_CHECKING:
+    from omnipost_tui.config import Settings
     from omnipost_tui.services.context import Context
 
 PUBLISH_TASK = "omnipost.publish_variant"
@@ -71,10 +72,24 @@ def describe_queue(queue_url: str) -> str:
     return mask_url_password(queue_url)  # redis://:password@host must not be printed
 
 
-class Queue:
-    """The huey instance plus the two tasks, with errors turned into QueueUnavailable."""
+def open_queue(settings: Settings, context: Callable[[], Context] | None) -> Queue:
+    """The ``WorkQueue`` the services send through (``services.context.QueueOpener``)."""
+    return Queue(settings.queue_url, settings.queue_name, context)
 
-    def __init__(self, queue_url: str, name: str, context: Callable[[], Context]) -> None:
+
+def huey_of(ctx: Context) -> Huey:
+    """The huey instance behind a context's queue, for the consumer that runs its tasks."""
+    queue = ctx.queue
+    if not isinstance(queue, Queue):
+        raise TypeError(f"a worker needs the engine's queue, not {type(queue).__name__}")
+    return queue.huey
+
+
+class Queue:
+    """The huey instance plus its tasks, with errors turned into QueueUnavailable: the engine's
+    ``WorkQueue``."""
+
+    def __init__(self, queue_url: str, name: str, context: Callable[[], Context] | None) -> None:
         self.url = queue_url
         self.huey = make_huey(queue_url, name)
         self._publish, self._sweep, self._alert = _register_tasks(self.huey, context)
@@ -152,8 +167,13 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _register_tasks(
-    huey: Huey, context: Callable[[], Context]
+    huey: Huey, context_or_none: Callable[[], Context] | None
 ) -> tuple[TaskWrapper, TaskWrapper, TaskWrapper]:
+    def context() -> Context:
+        if context_or_none is None:
+            raise RuntimeError("this queue only sends; it runs no tasks")
+        return context_or_none()
+
     @huey.task(name=PUBLISH_TASK)
     def publish_variant(variant_id: int) -> None:
         from omnipost_tui.engine.publisher import publish_variant as run

@@ -16,7 +16,7 @@ from typing import Any
 from huey.api import Huey
 from huey.consumer import Consumer, Scheduler, Worker
 
-from omnipost_tui.engine.queue import describe_queue
+from omnipost_tui.engine.queue import describe_queue, huey_of
 from omnipost_tui.engine.sweep import SweepReport, sweep
 from omnipost_tui.services import workers
 from omnipost_tui.services.context import Context
@@ -211,8 +211,8 @@ def run_worker(ctx: Context, *, threads: int, periodic: bool) -> None:
     ctx.worker_id = worker_id
     ctx.queue.ping()
     consumer = GracefulConsumer(
-        ctx.queue.huey,
-        outage=QueueOutage(ctx.queue.url, worker_id),
+        huey_of(ctx),
+        outage=QueueOutage(ctx.settings.queue_url, worker_id),
         workers=threads,
         worker_type="thread",
         periodic=periodic,
@@ -269,7 +269,7 @@ def run_once(ctx: Context) -> OnceReport:
     workers.register_worker(ctx, worker_id, periodic=True)
     try:
         report = sweep(ctx, worker_id=worker_id)
-        huey = ctx.queue.huey
+        huey = huey_of(ctx)
         for task in huey.read_schedule():
             huey.enqueue(task)
         processed = 0

@@ -10,26 +10,18 @@ from sqlalchemy.orm import joinedload
 
 from omnipost_tui import clock
 from omnipost_tui.errors import NotFound, ValidationError
-from omnipost_tui.models import (
-    CONNECTED,
-    DRAFT,
-    EXPIRED,
-    PUBLISHING,
-    RETRYING,
-    REVOKED,
-    SCHEDULED,
-    ConnectedSocialAccount,
-    PostVariant,
-)
+from omnipost_tui.models import CONNECTED, EXPIRED, REVOKED, ConnectedSocialAccount, PostVariant
 from omnipost_tui.platforms import FACEBOOK, LINKEDIN, PLATFORMS
 from omnipost_tui.services.context import Context
 from omnipost_tui.services.lookup import account_by_ref, brand_by_ref
+from omnipost_tui.services.transitions import move_variants
 from omnipost_tui.services.views import AccountView
+from omnipost_tui.states import DRAFT, PUBLISHING, WAITING
 from omnipost_tui.text import check_line
 
 _FACEBOOK_PAGE_ID = re.compile(r"^[A-Za-z0-9_.-]{1,200}$")
 _LINKEDIN_AUTHOR = re.compile(r"^urn:li:(person|organization):[A-Za-z0-9_-]{1,100}$")
-PENDING = (SCHEDULED, RETRYING, PUBLISHING)
+PENDING = (*WAITING, PUBLISHING)  # still to go out through the account
 
 
 class AccountHasScheduledVariants(ValidationError):
@@ -212,10 +204,14 @@ def remove_account(ctx: Context, ref: str | int, *, unschedule: bool = False) ->
                 pending,
             )
         if pending:
-            session.execute(
-                update(PostVariant)
-                .where(PostVariant.id.in_(pending), PostVariant.status.in_((SCHEDULED, RETRYING)))
-                .values(status=DRAFT, next_attempt_at=None, dispatched_at=None, updated_at=now)
+            move_variants(
+                session,
+                PostVariant.id.in_(pending),
+                sources=WAITING,
+                target=DRAFT,
+                next_attempt_at=None,
+                dispatched_at=None,
+                updated_at=now,
             )
         account.status = REVOKED
         # Nothing can be published through a removed account, so its tokens have no business here.

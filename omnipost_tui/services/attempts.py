@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Select, func, select
@@ -14,6 +15,14 @@ from omnipost_tui.services.lookup import variant_by_id
 from omnipost_tui.services.views import AttemptView
 
 RESULTS = ("success", "fail", INTERRUPTED, "pending")
+
+
+@dataclass(frozen=True)
+class AttemptFilter:
+    """What the attempts screen narrows its list to."""
+
+    variant: int | None = None
+    result: str | None = None  # one of RESULTS
 
 
 def _filtered(session: Session, query: Select, variant: int | str | None, result: str | None):

@@ -13,28 +13,16 @@ from sqlalchemy.orm import Session
 
 from omnipost_tui import clock
 from omnipost_tui.errors import InvalidTransition, OmniPostError, ValidationError
-from omnipost_tui.models import (
-    CONNECTED,
-    DRAFT,
-    FAILED,
-    RETRYING,
-    REVOKED,
-    SCHEDULED,
-    ConnectedSocialAccount,
-    Post,
-    PostVariant,
-)
+from omnipost_tui.models import CONNECTED, REVOKED, ConnectedSocialAccount, Post, PostVariant
 from omnipost_tui.services.context import Context
-from omnipost_tui.services.dispatch import dispatch_saved, due_time
+from omnipost_tui.services.dispatch import dispatch_saved
 from omnipost_tui.services.lookup import brand_by_ref, post_by_id, variant_by_id
 from omnipost_tui.services.posts import validate_link, validate_text, validate_title
 from omnipost_tui.services.texts import text_problem
-from omnipost_tui.services.variants import (
-    EDITABLE,
-    check_future,
-    due_again,
-)
+from omnipost_tui.services.transitions import change_variant
+from omnipost_tui.services.variants import check_future, due_again
 from omnipost_tui.services.views import PostView, VariantView
+from omnipost_tui.states import DRAFT, EDIT, FAILED, WAITING, Saved, due_time, on_save
 from omnipost_tui.text import check_text
 
 
@@ -115,11 +103,11 @@ def load_post(ctx: Context, post_id: int | str) -> LoadedPost:
     with ctx.db.read() as session:
         post = post_by_id(session, post_id)
         rows = sorted(post.variants, key=lambda v: v.id)
-        editable = [v for v in rows if v.status in EDITABLE and v.account.status != REVOKED]
+        editable = [v for v in rows if EDIT.allows(v.status) and v.account.status != REVOKED]
         locked = [
             LockedVariant(
                 VariantView.of(v),
-                v.status if v.status not in EDITABLE else "account removed",
+                "account removed" if EDIT.allows(v.status) else v.status,
             )
             for v in rows
             if v not in editable
@@ -219,7 +207,7 @@ def _problems(session: Session, plan: PostPlan, now: datetime) -> dict[str, str]
                 variant_field(index, "variant"), lambda i=item: variant_by_id(session, i.variant_id)
             )
             existing = found if isinstance(found, PostVariant) else None
-            if existing is not None and existing.status not in EDITABLE:
+            if existing is not None and not EDIT.allows(existing.status):
                 problems[variant_field(index, "variant")] = (
                     f"variant {existing.id} is {existing.status} and can no longer be edited"
                 )
@@ -233,10 +221,10 @@ def _problems(session: Session, plan: PostPlan, now: datetime) -> dict[str, str]
             continue
         if item.at is None:
             continue
-        kept = _kept_status(existing, item)
-        if kept == FAILED:
+        saved = _on_save(existing, item)
+        if saved.status == FAILED:
             continue  # stays failed: nothing goes out, so nothing to check
-        if kept is None:
+        if saved.made_due:
             # An unchanged time is not "in the past" and needs no new token: it was accepted
             # when it was set, and the engine deals with it from there.
             check(variant_field(index, "at"), lambda i=item: check_future(i.at, now))
@@ -259,16 +247,16 @@ def _custom_text(item: VariantPlan) -> str | None:
     return check_text(item.custom_text, "variant text")
 
 
-def _kept_status(existing: PostVariant | None, item: VariantPlan) -> str | None:
-    """The status an existing variant keeps when saved as ``item`` (None: it becomes due)."""
-    if (
-        existing is None
-        or existing.status == DRAFT
-        or existing.scheduled_at != item.at
-        or existing.account_id != item.account_id
-    ):
-        return None
-    return existing.status if existing.status in (SCHEDULED, RETRYING, FAILED) else None
+def _on_save(existing: PostVariant | None, item: VariantPlan) -> Saved:
+    """What saving ``item`` does to the status of the variant it plans (``existing``, or a new
+    one)."""
+    return on_save(
+        existing.status if existing is not None else None,
+        planned=item.at is not None,
+        same_plan=existing is not None
+        and existing.scheduled_at == item.at
+        and existing.account_id == item.account_id,
+    )
 
 
 def _unusable(account: ConnectedSocialAccount) -> str:
@@ -286,7 +274,7 @@ def _check_unplanned(
     if post is None:
         return
     for variant in post.variants:
-        if variant.id in planned or variant.status not in (SCHEDULED, RETRYING):
+        if variant.id in planned or variant.status not in WAITING:
             continue
         if variant.custom_text is not None and variant.custom_text.strip():
             continue
@@ -312,34 +300,29 @@ def _write_post(session: Session, plan: PostPlan, now: datetime) -> Post:
 def _write_variant(session: Session, post: Post, item: VariantPlan, now: datetime) -> PostVariant:
     account = session.get(ConnectedSocialAccount, item.account_id)
     assert account is not None  # checked by _problems in this same transaction
-    custom = _custom_text(item)
-    if item.variant_id is not None:
-        # Locked (PostgreSQL) and checked again: a worker may have claimed it meanwhile.
-        variant = session.get(PostVariant, item.variant_id, with_for_update=True)
-        if variant is None or variant.status not in EDITABLE:
-            raise InvalidTransition(f"variant {item.variant_id} changed meanwhile; try again")
-        becomes_due = item.at is not None and (
-            variant.status == DRAFT
-            or variant.scheduled_at != item.at
-            or variant.account_id != item.account_id
+    values: dict[str, object] = {
+        "account_id": account.id,
+        "platform": account.platform,
+        "custom_text": _custom_text(item),
+        "updated_at": now,
+    }
+    if item.variant_id is None:
+        saved = _on_save(None, item)
+        variant = PostVariant(
+            post=post, status=saved.status, scheduled_at=item.at, created_at=now, **values
         )
-    else:
-        variant = PostVariant(post=post, attempts=0, attempts_before_retry=0, created_at=now)
+        variant.attempts = variant.attempts_before_retry = 0
         session.add(variant)
-        becomes_due = item.at is not None
-    variant.account = account
-    variant.platform = account.platform
-    variant.custom_text = custom
-    variant.updated_at = now
-    if item.at is None:
-        if variant.status != DRAFT:
-            variant.status = DRAFT
-            variant.next_attempt_at = None
-            variant.dispatched_at = None
-    elif becomes_due:
-        for name, value in due_again(item.at).items():
-            setattr(variant, name, value)
-        if item.variant_id is None:
-            # due_again counts from the row's attempts in SQL, which an INSERT cannot read.
-            variant.attempts_before_retry = 0
+        return variant
+    variant = variant_by_id(session, item.variant_id)
+    # Checked again, and written as a compare-and-set: a worker may have claimed it meanwhile.
+    if not EDIT.allows(variant.status):
+        raise InvalidTransition(f"variant {item.variant_id} changed meanwhile; try again")
+    saved = _on_save(variant, item)
+    if saved.status == DRAFT and variant.status != DRAFT:
+        values.update(status=DRAFT, next_attempt_at=None, dispatched_at=None)
+    elif saved.made_due:
+        assert item.at is not None
+        values.update(due_again(item.at))
+    change_variant(session, variant, **values)
     return variant

@@ -1,23 +1,54 @@
-"""What every service call needs: settings, the database, the token cipher and the queue."""
+"""What every service call needs: settings, the database, the token cipher and the queue.
+
+The services queue work ("look at variant N now") through ``WorkQueue``, an interface the
+engine implements on huey. They never import the engine: an entry point (the CLI, the demo)
+opens the context with the engine's ``open_queue``, and everything below it only sees this.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
 
 from omnipost_tui.config import Settings, load_settings, secure_own_dirs
 from omnipost_tui.crypto import TokenCipher, load_or_create_key
 from omnipost_tui.db import Database
-from omnipost_tui.engine.queue import Queue
+
+
+class WorkQueue(Protocol):
+    """Messages to the workers. Each method raises QueueUnavailable when the queue is away."""
+
+    def ping(self) -> None:
+        """Fail fast, before anything is written, when the queue cannot be reached."""
+
+    def enqueue_publish(self, variant_id: int, eta: datetime | None = None) -> None:
+        """Ask a worker to look at ``variant_id`` (at ``eta``, an aware datetime, if given)."""
+
+    def enqueue_alert(self, key: str, eta: datetime | None = None) -> None:
+        """Ask a worker to send alert ``key`` to the webhook (at ``eta``, if given)."""
+
+    def counts(self) -> tuple[int, int]:
+        """(pending, scheduled) messages."""
+
+    def close(self) -> None: ...
+
+
+# Opens the queue the settings name; the second argument gives the context that the tasks it
+# runs (in a worker) use, or None where it only sends (doctor's check).
+QueueOpener = Callable[[Settings, "Callable[[], Context] | None"], WorkQueue]
 
 
 @dataclass
 class Context:
     settings: Settings
     db: Database
+    open_queue: QueueOpener | None = field(default=None, repr=False)
     # Set in ``omnipost worker`` processes; recorded on attempts and heartbeats.
     worker_id: str | None = None
     _cipher: TokenCipher | None = field(default=None, repr=False)
-    _queue: Queue | None = field(default=None, repr=False)
+    _queue: WorkQueue | None = field(default=None, repr=False)
 
     @property
     def cipher(self) -> TokenCipher:
@@ -28,9 +59,12 @@ class Context:
         return self._cipher
 
     @property
-    def queue(self) -> Queue:
+    def queue(self) -> WorkQueue:
+        # Opened on first use: most commands never queue anything.
         if self._queue is None:
-            self._queue = Queue(self.settings.queue_url, self.settings.queue_name, lambda: self)
+            if self.open_queue is None:
+                raise RuntimeError("this context was opened without a queue")
+            self._queue = self.open_queue(self.settings, lambda: self)
         return self._queue
 
     def close(self) -> None:
@@ -39,12 +73,17 @@ class Context:
         self.db.dispose()
 
 
-def open_context(settings: Settings | None = None, *, migrate: bool = True) -> Context:
+def open_context(
+    settings: Settings | None = None,
+    *,
+    open_queue: QueueOpener | None = None,
+    migrate: bool = True,
+) -> Context:
     """Load settings, make OmniPost's directories private, open the database and bring its
-    schema up to date."""
+    schema up to date. ``open_queue``: how to reach the workers (the engine's)."""
     settings = settings or load_settings()
     secure_own_dirs(settings.paths)
     db = Database(settings.database_url)
     if migrate:
         db.ensure_schema()
-    return Context(settings=settings, db=db)
+    return Context(settings=settings, db=db, open_queue=open_queue)

@@ -11,12 +11,13 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, func, or_, update
+from sqlalchemy import update
 
 from omnipost_tui import clock
 from omnipost_tui.errors import QueueUnavailable
-from omnipost_tui.models import RETRYING, SCHEDULED, PostVariant
+from omnipost_tui.models import PostVariant
 from omnipost_tui.services.context import Context
+from omnipost_tui.states import still_due_at
 
 log = logging.getLogger("omnipost.dispatch")
 
@@ -81,44 +82,3 @@ def _record_dispatch(
             .where(PostVariant.id == variant_id, *still_due_at(status, due_at))
             .values(dispatched_at=now)
         )
-
-
-# --- "due at", once in Python and once in SQL ---------------------------------------------------
-# A scheduled variant is due at its planned time (``scheduled_at``) unless something made it due
-# at another moment without changing the plan: publish now, a manual retry, a retry's wait. That
-# moment is ``next_attempt_at``; a retrying variant always has one.
-
-WAITING = (SCHEDULED, RETRYING)
-
-# The due time of one row (no index behind it: for single-row conditions).
-DUE_AT = func.coalesce(PostVariant.next_attempt_at, PostVariant.scheduled_at)
-
-
-def due_time(status: str, scheduled_at: datetime | None, next_attempt_at: datetime | None):
-    """When a variant in ``status`` should be looked at next, or None."""
-    if status not in WAITING:
-        return None
-    return next_attempt_at if next_attempt_at is not None else scheduled_at
-
-
-def due_by(moment: datetime, *, strictly_before: bool = False) -> ColumnElement[bool]:
-    """Waiting variants due at ``moment`` or earlier, as two range searches on the
-    (status, scheduled_at) and (status, next_attempt_at) indexes."""
-
-    def reached(column):
-        return column < moment if strictly_before else column <= moment
-
-    return or_(
-        and_(
-            PostVariant.status == SCHEDULED,
-            PostVariant.next_attempt_at.is_(None),
-            reached(PostVariant.scheduled_at),
-        ),
-        and_(PostVariant.status.in_(WAITING), reached(PostVariant.next_attempt_at)),
-    )
-
-
-def still_due_at(status: str, due_at: datetime | None) -> tuple[ColumnElement[bool], ...]:
-    """The row is still in ``status`` and due at ``due_at``: nobody moved it since it was read."""
-    same_time = DUE_AT.is_(None) if due_at is None else due_at == DUE_AT
-    return (PostVariant.status == status, same_time)

@@ -27,21 +27,12 @@ from sqlalchemy import func, select
 from omnipost_tui import clock
 from omnipost_tui.config import OPTIONS_BY_KEY, ConfigProblem, Settings, may_tighten
 from omnipost_tui.db import MIGRATIONS_DIR, Database, default_backup_dir, sqlite_path
-from omnipost_tui.engine.queue import Queue, describe_queue
 from omnipost_tui.errors import OmniPostError
 from omnipost_tui.files import make_private_dir
 from omnipost_tui.logs import log_files
-from omnipost_tui.models import (
-    CONNECTED,
-    FAILED,
-    REVOKED,
-    UNCONFIRMED,
-    Brand,
-    ConnectedSocialAccount,
-    PostVariant,
-)
-from omnipost_tui.platforms import FACEBOOK, LABELS, LINKEDIN, PLATFORMS
-from omnipost_tui.redact import redact_text
+from omnipost_tui.models import CONNECTED, REVOKED, Brand, ConnectedSocialAccount, PostVariant
+from omnipost_tui.platforms import APP_CREDENTIAL_SETTINGS, LABELS, PLATFORMS
+from omnipost_tui.redact import mask_url_password, redact_text
 from omnipost_tui.services import workers
 from omnipost_tui.services.alerts import (
     ACCOUNT_EXPIRED,
@@ -49,7 +40,8 @@ from omnipost_tui.services.alerts import (
     TOKEN_EXPIRING,
     current_alerts,
 )
-from omnipost_tui.services.context import Context
+from omnipost_tui.services.context import Context, QueueOpener
+from omnipost_tui.states import FAILED, UNCONFIRMED
 from omnipost_tui.times import format_duration
 
 log = logging.getLogger("omnipost.doctor")
@@ -88,11 +80,6 @@ CHECK_NAMES = (
     ALERTS,
 )
 
-# Token refresh needs the platform's app credentials: (id setting, secret setting).
-APP_CREDENTIAL_KEYS = {
-    FACEBOOK: ("facebook_app_id", "facebook_app_secret"),
-    LINKEDIN: ("linkedin_client_id", "linkedin_client_secret"),
-}
 # The settings each check depends on. Paths come from the environment alone (OMNIPOST_HOME),
 # never from config.toml, so the directory checks never depend on it.
 _DB = ("database_url",)
@@ -104,7 +91,7 @@ SETTINGS_USED = {
     PERMISSIONS: ("database_url", "queue_url"),
     ACCOUNTS: _DB,
     TOKENS: _DB,
-    APP_CREDENTIALS: (*_DB, *(key for keys in APP_CREDENTIAL_KEYS.values() for key in keys)),
+    APP_CREDENTIALS: (*_DB, *(key for keys in APP_CREDENTIAL_SETTINGS.values() for key in keys)),
     ATTENTION: _DB,
     ALERTS: ("alert_webhook", "alert_failures", "alert_window"),
 }
@@ -118,8 +105,12 @@ class Check:
     fix: str | None = None  # a command or concrete step; None when ok
 
 
-def run_checks(settings: Settings, problems: Sequence[ConfigProblem] = ()) -> list[Check]:
+def run_checks(
+    settings: Settings, open_queue: QueueOpener, problems: Sequence[ConfigProblem] = ()
+) -> list[Check]:
     """Every check, in CHECK_NAMES order; never raises for the state of the install.
+
+    ``open_queue`` reaches the queue the settings name (the engine's).
 
     ``problems`` are what ``read_settings`` could not read; ``settings`` then hold the default
     of each setting concerned, and the checks that use one say so.
@@ -139,7 +130,7 @@ def run_checks(settings: Settings, problems: Sequence[ConfigProblem] = ()) -> li
         checks = [
             check_config(settings, problems),
             database_check,
-            _safely(QUEUE, settings, lambda: check_queue(settings)),
+            _safely(QUEUE, settings, lambda: check_queue(settings, open_queue)),
             needs_db(WORKER, check_worker),
             needs_db(SWEEP, check_sweep),
             _safely(DIRS, settings, lambda: check_dirs(settings)),
@@ -304,9 +295,9 @@ def _known_revisions() -> set[str]:
 # --- queue --------------------------------------------------------------------------------------
 
 
-def check_queue(settings: Settings) -> Check:
+def check_queue(settings: Settings, open_queue: QueueOpener) -> Check:
     url = settings.queue_url
-    shown = describe_queue(url)
+    shown = mask_url_password(url)
     if url.startswith("memory://"):
         # Reachable, but it lives inside one process: the worker never sees what the CLI queues.
         return Check(
@@ -316,7 +307,7 @@ def check_queue(settings: Settings) -> Check:
             "set OMNIPOST_QUEUE_URL to sqlite:///PATH (one machine) or redis://HOST:6379/0",
         )
     try:
-        queue = Queue(url, settings.queue_name, _no_context)
+        queue = open_queue(settings, None)
         try:
             queue.ping()
             pending, scheduled = queue.counts()
@@ -326,10 +317,6 @@ def check_queue(settings: Settings) -> Check:
         detail = exc.message if isinstance(exc, OmniPostError) else _unreachable(shown, exc)
         return Check(QUEUE, False, detail, _queue_fix(url, exc))
     return Check(QUEUE, True, f"{shown} reachable ({pending} waiting, {scheduled} scheduled)")
-
-
-def _no_context() -> Context:
-    raise RuntimeError("doctor never runs queue tasks")
 
 
 def _unreachable(shown: str, exc: BaseException) -> str:
@@ -588,7 +575,7 @@ def check_app_credentials(ctx: Context, now: datetime) -> Check:
         if not in_use.get(platform):
             parts.append(f"{label} not needed (no {label} account)")
             continue
-        unset = [key for key in APP_CREDENTIAL_KEYS[platform] if not getattr(settings, key)]
+        unset = [key for key in APP_CREDENTIAL_SETTINGS[platform] if not getattr(settings, key)]
         if unset:
             what = " and ".join(key.removeprefix(f"{platform}_").replace("_", " ") for key in unset)
             parts.append(f"{label} {what} not set, needed to refresh tokens")

@@ -10,11 +10,12 @@ from sqlalchemy.orm import joinedload
 
 from omnipost_tui import clock
 from omnipost_tui.errors import ValidationError
-from omnipost_tui.models import POST_STATUSES, RETRYING, SCHEDULED, Post, PostVariant
+from omnipost_tui.models import POST_STATUSES, Post, PostVariant
 from omnipost_tui.services.context import Context
 from omnipost_tui.services.lookup import brand_by_ref, post_by_id
 from omnipost_tui.services.texts import check_publishable
 from omnipost_tui.services.views import PostView
+from omnipost_tui.states import RETRYING, SCHEDULED
 from omnipost_tui.text import check_line, check_text
 
 MAX_TITLE = 300

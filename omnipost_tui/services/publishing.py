@@ -17,26 +17,28 @@ from sqlalchemy.orm import joinedload
 from omnipost_tui.models import (
     CONNECTED,
     EXPIRED,
-    FAILED,
     INTERRUPTED,
-    PUBLISHED,
-    PUBLISHING,
-    RETRYING,
-    UNCONFIRMED,
     ConnectedSocialAccount,
     PostVariant,
     PublicationAttempt,
 )
 from omnipost_tui.platforms import LABELS
+from omnipost_tui.services import retry
 from omnipost_tui.services.context import Context
-from omnipost_tui.services.dispatch import (
-    LOOKAHEAD,
-    STALE_DISPATCH,
+from omnipost_tui.services.dispatch import LOOKAHEAD, STALE_DISPATCH
+from omnipost_tui.services.retry import Outcome, unconfirmed_hint
+from omnipost_tui.services.transitions import move_variants
+from omnipost_tui.services.views import effective_text
+from omnipost_tui.states import (
+    FAILED,
+    PUBLISHED,
+    PUBLISHING,
+    UNCONFIRMED,
+    WAITING,
     due_by,
     due_time,
     still_due_at,
 )
-from omnipost_tui.services.views import effective_text
 from omnipost_tui.text import storable
 from omnipost_tui.times import format_local
 
@@ -86,18 +88,18 @@ def fail_before_claim(
     who rescheduled it a moment ago must not find it failed.
     """
     with ctx.db.write() as session:
-        result = session.execute(
-            update(PostVariant)
-            .where(PostVariant.id == variant_id, *still_due_at(expected_status, due_at))
-            .values(
-                status=FAILED,
-                last_error=message,
-                next_attempt_at=None,
-                dispatched_at=None,
-                updated_at=now,
-            )
+        moved = move_variants(
+            session,
+            PostVariant.id == variant_id,
+            *still_due_at(expected_status, due_at),
+            sources=(expected_status,),
+            target=FAILED,
+            last_error=message,
+            next_attempt_at=None,
+            dispatched_at=None,
+            updated_at=now,
         )
-        return result.rowcount == 1
+        return moved == 1
 
 
 @dataclass(frozen=True)
@@ -126,21 +128,20 @@ def claim_variant(
     token = secrets.token_hex(16)
     lease = now + timedelta(seconds=ctx.settings.publish_timeout)
     with ctx.db.write() as session:
-        result = session.execute(
-            update(PostVariant)
-            .where(PostVariant.id == variant_id, due_by(now))
-            .values(
-                status=PUBLISHING,
-                attempts=PostVariant.attempts + 1,
-                claim_token=token,
-                lease_expires_at=lease,
-                sending_since=None,
-                dispatched_at=None,
-                updated_at=now,
-            )
-            .execution_options(synchronize_session=False)
+        claimed = move_variants(
+            session,
+            PostVariant.id == variant_id,
+            due_by(now),
+            sources=WAITING,
+            target=PUBLISHING,
+            attempts=PostVariant.attempts + 1,
+            claim_token=token,
+            lease_expires_at=lease,
+            sending_since=None,
+            dispatched_at=None,
+            updated_at=now,
         )
-        if result.rowcount != 1:
+        if claimed != 1:
             return None
         variant = session.scalars(
             select(PostVariant)
@@ -208,16 +209,6 @@ class AttemptRecord:
     raw_response: str | None = None
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """Where a variant goes after an attempt (decided by the engine's retry policy)."""
-
-    status: str  # published | retrying | failed | unconfirmed
-    next_attempt_at: datetime | None = None
-    last_error: str | None = None
-    expire_account: bool = False
-
-
 def complete_attempt(
     ctx: Context,
     claim: Claim,
@@ -253,7 +244,6 @@ def complete_attempt(
             )
         )
         values: dict[str, object] = {
-            "status": outcome.status,
             "next_attempt_at": outcome.next_attempt_at,
             "last_error": storable(outcome.last_error),
             "lease_expires_at": None,
@@ -265,15 +255,14 @@ def complete_attempt(
             values.update(external_post_id=storable(record.external_post_id), published_at=now)
         if outcome.status != UNCONFIRMED:
             values["claim_token"] = None
-        changed = session.execute(
-            update(PostVariant)
-            .where(
-                PostVariant.id == claim.variant_id,
-                PostVariant.claim_token == claim.token,
-                PostVariant.status.in_((PUBLISHING, UNCONFIRMED)),
-            )
-            .values(**values)
-        ).rowcount
+        changed = move_variants(
+            session,
+            PostVariant.id == claim.variant_id,
+            PostVariant.claim_token == claim.token,
+            sources=(PUBLISHING, UNCONFIRMED),
+            target=outcome.status,
+            **values,
+        )
         if outcome.expire_account:
             session.execute(
                 update(ConnectedSocialAccount)
@@ -286,14 +275,6 @@ def complete_attempt(
                 .values(status=EXPIRED, expired_at=now, updated_at=written_at or now)
             )
         return changed == 1
-
-
-def unconfirmed_hint(variant_id: int) -> str:
-    """What a human does about an unconfirmed variant: the same words wherever one arises."""
-    return (
-        f"Check the page, then mark it published (omnipost variant mark-published "
-        f"{variant_id}) or retry it (omnipost retry {variant_id})"
-    )
 
 
 # --- the sweep's work ---------------------------------------------------------------------------
@@ -330,52 +311,54 @@ def recover_stuck(ctx: Context, now: datetime) -> list[Recovered]:
         for variant_id, token, attempts, before_retry, platform, account in stuck:
             held = (
                 PostVariant.id == variant_id,
-                PostVariant.status == PUBLISHING,
                 PostVariant.claim_token == token,
                 PostVariant.lease_expires_at < now,
             )
             label = LABELS.get(platform, platform)
-            sent = session.execute(
-                update(PostVariant)
-                .where(*held, PostVariant.sending_since.is_not(None))
-                .values(
-                    status=UNCONFIRMED,  # keeps the claim token: a late answer still counts
-                    # Its worker died, or is alive but could not write the answer (a lock
-                    # held longer than the lease): the late answer then replaces this text.
-                    last_error=(
-                        f"no answer was recorded for the request sent to {label} (its worker "
-                        f"stopped, or could not write to the database); the post may or may "
-                        f"not be on {account}. {unconfirmed_hint(variant_id)}"
-                    ),
-                    next_attempt_at=None,
+            sent = move_variants(
+                session,
+                *held,
+                PostVariant.sending_since.is_not(None),
+                sources=(PUBLISHING,),
+                target=UNCONFIRMED,
+                # Its worker died, or is alive but could not write the answer (a lock held
+                # longer than the lease): the late answer then replaces this text. The claim
+                # token stays, so that late answer still counts.
+                last_error=(
+                    f"no answer was recorded for the request sent to {label} (its worker "
+                    f"stopped, or could not write to the database); the post may or may "
+                    f"not be on {account}. {unconfirmed_hint(variant_id)}"
+                ),
+                next_attempt_at=None,
+                lease_expires_at=None,
+                dispatched_at=None,
+                updated_at=now,
+            )
+            if sent:
+                status = UNCONFIRMED
+            else:
+                # The request never left: nothing was published, retry at once if allowed.
+                outcome = retry.before_sending(
+                    "the worker stopped before sending the request",
+                    attempt_in_round=attempts - before_retry,
+                    settings=ctx.settings,
+                    now=now,
+                    wait=False,
+                )
+                status = outcome.status
+                changed = move_variants(
+                    session,
+                    *held,
+                    PostVariant.sending_since.is_(None),
+                    sources=(PUBLISHING,),
+                    target=status,
+                    last_error=outcome.last_error,
+                    next_attempt_at=outcome.next_attempt_at,
+                    claim_token=None,
                     lease_expires_at=None,
                     dispatched_at=None,
                     updated_at=now,
                 )
-            ).rowcount
-            if sent:
-                status = UNCONFIRMED
-            else:
-                exhausted = attempts - before_retry >= ctx.settings.max_attempts
-                status = FAILED if exhausted else RETRYING
-                changed = session.execute(
-                    update(PostVariant)
-                    .where(*held, PostVariant.sending_since.is_(None))
-                    .values(
-                        status=status,
-                        last_error=(
-                            "the worker stopped before sending the last allowed attempt"
-                            if exhausted
-                            else "the worker stopped before sending the request; retrying"
-                        ),
-                        # The request never left: safe to try again at once.
-                        next_attempt_at=None if exhausted else now,
-                        claim_token=None,
-                        lease_expires_at=None,
-                        dispatched_at=None,
-                        updated_at=now,
-                    )
-                ).rowcount
                 if not changed:
                     continue  # its worker came back to life in time
             session.execute(

@@ -9,11 +9,11 @@ from sqlalchemy import func, select
 
 from omnipost_tui import clock
 from omnipost_tui.errors import QueueUnavailable
-from omnipost_tui.models import SCHEDULED, VARIANT_STATUSES, PostVariant
+from omnipost_tui.models import PostVariant
 from omnipost_tui.services import workers
 from omnipost_tui.services.context import Context
-from omnipost_tui.services.dispatch import due_by
 from omnipost_tui.services.workers import WorkerView
+from omnipost_tui.states import SCHEDULED, VARIANT_STATUSES, due_by
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ Every call needs the app's credentials, from settings.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -32,28 +31,20 @@ from omnipost_tui.connectors.tokens import (
 )
 from omnipost_tui.errors import ConflictError, OmniPostError, ValidationError
 from omnipost_tui.models import CONNECTED, EXPIRED, REVOKED, ConnectedSocialAccount
-from omnipost_tui.platforms import FACEBOOK, LINKEDIN
+from omnipost_tui.platforms import APP_CREDENTIAL_SETTINGS, FACEBOOK, LABELS, LINKEDIN
 from omnipost_tui.redact import redact_text
 from omnipost_tui.services.accounts import get_account, mark_account_expired
 from omnipost_tui.services.context import Context
 from omnipost_tui.services.lookup import account_by_ref
 from omnipost_tui.services.views import AccountView
+from omnipost_tui.times import parse_duration
 
 log = logging.getLogger("omnipost.tokens")
 
 T = TypeVar("T")
 
-WITHIN_HELP = "a number and a unit: 30m, 12h, 7d, 2w"
-_WITHIN = re.compile(r"^\s*(\d{1,6})\s*([mhdw])\s*$", re.IGNORECASE)
-_UNIT = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}
-_UNIT["w"] = timedelta(weeks=1)
-_MAX_WITHIN = timedelta(days=3650)
-
-_APP_SETTINGS = {
-    FACEBOOK: ("facebook_app_id", "facebook_app_secret"),
-    LINKEDIN: ("linkedin_client_id", "linkedin_client_secret"),
-}
-_PLATFORM_LABEL = {FACEBOOK: "Facebook", LINKEDIN: "LinkedIn"}
+# How far ahead ``refresh --expiring`` and ``watch-expiry`` may look.
+_LONGEST_WITHIN = timedelta(days=3650)
 
 
 class TokenCallFailed(OmniPostError):
@@ -96,13 +87,7 @@ class _Stored:
 
 def parse_within(text: str) -> timedelta:
     """``7d`` → 7 days; how far ahead ``refresh --expiring`` looks."""
-    match = _WITHIN.match(text or "")
-    if match is None:
-        raise ValidationError(f"cannot read {text!r} as a duration; use {WITHIN_HELP}")
-    span = int(match.group(1)) * _UNIT[match.group(2).lower()]
-    if span > _MAX_WITHIN:
-        raise ValidationError(f"{text.strip()} is too far ahead; use at most 3650d")
-    return span
+    return parse_duration(text, longest=_LONGEST_WITHIN)
 
 
 # --- one account ----------------------------------------------------------------------------
@@ -259,7 +244,7 @@ def token_problem(view: AccountView) -> str | None:
     """What to tell the user about an account that ``check_account`` found unusable, or None."""
     if view.status == CONNECTED:
         return None
-    platform = _PLATFORM_LABEL.get(view.platform, view.platform)
+    platform = LABELS.get(view.platform, view.platform)
     return (
         f"{platform} says the token of account {view.id} ({view.name}) is expired or revoked; "
         f"the account is marked expired; reconnect it: omnipost account reconnect {view.id}"
@@ -299,7 +284,7 @@ def _load(ctx: Context, ref: str | int) -> _Stored:
 
 
 def _app_credentials(ctx: Context, platform: str, verb: str) -> tuple[str, str]:
-    id_key, secret_key = _APP_SETTINGS[platform]
+    id_key, secret_key = APP_CREDENTIAL_SETTINGS[platform]
     app_id = getattr(ctx.settings, id_key)
     app_secret = getattr(ctx.settings, secret_key)
     if not app_id or not app_secret:
@@ -309,7 +294,7 @@ def _app_credentials(ctx: Context, platform: str, verb: str) -> tuple[str, str]:
             if not value
         ]
         raise ValidationError(
-            f"to {verb} {_PLATFORM_LABEL[platform]} tokens, set {' and '.join(missing)} "
+            f"to {verb} {LABELS[platform]} tokens, set {' and '.join(missing)} "
             f"(your app's credentials; or {id_key} / {secret_key} in config.toml)"
         )
     return app_id, app_secret
@@ -323,7 +308,7 @@ def _ask(
     call: Callable[[], T],
 ) -> T:
     """Run one platform call, turning its errors into what the user should do next."""
-    platform = _PLATFORM_LABEL[stored.platform]
+    platform = LABELS[stored.platform]
     try:
         return call()
     except TokenExpired as exc:

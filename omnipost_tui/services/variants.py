@@ -6,59 +6,46 @@ a rowcount of 0 means a worker or another user changed it first, and the action 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from omnipost_tui import clock
+from omnipost_tui import clock, states
 from omnipost_tui.errors import InvalidTransition, ValidationError
-from omnipost_tui.models import (
-    CONNECTED,
-    DRAFT,
-    FAILED,
-    PUBLISHED,
-    RETRYING,
-    REVOKED,
-    SCHEDULED,
-    UNCONFIRMED,
-    VARIANT_STATUSES,
-    ConnectedSocialAccount,
-    Post,
-    PostVariant,
-)
+from omnipost_tui.models import CONNECTED, REVOKED, ConnectedSocialAccount, Post, PostVariant
 from omnipost_tui.platforms import PLATFORMS
 from omnipost_tui.services import workers
 from omnipost_tui.services.context import Context
-from omnipost_tui.services.dispatch import dispatch_saved, due_time
+from omnipost_tui.services.dispatch import dispatch_saved
 from omnipost_tui.services.lookup import account_by_ref, brand_by_ref, post_by_id, variant_by_id
 from omnipost_tui.services.texts import check_publishable, text_problem
+from omnipost_tui.services.transitions import change_variant
 from omnipost_tui.services.views import VariantView
+from omnipost_tui.states import (
+    DRAFT,
+    FAILED,
+    PUBLISHED,
+    SCHEDULED,
+    UNCONFIRMED,
+    VARIANT_STATUSES,
+    due_time,
+)
 from omnipost_tui.text import check_text
 
 UNSET = object()
-
-# Which statuses each action accepts.
-RESCHEDULABLE = (DRAFT, SCHEDULED, RETRYING, FAILED)
-UNSCHEDULABLE = (SCHEDULED, RETRYING, FAILED)
-PUBLISHABLE_NOW = (DRAFT, SCHEDULED, RETRYING, FAILED)
-RETRYABLE = (FAILED, UNCONFIRMED)
-MARKABLE_PUBLISHED = (UNCONFIRMED, FAILED)
-EDITABLE = (DRAFT, SCHEDULED, RETRYING, FAILED)
 
 
 def _load(session: Session, variant_id: int | str) -> PostVariant:
     return variant_by_id(session, variant_id)
 
 
-def _require_status(variant: PostVariant, allowed: Sequence[str], action: str) -> None:
-    if variant.status not in allowed:
-        raise InvalidTransition(
-            f"variant {variant.id} is {variant.status}; only {', '.join(allowed)} variants "
-            f"can be {action}"
-        )
+def _require(action: states.Action, variant: PostVariant) -> None:
+    refusal = action.refusal(variant.id, variant.status)
+    if refusal is not None:
+        raise InvalidTransition(refusal)
 
 
 def check_account_usable(account: ConnectedSocialAccount) -> None:
@@ -82,23 +69,6 @@ def check_future(at: datetime, now: datetime) -> None:
         raise ValidationError(
             "that time is in the past; pick a future time, or publish now with: omnipost publish ID"
         )
-
-
-def _cas(session: Session, variant: PostVariant, expected: str, **values: object) -> None:
-    """Set ``values`` only if the variant is still ``expected``; refuse otherwise."""
-    values.setdefault("updated_at", clock.now())
-    result = session.execute(
-        update(PostVariant)
-        .where(PostVariant.id == variant.id, PostVariant.status == expected)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        current = session.scalar(select(PostVariant.status).where(PostVariant.id == variant.id))
-        raise InvalidTransition(
-            f"variant {variant.id} changed to {current} while you were working on it; try again"
-        )
-    session.expire(variant)
 
 
 def _view(session: Session, variant_id: int) -> VariantView:
@@ -193,7 +163,7 @@ def update_variant(
     """Change the text override or the account of a variant that has not gone out."""
     with ctx.db.write() as session:
         variant = _load(session, variant_id)
-        _require_status(variant, EDITABLE, "edited")
+        _require(states.EDIT, variant)
         values: dict[str, object] = {}
         text = variant.custom_text
         if custom_text is not UNSET:
@@ -216,12 +186,12 @@ def update_variant(
             if variant.status != DRAFT:
                 check_account_usable(target)
             values.update(account_id=target.id, platform=target.platform)
-        if variant.status in (SCHEDULED, RETRYING):
+        if variant.status in states.WAITING:
             problem = text_problem(target.platform, text if text else variant.post.base_text)
             if problem:
                 raise ValidationError(f"variant {variant.id}: {problem}")
         # The CAS keeps a worker's claim from being overwritten by this edit.
-        _cas(session, variant, variant.status, **values)
+        change_variant(session, variant, **values)
         return _view(session, variant.id)
 
 
@@ -253,24 +223,23 @@ def schedule_variant(ctx: Context, variant_id: int | str, at: datetime) -> Varia
     """Schedule (or reschedule) a variant for ``at``, a future time."""
     now = clock.now()
     check_future(at, now)
-    return _make_due(ctx, variant_id, now, RESCHEDULABLE, "rescheduled", lambda _: due_again(at))
+    return _make_due(ctx, variant_id, now, states.RESCHEDULE, lambda _: due_again(at))
 
 
 def _make_due(
     ctx: Context,
     variant_id: int | str,
     now: datetime,
-    allowed: Sequence[str],
-    action: str,
+    action: states.Action,
     values: Callable[[PostVariant], dict[str, object]],
 ) -> VariantView:
     ctx.queue.ping()  # nothing is written when the queue is unreachable
     with ctx.db.write() as session:
         variant = _load(session, variant_id)
-        _require_status(variant, allowed, action)
+        _require(action, variant)
         check_account_usable(variant.account)
-        check_publishable(variant, f"variant {variant.id} cannot be {action}")
-        _cas(session, variant, variant.status, **values(variant))
+        check_publishable(variant, f"variant {variant.id} cannot be {action.done}")
+        change_variant(session, variant, **values(variant))
         view = _view(session, variant.id)
     _dispatch_view(ctx, view, now)
     return view
@@ -286,11 +255,10 @@ def unschedule_variant(ctx: Context, variant_id: int | str) -> VariantView:
     """Back to draft; the planned time is kept so it can be rescheduled."""
     with ctx.db.write() as session:
         variant = _load(session, variant_id)
-        _require_status(variant, UNSCHEDULABLE, "unscheduled")
-        _cas(
+        _require(states.UNSCHEDULE, variant)
+        change_variant(
             session,
             variant,
-            variant.status,
             status=DRAFT,
             next_attempt_at=None,
             dispatched_at=None,
@@ -307,9 +275,7 @@ class PublishNowResult:
 def publish_now(ctx: Context, variant_id: int | str) -> PublishNowResult:
     """Queue a variant for immediate publishing, whatever its planned time."""
     now = clock.now()
-    view = _make_due(
-        ctx, variant_id, now, PUBLISHABLE_NOW, "published now", lambda v: due_at_once(v, now)
-    )
+    view = _make_due(ctx, variant_id, now, states.PUBLISH_NOW, lambda v: due_at_once(v, now))
     return PublishNowResult(view, workers.worker_online(ctx, now))
 
 
@@ -338,7 +304,7 @@ def retry_variants(ctx: Context, refs: Iterable[int | str] | None) -> RetryResul
         else:
             variants = list({v.id: v for v in (_load(session, ref) for ref in refs)}.values())
             for variant in variants:
-                _require_status(variant, RETRYABLE, "retried")
+                _require(states.RETRY, variant)
         ready: list[PostVariant] = []
         skipped: list[tuple[int, str]] = []
         for variant in variants:
@@ -353,7 +319,7 @@ def retry_variants(ctx: Context, refs: Iterable[int | str] | None) -> RetryResul
             ready.append(variant)
         views = []
         for variant in ready:
-            _cas(session, variant, variant.status, **due_at_once(variant, now))
+            change_variant(session, variant, **due_at_once(variant, now))
             views.append(_view(session, variant.id))
     for view in views:
         _dispatch_view(ctx, view, now)
@@ -367,11 +333,10 @@ def mark_published(
     external = (external_post_id or "").strip() or None
     with ctx.db.write() as session:
         variant = _load(session, variant_id)
-        _require_status(variant, MARKABLE_PUBLISHED, "marked published")
-        _cas(
+        _require(states.MARK_PUBLISHED, variant)
+        change_variant(
             session,
             variant,
-            variant.status,
             status=PUBLISHED,
             external_post_id=external or variant.external_post_id,
             published_at=clock.now(),

@@ -11,15 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from omnipost_tui.models import (
-    DRAFT,
-    VARIANT_STATUSES,
-    Brand,
-    ConnectedSocialAccount,
-    Post,
-    PostVariant,
-    PublicationAttempt,
-)
+from omnipost_tui.models import Brand, ConnectedSocialAccount, Post, PostVariant, PublicationAttempt
+from omnipost_tui.states import DRAFT, VARIANT_STATUSES
 
 
 @dataclass(frozen=True)

@@ -105,7 +105,8 @@ class OmniPostApp(App):
         self._last_refresh: datetime | None = None
         self._theme_loaded = False
         self._theme_saving = threading.Lock()
-        self.attempts_for_variant: int | None = None
+        # What another screen asked a screen to show, per mode: applied once, when shown.
+        self._wanted_filters: dict[str, object] = {}
         self._closing = False
 
     # --- start and stop -------------------------------------------------------------------
@@ -286,13 +287,18 @@ class OmniPostApp(App):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
-    def show_variant_attempts(self, variant_id: int) -> None:
-        """Open the attempts screen filtered to one variant."""
-        self.attempts_for_variant = variant_id  # read by AttemptsScreen when it is shown
-        if self.current_mode == "attempts" and isinstance(self.screen, AttemptsScreen):
+    def show_filtered(self, mode: str, flt: object) -> None:
+        """Open screen ``mode`` narrowed to ``flt`` (that screen's filter type): the one way a
+        screen sends the user to another screen's rows."""
+        self._wanted_filters[mode] = flt
+        if self.current_mode == mode and isinstance(self.screen, OmniScreen):
             self.screen.refresh_data()
         else:
-            self.switch_mode("attempts")
+            self.switch_mode(mode)
+
+    def take_filter(self, mode: str) -> object | None:
+        """The filter asked for screen ``mode``, once (its ``refresh_data`` applies it)."""
+        return self._wanted_filters.pop(mode, None)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -80,6 +80,11 @@ class OmniScreen(ServiceCalls, ToastsOffTheCursor, Screen):
     def refresh_data(self) -> None:
         """Reload what the screen shows (called on show and when the database changed)."""
 
+    def allows_action(self, action: str) -> bool:
+        """Whether ``action`` can run on what is selected now; the key bar greys it out when
+        not (the key still works, and says why)."""
+        return True
+
     def palette_commands(self) -> Iterable[tuple[str, str, Callable[[], Any]]]:
         """(title, help, callback) for this screen's actions in the command palette."""
         # Textual private: the screen's own bindings, remapped keys included (active_bindings

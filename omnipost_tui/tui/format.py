@@ -49,7 +49,6 @@ STATUS_ICONS = {
     "failed": "✗",
     "unconfirmed": "?",
 }
-PLATFORM_SHORT = {"facebook": "FB", "linkedin": "LI"}
 RESULT_STYLES = {"success": "green", "fail": "red", "interrupted": "bright_magenta", None: "yellow"}
 
 

@@ -88,6 +88,7 @@ def write_screenshots(target: Path, size: tuple[int, int] = (120, 40)) -> list[P
 
     from omnipost_tui import clock
     from omnipost_tui.demo_data import seed_demo
+    from omnipost_tui.engine.queue import open_queue
     from omnipost_tui.services.context import open_context
     from omnipost_tui.tui.app import OmniPostApp
 
@@ -103,7 +104,7 @@ def write_screenshots(target: Path, size: tuple[int, int] = (120, 40)) -> list[P
         OMNIPOST_HOME=home, OMNIPOST_TIMEZONE=DEMO_TIMEZONE, OMNIPOST_QUEUE_URL="memory://"
     )
     clock.install(Stopped())
-    ctx = open_context()
+    ctx = open_context(open_queue=open_queue)
     seed_demo(ctx, DEMO_NOW)
     target.mkdir(parents=True, exist_ok=True)
     written = []

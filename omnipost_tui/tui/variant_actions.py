@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 
+from omnipost_tui import states
 from omnipost_tui.platforms import LABELS
 from omnipost_tui.services.variants import (
     PublishNowResult,
@@ -34,11 +35,41 @@ else:
 NO_WORKER = "No worker is running: it will go out as soon as `omnipost worker` runs."
 
 
+# The state machine's rule behind each key's action: the key bar greys out what the selected
+# variant does not allow, and pressing it anyway says why. (Edit is not among them: the editor
+# opens any post, and shows the variants that went out as locked.)
+RULES: dict[str, states.Action] = {
+    "publish": states.PUBLISH_NOW,
+    "retry": states.RETRY,
+    "unschedule": states.UNSCHEDULE,
+    "mark_published": states.MARK_PUBLISHED,
+    "move": states.MOVE_ON_CALENDAR,
+}
+
+
 class VariantActions(_Base):
     """Actions on ``self.selected()``; each ends with ``self.refresh_data()``."""
 
     def selected(self) -> VariantView | None:
         raise NotImplementedError
+
+    def allows_action(self, action: str) -> bool:
+        rule = RULES.get(action)
+        if rule is None:
+            return True
+        variant = self.selected()
+        return variant is not None and rule.allows(variant.status)
+
+    def on_data_table_row_highlighted(self) -> None:
+        self.selection_changed()
+
+    def selection_changed(self) -> None:
+        """The selected variant, or its status, may have changed: the key bar asks again
+        (only when the answer changed: a poll that changes nothing redraws nothing)."""
+        allowed = tuple(self.allows_action(action) for action in RULES)
+        if allowed != getattr(self, "_allowed_shown", None):
+            self._allowed_shown = allowed
+            self.refresh_bindings()
 
     def _need_selection(self) -> VariantView | None:
         variant = self.selected()
@@ -46,10 +77,22 @@ class VariantActions(_Base):
             self.notify("no variant selected", severity="warning")
         return variant
 
+    def _selected_for(self, action: str) -> VariantView | None:
+        """The selected variant, if the state machine lets ``action`` run on it; otherwise
+        None, with the reason shown."""
+        variant = self._need_selection()
+        if variant is None:
+            return None
+        refusal = RULES[action].refusal(variant.id, variant.status)
+        if refusal is not None:
+            self.notify(refusal, severity="warning")
+            return None
+        return variant
+
     # --- publish now --------------------------------------------------------------------------
 
     def action_publish(self) -> None:
-        variant = self._need_selection()
+        variant = self._selected_for("publish")
         if variant is None:
             return
         body = Text()
@@ -80,22 +123,15 @@ class VariantActions(_Base):
     # --- retry --------------------------------------------------------------------------------
 
     def action_retry(self) -> None:
-        variant = self._need_selection()
+        variant = self._selected_for("retry")
         if variant is None:
-            return
-        if variant.status not in ("failed", "unconfirmed"):
-            self.notify(
-                f"variant {variant.id} is {variant.status}; "
-                "only failed or unconfirmed variants are retried",
-                severity="warning",
-            )
             return
 
         def go(yes: bool | None = True) -> None:
             if yes:
                 self.call(retry_variants, self.app.ctx, [variant.id], done=self._retried)
 
-        if variant.status == "unconfirmed":
+        if variant.status == states.UNCONFIRMED:
             body = Text(
                 f"The last attempt may have published it on {variant.account_name}.\n"
                 "Check the page first: retrying a post that is already there publishes it twice.\n"
@@ -116,7 +152,7 @@ class VariantActions(_Base):
     # --- unschedule, mark published -----------------------------------------------------------
 
     def action_unschedule(self) -> None:
-        variant = self._need_selection()
+        variant = self._selected_for("unschedule")
         if variant is not None:
             self.call(
                 unschedule_variant,
@@ -129,15 +165,8 @@ class VariantActions(_Base):
             )
 
     def action_mark_published(self) -> None:
-        variant = self._need_selection()
+        variant = self._selected_for("mark_published")
         if variant is None:
-            return
-        if variant.status not in ("unconfirmed", "failed"):
-            self.notify(
-                f"variant {variant.id} is {variant.status}; "
-                "only unconfirmed or failed variants can be marked published",
-                severity="warning",
-            )
             return
 
         def answered(external: str | None) -> None:

@@ -30,6 +30,7 @@ def main() -> int:
 
     home = tempfile.mkdtemp(prefix="omnipost-bench-")
     os.environ["OMNIPOST_HOME"] = home
+    from omnipost_tui.engine.queue import open_queue
     from omnipost_tui.sandbox import SandboxServer
 
     with SandboxServer() as sandbox:
@@ -48,7 +49,7 @@ def main() -> int:
         from omnipost_tui.services.posts import add_post
         from omnipost_tui.services.variants import add_variant, get_variant
 
-        ctx = open_context(load_settings())
+        ctx = open_context(load_settings(), open_queue=open_queue)
         brand = add_brand(ctx, f"Bench {os.getpid()}").id
         page = add_account(
             ctx,

@@ -19,14 +19,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert
 
-from omnipost_tui.models import (
-    VARIANT_STATUSES,
-    Brand,
-    ConnectedSocialAccount,
-    Post,
-    PostVariant,
-)
+from omnipost_tui.engine.queue import open_queue
+from omnipost_tui.models import Brand, ConnectedSocialAccount, Post, PostVariant
 from omnipost_tui.services.context import Context
+from omnipost_tui.states import VARIANT_STATUSES
 
 START = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
 
@@ -149,7 +145,7 @@ def main() -> int:
     os.environ["OMNIPOST_QUEUE_URL"] = "memory://"
     from omnipost_tui.services.context import open_context
 
-    ctx = open_context()
+    ctx = open_context(open_queue=open_queue)
     started = time.perf_counter()
     seed_many(ctx, args.variants)
     print(f"seeded {args.variants:,} variants in {time.perf_counter() - started:.1f} s")

@@ -21,7 +21,7 @@ from textual.widgets import Label, Static
 
 from omnipost_tui import clock
 from omnipost_tui.models import CONNECTED, EXPIRED, REVOKED
-from omnipost_tui.platforms import LABELS
+from omnipost_tui.platforms import LABELS, SHORT_LABELS
 from omnipost_tui.services.accounts import (
     AccountHasScheduledVariants,
     list_accounts,
@@ -33,13 +33,7 @@ from omnipost_tui.services.tokens import check_account, refresh_account
 from omnipost_tui.services.views import AccountView, BrandView
 from omnipost_tui.times import format_local
 from omnipost_tui.tui.base import OmniScreen
-from omnipost_tui.tui.format import (
-    PLATFORM_SHORT,
-    account_status_text,
-    expiry_hint,
-    local,
-    shown,
-)
+from omnipost_tui.tui.format import account_status_text, expiry_hint, local, shown
 from omnipost_tui.tui.screens.account_forms import (
     AddAccountScreen,
     AddBrandScreen,
@@ -200,7 +194,7 @@ class AccountsScreen(OmniScreen):
         scheduled = account.scheduled_count
         return (
             cropped(f"  {account.name}", name_style),
-            f" {PLATFORM_SHORT.get(account.platform, account.platform)}",
+            f" {SHORT_LABELS.get(account.platform, account.platform)}",
             cropped(account.external_id, "dim" if account.status == REVOKED else ""),
             Text(" ").append_text(account_status_text(account.status)),
             Text(" ").append_text(expires),

@@ -25,7 +25,7 @@ from textual.widgets import DataTable, Input, Label, Select, Static
 
 from omnipost_tui.errors import OmniPostError
 from omnipost_tui.platforms import LABELS
-from omnipost_tui.services.attempts import RESULTS, count_attempts, list_attempts
+from omnipost_tui.services.attempts import RESULTS, AttemptFilter, count_attempts, list_attempts
 from omnipost_tui.services.variants import VariantFilter, get_variant
 from omnipost_tui.services.views import AttemptView, VariantView
 from omnipost_tui.times import format_local
@@ -51,12 +51,6 @@ COLUMNS = (
     ("external", "External id", None),
 )
 FLEX = {"error": (14, 2), "external": (10, 1)}
-
-
-@dataclass(frozen=True)
-class AttemptFilter:
-    variant: int | None = None
-    result: str | None = None
 
 
 @dataclass(frozen=True)
@@ -216,12 +210,11 @@ class AttemptsScreen(VariantActions, OmniScreen):
     # --- loading ----------------------------------------------------------------------------
 
     def refresh_data(self) -> None:
-        wanted = self.app.attempts_for_variant
-        if wanted is not None:
-            # Enter on the variants screen: show that variant's attempts, once.
-            self.app.attempts_for_variant = None
-            self._set_filter_fields(AttemptFilter(variant=wanted))
-            self.flt = AttemptFilter(variant=wanted)
+        wanted = self.app.take_filter(self.MODE)
+        if isinstance(wanted, AttemptFilter):
+            # Asked by another screen (Enter on a variant): shown once, then the user's own.
+            self._set_filter_fields(wanted)
+            self.flt = wanted
             self._load(None, cursor_to="first")
             return
         anchor = self.page.anchor if self.page else None
@@ -461,6 +454,11 @@ class AttemptsScreen(VariantActions, OmniScreen):
         """The variant being acted on (VariantActions asks while an action starts)."""
         return self._acting_on
 
+    def allows_action(self, action: str) -> bool:
+        # The variant is read when a key is pressed (its status has usually moved on since
+        # this attempt), so nothing is greyed out beforehand; a refused action says why.
+        return True
+
     def _with_variant(self, then: Callable[[], None]) -> None:
         attempt = self.selected_attempt()
         if attempt is None:
@@ -493,12 +491,7 @@ class AttemptsScreen(VariantActions, OmniScreen):
 
     def _show_variant(self) -> None:
         """The variants screen, narrowed to the variants of this attempt's post."""
-        from omnipost_tui.tui.screens.variants import VariantsScreen
-
         variant = self._acting_on
         assert variant is not None
-        self.app.switch_mode("variants")
-        screen = self.app.screen
-        if isinstance(screen, VariantsScreen):
-            screen.show_filter(VariantFilter(post=variant.post_id))
-            self.notify(f"variants of post {variant.post_id} ({variant.post_title})")
+        self.app.show_filtered("variants", VariantFilter(post=variant.post_id))
+        self.notify(f"variants of post {variant.post_id} ({variant.post_title})")

@@ -21,8 +21,8 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Input, Label, Select, Static
 
 from omnipost_tui import clock
-from omnipost_tui.models import VARIANT_STATUSES
-from omnipost_tui.platforms import LABELS, PLATFORMS
+from omnipost_tui.platforms import LABELS, PLATFORMS, SHORT_LABELS
+from omnipost_tui.services.attempts import AttemptFilter
 from omnipost_tui.services.brands import list_brands
 from omnipost_tui.services.calendar import (
     DayEntry,
@@ -31,12 +31,20 @@ from omnipost_tui.services.calendar import (
     entries_by_day,
     move_to_day,
 )
-from omnipost_tui.services.variants import RESCHEDULABLE, VariantFilter, placed_at
+from omnipost_tui.services.variants import VariantFilter, placed_at
 from omnipost_tui.services.views import VariantView
+from omnipost_tui.states import (
+    DRAFT,
+    FAILED,
+    PUBLISHED,
+    PUBLISHING,
+    RETRYING,
+    UNCONFIRMED,
+    VARIANT_STATUSES,
+)
 from omnipost_tui.text import clip, visible_line
 from omnipost_tui.tui.base import OmniScreen
 from omnipost_tui.tui.format import (
-    PLATFORM_SHORT,
     STATUS_ICONS,
     STATUS_STYLES,
     countdown,
@@ -319,6 +327,7 @@ class CalendarScreen(VariantActions, OmniScreen):
                     self._cursor_to = ""
         self._show_day_title()
         self._show_detail()
+        self.selection_changed()
 
     def _cells_of(self, v: VariantView) -> tuple:
         widths = self._widths or self._column_widths(40)
@@ -330,7 +339,7 @@ class CalendarScreen(VariantActions, OmniScreen):
         return (
             # Where the day places it: a published variant at the time it went out.
             local(placed_at(v), self.app.tz, "%H:%M %Z" if self._dst_day() else "%H:%M"),
-            PLATFORM_SHORT.get(v.platform, v.platform),
+            SHORT_LABELS.get(v.platform, v.platform),
             status,
             clip(v.account_name, widths["account"] - 1),
             clip(first_line(v.text), widths["text"] - 1),
@@ -368,11 +377,11 @@ class CalendarScreen(VariantActions, OmniScreen):
         text.append_text(status_text(variant.status))
         text.append(f"  {LABELS.get(variant.platform, variant.platform)} · {variant.account_name}")
         text.append(f"  ({variant.brand_name})", style="dim")
-        if variant.status == "retrying" and variant.next_attempt_at:
+        if variant.status == RETRYING and variant.next_attempt_at:
             text.append(
                 f"\nnext attempt in {countdown(variant.next_attempt_at, now)}", style="yellow"
             )
-        if variant.status == "published":
+        if variant.status == PUBLISHED:
             when = local(variant.published_at, tz, "%d %b %H:%M")
             text.append(f"\npublished {when}", style="green")
             planned = local(variant.scheduled_at, tz, "%d %b %H:%M")
@@ -380,7 +389,7 @@ class CalendarScreen(VariantActions, OmniScreen):
                 text.append(f" · planned {planned}", style="dim")
             if variant.external_post_id:
                 text.append(f" · {variant.external_post_id}", style="dim")
-        if variant.last_error and variant.status in ("failed", "retrying", "unconfirmed"):
+        if variant.last_error and variant.status in (FAILED, RETRYING, UNCONFIRMED):
             # May quote a platform's answer: made visible where it was loaded (load_agenda).
             text.append(f"\n{variant.last_error}", style=STATUS_STYLES.get(variant.status, ""))
         line = first_line(variant.text)
@@ -413,7 +422,7 @@ class CalendarScreen(VariantActions, OmniScreen):
     def action_attempts(self) -> None:
         variant = self._need_selection()
         if variant is not None:
-            self.app.show_variant_attempts(variant.id)
+            self.app.show_filtered("attempts", AttemptFilter(variant=variant.id))
 
     # --- moving through days --------------------------------------------------------------------
 
@@ -455,22 +464,15 @@ class CalendarScreen(VariantActions, OmniScreen):
     # --- move: pick a variant, pick a day, keep the time ----------------------------------------
 
     def action_move(self) -> None:
-        variant = self._need_selection()
+        variant = self._selected_for("move")
         if variant is None:
-            return
-        if variant.status not in RESCHEDULABLE:
-            self.notify(
-                f"variant {variant.id} is {variant.status}; only "
-                f"{', '.join(RESCHEDULABLE)} variants can be moved",
-                severity="warning",
-            )
             return
         self.moving = variant
         line = Text(
             f" moving #{variant.id} ({moment(variant.scheduled_at, self.app.tz)})", style="bold"
         )
         line.append(" — pick a day, Enter to drop, Esc to cancel")
-        if variant.status == "draft":
+        if variant.status == DRAFT:
             line.append(" (the draft gets scheduled)", style="yellow")
         self.query_one("#move-line", Label).update(line)
         self.add_class("-moving")
@@ -568,7 +570,7 @@ def legend(width: int) -> Text:
     text = Text()
     used = 0
     for status in COUNTED_STATUSES:
-        if status == "publishing":
+        if status == PUBLISHING:
             continue  # seconds long; not worth a place in the legend
         item = f"{STATUS_ICONS[status]} {status}"
         if used and used + 2 + len(item) > width:

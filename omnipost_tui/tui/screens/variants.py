@@ -21,8 +21,8 @@ from textual.widgets import DataTable, Input, Label, Select
 
 from omnipost_tui import clock
 from omnipost_tui.errors import ValidationError
-from omnipost_tui.models import VARIANT_STATUSES
-from omnipost_tui.platforms import LABELS, PLATFORMS
+from omnipost_tui.platforms import LABELS, PLATFORMS, SHORT_LABELS
+from omnipost_tui.services.attempts import AttemptFilter
 from omnipost_tui.services.brands import list_brands
 from omnipost_tui.services.variants import (
     Cursor,
@@ -32,18 +32,11 @@ from omnipost_tui.services.variants import (
     list_variants,
 )
 from omnipost_tui.services.views import VariantView
+from omnipost_tui.states import RETRYING, VARIANT_STATUSES
 from omnipost_tui.text import clip
 from omnipost_tui.times import parse_until, parse_when
 from omnipost_tui.tui.base import OmniScreen
-from omnipost_tui.tui.format import (
-    PLATFORM_SHORT,
-    countdown,
-    first_line,
-    fit_line,
-    local,
-    shown,
-    status_text,
-)
+from omnipost_tui.tui.format import countdown, first_line, fit_line, local, shown, status_text
 from omnipost_tui.tui.variant_actions import VariantActions
 from omnipost_tui.tui.widgets.flex_table import FlexTable
 
@@ -176,6 +169,10 @@ class VariantsScreen(VariantActions, OmniScreen):
     # --- loading ----------------------------------------------------------------------------
 
     def refresh_data(self) -> None:
+        wanted = self.app.take_filter(self.MODE)
+        if isinstance(wanted, VariantFilter):
+            self.show_filter(wanted)  # asked by another screen
+            return
         anchor = self.page.anchor if self.page else None
         self._load(anchor)
 
@@ -203,14 +200,15 @@ class VariantsScreen(VariantActions, OmniScreen):
                 table.place_cursor(cursor_to or current, scroll)
         table.fit_columns()
         self._show_position()
+        self.selection_changed()
 
     def _cells_of(self, v: VariantView, now: datetime) -> tuple:
         tz = self.app.tz
-        next_attempt = countdown(v.next_attempt_at, now) if v.status == "retrying" else ""
+        next_attempt = countdown(v.next_attempt_at, now) if v.status == RETRYING else ""
         return (
             Text(str(v.id), style="dim"),
             local(v.scheduled_at, tz, "%m-%d %H:%M"),
-            PLATFORM_SHORT.get(v.platform, v.platform),
+            SHORT_LABELS.get(v.platform, v.platform),
             clip(v.account_name, _width("account") - 1),
             clip(v.brand_name, _width("brand") - 1),
             status_text(v.status),
@@ -253,7 +251,7 @@ class VariantsScreen(VariantActions, OmniScreen):
         table = self.query_one(FlexTable)
         now = clock.now()
         for view in self.page.rows:
-            if view.status == "retrying":
+            if view.status == RETRYING:
                 table.update_shown_cell(str(view.id), "next", countdown(view.next_attempt_at, now))
 
     # --- paging -----------------------------------------------------------------------------
@@ -369,4 +367,4 @@ class VariantsScreen(VariantActions, OmniScreen):
 
     @on(DataTable.RowSelected, "#variants")
     def _open_attempts(self, event: DataTable.RowSelected) -> None:
-        self.app.show_variant_attempts(int(str(event.row_key.value)))
+        self.app.show_filtered("attempts", AttemptFilter(variant=int(str(event.row_key.value))))

@@ -131,12 +131,12 @@ class KeyBar(Footer):
         self._composed_width = 0
         self._bindings_known = False  # the screen has said which bindings it has
 
-    def on_mount(self) -> None:
-        # Footer recomposes on this signal too (after a refresh, so after this callback).
-        self.screen.bindings_updated_signal.subscribe(self, self._bindings_updated)
-
-    def _bindings_updated(self, _: Screen) -> None:
+    def bindings_changed(self, screen: Screen) -> None:
+        # Footer's own handler (it subscribes it on mount), without its "only while the
+        # terminal has focus": a key greyed out while focus was elsewhere must not stay so.
         self._bindings_known = True
+        if self.is_attached and screen is self.screen:
+            self.call_after_refresh(self.recompose)
 
     async def on_resize(self, event: events.Resize) -> None:
         if event.size.width != self._composed_width and self._bindings_known:
@@ -171,8 +171,12 @@ class KeyBar(Footer):
     def _shown_bindings(self) -> list[tuple[Binding, bool, str]]:
         """One binding per action, the screen's before the app's, each in declared order."""
         seen: dict[str, tuple] = {}
-        for node, binding, enabled, tooltip in self.screen.active_bindings.values():
+        screen = self.screen
+        allows = getattr(screen, "allows_action", None)
+        for node, binding, enabled, tooltip in screen.active_bindings.values():
             if binding.show and binding.action not in seen:
+                if node is screen and allows is not None and not allows(binding.action):
+                    enabled = False  # greyed: what is selected does not allow it
                 order = (isinstance(node, App), _declared_index(node, binding))
                 seen[binding.action] = (order, (binding, enabled, tooltip))
         return [entry for _, entry in sorted(seen.values(), key=lambda item: item[0])]

@@ -29,9 +29,10 @@ from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
+from omnipost_tui.platforms import SHORT_LABELS
 from omnipost_tui.services.calendar import DayEntry
 from omnipost_tui.text import clip
-from omnipost_tui.tui.format import PLATFORM_SHORT, STATUS_ICONS, STATUS_STYLES
+from omnipost_tui.tui.format import STATUS_ICONS, STATUS_STYLES
 
 # The order a day's numbers are shown in: what went out, what will, what needs a look.
 # "publishing" lasts seconds, so it sits with the scheduled ones; drafts that keep a planned
@@ -113,7 +114,7 @@ def entry_parts(entry: DayEntry, width: int, tz: ZoneInfo) -> list[tuple[str, st
     at = entry.at.astimezone(tz).strftime(ENTRY_TIME)
     time_style = "dim" if style == "dim" else ""
     room = width - cell_len(icon) - cell_len(at) - 1  # and a space
-    short = PLATFORM_SHORT.get(entry.platform, entry.platform)
+    short = SHORT_LABELS.get(entry.platform, entry.platform)
     if room < cell_len(short):
         return [(icon, style), (at, time_style)]
     # The account's name only when a few letters of it fit; "FB" alone otherwise.

@@ -1,4 +1,4 @@
-"""The retry policy, in one place: what happens to a variant after a failed attempt.
+"""The retry policy, in one place: where a variant goes after an attempt, and how long it waits.
 
 From the product guide: at most MAX_ATTEMPTS attempts, waiting RETRY_BACKOFF[n-1] after attempt
 n (1, 5, 15 minutes); token expired → no retry, account expired; rate limited → retry, with the
@@ -11,19 +11,43 @@ automatically; the variant becomes ``unconfirmed`` for a human to check.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from omnipost_tui.config import Settings
 from omnipost_tui.connectors.errors import MaybePublished, PlatformError, RateLimited, TokenExpired
-from omnipost_tui.models import FAILED, PUBLISHED, RETRYING, UNCONFIRMED
 from omnipost_tui.platforms import LABELS
-from omnipost_tui.services.publishing import Outcome, unconfirmed_hint
+from omnipost_tui.states import FAILED, PUBLISHED, RETRYING, UNCONFIRMED
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Where a variant goes after an attempt (decided here, written by ``complete_attempt``)."""
+
+    status: str  # published | retrying | failed | unconfirmed
+    next_attempt_at: datetime | None = None
+    last_error: str | None = None
+    expire_account: bool = False
+
+
+def attempts_used_up(attempt_in_round: int, settings: Settings) -> bool:
+    """Attempt ``n`` of this round (counted from the last time a user made it due) was the last
+    one allowed."""
+    return attempt_in_round >= settings.max_attempts
 
 
 def backoff_seconds(attempt_in_round: int, settings: Settings) -> int:
     """Wait after attempt ``n`` (1-based); the last configured wait repeats."""
     waits = settings.retry_backoff
     return waits[min(attempt_in_round, len(waits)) - 1]
+
+
+def unconfirmed_hint(variant_id: int) -> str:
+    """What a human does about an unconfirmed variant: the same words wherever one arises."""
+    return (
+        f"Check the page, then mark it published (omnipost variant mark-published "
+        f"{variant_id}) or retry it (omnipost retry {variant_id})"
+    )
 
 
 def success() -> Outcome:
@@ -58,7 +82,7 @@ def after_error(
         return Outcome(status=FAILED, last_error=f"{label} refused the post: {error.message}")
     if error.request_sent and error.http_status is None:
         return maybe_published(error.message, label, variant_id)
-    if attempt_in_round >= settings.max_attempts:
+    if attempts_used_up(attempt_in_round, settings):
         return Outcome(
             status=FAILED,
             last_error=f"gave up after {attempt_in_round} attempts; last error: {error.message}",
@@ -86,12 +110,21 @@ def maybe_published(reason: str, label: str, variant_id: int) -> Outcome:
 
 
 def before_sending(
-    reason: str, *, attempt_in_round: int, settings: Settings, now: datetime
+    reason: str,
+    *,
+    attempt_in_round: int,
+    settings: Settings,
+    now: datetime,
+    wait: bool = True,
 ) -> Outcome:
-    """An unexpected error before the request left: nothing was published, retry if allowed."""
-    if attempt_in_round >= settings.max_attempts:
-        return Outcome(status=FAILED, last_error=reason)
-    wait = backoff_seconds(attempt_in_round, settings)
+    """Nothing was sent (an error while preparing the request, a worker that stopped before
+    sending): nothing was published, so retry if attempts are left, after the usual wait or
+    (``wait=False``) at once."""
+    if attempts_used_up(attempt_in_round, settings):
+        return Outcome(status=FAILED, last_error=f"{reason}; that was the last allowed attempt")
+    delay = backoff_seconds(attempt_in_round, settings) if wait else 0
     return Outcome(
-        status=RETRYING, next_attempt_at=now + timedelta(seconds=wait), last_error=reason
+        status=RETRYING,
+        next_attempt_at=now + timedelta(seconds=delay),
+        last_error=f"{reason}; retrying",
     )
