@@ -1483,7 +1483,7 @@ def demo(
     go out live (one is rate limited and retried, one account's token turns out expired, one
     post is refused). Quitting stops the worker and the sandbox.
     """
-    from omnipost_tui.demo import STATUS_NOTE, running_demo, watch
+    from omnipost_tui.demo.run import STATUS_NOTE, running_demo, watch
     from omnipost_tui.logs import setup_logging
 
     if not no_tui and not (sys.stdin.isatty() and sys.stdout.isatty()):

@@ -351,7 +351,7 @@ class Demo:
 @pytest.fixture
 def demo(ctx: Context) -> Iterator[Demo]:
     """The demo data set on a fresh database, with the clock stopped at T_DEMO."""
-    from omnipost_tui.demo_data import seed_demo
+    from omnipost_tui.demo.data import seed_demo
 
     fake = FakeClock(current=T_DEMO)
     clock.install(fake)

@@ -87,7 +87,7 @@ def write_screenshots(target: Path, size: tuple[int, int] = (120, 40)) -> list[P
     from textual._doc import take_svg_screenshot
 
     from omnipost_tui import clock
-    from omnipost_tui.demo_data import seed_demo
+    from omnipost_tui.demo.data import seed_demo
     from omnipost_tui.services.context import open_context
     from omnipost_tui.tui.app import OmniPostApp
 

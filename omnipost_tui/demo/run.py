@@ -1,4 +1,4 @@
-"""``omnipost demo``: see everything work in one command, with no platform credentials.
+"""What ``omnipost demo`` runs, set up and torn down together.
 
 A throw-away home, the demo data (a month of history and variants due in the next minutes), the
 loopback sandbox standing in for Facebook and LinkedIn, and a real ``omnipost worker``
@@ -23,7 +23,7 @@ from pathlib import Path
 
 from omnipost_tui import clock
 from omnipost_tui.config import load_settings
-from omnipost_tui.demo_data import schedule_live, seed_demo
+from omnipost_tui.demo.data import schedule_live, seed_demo
 from omnipost_tui.errors import OmniPostError
 from omnipost_tui.files import make_private_dir, open_private
 from omnipost_tui.sandbox import SandboxServer, omnipost_settings
@@ -129,7 +129,7 @@ def _restore_signals(saved: dict[int, object]) -> None:
 
 
 def _seed(ctx: Context) -> None:
-    from omnipost_tui.demo_data import DEMO_TOKEN, DemoData
+    from omnipost_tui.demo.data import DEMO_TOKEN, DemoData
     from omnipost_tui.services.accounts import list_accounts, reconnect_account
     from omnipost_tui.services.brands import list_brands
     from omnipost_tui.services.posts import list_posts
@@ -164,7 +164,7 @@ def _seed(ctx: Context) -> None:
 
 
 def _demo_account_keys(accounts) -> dict[str, int]:
-    from omnipost_tui.demo_data import ACCOUNTS, LIVE_ACCOUNT
+    from omnipost_tui.demo.data import ACCOUNTS, LIVE_ACCOUNT
 
     by_external = {a.external_id: a.id for a in accounts}
     keys = {}
@@ -175,7 +175,7 @@ def _demo_account_keys(accounts) -> dict[str, int]:
 
 
 def _demo_post_keys(posts) -> dict[str, int]:
-    from omnipost_tui.demo_data import POSTS
+    from omnipost_tui.demo.data import POSTS
 
     by_title = {p.title: p.id for p in posts}
     return {key: by_title[title] for key, _, title, _, _ in POSTS if title in by_title}
@@ -193,7 +193,7 @@ def stop_process(proc: subprocess.Popen, timeout: float = WORKER_STOP_TIMEOUT) -
 
 
 FINAL = ("published", "failed", "unconfirmed")
-# The live batch is due within this many seconds of the start (omnipost_tui.demo_data.LIVE).
+# The live batch is due within this many seconds of the start (omnipost_tui.demo.data.LIVE).
 LIVE_BATCH = 30
 
 
