@@ -1,6 +1,9 @@
 """Named views of the app on the demo data: the snapshot tests and the screenshots use them.
 
-python -m omnipost_tui.tui.scenes [DIR]   # writes DIR/<scene>.svg (default: screenshots/)
+python -m tests.scenes [DIR]   # from the checkout: writes DIR/<scene>.svg (default: screenshots/)
+
+Test and documentation tooling, not part of the installed package (it uses a private Textual
+helper for the screenshots).
 """
 
 from __future__ import annotations
