@@ -24,16 +24,15 @@ from omnipost_tui import __version__, clock
 from omnipost_tui.config import Settings, load_settings
 from omnipost_tui.errors import OmniPostError, ValidationError
 from omnipost_tui.files import make_private_dir
-from omnipost_tui.render import (
+from omnipost_tui.render import dumps, table
+from omnipost_tui.services.context import Context, open_context
+from omnipost_tui.services.views import (
     account_json,
     attempt_json,
     brand_json,
-    dumps,
     post_json,
-    table,
     variant_json,
 )
-from omnipost_tui.services.context import Context, open_context
 from omnipost_tui.text import visible, visible_line
 from omnipost_tui.times import (
     WHEN_HELP,
