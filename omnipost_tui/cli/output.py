@@ -1,6 +1,7 @@
-"""How the CLI shows things: aligned plain-text tables for people, stable JSON for scripts.
+"""How the commands print: aligned plain-text tables for people, JSON for scripts.
 
-The JSON shapes live beside their views, in services/views.py.
+The JSON shapes of the views (``--json``) are a contract (issue #2) and live beside the views, in
+``services/views.py``.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+import click
 from rich.cells import cell_len
 
 from omnipost_tui.text import clip, pad
@@ -49,3 +51,7 @@ def dumps(data: Any) -> str:
     """JSON for scripts, with nothing in it that a terminal would take as a control."""
     text = json.dumps(data, indent=2, ensure_ascii=False)
     return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def echo_json(data: Any) -> None:
+    click.echo(dumps(data))
