@@ -25,7 +25,7 @@ from omnipost_tui.services.accounts import add_account
 from omnipost_tui.services.brands import add_brand
 from omnipost_tui.services.context import Context, open_context
 from omnipost_tui.services.posts import add_post
-from omnipost_tui.tui.scenes import DEMO_NOW, settle  # noqa: F401  (tests import settle from here)
+from tests.scenes import DEMO_NOW, settle  # noqa: F401  (tests import settle from here)
 
 GRAPH = "https://graph.test"
 LINKEDIN_API = "https://api.linkedin.test"
@@ -352,7 +352,7 @@ class Demo:
 @pytest.fixture
 def demo(ctx: Context) -> Iterator[Demo]:
     """The demo data set on a fresh database, with the clock stopped at T_DEMO."""
-    from omnipost_tui.demo_data import seed_demo
+    from omnipost_tui.demo.data import seed_demo
 
     fake = FakeClock(current=T_DEMO)
     clock.install(fake)

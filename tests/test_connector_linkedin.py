@@ -24,9 +24,9 @@ from omnipost_tui.connectors import (
     TokenExpired,
     Transient,
     classify_linkedin_error,
+    connector_for,
     escape_little_text,
 )
-from omnipost_tui.engine.connectors import connector_for
 
 API = "https://api.linkedin.test"
 TOKEN = "EAAB-test-SECRET-token-123"

@@ -668,7 +668,7 @@ def test_a_first_post_end_to_end_runs_as_written(readme: str, tmp_path: Path):
 
 
 def test_the_readme_counts_the_demo_as_it_is(readme: str, ctx):
-    from omnipost_tui.demo_data import LIVE, seed_demo
+    from omnipost_tui.demo.data import LIVE, seed_demo
     from omnipost_tui.services.accounts import list_accounts
     from omnipost_tui.services.brands import list_brands
 

@@ -199,7 +199,7 @@ async def test_status_bar_shows_the_worker_and_what_needs_attention(demo):
 async def test_a_narrow_status_bar_keeps_the_note_and_the_timezone(demo):
     """At 80 columns the demo's note does not fit beside the words: the legend's icons take
     their place, and the note and the timezone stay whole."""
-    from omnipost_tui.demo import STATUS_NOTE
+    from omnipost_tui.demo.run import STATUS_NOTE
     from omnipost_tui.tui.widgets.frame import StatusBar
 
     app = OmniPostApp(demo.ctx, status_note=STATUS_NOTE)

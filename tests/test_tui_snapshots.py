@@ -13,7 +13,7 @@ import pytest
 from omnipost_tui.engine.queue import open_queue
 from omnipost_tui.services.context import Context
 from omnipost_tui.tui.app import OmniPostApp
-from omnipost_tui.tui.scenes import NARROW_KEYMAPS, NARROW_SCENES, SCENES, visit
+from tests.scenes import NARROW_KEYMAPS, NARROW_SCENES, SCENES, visit
 
 SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
 

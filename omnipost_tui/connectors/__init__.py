@@ -16,6 +16,7 @@ from omnipost_tui.connectors.errors import (
     Transient,
 )
 from omnipost_tui.connectors.facebook import FacebookConnector, classify_facebook_error
+from omnipost_tui.connectors.factory import connector_for
 from omnipost_tui.connectors.linkedin import LinkedInConnector, classify_linkedin_error
 from omnipost_tui.connectors.little_text import escape_little_text
 
@@ -34,6 +35,7 @@ __all__ = [
     "Transient",
     "classify_facebook_error",
     "classify_linkedin_error",
+    "connector_for",
     "escape_little_text",
     "summarize_request",
 ]

@@ -11,10 +11,9 @@ import logging
 from datetime import datetime, timedelta
 
 from omnipost_tui import clock
-from omnipost_tui.connectors import PlatformError, PublishRequest
+from omnipost_tui.connectors import PlatformError, PublishRequest, connector_for
 from omnipost_tui.crypto import TokenUnreadable
 from omnipost_tui.engine import alerting
-from omnipost_tui.engine.connectors import connector_for
 from omnipost_tui.errors import DatabaseBusy, OmniPostError
 from omnipost_tui.models import CONNECTED, FAIL, SUCCESS
 from omnipost_tui.platforms import LABELS

@@ -72,7 +72,7 @@ LI_SCOPES = ("w_member_social", "w_organization_social")
 # Pages returned by /me/accounts. Page tokens are derived from the page id so the server can
 # tell which page a token belongs to without remembering any token.
 # The pages the sandbox's user manages (/me/accounts), including those of `omnipost demo`'s data
-# (omnipost_tui/demo_data.py), so refreshing a demo account's token works.
+# (omnipost_tui/demo/data.py), so refreshing a demo account's token works.
 DEMO_PAGES: tuple[tuple[str, str], ...] = (
     ("100000000000001", "Sandbox Bakery"),
     ("100000000000002", "Sandbox Bookshop"),

@@ -5,14 +5,18 @@ Sessions stay inside the service layer; what leaves it is one of these dataclass
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from omnipost_tui.models import Brand, ConnectedSocialAccount, Post, PostVariant, PublicationAttempt
 from omnipost_tui.states import DRAFT, VARIANT_STATUSES
+from omnipost_tui.times import iso_local
 
 
 @dataclass(frozen=True)
@@ -229,3 +233,103 @@ class AttemptView:
         if self.finished_at is None:
             return None
         return (self.finished_at - self.started_at).total_seconds()
+
+
+# --- JSON shapes: what `--json` prints of each view -----------------------------------------
+# A contract with scripts (issue #2): keep existing keys and their meaning. Times are ISO 8601
+# in the configured zone.
+
+
+def brand_json(brand: BrandView, tz: ZoneInfo) -> dict[str, Any]:
+    return {
+        "id": brand.id,
+        "name": brand.name,
+        "accounts": brand.account_count,
+        "created_at": iso_local(brand.created_at, tz),
+    }
+
+
+def account_json(account: AccountView, tz: ZoneInfo) -> dict[str, Any]:
+    return {
+        "id": account.id,
+        "brand_id": account.brand_id,
+        "brand": account.brand_name,
+        "platform": account.platform,
+        "external_id": account.external_id,
+        "name": account.name,
+        "status": account.status,
+        "token_expires_at": iso_local(account.token_expires_at, tz),
+        "has_refresh_token": account.has_refresh_token,
+        "scheduled_variants": account.scheduled_count,
+    }
+
+
+def post_json(post: PostView, tz: ZoneInfo) -> dict[str, Any]:
+    return {
+        "id": post.id,
+        "brand_id": post.brand_id,
+        "brand": post.brand_name,
+        "title": post.title,
+        "text": post.base_text,
+        "link": post.link,
+        "status": post.status,
+        "variants": post.variant_count,
+        "variant_statuses": dict(post.variant_statuses),
+        "created_at": iso_local(post.created_at, tz),
+        "updated_at": iso_local(post.updated_at, tz),
+    }
+
+
+def variant_json(variant: VariantView, tz: ZoneInfo) -> dict[str, Any]:
+    return {
+        "id": variant.id,
+        "post_id": variant.post_id,
+        "post_title": variant.post_title,
+        "brand_id": variant.brand_id,
+        "brand": variant.brand_name,
+        "account_id": variant.account_id,
+        "account": variant.account_name,
+        "platform": variant.platform,
+        "status": variant.status,
+        "scheduled_at": iso_local(variant.scheduled_at, tz),
+        "attempts": variant.attempts,
+        "next_attempt_at": iso_local(variant.next_attempt_at, tz),
+        "external_post_id": variant.external_post_id,
+        "last_error": variant.last_error,
+        "custom_text": variant.custom_text,
+        "text": variant.text,
+        "link": variant.link,
+        "published_at": iso_local(variant.published_at, tz),
+        "updated_at": iso_local(variant.updated_at, tz),
+    }
+
+
+def attempt_json(attempt: AttemptView, tz: ZoneInfo) -> dict[str, Any]:
+    return {
+        "id": attempt.id,
+        "variant_id": attempt.variant_id,
+        "attempt_no": attempt.attempt_no,
+        "result": attempt.result or "pending",
+        "http_status": attempt.http_status,
+        "error_code": attempt.error_code,
+        "error_class": attempt.error_class,
+        "error_message": attempt.error_message,
+        "external_post_id": attempt.external_post_id,
+        "started_at": iso_local(attempt.started_at, tz),
+        "sent_at": iso_local(attempt.sent_at, tz),
+        "finished_at": iso_local(attempt.finished_at, tz),
+        "platform": attempt.platform,
+        "account": attempt.account_name,
+        "worker": attempt.worker,
+        "request_summary": _maybe_json(attempt.request_summary),
+        "raw_response": attempt.raw_response,
+    }
+
+
+def _maybe_json(text: str | None) -> Any:
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text

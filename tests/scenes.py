@@ -1,6 +1,9 @@
 """Named views of the app on the demo data: the snapshot tests and the screenshots use them.
 
-python -m omnipost_tui.tui.scenes [DIR]   # writes DIR/<scene>.svg (default: screenshots/)
+python -m tests.scenes [DIR]   # from the checkout: writes DIR/<scene>.svg (default: screenshots/)
+
+Test and documentation tooling, not part of the installed package (it uses a private Textual
+helper for the screenshots).
 """
 
 from __future__ import annotations
@@ -87,7 +90,7 @@ def write_screenshots(target: Path, size: tuple[int, int] = (120, 40)) -> list[P
     from textual._doc import take_svg_screenshot
 
     from omnipost_tui import clock
-    from omnipost_tui.demo_data import seed_demo
+    from omnipost_tui.demo.data import seed_demo
     from omnipost_tui.engine.queue import open_queue
     from omnipost_tui.services.context import open_context
     from omnipost_tui.tui.app import OmniPostApp

@@ -1,4 +1,4 @@
-"""``omnipost demo``: see everything work in one command, with no platform credentials.
+"""What ``omnipost demo`` runs, set up and torn down together.
 
 A throw-away home, the demo data (a month of history and variants due in the next minutes), the
 loopback sandbox standing in for Facebook and LinkedIn, and a real ``omnipost worker``
@@ -23,7 +23,7 @@ from pathlib import Path
 
 from omnipost_tui import clock
 from omnipost_tui.config import load_settings
-from omnipost_tui.demo_data import schedule_live, seed_demo
+from omnipost_tui.demo.data import schedule_live, seed_demo
 from omnipost_tui.engine.queue import open_queue
 from omnipost_tui.errors import OmniPostError
 from omnipost_tui.files import make_private_dir, open_private
@@ -31,6 +31,7 @@ from omnipost_tui.sandbox import SandboxServer, omnipost_settings
 from omnipost_tui.services.context import Context, open_context
 from omnipost_tui.services.variants import list_variants
 from omnipost_tui.services.views import VariantView
+from omnipost_tui.states import FAILED, PUBLISHED, RETRYING, UNCONFIRMED
 from omnipost_tui.times import format_seconds
 
 # Short waits so a retry is visible within seconds (the product default is 1, 5, 15 minutes).
@@ -130,7 +131,7 @@ def _restore_signals(saved: dict[int, object]) -> None:
 
 
 def _seed(ctx: Context) -> None:
-    from omnipost_tui.demo_data import DEMO_TOKEN, DemoData
+    from omnipost_tui.demo.data import DEMO_TOKEN, DemoData
     from omnipost_tui.services.accounts import list_accounts, reconnect_account
     from omnipost_tui.services.brands import list_brands
     from omnipost_tui.services.posts import list_posts
@@ -165,7 +166,7 @@ def _seed(ctx: Context) -> None:
 
 
 def _demo_account_keys(accounts) -> dict[str, int]:
-    from omnipost_tui.demo_data import ACCOUNTS, LIVE_ACCOUNT
+    from omnipost_tui.demo.data import ACCOUNTS, LIVE_ACCOUNT
 
     by_external = {a.external_id: a.id for a in accounts}
     keys = {}
@@ -176,7 +177,7 @@ def _demo_account_keys(accounts) -> dict[str, int]:
 
 
 def _demo_post_keys(posts) -> dict[str, int]:
-    from omnipost_tui.demo_data import POSTS
+    from omnipost_tui.demo.data import POSTS
 
     by_title = {p.title: p.id for p in posts}
     return {key: by_title[title] for key, _, title, _, _ in POSTS if title in by_title}
@@ -193,8 +194,8 @@ def stop_process(proc: subprocess.Popen, timeout: float = WORKER_STOP_TIMEOUT) -
     return proc.wait(timeout=10)
 
 
-FINAL = ("published", "failed", "unconfirmed")
-# The live batch is due within this many seconds of the start (omnipost_tui.demo_data.LIVE).
+FINAL = (PUBLISHED, FAILED, UNCONFIRMED)
+# The live batch is due within this many seconds of the start (omnipost_tui.demo.data.LIVE).
 LIVE_BATCH = 30
 
 
@@ -238,6 +239,6 @@ def _describe_change(variant: VariantView, before: str | None, tz) -> str:
     stamp = clock.now().astimezone(tz).strftime("%H:%M:%S")
     arrow = f"{before} → {variant.status}" if before else variant.status
     line = f"{stamp}  #{variant.id:<3} {variant.platform:<8} {variant.account_name:<20} {arrow}"
-    if variant.status in ("failed", "retrying", "unconfirmed") and variant.last_error:
+    if variant.status in (FAILED, RETRYING, UNCONFIRMED) and variant.last_error:
         line += f"  ({variant.last_error})"
     return line

@@ -5,7 +5,9 @@ from __future__ import annotations
 import httpx
 
 from omnipost_tui.config import Settings
-from omnipost_tui.connectors import Connector, FacebookConnector, LinkedInConnector
+from omnipost_tui.connectors.base import Connector
+from omnipost_tui.connectors.facebook import FacebookConnector
+from omnipost_tui.connectors.linkedin import LinkedInConnector
 from omnipost_tui.platforms import FACEBOOK, LINKEDIN
 
 

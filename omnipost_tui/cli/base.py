@@ -1,0 +1,184 @@
+"""What every command shares: the per-invocation ``App``, the group that turns errors into one
+line and an exit status, ``--json``, and reading stdin.
+
+Errors a user can cause print ``error: <message>`` on stderr and exit 2; anything unexpected is
+logged with its traceback and reported as one line pointing at the log.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from functools import wraps
+from typing import Any, NoReturn
+
+import click
+
+from omnipost_tui import clock
+from omnipost_tui.config import Settings, load_settings
+from omnipost_tui.errors import OmniPostError, ValidationError
+from omnipost_tui.services.context import Context, open_context
+from omnipost_tui.text import visible_line
+from omnipost_tui.times import format_local, iso_local, parse_when
+
+log = logging.getLogger("omnipost.cli")
+
+OK = 0
+USER_ERROR = 2
+UNEXPECTED = 1
+# Monitoring convention (doctor): 0 all well, 1 something needs action (usage errors stay 2).
+NEEDS_ACTION = 1
+
+
+class App:
+    """Per-invocation state: settings and the service context, opened on first use."""
+
+    def __init__(self, verbose: bool) -> None:
+        self.verbose = verbose
+        self._settings: Settings | None = None
+        self._ctx: Context | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings()
+        return self._settings
+
+    @property
+    def ctx(self) -> Context:
+        if self._ctx is None:
+            from omnipost_tui.engine.queue import open_queue
+
+            self._ctx = open_context(self.settings, open_queue=open_queue)
+        return self._ctx
+
+    def now(self) -> datetime:
+        return clock.now()
+
+    def when(self, text: str) -> datetime:
+        return parse_when(text, self.settings.tz, self.now())
+
+    def show(self, value: datetime | None) -> str:
+        return format_local(value, self.settings.tz)
+
+    def iso(self, value: datetime | None) -> str | None:
+        return iso_local(value, self.settings.tz)
+
+    def close(self) -> None:
+        if self._ctx is not None:
+            self._ctx.close()
+
+
+PROG = "omnipost"
+
+
+class OmniPostGroup(click.Group):
+    """Turns errors into one line and an exit status; never a traceback.
+
+    Bad input looks the same whoever finds it: our services or click's own parsing (an
+    unknown option, a value out of range, a missing argument) all print one ``error: …``
+    line and exit 2.
+    """
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        # The top level's own options and arguments are parsed here, before invoke.
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            _usage_error(exc)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except OmniPostError as exc:
+            click.echo(f"error: {visible_line(exc.message)}", err=True)
+            ctx.exit(exc.exit_code)
+        except click.UsageError as exc:
+            _usage_error(exc)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(130)
+        except BrokenPipeError:
+            # `omnipost … | head`: the reader has what it wanted. Point stdout at /dev/null so
+            # the interpreter's final flush does not complain either.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(0)
+        except Exception:
+            log.exception("unexpected error in %s", " ".join(sys.argv[1:]) or "omnipost")
+            app: App | None = ctx.find_object(App)
+            where = _log_location(app)
+            click.echo(f"error: something went wrong; see the log at {where}", err=True)
+            ctx.exit(UNEXPECTED)
+
+
+def _usage_error(exc: click.UsageError) -> NoReturn:
+    """Print click's complaint as our one line, with where to read about the command."""
+    if isinstance(exc, click.exceptions.NoArgsIsHelpError):
+        raise exc  # `omnipost variant` alone: the group's help is the answer
+    message = " ".join(exc.format_message().split()).removesuffix(".")
+    # "No such option '--limt'. (Did you mean one of: …?)" → "…; did you mean one of: …?"
+    message = re.sub(r"\. \(?Did you mean (.*?)\)?$", r"; did you mean \1", message)
+    if message[:1].isupper() and not message[1:2].isupper():
+        message = message[0].lower() + message[1:]
+    where = [PROG]
+    if exc.ctx is not None:
+        # The root's own name is however we were started (python -m, a test runner): say ours.
+        where += [c.info_name or "" for c in _context_chain(exc.ctx)][1:]
+    click.echo(f"error: {visible_line(message)} (see {' '.join(where)} --help)", err=True)
+    raise click.exceptions.Exit(exc.exit_code)
+
+
+def _context_chain(ctx: click.Context) -> list[click.Context]:
+    chain = [ctx]
+    while chain[0].parent is not None:
+        chain.insert(0, chain[0].parent)
+    return chain
+
+
+def _log_location(app: App | None) -> str:
+    try:
+        return str((app.settings if app else load_settings()).paths.log_file)
+    except OmniPostError:
+        return "the omnipost log directory"
+
+
+def json_option(func: Callable) -> Callable:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(func)
+
+
+def pass_app(func: Callable) -> Callable:
+    @click.pass_obj
+    @wraps(func)
+    def wrapper(app: App, *args: Any, **kwargs: Any) -> Any:
+        return func(app, *args, **kwargs)
+
+    return wrapper
+
+
+def text_arg(text: str) -> str:
+    """``-`` reads stdin; the newline that ends every piped file is not part of the post."""
+    return read_stdin("text").rstrip("\r\n") if text == "-" else text
+
+
+def read_stdin(what: str) -> str:
+    """All of stdin as UTF-8 text, whatever the locale says; other bytes are refused."""
+    data = sys.stdin.buffer.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValidationError(
+            f"the {what} on stdin is not valid UTF-8 (byte 0x{data[exc.start]:02X} at offset "
+            f"{exc.start}); save it as UTF-8 and try again"
+        ) from None

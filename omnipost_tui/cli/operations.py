@@ -1,0 +1,415 @@
+"""Running and looking after the install: ``worker``, ``schedule``, ``status``, ``doctor``,
+``logs``, ``backup``, ``config`` and ``db upgrade``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from omnipost_tui.cli.base import NEEDS_ACTION, App, json_option, pass_app
+from omnipost_tui.cli.output import dumps, echo_json, table
+from omnipost_tui.config import Settings
+from omnipost_tui.errors import OmniPostError
+from omnipost_tui.files import make_private_dir
+from omnipost_tui.text import visible
+from omnipost_tui.times import format_duration, format_relative
+
+# --- status, sweep, worker ------------------------------------------------------------------------
+
+
+@click.command()
+@json_option
+@pass_app
+def status(app: App, as_json: bool) -> None:
+    """Counts per status, what is due next, the worker's heartbeat and the queue."""
+    from omnipost_tui.engine.queue import describe_queue
+    from omnipost_tui.services.status import status_report
+
+    report = status_report(app.ctx)
+    online = report.online_workers
+    age = report.heartbeat_age
+    if as_json:
+        echo_json(
+            {
+                "counts": report.counts,
+                "due_now": report.due_now,
+                "next_due_at": app.iso(report.next_due_at),
+                "next_due_variant": report.next_due_variant,
+                "worker_online": bool(online),
+                "heartbeat_age_seconds": round(age, 1) if age is not None else None,
+                "last_sweep_at": app.iso(report.last_sweep_at),
+                "workers": [
+                    {
+                        "id": w.id,
+                        "online": w.online(report.now),
+                        "periodic": w.periodic,
+                        "heartbeat_age_seconds": round(w.age(report.now), 1),
+                        "started_at": app.iso(w.started_at),
+                        "stopped_at": app.iso(w.stopped_at),
+                    }
+                    for w in report.workers
+                ],
+                "queue": {
+                    "url": describe_queue(app.settings.queue_url),
+                    "pending": report.queue_pending,
+                    "scheduled": report.queue_scheduled,
+                    "error": report.queue_error,
+                },
+                "timezone": app.settings.timezone,
+            }
+        )
+        return
+    counts = "  ".join(f"{k} {v}" for k, v in report.counts.items())
+    click.echo(f"variants   {counts}")
+    click.echo(f"due now    {report.due_now}")
+    if report.next_due_at is not None:
+        click.echo(
+            f"next due   #{report.next_due_variant} at {app.show(report.next_due_at)} "
+            f"({format_relative(report.next_due_at, report.now)})"
+        )
+    else:
+        click.echo("next due   nothing scheduled")
+    if online:
+        names = ", ".join(w.id for w in online)
+        sweep = report.last_sweep_at
+        swept = f", last sweep {format_relative(sweep, report.now)}" if sweep else ""
+        click.echo(f"worker     online ({names}; heartbeat {format_duration(age or 0)} ago{swept})")
+    elif age is not None:
+        click.echo(
+            f"worker     OFFLINE (last heartbeat {format_duration(age)} ago); "
+            "start it with: omnipost worker"
+        )
+    else:
+        click.echo("worker     OFFLINE (never seen); start it with: omnipost worker")
+    if report.queue_error:
+        queue = describe_queue(app.settings.queue_url)
+        click.echo(f"queue      {queue} UNREACHABLE ({report.queue_error})")
+    else:
+        click.echo(
+            f"queue      {describe_queue(app.settings.queue_url)}: "
+            f"{report.queue_pending} pending, {report.queue_scheduled} scheduled"
+        )
+    click.echo(f"timezone   {app.settings.timezone}")
+
+
+@click.command()
+@json_option
+@pass_app
+def schedule(app: App, as_json: bool) -> None:
+    """Run the sweep once now: recover stuck publishes, fail missed ones, queue what is due."""
+    from omnipost_tui.engine.worker import sweep_now
+
+    report = sweep_now(app.ctx)
+    if as_json:
+        echo_json(
+            {
+                "dispatched": [
+                    {"variant_id": d.variant_id, "due_at": app.iso(d.due_at), "eta": app.iso(d.eta)}
+                    for d in report.dispatched
+                ],
+                "recovered": [
+                    {"variant_id": r.variant_id, "status": r.status} for r in report.recovered
+                ],
+                "missed": report.missed,
+            }
+        )
+        return
+    for r in report.recovered:
+        click.echo(f"variant {r.variant_id}: its publish was interrupted; now {r.status}")
+    for variant_id in report.missed:
+        click.echo(f"variant {variant_id}: missed its window; failed")
+    for d in report.dispatched:
+        when = f"for {app.show(d.eta)}" if d.eta else "now"
+        click.echo(f"variant {d.variant_id}: queued {when} (due {app.show(d.due_at)})")
+    total = len(report.dispatched)
+    click.echo(f"dispatched {total} variant{'s' if total != 1 else ''}")
+
+
+@click.command()
+@click.option(
+    "--workers",
+    "threads",
+    type=click.IntRange(1, 64),
+    default=4,
+    show_default=True,
+    help="Publishing threads.",
+)
+@click.option(
+    "--no-periodic",
+    is_flag=True,
+    help="Do not run the minutely sweep (for extra workers when scaling out).",
+)
+@click.option(
+    "--once",
+    is_flag=True,
+    help="Sweep, publish what is due now, then exit (for cron-only installs).",
+)
+@pass_app
+def worker(app: App, threads: int, no_periodic: bool, once: bool) -> None:
+    """Run the publishing worker (huey consumer) until SIGINT or SIGTERM."""
+    from omnipost_tui.engine.worker import run_once, run_worker
+
+    if once:
+        report = run_once(app.ctx)
+        click.echo(
+            f"swept: {len(report.sweep.dispatched)} queued, {len(report.sweep.recovered)} "
+            f"recovered, {len(report.sweep.missed)} missed; {report.processed} message(s) handled"
+        )
+        return
+    run_worker(app.ctx, threads=threads, periodic=not no_periodic)
+
+
+# --- configuration and database -------------------------------------------------------------------
+
+
+@click.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+@pass_app
+def db_upgrade(app: App) -> None:
+    """Apply schema migrations (also done automatically on start)."""
+    from omnipost_tui.db import Database
+
+    database = Database(app.settings.database_url)
+    try:
+        before = database.current_revision()
+        backup = database.upgrade()
+        after = database.current_revision()
+    finally:
+        database.dispose()
+    if before == after:
+        click.echo(f"database already at the latest revision ({after})")
+    else:
+        click.echo(f"database upgraded from {before or 'empty'} to {after}")
+    if backup is not None:
+        click.echo(f"the database before the upgrade was copied to {backup}")
+
+
+@click.command("config")
+@json_option
+@pass_app
+def config_cmd(app: App, as_json: bool) -> None:
+    """Show the effective configuration and where each value came from (secrets masked)."""
+    settings = app.settings
+    rows = settings.describe()
+    paths = settings.paths
+    files = [
+        ("config file", str(paths.config_file)),
+        ("data dir", str(paths.data_dir)),
+        ("log file", str(paths.log_file)),
+        ("key file", str(paths.key_file)),
+    ]
+    if as_json:
+        echo_json(
+            {
+                "settings": {k: {"value": v, "source": s} for k, v, s in rows},
+                "paths": dict(files),
+            }
+        )
+        return
+    click.echo(table(["setting", "value", "from"], rows, max_width=70))
+    click.echo("")
+    for name, value in files:
+        click.echo(f"{name.ljust(12)} {value}")
+    click.echo("")
+    click.echo("every setting can be overridden with OMNIPOST_<SETTING> (e.g. OMNIPOST_TIMEZONE)")
+
+
+# --- doctor ---------------------------------------------------------------------------------------
+
+
+def _keymap_problems(settings: Settings) -> list:
+    """``[keymap]`` ids the app does not have: only the app knows its ids (the services,
+    doctor included, never import it), and it refuses to start with one it does not know."""
+    if not settings.keymap:
+        return []
+    from omnipost_tui.config import ConfigProblem
+    from omnipost_tui.tui.keymap import check_keymap
+
+    try:
+        check_keymap(settings.keymap, settings.paths.config_file)
+    except OmniPostError as exc:
+        return [ConfigProblem(exc.message, f"correct [keymap] in {settings.paths.config_file}")]
+    return []
+
+
+@click.command()
+@json_option
+@pass_app
+def doctor(app: App, as_json: bool) -> None:
+    """Check that this install can publish, one line per check with the fix.
+
+    Configuration, database, queue, worker heartbeat, periodic sweep, data and log directories,
+    file permissions, brands and accounts, expiring tokens, app credentials for token refresh,
+    variants waiting for you, failure alerts. A config.toml that cannot be read is a failed
+    check: the others run with the defaults and say so. Exits 1 when something needs action,
+    0 when all is well (for monitoring).
+    """
+    from omnipost_tui.config import read_settings
+    from omnipost_tui.engine.queue import open_queue
+    from omnipost_tui.logs import setup_logging
+    from omnipost_tui.services.doctor import run_checks
+
+    # Not app.settings nor app.ctx: those stop at a broken config.toml, or migrate the database
+    # or fail on a broken one, and reporting what is broken is the point. The service opens what
+    # each check needs.
+    settings, problems = read_settings()
+    if problems:
+        setup_logging(settings, verbose=app.verbose)  # the group could not, with that config
+    problems = [*problems, *_keymap_problems(settings)]
+    checks = run_checks(settings, open_queue, problems)
+    failing = [c.name for c in checks if not c.ok]
+    if as_json:
+        echo_json(
+            {
+                "ok": not failing,
+                "checks": [
+                    {"name": c.name, "ok": c.ok, "detail": c.detail, "fix": c.fix} for c in checks
+                ],
+            }
+        )
+    else:
+        width = max(len(c.name) for c in checks)
+        for c in checks:
+            mark = click.style("✓", fg="green") if c.ok else click.style("✗", fg="red")
+            fix = f" — {c.fix}" if not c.ok and c.fix else ""
+            # The detail may name a stored account or quote a platform: never raw.
+            click.echo(f"{mark} {c.name.ljust(width)}  {visible(f'{c.detail}{fix}')}")
+        if failing:
+            click.echo(f"{len(failing)} of {len(checks)} checks need action: {', '.join(failing)}")
+        else:
+            click.echo(f"all {len(checks)} checks passed")
+    if failing:
+        raise click.exceptions.Exit(NEEDS_ACTION)
+
+
+# --- logs and backup ------------------------------------------------------------------------------
+
+NO_LOG_YET = "no log yet at {path}; it is written by omnipost worker and every command"
+
+
+@click.command("logs")
+@click.option(
+    "-n",
+    "--lines",
+    type=click.IntRange(min=0),
+    default=50,
+    show_default=True,
+    help="How many of the last entries to show (a traceback belongs to its entry).",
+)
+@click.option(
+    "-f",
+    "--follow",
+    is_flag=True,
+    help="Keep printing new entries until Ctrl-C (with --json: one object per line).",
+)
+@click.option("--variant", "variant_id", metavar="ID", help="Only entries about this variant.")
+@click.option(
+    "--level",
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    help="Only entries at this level or above.",
+)
+@json_option
+@pass_app
+def logs_cmd(
+    app: App, lines: int, follow: bool, variant_id: str | None, level: str | None, as_json: bool
+) -> None:
+    """Show the log: what the worker published, retried and refused, and every command's errors.
+
+    Entries carry a UTC timestamp, the level, and variant, platform, attempt and outcome where
+    they apply; never a token. `omnipost -v …` or OMNIPOST_LOG_LEVEL=DEBUG adds detail.
+    """
+
+    from omnipost_tui.logs import LogEntry, follow_log, read_log_entries
+    from omnipost_tui.services.lookup import parse_id
+
+    variant = parse_id(variant_id, "variant") if variant_id is not None else None
+    path = app.settings.paths.log_file
+
+    def show(entry: LogEntry) -> None:
+        # Followed entries go out one JSON object per line, as they come.
+        # The entry may predate the formatter's escaping: never print it raw.
+        click.echo(dumps(entry.as_json()) if as_json else visible(entry.text))
+
+    try:
+        if not follow:
+            entries = read_log_entries(path, variant=variant, level=level, lines=lines)
+            if as_json:
+                echo_json([entry.as_json() for entry in entries])
+                return
+            for entry in entries:
+                show(entry)
+            if not entries and lines > 0:
+                click.echo(_no_log_entries(path, variant, level))
+            return
+        if not _has_log(path):
+            click.echo(NO_LOG_YET.format(path=path) + "; waiting for it", err=True)
+        for entry in follow_log(path, variant=variant, level=level, lines=lines):
+            show(entry)
+    except KeyboardInterrupt:
+        return  # Ctrl-C is how -f ends: not an error
+    except BrokenPipeError:
+        _silence_stdout()  # `omnipost logs | head`: the reader has what it wanted
+
+
+def _has_log(path: Any) -> bool:
+    from omnipost_tui.logs import log_files
+
+    return any(p.stat().st_size > 0 for p in log_files(path))
+
+
+def _no_log_entries(path: Any, variant: int | None, level: str | None) -> str:
+    if not _has_log(path):
+        return NO_LOG_YET.format(path=path)
+    wanted = [f"variant {variant}"] if variant else []
+    wanted += [f"level {level.upper()} and above"] if level else []
+    which = f" for {' and '.join(wanted)}" if wanted else ""
+    return f"no log entries{which} in {path} (or its rotated files)"
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not fail again."""
+    import os
+
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+@click.command("backup")
+@click.argument("target", required=False)
+@click.option("--force", is_flag=True, help="Replace TARGET if it is an existing file.")
+@json_option
+@pass_app
+def backup_cmd(app: App, target: str | None, force: bool, as_json: bool) -> None:
+    """Copy the SQLite database to TARGET; prints the path written.
+
+    Safe while a worker runs (SQLite's online backup: one consistent snapshot). Without TARGET,
+    or with a directory, the copy is named omnipost-YYYYmmdd-HHMMSS.db (UTC), by default in the
+    `backups` directory beside the database. Keep secret.key too: without it the stored tokens
+    cannot be decrypted. PostgreSQL: use pg_dump.
+    """
+    from omnipost_tui.services.backup import make_backup
+
+    destination = None
+    if target:
+        destination = Path(target)
+        if target.endswith(os.sep):
+            # "DIR/": a directory, even one that does not exist yet.
+            make_private_dir(destination.expanduser())
+    made = make_backup(app.settings, destination, replace=force)
+    if as_json:
+        echo_json(
+            {"path": str(made.path), "database": str(made.database), "bytes": made.size_bytes}
+        )
+    else:
+        click.echo(str(made.path))
