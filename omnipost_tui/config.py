@@ -2,6 +2,10 @@
 
 Precedence, lowest first: built-in default, ``config.toml`` in the config dir, environment.
 Every setting remembers where its value came from so ``omnipost config`` can say so.
+
+One module although it is long: the table of settings (name, parser, default, help), reading
+them from the three sources and writing the theme back are one concept, and every other module
+reads settings only through ``Settings``.
 """
 
 from __future__ import annotations

@@ -8,6 +8,9 @@ database is the failed ``database`` check, the checks that need the database are
 as not checked, and the others (queue, directories, alerts) still run. Nothing here changes
 domain state; the only writes are a temporary file in each directory, deleted at once, and the
 queue file that opening a SQLite queue creates.
+
+One module although it is long: the checks share one shape (``Check``), one order and one
+rule for a broken install, and reading them side by side is what keeps them consistent.
 """
 
 from __future__ import annotations
