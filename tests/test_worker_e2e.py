@@ -176,6 +176,33 @@ def test_stopping_the_worker_lets_a_running_publish_finish(live, sandbox, start_
     assert "Shutting down gracefully" in worker.output()
 
 
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_second_signal_stops_the_worker_at_once(
+    live, sandbox, start_worker, platform_env, signum
+):
+    # The request hangs for the whole publish timeout: only the second signal can end the wait.
+    platform_env["OMNIPOST_PUBLISH_TIMEOUT"] = "60"
+    platform_env["OMNIPOST_HTTP_TIMEOUT"] = "20"
+    brand = add_brand(live, "Acme").id
+    page = connect(live, brand, "facebook", "page-hang", "Hanging Page")
+    post = add_post(live, brand=brand, title="Stuck", text="Waiting").id
+    variant = add_variant(live, post=post, account=page, draft=True).id
+    worker = start_worker("--workers", "1", env=platform_env)
+    publish_now(live, variant)
+    wait_until_sent(live, variant)
+    worker.signal(signum)
+    wait_for(
+        lambda: "Shutting down gracefully" in worker.output(),
+        timeout=10,
+        what="the graceful shutdown to begin",
+    )
+    assert worker.proc.poll() is None, worker.output()  # still waiting for the publish
+    worker.signal(signum)
+    assert worker.wait(timeout=10) == 0, worker.output()
+    assert "shut down now" in worker.output()
+    assert get_variant(live, variant).status == "publishing"  # recovery decides, as after a kill
+
+
 def test_killed_worker_after_sending_leaves_the_variant_unconfirmed(
     live, sandbox, start_worker, platform_env
 ):

@@ -151,9 +151,14 @@ class OutageAwareScheduler(Scheduler):
 class GracefulConsumer(Consumer):
     """huey's consumer, with SIGTERM as graceful as SIGINT, and queue outages told briefly.
 
-    systemd, supervisor and ``kill`` send TERM; huey treats it as "stop now", which would cut a
-    publish in the middle (recovery would then have to call it unconfirmed). Here both signals
-    let running publishes finish; a second signal stops at once.
+    systemd, supervisor and ``kill`` send TERM; by default huey treats it as "stop now", which
+    would cut a publish in the middle (recovery would then have to call it unconfirmed). Here
+    both signals let running publishes finish; a second signal stops at once.
+
+    huey's public ``graceful_signal="TERM"`` (``huey_consumer -g TERM``) makes TERM the graceful
+    one, and with it INT the immediate one; so once huey has set its handlers, INT goes back to
+    Python's own, a KeyboardInterrupt, which huey's main loop takes as "shut down gracefully"
+    and, while it waits for the workers, as "now".
     """
 
     def __init__(self, *args, outage: QueueOutage, **kwargs) -> None:
@@ -161,9 +166,11 @@ class GracefulConsumer(Consumer):
         # huey's own extension point for its worker and scheduler (it calls these with keywords).
         self.worker_class = partial(OutageAwareWorker, outage=outage)
         self.scheduler_class = partial(OutageAwareScheduler, outage=outage)
-        super().__init__(*args, **kwargs)
-        self._signal_actions[signal.SIGINT] = (False, True)
-        self._signal_actions[signal.SIGTERM] = (False, True)
+        super().__init__(*args, graceful_signal="TERM", **kwargs)
+
+    def start(self) -> None:
+        super().start()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
     def run(self) -> None:
         with self.outage.watching():
