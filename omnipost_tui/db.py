@@ -14,13 +14,14 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import CursorResult, Engine, Result, create_engine, event, inspect, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import (
     ArgumentError,
@@ -139,6 +140,15 @@ def _describe_db_error(url: str, exc: BaseException) -> str:
     if "locked" in reason:
         return f"database {where} stayed locked for {SQLITE_BUSY_TIMEOUT_S} s; try again"
     return f"cannot use database {where}: {reason}"
+
+
+def rows_matched(result: Result[Any]) -> int:
+    """How many rows the UPDATE or DELETE behind ``result`` matched: its compare-and-set answer.
+
+    ``Session.execute`` is typed to return a plain ``Result``; for DML it is a ``CursorResult``,
+    the kind that has ``rowcount``."""
+    assert isinstance(result, CursorResult)
+    return result.rowcount
 
 
 class Database:
@@ -379,7 +389,9 @@ def _run_alembic(connection: Connection, revision: str) -> None:
 def _set_sqlite_foreign_keys(conn: Connection, *, on: bool) -> None:
     """Switch foreign keys on the DBAPI connection itself: through SQLAlchemy the statement
     would start a transaction, inside which SQLite ignores this PRAGMA."""
-    conn.connection.dbapi_connection.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    dbapi_connection = conn.connection.dbapi_connection
+    assert dbapi_connection is not None  # None only once the connection was invalidated
+    dbapi_connection.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
 
 
 def _harden_sqlite(engine: Engine) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import glob
+import io
 import logging
 import logging.handlers
 import os
@@ -86,7 +87,7 @@ class SharedRotatingFileHandler(logging.handlers.RotatingFileHandler):
         except Exception:
             self.handleError(record)
 
-    def _open(self):  # type: ignore[no-untyped-def]
+    def _open(self) -> io.TextIOWrapper:
         # logging's own hook for opening the file, at start and after every rotation.
         os.close(open_private(self.baseFilename))
         return super()._open()

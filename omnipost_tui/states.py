@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import ColumnElement, and_, func, or_
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, func, or_
 
 from omnipost_tui.models import PostVariant
 
@@ -195,7 +195,7 @@ def due_by(moment: datetime, *, strictly_before: bool = False) -> ColumnElement[
     """``due_time`` at ``moment`` or earlier, as two range searches on the
     (status, scheduled_at) and (status, next_attempt_at) indexes."""
 
-    def reached(column: ColumnElement[datetime | None]) -> ColumnElement[bool]:
+    def reached(column: SQLColumnExpression[datetime | None]) -> ColumnElement[bool]:
         return column < moment if strictly_before else column <= moment
 
     return or_(
@@ -210,5 +210,6 @@ def due_by(moment: datetime, *, strictly_before: bool = False) -> ColumnElement[
 
 def still_due_at(status: str, due_at: datetime | None) -> tuple[ColumnElement[bool], ...]:
     """The row is still in ``status`` and due at ``due_at``: nobody moved it since it was read."""
-    same_time = DUE_AT.is_(None) if due_at is None else due_at == DUE_AT
+    # DUE_AT on the left, so the comparison types as SQL (it is an expression, not a constant).
+    same_time = DUE_AT.is_(None) if due_at is None else DUE_AT == due_at  # noqa: SIM300
     return (PostVariant.status == status, same_time)

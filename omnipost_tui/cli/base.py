@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
-from typing import Any, NoReturn
+from typing import Any, Concatenate, NoReturn, ParamSpec, TypeVar
 
 import click
 
@@ -26,6 +26,10 @@ from omnipost_tui.text import visible_line
 from omnipost_tui.times import format_local, iso_local, parse_when
 
 log = logging.getLogger("omnipost.cli")
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+_Command = TypeVar("_Command", bound=Callable[..., Any])
 
 OK = 0
 USER_ERROR = 2
@@ -154,14 +158,14 @@ def _log_location(app: App | None) -> str:
         return "the omnipost log directory"
 
 
-def json_option(func: Callable) -> Callable:
+def json_option(func: _Command) -> _Command:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(func)
 
 
-def pass_app(func: Callable) -> Callable:
+def pass_app(func: Callable[Concatenate[App, _P], _R]) -> Callable[_P, _R]:
     @click.pass_obj
     @wraps(func)
-    def wrapper(app: App, *args: Any, **kwargs: Any) -> Any:
+    def wrapper(app: App, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
         return func(app, *args, **kwargs)
 
     return wrapper

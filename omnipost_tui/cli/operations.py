@@ -14,7 +14,7 @@ import click
 
 from omnipost_tui.cli.base import NEEDS_ACTION, App, json_option, pass_app
 from omnipost_tui.cli.output import dumps, echo_json, table
-from omnipost_tui.config import Settings
+from omnipost_tui.config import ConfigProblem, Settings
 from omnipost_tui.errors import OmniPostError
 from omnipost_tui.files import make_private_dir
 from omnipost_tui.text import visible
@@ -227,12 +227,11 @@ def config_cmd(app: App, as_json: bool) -> None:
 # --- doctor ---------------------------------------------------------------------------------------
 
 
-def _keymap_problems(settings: Settings) -> list:
+def _keymap_problems(settings: Settings) -> list[ConfigProblem]:
     """``[keymap]`` ids the app does not have: only the app knows its ids (the services,
     doctor included, never import it), and it refuses to start with one it does not know."""
     if not settings.keymap:
         return []
-    from omnipost_tui.config import ConfigProblem
     from omnipost_tui.tui.keymap import check_keymap
 
     try:

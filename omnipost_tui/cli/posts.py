@@ -11,7 +11,7 @@ import click
 from omnipost_tui.cli.base import App, json_option, pass_app, text_arg
 from omnipost_tui.cli.output import dumps, echo_json, table
 from omnipost_tui.errors import ValidationError
-from omnipost_tui.services.views import post_json, variant_json
+from omnipost_tui.services.views import VariantView, post_json, variant_json
 from omnipost_tui.states import RETRYING
 from omnipost_tui.text import visible, visible_line
 from omnipost_tui.times import WHEN_HELP, format_relative, parse_until, parse_when
@@ -151,9 +151,9 @@ def variant_add(
     click.echo(dumps(variant_json(created, app.settings.tz)) if as_json else created.id)
 
 
-def _variant_rows(app: App, variants: list) -> list[tuple]:
+def _variant_rows(app: App, variants: list[VariantView]) -> list[tuple[object, ...]]:
     now = app.now()
-    rows = []
+    rows: list[tuple[object, ...]] = []
     for v in variants:
         status = v.status
         if v.status == RETRYING and v.next_attempt_at is not None:

@@ -118,9 +118,8 @@ def _classify_by_status(
 
 def _error_object(body_text: str | None) -> dict[str, Any] | None:
     data = parse_json(body_text)
-    if isinstance(data, dict) and isinstance(data.get("error"), dict):
-        return data["error"]
-    return None
+    error = data.get("error") if isinstance(data, dict) else None
+    return error if isinstance(error, dict) else None
 
 
 def _as_int(value: Any) -> int | None:

@@ -224,7 +224,7 @@ class LinkedInConnector(HttpConnector):
 def _post_id(response: httpx.Response) -> str | None:
     """The new post's URN: the ``x-restli-id`` header, else ``x-linkedin-id``, else body ``id``."""
     for header in ("x-restli-id", "x-linkedin-id"):
-        value = response.headers.get(header, "").strip()
+        value: str = response.headers.get(header, "").strip()
         if value:
             return value
     data = parse_json(response.text)

@@ -20,6 +20,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 from omnipost_tui import clock
 from omnipost_tui.config import load_settings
@@ -112,22 +114,26 @@ def running_demo(home: Path | None, *, keep: bool = False) -> Iterator[DemoRun]:
             _restore_signals(saved_signals)
 
 
-def _stop_on_hangup() -> dict[int, object]:
+# What signal.getsignal returns and signal.signal takes (SIG_DFL and SIG_IGN are ints).
+SignalHandler = Callable[[int, FrameType | None], Any] | int | None
+
+
+def _stop_on_hangup() -> dict[signal.Signals, SignalHandler]:
     """SIGTERM and SIGHUP end the demo like Ctrl-C does, so the clean-up runs."""
 
-    def interrupt(signum: int, frame: object) -> None:
+    def interrupt(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
-    saved = {signal.SIGINT: signal.getsignal(signal.SIGINT)}
+    saved: dict[signal.Signals, SignalHandler] = {signal.SIGINT: signal.getsignal(signal.SIGINT)}
     for signum in (signal.SIGTERM, signal.SIGHUP):
         saved[signum] = signal.getsignal(signum)
         signal.signal(signum, interrupt)
     return saved
 
 
-def _restore_signals(saved: dict[int, object]) -> None:
+def _restore_signals(saved: dict[signal.Signals, SignalHandler]) -> None:
     for signum, handler in saved.items():
-        signal.signal(signum, handler)  # type: ignore[arg-type]
+        signal.signal(signum, handler)
 
 
 def _seed(ctx: Context) -> None:

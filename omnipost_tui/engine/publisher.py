@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime, timedelta
+from typing import Any, TypedDict
 
 from omnipost_tui import clock
 from omnipost_tui.connectors import PlatformError, PublishRequest, connector_for
@@ -39,6 +40,14 @@ RECORD_RETRY_FIRST_S = 0.5
 RECORD_RETRY_MAX_S = 10.0
 # Longer than any lock or restart worth waiting for; after that the log holds the answer.
 RECORD_ANSWER_FOR = timedelta(hours=1)
+
+
+class AttemptFields(TypedDict):
+    """The structured fields of every log line about one attempt (``extra=``)."""
+
+    variant: int
+    platform: str
+    attempt: int
 
 
 def publish_variant(ctx: Context, variant_id: int, *, worker_id: str | None = None) -> str | None:
@@ -73,7 +82,7 @@ def publish_variant(ctx: Context, variant_id: int, *, worker_id: str | None = No
     return _attempt(ctx, claim)
 
 
-def _refusal(ctx: Context, state: DueState, now) -> str | None:
+def _refusal(ctx: Context, state: DueState, now: datetime) -> str | None:
     """Why this due variant must fail without any HTTP call, or None."""
     if state.due_at is not None and state.due_at < publishing.missed_cutoff(ctx, now):
         return publishing.missed_message(ctx, state.due_at)
@@ -92,7 +101,9 @@ def _refusal(ctx: Context, state: DueState, now) -> str | None:
 
 def _attempt(ctx: Context, claim: Claim) -> str | None:
     settings = ctx.settings
-    fields = {"variant": claim.variant_id, "platform": claim.platform, "attempt": claim.attempt_no}
+    fields = AttemptFields(
+        variant=claim.variant_id, platform=claim.platform, attempt=claim.attempt_no
+    )
     label = LABELS.get(claim.platform, claim.platform)
     connector = None
     try:
@@ -173,7 +184,7 @@ def _attempt(ctx: Context, claim: Claim) -> str | None:
 
 
 def _finish(
-    ctx: Context, claim: Claim, record: AttemptRecord, outcome: Outcome, fields: dict
+    ctx: Context, claim: Claim, record: AttemptRecord, outcome: Outcome, fields: AttemptFields
 ) -> str:
     now = clock.now()
     applied = _record_answer(ctx, claim, record, outcome, now, fields)
@@ -202,7 +213,7 @@ def _record_answer(
     record: AttemptRecord,
     outcome: Outcome,
     answered_at: datetime,
-    fields: dict,
+    fields: AttemptFields,
 ) -> bool:
     """Write what the platform answered, however long the database keeps us waiting.
 
@@ -266,7 +277,7 @@ def _record_answer(
 
 
 def _answer_not_recorded(
-    claim: Claim, answer: str, post_id: str | None, reason: str, fields: dict
+    claim: Claim, answer: str, post_id: str | None, reason: str, fields: AttemptFields
 ) -> None:
     """The last word on an answer the database would not take: what it was and what to do."""
     todo = (
@@ -284,5 +295,5 @@ def _answer_not_recorded(
     )
 
 
-def _json(data: dict | None) -> str | None:
+def _json(data: dict[str, Any] | None) -> str | None:
     return json.dumps(data, ensure_ascii=False, sort_keys=True) if data else None

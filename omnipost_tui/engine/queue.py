@@ -174,20 +174,20 @@ def _register_tasks(
             raise RuntimeError("this queue only sends; it runs no tasks")
         return context_or_none()
 
-    @huey.task(name=PUBLISH_TASK)
+    @huey.task(name=PUBLISH_TASK)  # type: ignore[untyped-decorator]  # huey ships no types
     def publish_variant(variant_id: int) -> None:
         from omnipost_tui.engine.publisher import publish_variant as run
 
         run(context(), variant_id)
 
     # Every minute from consumer start (huey's periodic clock), not at :00.
-    @huey.periodic_task(crontab(minute="*"), name=SWEEP_TASK)
+    @huey.periodic_task(crontab(minute="*"), name=SWEEP_TASK)  # type: ignore[untyped-decorator]  # huey ships no types
     def sweep() -> None:
         from omnipost_tui.engine.sweep import sweep as run
 
         run(context())
 
-    @huey.task(name=ALERT_TASK)
+    @huey.task(name=ALERT_TASK)  # type: ignore[untyped-decorator]  # huey ships no types
     def deliver_alert(key: str) -> None:
         from omnipost_tui.engine.alerting import deliver
 

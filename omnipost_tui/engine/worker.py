@@ -138,17 +138,17 @@ class _ReadsWatched:
         return tasks
 
 
-class OutageAwareWorker(Worker):
+class OutageAwareWorker(Worker):  # type: ignore[misc]  # huey ships no types
     def __init__(self, huey: Huey, *args: Any, outage: QueueOutage, **kwargs: Any) -> None:
         super().__init__(_ReadsWatched(huey, outage), *args, **kwargs)
 
 
-class OutageAwareScheduler(Scheduler):
+class OutageAwareScheduler(Scheduler):  # type: ignore[misc]  # huey ships no types
     def __init__(self, huey: Huey, *args: Any, outage: QueueOutage, **kwargs: Any) -> None:
         super().__init__(_ReadsWatched(huey, outage), *args, **kwargs)
 
 
-class GracefulConsumer(Consumer):
+class GracefulConsumer(Consumer):  # type: ignore[misc]  # huey ships no types
     """huey's consumer, with SIGTERM as graceful as SIGINT, and queue outages told briefly.
 
     systemd, supervisor and ``kill`` send TERM; by default huey treats it as "stop now", which
@@ -161,7 +161,7 @@ class GracefulConsumer(Consumer):
     and, while it waits for the workers, as "now".
     """
 
-    def __init__(self, *args, outage: QueueOutage, **kwargs) -> None:
+    def __init__(self, *args: Any, outage: QueueOutage, **kwargs: Any) -> None:
         self.outage = outage
         # huey's own extension point for its worker and scheduler (it calls these with keywords).
         self.worker_class = partial(OutageAwareWorker, outage=outage)

@@ -863,7 +863,7 @@ def main(argv: list[str] | None = None) -> int:
         and hasattr(signal, "sigwait")
         and threading.current_thread() is threading.main_thread()
     )
-    old_mask: set[signal.Signals] | None = None
+    old_mask: set[int | signal.Signals] | None = None
     if use_sigwait:
         old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
     try:

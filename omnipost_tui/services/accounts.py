@@ -9,6 +9,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload
 
 from omnipost_tui import clock
+from omnipost_tui.db import rows_matched
 from omnipost_tui.errors import NotFound, ValidationError
 from omnipost_tui.models import CONNECTED, EXPIRED, REVOKED, ConnectedSocialAccount, PostVariant
 from omnipost_tui.platforms import FACEBOOK, LINKEDIN, PLATFORMS
@@ -243,4 +244,4 @@ def mark_account_expired(
             .where(*conditions)
             .values(status=EXPIRED, expired_at=now, updated_at=now)
         )
-        return result.rowcount == 1
+        return rows_matched(result) == 1

@@ -14,6 +14,7 @@ import httpx
 from sqlalchemy import func, select, update
 
 from omnipost_tui import clock
+from omnipost_tui.db import rows_matched
 from omnipost_tui.errors import ConflictError
 from omnipost_tui.models import (
     CONNECTED,
@@ -205,6 +206,7 @@ def deliver_alert(ctx: Context, key: str, *, client: httpx.Client | None = None)
         return Delivery(delivered=False, retry_in=None)
     with ctx.db.read() as session:
         record = session.get(AlertRecord, key)
+        assert record is not None  # _take just leased it, and alerts are never deleted
         message, attempts = record.message, record.delivery_attempts
     error = None
     try:
@@ -226,6 +228,7 @@ def deliver_alert(ctx: Context, key: str, *, client: httpx.Client | None = None)
         retry_in = DELIVERY_WAITS[attempts - 1]
     with ctx.db.write() as session:
         record = session.get(AlertRecord, key)
+        assert record is not None  # still there: alerts are never deleted
         record.delivery_attempts = attempts
         record.last_error = error
         if error is None:
@@ -241,14 +244,16 @@ def deliver_alert(ctx: Context, key: str, *, client: httpx.Client | None = None)
 def _take(ctx: Context, key: str, now: datetime) -> bool:
     """Compare-and-set a lease on a due, undelivered alert; False: not due, or already taken."""
     with ctx.db.write() as session:
-        taken = session.execute(
-            update(AlertRecord)
-            .where(
-                AlertRecord.key == key,
-                AlertRecord.delivered_at.is_(None),
-                AlertRecord.next_attempt_at.is_not(None),
-                AlertRecord.next_attempt_at <= now,
+        taken = rows_matched(
+            session.execute(
+                update(AlertRecord)
+                .where(
+                    AlertRecord.key == key,
+                    AlertRecord.delivered_at.is_(None),
+                    AlertRecord.next_attempt_at.is_not(None),
+                    AlertRecord.next_attempt_at <= now,
+                )
+                .values(next_attempt_at=now + DELIVERY_LEASE)
             )
-            .values(next_attempt_at=now + DELIVERY_LEASE)
-        ).rowcount
+        )
     return taken == 1

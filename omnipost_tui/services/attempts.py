@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVarTuple
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, joinedload
@@ -15,6 +16,8 @@ from omnipost_tui.services.lookup import variant_by_id
 from omnipost_tui.services.views import AttemptView
 
 RESULTS = ("success", "fail", INTERRUPTED, "pending")
+# The columns of a query that _filtered narrows (it only adds conditions).
+_Row = TypeVarTuple("_Row")
 
 
 @dataclass(frozen=True)
@@ -25,7 +28,9 @@ class AttemptFilter:
     result: str | None = None  # one of RESULTS
 
 
-def _filtered(session: Session, query: Select, variant: int | str | None, result: str | None):
+def _filtered(
+    session: Session, query: Select[*_Row], variant: int | str | None, result: str | None
+) -> Select[*_Row]:
     if result is not None and result not in RESULTS:
         raise ValidationError(f"unknown result {result!r}; use one of {', '.join(RESULTS)}")
     if variant is not None:

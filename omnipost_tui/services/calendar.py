@@ -70,6 +70,7 @@ def entries_by_day(
     placed = []
     for variant_id, status, scheduled_at, published_at, platform, account_name in rows:
         at = placed_time(status, scheduled_at, published_at)
+        assert at is not None  # _filtered(on_calendar=True) matched placed rows only
         placed.append((at, variant_id, DayEntry(at, status, platform, account_name)))
     days: dict[date, list[DayEntry]] = defaultdict(list)
     for at, _, entry in sorted(placed, key=lambda item: item[:2]):

@@ -6,8 +6,11 @@ writes the post and every variant in one transaction, or nothing at all.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
+from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -24,6 +27,8 @@ from omnipost_tui.services.variants import check_future, due_again
 from omnipost_tui.services.views import PostView, VariantView
 from omnipost_tui.states import DRAFT, EDIT, FAILED, WAITING, Saved, due_time, on_save
 from omnipost_tui.text import check_text
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -174,7 +179,7 @@ def save_plan(ctx: Context, plan: PostPlan) -> SaveResult:
 def _problems(session: Session, plan: PostPlan, now: datetime) -> dict[str, str]:
     problems: dict[str, str] = {}
 
-    def check(name: str, action) -> object:
+    def check(name: str, action: Callable[[], _T]) -> _T | None:
         try:
             return action()
         except OmniPostError as exc:
@@ -186,7 +191,7 @@ def _problems(session: Session, plan: PostPlan, now: datetime) -> dict[str, str]
     post_text = check("text", lambda: validate_text(plan.text))
     check("link", lambda: validate_link(plan.link))
     if plan.post_id is not None:
-        post = check("post", lambda: post_by_id(session, plan.post_id))
+        post = check("post", partial(post_by_id, session, plan.post_id))
         if post is not None and brand is not None and post.brand_id != brand.id:
             problems["brand"] = "a post cannot move to another brand"
     seen: set[int] = set()
@@ -203,10 +208,9 @@ def _problems(session: Session, plan: PostPlan, now: datetime) -> dict[str, str]
         existing: PostVariant | None = None
         if item.variant_id is not None:
             planned.add(item.variant_id)
-            found = check(
-                variant_field(index, "variant"), lambda i=item: variant_by_id(session, i.variant_id)
+            existing = check(
+                variant_field(index, "variant"), partial(variant_by_id, session, item.variant_id)
             )
-            existing = found if isinstance(found, PostVariant) else None
             if existing is not None and not EDIT.allows(existing.status):
                 problems[variant_field(index, "variant")] = (
                     f"variant {existing.id} is {existing.status} and can no longer be edited"
@@ -216,7 +220,7 @@ def _problems(session: Session, plan: PostPlan, now: datetime) -> dict[str, str]
         elif account.id in seen:
             problems[variant_field(index, "account")] = f"{account.name} is already in this post"
         seen.add(account.id)
-        custom = check(variant_field(index, "text"), lambda i=item: _custom_text(i))
+        custom = check(variant_field(index, "text"), partial(_custom_text, item))
         if variant_field(index, "text") in problems:
             continue
         if item.at is None:
@@ -227,7 +231,7 @@ def _problems(session: Session, plan: PostPlan, now: datetime) -> dict[str, str]
         if saved.made_due:
             # An unchanged time is not "in the past" and needs no new token: it was accepted
             # when it was set, and the engine deals with it from there.
-            check(variant_field(index, "at"), lambda i=item: check_future(i.at, now))
+            check(variant_field(index, "at"), partial(check_future, item.at, now))
             if account.status != CONNECTED:
                 problems[variant_field(index, "account")] = _unusable(account)
         # Measured as it will be stored (line ends normalised).

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from enum import Enum
+from typing import Final
 from urllib.parse import urlparse
 
 from sqlalchemy import func, select
@@ -19,7 +21,15 @@ from omnipost_tui.states import RETRYING, SCHEDULED
 from omnipost_tui.text import check_line, check_text
 
 MAX_TITLE = 300
-UNSET = object()
+
+
+class Unset(Enum):
+    """The type of ``UNSET``: a field ``update_post`` leaves as it is (None clears the link)."""
+
+    UNSET = "unset"
+
+
+UNSET: Final = Unset.UNSET
 
 
 def validate_link(link: str | None) -> str | None:
@@ -84,24 +94,24 @@ def update_post(
     ctx: Context,
     post_id: int | str,
     *,
-    title: str | object = UNSET,
-    text: str | object = UNSET,
-    link: str | object | None = UNSET,
-    status: str | object = UNSET,
+    title: str | Unset = UNSET,
+    text: str | Unset = UNSET,
+    link: str | Unset | None = UNSET,
+    status: str | Unset = UNSET,
 ) -> PostView:
     """Edit a post. Variants already scheduled with the base text must still fit their platform."""
     with ctx.db.write() as session:
         post = post_by_id(session, post_id)
         if title is not UNSET:
-            post.title = validate_title(str(title))
+            post.title = validate_title(title)
         if text is not UNSET:
-            post.base_text = validate_text(str(text))
+            post.base_text = validate_text(text)
         if link is not UNSET:
-            post.link = validate_link(link)  # type: ignore[arg-type]
+            post.link = validate_link(link)
         if status is not UNSET:
             if status not in POST_STATUSES:
                 raise ValidationError(f"post status must be one of {', '.join(POST_STATUSES)}")
-            post.status = str(status)
+            post.status = status
         post.updated_at = clock.now()
         session.flush()
         for variant in post.variants:

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import joinedload
 
+from omnipost_tui.db import rows_matched
 from omnipost_tui.models import (
     CONNECTED,
     EXPIRED,
@@ -178,15 +179,17 @@ def mark_sending(ctx: Context, claim: Claim, now: datetime) -> bool:
     """
     lease = now + timedelta(seconds=ctx.settings.publish_timeout)
     with ctx.db.write() as session:
-        held = session.execute(
-            update(PostVariant)
-            .where(
-                PostVariant.id == claim.variant_id,
-                PostVariant.status == PUBLISHING,
-                PostVariant.claim_token == claim.token,
+        held = rows_matched(
+            session.execute(
+                update(PostVariant)
+                .where(
+                    PostVariant.id == claim.variant_id,
+                    PostVariant.status == PUBLISHING,
+                    PostVariant.claim_token == claim.token,
+                )
+                .values(sending_since=now, lease_expires_at=lease)
             )
-            .values(sending_since=now, lease_expires_at=lease)
-        ).rowcount
+        )
         if held != 1:
             return False
         session.execute(

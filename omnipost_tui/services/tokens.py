@@ -29,6 +29,7 @@ from omnipost_tui.connectors.tokens import (
     linkedin_introspect,
     linkedin_refresh,
 )
+from omnipost_tui.db import rows_matched
 from omnipost_tui.errors import ConflictError, OmniPostError, ValidationError
 from omnipost_tui.models import CONNECTED, EXPIRED, REVOKED, ConnectedSocialAccount
 from omnipost_tui.platforms import APP_CREDENTIAL_SETTINGS, FACEBOOK, LABELS, LINKEDIN
@@ -427,7 +428,7 @@ def _update_if_unchanged(ctx: Context, stored: _Stored, values: dict[str, object
             )
             .values(**values)
         )
-    if result.rowcount != 1:
+    if rows_matched(result) != 1:
         raise ConflictError(
             f"{stored.label} was reconnected or removed meanwhile; nothing was stored; "
             "run the command again"

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, CursorResult, select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from omnipost_tui import clock
+from omnipost_tui.db import rows_matched
 from omnipost_tui.errors import InvalidTransition
 from omnipost_tui.models import PostVariant
 from omnipost_tui.states import require_moves
@@ -30,14 +31,14 @@ def move_variants(
     setting ``values`` too; returns how many moved."""
     sources = tuple(sources)
     require_moves(sources, target)
-    result = session.execute(
-        update(PostVariant)
-        .where(PostVariant.status.in_(sources), *where)
-        .values(status=target, **values)
-        .execution_options(synchronize_session=False)
+    return rows_matched(
+        session.execute(
+            update(PostVariant)
+            .where(PostVariant.status.in_(sources), *where)
+            .values(status=target, **values)
+            .execution_options(synchronize_session=False)
+        )
     )
-    assert isinstance(result, CursorResult)
-    return result.rowcount
 
 
 def change_variant(session: Session, variant: PostVariant, **values: Any) -> None:

@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import Enum
+from typing import Any, Final, TypeVarTuple
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, and_, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from omnipost_tui import clock, states
@@ -35,7 +37,14 @@ from omnipost_tui.states import (
 )
 from omnipost_tui.text import check_text
 
-UNSET = object()
+
+class Unset(Enum):
+    """The type of ``UNSET``: a field ``update_variant`` leaves as it is (None clears the text)."""
+
+    UNSET = "unset"
+
+
+UNSET: Final = Unset.UNSET
 
 
 def _load(session: Session, variant_id: int | str) -> PostVariant:
@@ -78,7 +87,7 @@ def _view(session: Session, variant_id: int) -> VariantView:
     return VariantView.of(variant)
 
 
-def _with_relations(query: Select) -> Select:
+def _with_relations(query: Select[PostVariant]) -> Select[PostVariant]:
     return query.options(
         joinedload(PostVariant.post).joinedload(Post.brand), joinedload(PostVariant.account)
     )
@@ -157,8 +166,8 @@ def update_variant(
     ctx: Context,
     variant_id: int | str,
     *,
-    custom_text: str | object | None = UNSET,
-    account: int | str | object = UNSET,
+    custom_text: str | Unset | None = UNSET,
+    account: int | str | Unset = UNSET,
 ) -> VariantView:
     """Change the text override or the account of a variant that has not gone out."""
     with ctx.db.write() as session:
@@ -175,7 +184,7 @@ def update_variant(
             values["custom_text"] = text
         target = variant.account
         if account is not UNSET:
-            target = account_by_ref(session, account)  # type: ignore[arg-type]
+            target = account_by_ref(session, account)
             if target.brand_id != variant.post.brand_id:
                 raise ValidationError(
                     f"account {target.id} ({target.name}) belongs to another brand than "
@@ -371,6 +380,10 @@ class VariantFilter:
     on_calendar: bool = False
 
 
+# The columns of a query that _filtered narrows (it only adds conditions and joins).
+_Row = TypeVarTuple("_Row")
+
+
 @dataclass(frozen=True)
 class Cursor:
     """Keyset position: the (scheduled_at, id) of a row; undated drafts sort first."""
@@ -379,7 +392,7 @@ class Cursor:
     id: int
 
 
-def _filtered(session: Session, query: Select, flt: VariantFilter) -> Select:
+def _filtered(session: Session, query: Select[*_Row], flt: VariantFilter) -> Select[*_Row]:
     for status in flt.statuses:
         if status not in VARIANT_STATUSES:
             raise ValidationError(
@@ -440,8 +453,8 @@ def placed_between(start: datetime | None, end: datetime | None) -> ColumnElemen
     """``placed_time`` in [start, end), as range searches on the (status, scheduled_at) and
     (status, published_at) indexes."""
 
-    def within(column):
-        bounds = []
+    def within(column: SQLColumnExpression[datetime | None]) -> ColumnElement[bool]:
+        bounds: list[ColumnElement[bool]] = []
         if start is not None:
             bounds.append(column >= start)
         if end is not None:
@@ -455,7 +468,7 @@ def placed_between(start: datetime | None, end: datetime | None) -> ColumnElemen
     )
 
 
-def _after(cursor: Cursor):
+def _after(cursor: Cursor) -> ColumnElement[bool]:
     """Dated rows after ``cursor`` in (scheduled_at, id) order; undated drafts come last and are
     fetched separately so this stays a range search on the index."""
     if cursor.scheduled_at is None:
@@ -466,7 +479,7 @@ def _after(cursor: Cursor):
     )
 
 
-def _before(cursor: Cursor):
+def _before(cursor: Cursor) -> ColumnElement[bool]:
     if cursor.scheduled_at is None:
         return or_(
             PostVariant.scheduled_at.is_not(None),
@@ -498,7 +511,9 @@ def list_variants(
     with ctx.db.read() as session:
         base = _filtered(session, select(PostVariant), flt)
 
-        def fetch(query: Select, order: tuple, count: int | None) -> list[VariantView]:
+        def fetch(
+            query: Select[PostVariant], order: tuple[ColumnElement[Any], ...], count: int | None
+        ) -> list[VariantView]:
             query = _with_relations(query).order_by(*order)
             if count is not None:
                 query = query.limit(count)

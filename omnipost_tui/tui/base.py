@@ -4,6 +4,7 @@ the one way to call the service layer without blocking the UI."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import ComposeResult
@@ -14,23 +15,33 @@ from omnipost_tui.tui.toasts import ToastsOffTheCursor
 from omnipost_tui.tui.widgets.frame import AlertLine, KeyBar, NavBar, StatusBar
 
 if TYPE_CHECKING:
+    from textual import getters
+    from textual.dom import DOMNode
+
     from omnipost_tui.tui.app import OmniPostApp
 
+    # A mixin for screens: type-checked as the DOM node it is mixed into, a plain class at run
+    # time (the Screen it comes with brings the real one).
+    _MixedIntoNode = DOMNode
+else:
+    _MixedIntoNode = object
 
-class ServiceCalls:
+
+class ServiceCalls(_MixedIntoNode):
     """Run service calls in thread workers; results come back on the UI thread.
 
     This is the one place that turns a failed call into a visible error (``report_error``),
     so no screen writes its own try/except around the database.
     """
 
-    app: OmniPostApp
+    if TYPE_CHECKING:
+        app = getters.app(OmniPostApp)  # typed only: importing the app here would be circular
 
     def call(
         self,
         fn: Callable[..., Any],
         *args: Any,
-        done: Callable[[Any], None] | None = None,
+        done: Callable[[Any], object] | None = None,  # may be async: call_from_thread awaits it
         group: str = "default",
         exclusive: bool = False,
         failed: Callable[[BaseException], None] | None = None,
@@ -49,7 +60,7 @@ class ServiceCalls:
             if done is not None and not worker.is_cancelled:
                 app.call_from_thread(done, result)
 
-        return self.run_worker(  # type: ignore[attr-defined]
+        return self.run_worker(
             job, thread=True, group=group, exclusive=exclusive, exit_on_error=False
         )
 
@@ -95,5 +106,5 @@ class OmniScreen(ServiceCalls, ToastsOffTheCursor, Screen):
                     yield (
                         item.description,
                         f"{self.TITLE_TEXT}: press {item.key_display or item.key}",
-                        lambda action=item.action: self.run_action(action),
+                        partial(self.run_action, item.action),
                     )

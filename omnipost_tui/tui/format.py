@@ -19,17 +19,21 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import fields, replace
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from rich.cells import cell_len
 from rich.json import JSON
 from rich.text import Text
+from textual.notifications import SeverityLevel
 
 from omnipost_tui.models import FAIL, INTERRUPTED, SUCCESS
 from omnipost_tui.services.views import AttemptView
 from omnipost_tui.text import clip, normalise_line_ends, visible, visible_line
 from omnipost_tui.times import format_duration
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 STATUS_STYLES = {
     "draft": "dim",
@@ -52,20 +56,20 @@ STATUS_ICONS = {
 RESULT_STYLES = {"success": "green", "fail": "red", "interrupted": "bright_magenta", None: "yellow"}
 
 
-View = TypeVar("View")
+View = TypeVar("View", bound="DataclassInstance")
 
 
 def shown(view: View) -> View:
     """A view (a frozen dataclass from the services) with every text field safe to draw:
     control characters as symbols (``visible``), Windows line ends as line ends."""
     changed = {}
-    for field in fields(view):  # type: ignore[arg-type]
+    for field in fields(view):
         value = getattr(view, field.name)
         if isinstance(value, str):
             safe = visible(value.replace("\r\n", "\n"))
             if safe != value:
                 changed[field.name] = safe
-    return replace(view, **changed) if changed else view  # type: ignore[type-var]
+    return replace(view, **changed) if changed else view
 
 
 def status_text(status: str) -> Text:
@@ -129,7 +133,7 @@ def expiry_hint(expires_at: datetime | None, now: datetime, warn_within: timedel
 ATTEMPT_OUTCOMES = ((SUCCESS, "published"), (FAIL, "failed"), (INTERRUPTED, "interrupted"))
 
 
-def attempts_summary(attempts: Sequence[AttemptView]) -> tuple[str, str, str]:
+def attempts_summary(attempts: Sequence[AttemptView]) -> tuple[str, str, SeverityLevel]:
     """One notification for attempts that finished together, oldest first: the counts as the
     title (``3 published · 1 failed``), the latest problem (or what went out) as the message,
     and its severity."""
@@ -140,7 +144,8 @@ def attempts_summary(attempts: Sequence[AttemptView]) -> tuple[str, str, str]:
     problems = [attempt for attempt in attempts if attempt.result != SUCCESS]
     if problems:
         latest = problems[-1]
-        reason = latest.error_message or latest.error_class or latest.result
+        # Finished attempts all have a result; "" only satisfies the type.
+        reason = latest.error_message or latest.error_class or latest.result or ""
         message = f"variant {latest.variant_id} on {latest.account_name}: {first_line(reason)}"
         more = f" (+{len(problems) - 1} more; 3: attempts)" if len(problems) > 1 else ""
         return title, clip(message, TOAST_TEXT - len(more)) + more, "error"

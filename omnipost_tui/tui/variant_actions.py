@@ -153,34 +153,26 @@ class VariantActions(_Base):
 
     def action_unschedule(self) -> None:
         variant = self._selected_for("unschedule")
+
+        def unscheduled(v: VariantView) -> None:
+            self.notify(f"variant {v.id} is a draft again")
+            self.refresh_data()
+
         if variant is not None:
-            self.call(
-                unschedule_variant,
-                self.app.ctx,
-                variant.id,
-                done=lambda v: (
-                    self.notify(f"variant {v.id} is a draft again"),
-                    self.refresh_data(),
-                ),
-            )
+            self.call(unschedule_variant, self.app.ctx, variant.id, done=unscheduled)
 
     def action_mark_published(self) -> None:
         variant = self._selected_for("mark_published")
         if variant is None:
             return
 
+        def marked(v: VariantView) -> None:
+            self.notify(f"variant {v.id} marked published")
+            self.refresh_data()
+
         def answered(external: str | None) -> None:
             if external is not None:
-                self.call(
-                    mark_published,
-                    self.app.ctx,
-                    variant.id,
-                    external or None,
-                    done=lambda v: (
-                        self.notify(f"variant {v.id} marked published"),
-                        self.refresh_data(),
-                    ),
-                )
+                self.call(mark_published, self.app.ctx, variant.id, external or None, done=marked)
 
         self.app.push_screen(
             AskScreen(

@@ -222,6 +222,7 @@ class AddAccountScreen(FormScreen):
 
     def action_submit(self) -> None:
         brand = self.query_one("#brand", Select).value
+        assert isinstance(brand, int)  # allow_blank=False: always one of the brands' ids
         platform = str(self.query_one("#platform", Select).value)
         name = self.query_one("#name", Input).value.strip()
         typed = self.query_one("#token", Input).value

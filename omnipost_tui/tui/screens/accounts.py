@@ -357,8 +357,10 @@ class AccountsScreen(OmniScreen):
     def action_add_brand(self) -> None:
         self.app.push_screen(AddBrandScreen(), self._brand_added)
 
-    def _brand_added(self, brand: BrandView | None) -> None:
-        if brand is not None:
+    def _brand_added(self, brand: object) -> None:
+        # AddBrandScreen is an AskScreen (its form and styles), typed to return str | None; it
+        # dismisses with the new BrandView, or None when cancelled.
+        if isinstance(brand, BrandView):
             self.notify(f"brand {brand.name} added; a: add an account to it")
             self._refresh_to(f"brand-{brand.id}")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import ClassVar
+from typing import ClassVar, TypedDict
 
 from rich.console import Group, RenderableType
 from rich.rule import Rule
@@ -62,9 +62,16 @@ class Page:
     offset: int  # rows before this page
 
 
+class Match(TypedDict):
+    """The filter as the attempt services' keywords."""
+
+    variant: int | None
+    result: str | None
+
+
 def load_page(ctx, flt: AttemptFilter, anchor: int | None, *, from_end: bool = False) -> Page:
     """One page in a worker thread: the rows, whether older ones follow, and where we are."""
-    match = {"variant": flt.variant, "result": flt.result}
+    match = Match(variant=flt.variant, result=flt.result)
     if from_end:
         rows = list_attempts(ctx, **match, after_id=0, limit=PAGE)
         newer = list_attempts(ctx, **match, after_id=rows[0].id, limit=1) if rows else []

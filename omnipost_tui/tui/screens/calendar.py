@@ -19,6 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Input, Label, Select, Static
+from textual.widgets.data_table import ColumnKey
 
 from omnipost_tui import clock
 from omnipost_tui.platforms import LABELS, PLATFORMS, SHORT_LABELS
@@ -250,11 +251,11 @@ class CalendarScreen(VariantActions, OmniScreen):
         self._widths = widths
         self._wide = widths["status"] > 2
         for key, width in widths.items():
-            column = table.columns.get(key)  # type: ignore[call-overload]
+            column = table.columns.get(ColumnKey(key))
             if column is not None:
                 column.width = width
                 column.auto_width = False
-        status = table.columns.get("status")  # type: ignore[call-overload]
+        status = table.columns.get(ColumnKey("status"))
         if status is not None:
             status.label = Text("Status" if self._wide else "")
         table.refresh()

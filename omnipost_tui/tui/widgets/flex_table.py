@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from textual.widgets.data_table import ColumnKey
+
 from omnipost_tui.tui.widgets.keyed_table import KeyedTable
 
 
@@ -36,7 +38,7 @@ class FlexTable(KeyedTable):
                 width = max(low, rest * share // shares)
                 rest -= width
                 shares -= share
-            column = self.columns.get(key)  # type: ignore[call-overload]
+            column = self.columns.get(ColumnKey(key))
             if column is not None and column.width != width:
                 column.width = width
                 column.auto_width = False

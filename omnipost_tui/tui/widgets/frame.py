@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.cells import cell_len
 from rich.text import Text
 from textual import events
@@ -17,6 +19,11 @@ from textual.widgets._footer import FooterKey
 from omnipost_tui import clock
 from omnipost_tui.times import format_duration
 from omnipost_tui.tui.format import STATUS_ICONS
+
+if TYPE_CHECKING:
+    from textual import getters
+
+    from omnipost_tui.tui.app import OmniPostApp
 
 SCREENS = (
     ("1", "calendar", "Calendar"),
@@ -63,6 +70,9 @@ class AlertLine(Static):
 
 class StatusBar(Static):
     """Worker online/offline, what needs attention, and the timezone. Updated live."""
+
+    if TYPE_CHECKING:
+        app = getters.app(OmniPostApp)  # typed only: importing the app here would be circular
 
     def on_mount(self) -> None:
         self.watch(self.app, "summary", self._render_summary)

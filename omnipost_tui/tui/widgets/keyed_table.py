@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable
-from textual.widgets.data_table import CellDoesNotExist
+from textual.widgets.data_table import CellDoesNotExist, ColumnKey
 
 
 class KeyedTable(DataTable):
@@ -41,7 +41,7 @@ class KeyedTable(DataTable):
         cells = self.shown.get(row_key)
         if cells is None:
             return
-        index = list(self.columns).index(column_key)  # type: ignore[arg-type]
+        index = list(self.columns).index(ColumnKey(column_key))
         if cells[index] != value:
             self.shown[row_key] = (*cells[:index], value, *cells[index + 1 :])
             self.update_cell(row_key, column_key, as_text(value))

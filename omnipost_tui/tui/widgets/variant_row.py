@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, cast
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
@@ -26,6 +27,12 @@ from omnipost_tui.states import DRAFT, SCHEDULED, on_save
 from omnipost_tui.text import visible
 from omnipost_tui.times import format_duration, parse_when
 from omnipost_tui.tui.format import STATUS_ICONS, STATUS_STYLES, first_line, local, shown
+
+if TYPE_CHECKING:
+    from textual import getters
+    from textual.css.styles import RulesMap
+
+    from omnipost_tui.tui.app import OmniPostApp
 
 TIME_HINT = "+2h or ISO time"
 
@@ -84,7 +91,7 @@ def final_text(post_text: str, custom: str) -> str:
 class FieldError(Label):
     """A problem shown right under its field; takes no space when there is none."""
 
-    def show(self, problems: Iterable[str]) -> None:
+    def show(self, problems: Iterable[str | None]) -> None:
         lines = [p for p in problems if p]
         self.update("\n".join(f"✗ {p}" for p in lines))
         self.display = bool(lines)
@@ -106,8 +113,11 @@ class IncludeBox(Checkbox):
         return Content.assemble(self.box(), label)
 
     def get_content_width(self, container: Size, viewport: Size) -> int:
-        label = self.label.get_optimal_width(self.styles, 0)
-        return self.box().get_optimal_width(self.styles, 0) + (label + 2 if label else 0)
+        # Textual documents ``rules`` as "such as the Widget's styles object", and passes that
+        # itself; only its RulesMap hint is narrower.
+        rules = cast("RulesMap", self.styles)
+        label = self.label.get_optimal_width(rules, 0)
+        return self.box().get_optimal_width(rules, 0) + (label + 2 if label else 0)
 
 
 @dataclass(frozen=True)
@@ -160,6 +170,9 @@ def saved_effect(variant: VariantView) -> SaveEffect:
 
 class VariantRow(Vertical):
     """One account of the brand: include it, when (empty = draft), its own text, live counts."""
+
+    if TYPE_CHECKING:
+        app = getters.app(OmniPostApp)  # typed only: importing the app here would be circular
 
     def __init__(
         self,
@@ -328,6 +341,9 @@ class VariantRow(Vertical):
 
 class LockedRow(Static, can_focus=True):
     """A variant that already went out (or is going out): shown, never changed."""
+
+    if TYPE_CHECKING:
+        app = getters.app(OmniPostApp)  # typed only: importing the app here would be circular
 
     def __init__(self, locked: LockedVariant) -> None:
         super().__init__(classes="locked")
