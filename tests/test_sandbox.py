@@ -20,7 +20,7 @@ import pytest
 
 from omnipost_tui.config import load_settings
 from omnipost_tui.sandbox import DEMO_PAGES, ReceivedPost, SandboxServer, unescape_little_text
-from omnipost_tui.sandbox.server import how_to_use, omnipost_settings
+from omnipost_tui.sandbox.run import how_to_use, omnipost_settings
 from tests.conftest import wait_for
 
 TOKEN = "SECRET-sandbox-token-7f3a9c"

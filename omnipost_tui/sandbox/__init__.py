@@ -4,14 +4,8 @@ Standard library only; never imports textual. Run it with ``python -m omnipost_t
 """
 
 from omnipost_tui.sandbox.payloads import BEHAVIOURS, DEMO_PAGES, unescape_little_text
-from omnipost_tui.sandbox.server import (
-    EXAMPLE_PAGE,
-    EXAMPLE_TOKEN,
-    ReceivedPost,
-    SandboxServer,
-    main,
-    omnipost_settings,
-)
+from omnipost_tui.sandbox.run import EXAMPLE_PAGE, EXAMPLE_TOKEN, main, omnipost_settings
+from omnipost_tui.sandbox.server import ReceivedPost, SandboxServer
 
 __all__ = [
     "BEHAVIOURS",

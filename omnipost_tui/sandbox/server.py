@@ -12,26 +12,19 @@ Tokens are never stored or echoed: request records only say whether one was pres
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
 import secrets
-import signal
-import socket
-import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from socketserver import TCPServer
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
 
 from omnipost_tui.sandbox import payloads
+from omnipost_tui.sandbox.http import Incoming, LoopbackServer
 from omnipost_tui.sandbox.payloads import (
     DEMO_PAGES,
     DOWN,
@@ -59,7 +52,6 @@ from omnipost_tui.sandbox.payloads import (
 
 _log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 10 * 1024 * 1024
 # How often the serving thread checks for shutdown: bounds how long stop() waits.
 _POLL_INTERVAL = 0.05
 UGC_SHARE_CONTENT = "com.linkedin.ugc.ShareContent"
@@ -88,42 +80,6 @@ class ReceivedPost:
 
 
 @dataclass
-class _Incoming:
-    """A parsed HTTP request, independent of the handler object."""
-
-    method: str
-    path: str
-    segments: list[str]
-    query: dict[str, str]
-    headers: Message
-    body: bytes
-    received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-
-    def content_type(self) -> str:
-        return (self.headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
-
-    def json_body(self) -> Any:
-        """The body decoded as JSON; ValueError when it is not JSON."""
-        return json.loads(self.body.decode("utf-8") or "null")
-
-    def params(self) -> dict[str, str]:
-        """Query parameters overlaid with a form-encoded or JSON object body.
-
-        Raises ValueError when the body claims to be JSON but is not a JSON object.
-        """
-        merged = dict(self.query)
-        ctype = self.content_type()
-        if ctype == "application/json" or ctype.endswith("+json"):
-            data = self.json_body() if self.body.strip() else {}
-            if not isinstance(data, dict):
-                raise ValueError("JSON body is not an object")
-            merged.update({str(k): _as_text(v) for k, v in data.items() if v is not None})
-        elif self.body:
-            merged.update(_parse_pairs(self.body.decode("utf-8", errors="replace")))
-        return merged
-
-
-@dataclass
 class _Publish:
     """Everything the behaviour logic needs to know about one publish request."""
 
@@ -138,20 +94,6 @@ class _Publish:
     invalid: Reply | None = None
     # Builds the success answer from the post number: (external post id, reply).
     success: Callable[[int], tuple[str, Reply]] | None = None
-
-
-class _BodyError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-def _as_text(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value)
-
-
-def _parse_pairs(text: str) -> dict[str, str]:
-    return dict(parse_qsl(text, keep_blank_values=True))
 
 
 def _dig(data: Any, *keys: str | int) -> Any:
@@ -209,7 +151,7 @@ class SandboxServer:
         self._next_post_number = 0
         self._in_flight = 0
         self._stopping = threading.Event()
-        self._httpd: _HTTPServer | None = None
+        self._httpd: LoopbackServer | None = None
         self._thread: threading.Thread | None = None
         self._url: str | None = None
         self._stopped = False
@@ -228,7 +170,7 @@ class SandboxServer:
         with self._lock:
             if self._httpd is not None or self._stopped:
                 raise RuntimeError("a SandboxServer can only be started once")
-            httpd = _HTTPServer((self.host, self.port), self)
+            httpd = LoopbackServer((self.host, self.port), self._respond)
             self._httpd = httpd
         bound_host, bound_port = httpd.server_address[:2]
         self.port = int(bound_port)
@@ -335,7 +277,7 @@ class SandboxServer:
 
     # --- routing -----------------------------------------------------------------------------
 
-    def _respond(self, req: _Incoming) -> Reply | None:
+    def _respond(self, req: Incoming) -> Reply | None:
         """The answer to ``req``, or None to drop the connection without answering."""
         seg = req.segments
         if req.method == "GET":
@@ -368,10 +310,10 @@ class SandboxServer:
     # --- Facebook ----------------------------------------------------------------------------
 
     @staticmethod
-    def _facebook_token(req: _Incoming, params: Mapping[str, str]) -> str:
+    def _facebook_token(req: Incoming, params: Mapping[str, str]) -> str:
         return params.get("access_token") or _bearer(req.headers, ("bearer", "oauth"))
 
-    def _facebook_feed(self, req: _Incoming) -> _Publish:
+    def _facebook_feed(self, req: Incoming) -> _Publish:
         page_id = req.segments[-2]
         invalid: Reply | None = None
         try:
@@ -400,7 +342,7 @@ class SandboxServer:
             success=success,
         )
 
-    def _facebook_exchange(self, req: _Incoming) -> Reply:
+    def _facebook_exchange(self, req: Incoming) -> Reply:
         params = req.query
         if params.get("grant_type") != "fb_exchange_token":
             return payloads.facebook_bad_request("grant_type must be fb_exchange_token")
@@ -418,7 +360,7 @@ class SandboxServer:
             },
         )
 
-    def _facebook_debug_token(self, req: _Incoming) -> Reply:
+    def _facebook_debug_token(self, req: Incoming) -> Reply:
         params = req.query
         if not self._facebook_token(req, params):
             return payloads.facebook_token_missing()
@@ -433,7 +375,7 @@ class SandboxServer:
             {"data": {"is_valid": valid, "expires_at": expires_at, "scopes": list(FB_SCOPES)}},
         )
 
-    def _facebook_accounts(self, req: _Incoming) -> Reply:
+    def _facebook_accounts(self, req: Incoming) -> Reply:
         token = self._facebook_token(req, req.query)
         if not token:
             return payloads.facebook_token_missing()
@@ -447,7 +389,7 @@ class SandboxServer:
 
     # --- LinkedIn ----------------------------------------------------------------------------
 
-    def _linkedin_posts(self, req: _Incoming) -> _Publish:
+    def _linkedin_posts(self, req: Incoming) -> _Publish:
         invalid: Reply | None = None
         try:
             body = req.json_body()
@@ -484,7 +426,7 @@ class SandboxServer:
             success=success,
         )
 
-    def _linkedin_ugc_posts(self, req: _Incoming) -> _Publish:
+    def _linkedin_ugc_posts(self, req: Incoming) -> _Publish:
         invalid: Reply | None = None
         try:
             body = req.json_body()
@@ -519,7 +461,7 @@ class SandboxServer:
             success=success,
         )
 
-    def _linkedin_refresh(self, req: _Incoming) -> Reply:
+    def _linkedin_refresh(self, req: Incoming) -> Reply:
         try:
             params = req.params()
         except ValueError:
@@ -549,7 +491,7 @@ class SandboxServer:
             },
         )
 
-    def _linkedin_introspect(self, req: _Incoming) -> Reply:
+    def _linkedin_introspect(self, req: Incoming) -> Reply:
         # The sandbox remembers no token, so a live one always has a full 60 days left.
         try:
             params = req.params()
@@ -665,227 +607,3 @@ class SandboxServer:
             "external_post_id": external_id,
             "received_at": publish.received_at.isoformat(),
         }
-
-
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    # The default (True) makes server_close() join every handler thread, hung ones included.
-    block_on_close = False
-    request_queue_size = 128
-
-    def __init__(self, address: tuple[str, int], sandbox: SandboxServer) -> None:
-        self.sandbox = sandbox
-        if ":" in address[0]:
-            self.address_family = socket.AF_INET6
-        super().__init__(address, _Handler)
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind calls socket.getfqdn(), a reverse DNS lookup that can stall.
-        TCPServer.server_bind(self)
-        host, port = self.server_address[:2]
-        self.server_name = str(host)
-        self.server_port = int(port)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # Clients that time out (hang/slow accounts) cause broken pipes: not worth a traceback.
-        _log.debug("sandbox: error while handling a request", exc_info=True)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _HTTPServer
-    # HTTP/1.0: one request per connection, so no idle keep-alive connection outlives stop().
-    protocol_version = "HTTP/1.0"
-    server_version = "OmniPostSandbox/1.0"
-    timeout = 30
-
-    def log_message(self, format: str, *args: Any) -> None:
-        # The request line may carry ?access_token=…: log only the method and the path.
-        _log.debug("sandbox: %s %s", self.command, urlsplit(self.path).path)
-
-    def do_GET(self) -> None:
-        self._handle()
-
-    def do_POST(self) -> None:
-        self._handle()
-
-    def _handle(self) -> None:
-        split = urlsplit(self.path)
-        try:
-            body = self._read_body()
-        except _BodyError as exc:
-            self._send(json_reply(exc.status, {"error": str(exc)}))
-            return
-        req = _Incoming(
-            method=self.command,
-            path=split.path,
-            segments=[unquote(part) for part in split.path.split("/") if part],
-            query=_parse_pairs(split.query),
-            headers=self.headers,
-            body=body,
-        )
-        reply = self.server.sandbox._respond(req)
-        if reply is None:
-            self.close_connection = True
-            return
-        self._send(reply)
-
-    def _read_body(self) -> bytes:
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            return self._read_chunked()
-        length = self.headers.get("Content-Length")
-        if not length:
-            return b""
-        try:
-            size = int(length)
-        except ValueError:
-            raise _BodyError(400, "invalid Content-Length") from None
-        if size < 0 or size > MAX_BODY_BYTES:
-            raise _BodyError(413, "request body too large")
-        return self.rfile.read(size)
-
-    def _read_chunked(self) -> bytes:
-        chunks: list[bytes] = []
-        total = 0
-        while True:
-            line = self.rfile.readline(65_537)
-            try:
-                size = int(line.split(b";", 1)[0].strip(), 16)
-            except ValueError:
-                raise _BodyError(400, "invalid chunked body") from None
-            if size == 0:
-                while self.rfile.readline(65_537) not in (b"\r\n", b"\n", b""):
-                    pass  # trailers
-                return b"".join(chunks)
-            total += size
-            if total > MAX_BODY_BYTES:
-                raise _BodyError(413, "request body too large")
-            chunks.append(self.rfile.read(size))
-            self.rfile.readline()
-
-    def _send(self, reply: Reply) -> None:
-        self.send_response(reply.status)
-        if reply.content_type:
-            self.send_header("Content-Type", reply.content_type)
-        for name, value in reply.headers:
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(reply.body)))
-        self.end_headers()
-        self.wfile.write(reply.body)
-
-
-# --- command line --------------------------------------------------------------------------
-
-
-def _parse_behaviour(value: str) -> tuple[str, str]:
-    account, sep, name = value.rpartition("=")
-    if not sep or not account:
-        raise argparse.ArgumentTypeError(f"expected ACCOUNT=BEHAVIOUR, got {value!r}")
-    try:
-        return account, normalize_behaviour(name)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m omnipost_tui.sandbox",
-        description="Serve fake Facebook Graph and LinkedIn APIs until SIGINT/SIGTERM.",
-    )
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=0, help="port (default 0: any free port)")
-    parser.add_argument(
-        "--behaviour",
-        action="append",
-        type=_parse_behaviour,
-        default=[],
-        metavar="ACCOUNT=BEHAVIOUR",
-        help="explicit behaviour for an account, repeatable; one of "
-        + ", ".join(payloads.BEHAVIOURS),
-    )
-    parser.add_argument("--slow-seconds", type=float, default=2.0)
-    parser.add_argument("--hang-seconds", type=float, default=60.0)
-    return parser
-
-
-# Any page id and any token are accepted; these are the ones the README's walkthrough uses. The
-# page is one the sandbox's user manages (/me/accounts), so refreshing its token works too.
-EXAMPLE_PAGE = DEMO_PAGES[0]
-EXAMPLE_TOKEN = "sandbox-token"
-
-
-def omnipost_settings(url: str) -> dict[str, str]:
-    """The ``OMNIPOST_*`` settings that point OmniPost at a sandbox serving at ``url``: both
-    platforms, and app credentials (the sandbox accepts any) so that checking and refreshing
-    tokens work as they would against the real platforms."""
-    return {
-        "OMNIPOST_FACEBOOK_GRAPH_URL": url,
-        "OMNIPOST_LINKEDIN_API_URL": url,
-        "OMNIPOST_LINKEDIN_OAUTH_URL": url,
-        "OMNIPOST_FACEBOOK_APP_ID": "sandbox-app",
-        "OMNIPOST_FACEBOOK_APP_SECRET": "sandbox-app-secret",
-        "OMNIPOST_LINKEDIN_CLIENT_ID": "sandbox-client",
-        "OMNIPOST_LINKEDIN_CLIENT_SECRET": "sandbox-client-secret",
-    }
-
-
-def how_to_use(url: str) -> str:
-    """What ``python -m omnipost_tui.sandbox`` prints after its URL: shell lines to paste."""
-    page_id, page_name = EXAMPLE_PAGE
-    keywords = ", ".join(payloads.KEYWORD_ORDER)
-    return "\n".join(
-        [
-            "# Stands in for Facebook and LinkedIn until stopped (Ctrl-C, or kill its job).",
-            "# Point OmniPost at it (any app id and secret work here):",
-            *(f"export {name}={value}" for name, value in omnipost_settings(url).items()),
-            f"# Any page id or author URN and any token are accepted, e.g. page {page_id}",
-            f"# ({page_name}) with the token {EXAMPLE_TOKEN}. An id containing one of",
-            f"# {keywords} answers that way.",
-        ]
-    )
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run the sandbox in the foreground; print ``SANDBOX_URL=…``, then the settings that point
-    OmniPost at it; exit 0 on SIGINT/TERM."""
-    args = _build_parser().parse_args(argv)
-    server = SandboxServer(
-        host=args.host,
-        port=args.port,
-        behaviours=dict(args.behaviour),
-        slow_seconds=args.slow_seconds,
-        hang_seconds=args.hang_seconds,
-    )
-    stop_signals = {signal.SIGINT, signal.SIGTERM}
-    # POSIX: block the stop signals before any thread exists (threads inherit the mask) and
-    # wait for them synchronously: no handler, no race, no KeyboardInterrupt traceback.
-    use_sigwait = (
-        hasattr(signal, "pthread_sigmask")
-        and hasattr(signal, "sigwait")
-        and threading.current_thread() is threading.main_thread()
-    )
-    old_mask: set[int | signal.Signals] | None = None
-    if use_sigwait:
-        old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
-    try:
-        try:
-            server.start()
-        except OSError as exc:
-            print(f"sandbox: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
-            return 1
-        print(f"SANDBOX_URL={server.url}\n{how_to_use(server.url)}", flush=True)
-        if use_sigwait:
-            signal.sigwait(stop_signals)
-        else:  # pragma: no cover - platforms without sigwait (Windows)
-            try:
-                while True:
-                    time.sleep(1.0)
-            except KeyboardInterrupt:
-                pass
-    finally:
-        server.stop()
-        if old_mask is not None:
-            # Swallow a second stop signal that arrived meanwhile, so unblocking cannot kill us.
-            while signal.sigpending() & stop_signals:
-                signal.sigwait(stop_signals)
-            signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
-    return 0
