@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
@@ -279,6 +280,34 @@ def _linkedin_api(value: Any) -> str:
     return text
 
 
+def _redirect_uri(value: Any) -> str:
+    text = _str(value)
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ValueError(
+            "expected the redirect URI registered in your app, e.g. http://localhost:8765/callback"
+        )
+    return text
+
+
+def _scopes(value: Any) -> tuple[str, ...]:
+    items = value if isinstance(value, list) else re.split(r"[\s,]+", _str(value))
+    scopes = tuple(str(item).strip() for item in items if str(item).strip())
+    if not scopes or any(not re.fullmatch(r"[A-Za-z0-9_.:-]+", scope) for scope in scopes):
+        raise ValueError("expected scope names separated by commas or spaces")
+    return scopes
+
+
+def _hour(value: Any) -> int:
+    try:
+        hour = int(str(value).strip())
+    except ValueError:
+        raise ValueError("expected an hour from 0 to 23") from None
+    if not 0 <= hour <= 23:
+        raise ValueError("expected an hour from 0 to 23")
+    return hour
+
+
 def _log_level(value: Any) -> str:
     text = _str(value).upper()
     if text not in ("DEBUG", "INFO", "WARNING", "ERROR"):
@@ -341,6 +370,48 @@ OPTIONS: tuple[Option, ...] = (
     Option("linkedin_api_url", _url, lambda p: "https://api.linkedin.com", "LinkedIn API base URL"),
     Option(
         "linkedin_oauth_url", _url, lambda p: "https://www.linkedin.com", "LinkedIn OAuth base URL"
+    ),
+    Option(
+        "facebook_oauth_url",
+        _url,
+        lambda p: "https://www.facebook.com",
+        "where Facebook's login dialog lives (connecting an account)",
+    ),
+    Option(
+        "oauth_redirect_uri",
+        _redirect_uri,
+        lambda p: "http://localhost:8765/callback",
+        "redirect URI registered in your Facebook and LinkedIn apps (connecting an account)",
+    ),
+    Option(
+        "facebook_scopes",
+        _scopes,
+        lambda p: ("pages_show_list", "pages_manage_posts", "pages_read_engagement"),
+        "permissions asked for when connecting a Facebook Page",
+    ),
+    Option(
+        "linkedin_scopes",
+        _scopes,
+        lambda p: (
+            "openid",
+            "profile",
+            "w_member_social",
+            "w_organization_social",
+            "r_organization_admin",
+        ),
+        "permissions asked for when connecting a LinkedIn member or organization",
+    ),
+    Option(
+        "token_check_hour",
+        _hour,
+        lambda p: 6,
+        "local hour at which the worker checks tokens once a day and renews what it can",
+    ),
+    Option(
+        "token_renew_before",
+        _positive_seconds,
+        lambda p: 600,
+        "seconds before a token expires that a publish renews it first (where it can)",
     ),
     Option("linkedin_version", _linkedin_version, lambda p: "202610", "LinkedIn-Version (YYYYMM)"),
     Option(
@@ -419,6 +490,12 @@ class Settings:
     facebook_graph_version: str
     linkedin_api_url: str
     linkedin_oauth_url: str
+    facebook_oauth_url: str
+    oauth_redirect_uri: str
+    facebook_scopes: tuple[str, ...]
+    linkedin_scopes: tuple[str, ...]
+    token_check_hour: int
+    token_renew_before: int
     linkedin_version: str
     linkedin_api: str
     http_timeout: float

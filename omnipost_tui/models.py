@@ -87,6 +87,9 @@ class ConnectedSocialAccount(Base):
     access_token_encrypted: Mapped[str] = mapped_column(Text)
     refresh_token_encrypted: Mapped[str | None] = mapped_column(Text)
     token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The platform said the token does not expire (token_expires_at NULL means "not known").
+    token_never_expires: Mapped[bool] = mapped_column(Boolean, default=False)
+    refresh_token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(20), default=CONNECTED)
     # When it last went from connected to expired: one alert per expiry, whatever else changes.
     expired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -213,3 +216,12 @@ class AlertRecord(Base):
     delivery_attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class MaintenanceRun(Base):
+    """When a job that runs once in a while (the daily token check) last ran."""
+
+    __tablename__ = "maintenance_runs"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -25,6 +25,7 @@ import pytest
 from click.testing import Result
 
 from omnipost_tui.config import load_settings
+from omnipost_tui.db import Database
 from omnipost_tui.engine.queue import open_queue
 from omnipost_tui.services import doctor, publishing, workers
 from omnipost_tui.services.accounts import add_account, mark_account_expired, remove_account
@@ -47,6 +48,9 @@ CREDENTIALS = {
 WORKER_ID = "host-a:4242"
 FAR = timedelta(days=50)
 NOT_CHECKED = "not checked: the database is not usable"
+
+# The schema's latest revision: what a migrated database is at.
+HEAD = Database.head_revision()
 
 
 # --- running doctor -----------------------------------------------------------------------------
@@ -191,7 +195,7 @@ def test_a_healthy_install_passes_every_check_and_exits_0(cli, install: Install)
     assert report.exit_code == 0
     assert report.summary == f"all {len(doctor.CHECK_NAMES)} checks passed"
     report.passed("config", "no ", "config.toml: built-in defaults and OMNIPOST_* variables")
-    report.passed("database", "migrated (revision 0005)")
+    report.passed("database", f"migrated (revision {HEAD})")
     report.passed("queue", "queue.db reachable")
     report.passed("worker", "1 online", "last heartbeat 0s ago")
     report.passed("sweep", "last sweep 0s ago")
@@ -265,7 +269,7 @@ def test_a_config_toml_that_does_not_parse_is_a_failed_check_and_the_rest_still_
     report.passed("dirs", "writable")
     report.passed("permissions", "private to you")
     # The others run on the defaults (here the same database and queue) and say so.
-    report.passed("database", "migrated (revision 0005)", WITH_DEFAULT.format("database_url"))
+    report.passed("database", f"migrated (revision {HEAD})", WITH_DEFAULT.format("database_url"))
     report.passed("queue", "reachable", WITH_DEFAULT.format("queue_url, queue_name"))
     report.passed("accounts", "1 brand, 2 connected accounts", WITH_DEFAULT.format("database_url"))
     # The webhook comes from OMNIPOST_ALERT_WEBHOOK, which still counts.
@@ -308,7 +312,7 @@ def test_one_bad_value_defaults_that_setting_only(cli, install: Install) -> None
         (f"correct queue_url in {config}",),
     )
     report.passed("queue", "reachable", WITH_DEFAULT.format("queue_url"))
-    report.passed("database", "migrated (revision 0005)")
+    report.passed("database", f"migrated (revision {HEAD})")
     assert "with the default" not in report.checks["database"]["detail"]
     assert report.failing == ["config"]
 
@@ -357,14 +361,14 @@ def set_revision(database: Path, revision: str) -> None:
 
 
 def test_database_healthy_when_migrated(cli, install: Install) -> None:
-    run_doctor(cli).passed("database", "migrated (revision 0005)")
+    run_doctor(cli).passed("database", f"migrated (revision {HEAD})")
 
 
 @pytest.mark.parametrize(
     ("breakage", "detail", "fix"),
     [
         ("missing", ("does not exist yet",), ("omnipost db upgrade",)),
-        ("behind", ("schema at revision 0003", "needs 0005"), ("omnipost db upgrade",)),
+        ("behind", ("schema at revision 0003", f"needs {HEAD}"), ("omnipost db upgrade",)),
         ("newer", ("'9999_future' is newer",), ("upgrade OmniPost",)),
     ],
 )

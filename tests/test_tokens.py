@@ -190,7 +190,7 @@ def test_debug_token_reports_validity_expiry_and_scopes(mock: respx.MockRouter) 
 
 def test_debug_token_expires_at_zero_means_never(mock: respx.MockRouter) -> None:
     mock.get(DEBUG_URL).respond(200, json={"data": {"is_valid": True, "expires_at": 0}})
-    assert debug() == conn.TokenInfo(True, None, ())
+    assert debug() == conn.TokenInfo(True, None, (), never_expires=True)
 
 
 def test_debug_token_of_an_invalid_token_is_an_answer_not_an_error(

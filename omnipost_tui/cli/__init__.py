@@ -15,7 +15,7 @@ import sys
 import click
 
 from omnipost_tui import __version__
-from omnipost_tui.cli import accounts, demo, operations, posts, publishing
+from omnipost_tui.cli import accounts, connect, demo, operations, posts, publishing
 from omnipost_tui.cli.base import PROG, App, OmniPostGroup
 from omnipost_tui.errors import OmniPostError
 
@@ -60,6 +60,8 @@ def _setup_logging(app: App, *, stderr: bool) -> None:
 
 # Each command lives in the module named for what the user is doing; ``omnipost --help`` lists
 # them alphabetically.
+accounts.account.add_command(connect.connect)
+accounts.account.add_command(connect.reconnect)
 for command in (
     # brands and accounts
     accounts.brand,

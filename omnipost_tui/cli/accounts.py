@@ -62,7 +62,7 @@ def account() -> None:
     """Connected Facebook Pages and LinkedIn members/organizations."""
 
 
-def _read_token(token_stdin: bool, what: str = "Access token") -> str:
+def read_token(token_stdin: bool, what: str = "Access token") -> str:
     """Tokens never come from argv (shell history, ps); stdin or a hidden prompt."""
     if token_stdin:
         token = read_stdin(what.lower()).strip()
@@ -82,7 +82,7 @@ REFRESH_TOKEN_HELP = (
 )
 
 
-def _read_refresh_token(path: str | None, platform: str) -> str | None:
+def read_refresh_token(path: str | None, platform: str) -> str | None:
     """A second secret cannot share stdin with the access token, and never comes from argv."""
     if path is None:
         return None
@@ -140,8 +140,8 @@ def account_add(
     from omnipost_tui.services.accounts import add_account
 
     expiry = _expiry(app, expires_at)
-    refresh_token = _read_refresh_token(refresh_token_file, platform.lower())
-    token = _read_token(token_stdin)
+    refresh_token = read_refresh_token(refresh_token_file, platform.lower())
+    token = read_token(token_stdin)
     created = add_account(
         app.ctx,
         brand=brand_ref,
@@ -153,43 +153,6 @@ def account_add(
         token_expires_at=expiry,
     )
     click.echo(dumps(account_json(created, app.settings.tz)) if as_json else created.id)
-
-
-@account.command("reconnect")
-@click.argument("account_ref")
-@click.option("--expires-at", help=f"When the new token expires: {WHEN_HELP}.")
-@click.option("--token-stdin", is_flag=True, help="Read the new access token from stdin.")
-@click.option("--refresh-token-file", metavar="PATH", help=REFRESH_TOKEN_HELP)
-@json_option
-@pass_app
-def account_reconnect(
-    app: App,
-    account_ref: str,
-    expires_at: str | None,
-    token_stdin: bool,
-    refresh_token_file: str | None,
-    as_json: bool,
-) -> None:
-    """Replace the token of an account (an expired one, typically) and mark it connected."""
-    from omnipost_tui.services.accounts import get_account, reconnect_account
-
-    expiry = _expiry(app, expires_at)
-    refresh_token = None
-    if refresh_token_file is not None:
-        platform = get_account(app.ctx, account_ref).platform
-        refresh_token = _read_refresh_token(refresh_token_file, platform)
-    token = _read_token(token_stdin, "New access token")
-    updated = reconnect_account(
-        app.ctx,
-        account_ref,
-        access_token=token,
-        refresh_token=refresh_token,
-        token_expires_at=expiry,
-    )
-    if as_json:
-        echo_json(account_json(updated, app.settings.tz))
-    else:
-        click.echo(f"account {updated.id} ({visible_line(updated.name)}) is connected again")
 
 
 @account.command("list")

@@ -18,7 +18,7 @@ from omnipost_tui.engine import alerting
 from omnipost_tui.errors import DatabaseBusy, OmniPostError
 from omnipost_tui.models import CONNECTED, FAIL, SUCCESS
 from omnipost_tui.platforms import LABELS
-from omnipost_tui.services import publishing, retry
+from omnipost_tui.services import publishing, retry, tokens
 from omnipost_tui.services.accounts import mark_account_expired
 from omnipost_tui.services.context import Context
 from omnipost_tui.services.dispatch import dispatch
@@ -65,6 +65,11 @@ def publish_variant(ctx: Context, variant_id: int, *, worker_id: str | None = No
         clock.sleep(early)
         now = clock.now()
 
+    if _renewal_due(ctx, state, now) and tokens.renew_before_publishing(ctx, state.account_id):
+        renewed = publishing.load_due_state(ctx, variant_id)
+        if renewed is None or renewed.due_at is None:
+            return None
+        state = renewed
     refusal = _refusal(ctx, state, now)
     if refusal is not None:
         if publishing.fail_before_claim(ctx, variant_id, state.status, state.due_at, refusal, now):
@@ -80,6 +85,13 @@ def publish_variant(ctx: Context, variant_id: int, *, worker_id: str | None = No
         )
         return None
     return _attempt(ctx, claim)
+
+
+def _renewal_due(ctx: Context, state: DueState, now: datetime) -> bool:
+    """The token expires within ``token_renew_before`` (or has): renew it first if it can be."""
+    expires = state.token_expires_at
+    soon = now + timedelta(seconds=ctx.settings.token_renew_before)
+    return state.account_status == CONNECTED and expires is not None and expires <= soon
 
 
 def _refusal(ctx: Context, state: DueState, now: datetime) -> str | None:

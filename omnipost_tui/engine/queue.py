@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 PUBLISH_TASK = "omnipost.publish_variant"
 SWEEP_TASK = "omnipost.sweep"
 ALERT_TASK = "omnipost.deliver_alert"
+TOKEN_CHECK_TASK = "omnipost.check_tokens"
 # How long a SQLite queue waits for another process's write lock (a worker holds it for
 # milliseconds); the same patience as the database's.
 SQLITE_QUEUE_BUSY_TIMEOUT_S = 15
@@ -77,12 +78,17 @@ def open_queue(settings: Settings, context: Callable[[], Context] | None) -> Que
     return Queue(settings.queue_url, settings.queue_name, context)
 
 
-def huey_of(ctx: Context) -> Huey:
-    """The huey instance behind a context's queue, for the consumer that runs its tasks."""
+def engine_queue(ctx: Context) -> Queue:
+    """A context's queue as the engine's own (the worker side: its huey, its own tasks)."""
     queue = ctx.queue
     if not isinstance(queue, Queue):
         raise TypeError(f"a worker needs the engine's queue, not {type(queue).__name__}")
-    return queue.huey
+    return queue
+
+
+def huey_of(ctx: Context) -> Huey:
+    """The huey instance behind a context's queue, for the consumer that runs its tasks."""
+    return engine_queue(ctx).huey
 
 
 class Queue:
@@ -92,7 +98,9 @@ class Queue:
     def __init__(self, queue_url: str, name: str, context: Callable[[], Context] | None) -> None:
         self.url = queue_url
         self.huey = make_huey(queue_url, name)
-        self._publish, self._sweep, self._alert = _register_tasks(self.huey, context)
+        self._publish, self._sweep, self._alert, self._token_check = _register_tasks(
+            self.huey, context
+        )
 
     def ping(self) -> None:
         """Fail fast, before anything is written, when the queue cannot be reached."""
@@ -141,6 +149,15 @@ class Queue:
                 f"could not queue an alert on {describe_queue(self.url)}: {_first_line(exc)}"
             ) from exc
 
+    def enqueue_token_check(self) -> None:
+        """Ask a worker to run the daily token check now."""
+        try:
+            self._token_check()
+        except Exception as exc:
+            raise QueueUnavailable(
+                f"could not queue the token check on {describe_queue(self.url)}: {_first_line(exc)}"
+            ) from exc
+
     def counts(self) -> tuple[int, int]:
         """(pending, scheduled) messages in the queue."""
         try:
@@ -168,7 +185,7 @@ def _first_line(exc: BaseException) -> str:
 
 def _register_tasks(
     huey: Huey, context_or_none: Callable[[], Context] | None
-) -> tuple[TaskWrapper, TaskWrapper, TaskWrapper]:
+) -> tuple[TaskWrapper, TaskWrapper, TaskWrapper, TaskWrapper]:
     def context() -> Context:
         if context_or_none is None:
             raise RuntimeError("this queue only sends; it runs no tasks")
@@ -193,4 +210,10 @@ def _register_tasks(
 
         deliver(context(), key)
 
-    return publish_variant, sweep, deliver_alert
+    @huey.task(name=TOKEN_CHECK_TASK)  # type: ignore[untyped-decorator]  # huey ships no types
+    def check_tokens() -> None:
+        from omnipost_tui.engine.token_watch import check_tokens as run
+
+        run(context())
+
+    return publish_variant, sweep, deliver_alert, check_tokens

@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass, field
 
 from omnipost_tui import clock
-from omnipost_tui.engine import alerting
+from omnipost_tui.engine import alerting, token_watch
 from omnipost_tui.services import publishing, workers
 from omnipost_tui.services.context import Context
 from omnipost_tui.services.dispatch import Dispatched, dispatch
@@ -25,6 +25,7 @@ class SweepReport:
     recovered: list[Recovered] = field(default_factory=list)
     missed: list[int] = field(default_factory=list)
     dispatched: list[Dispatched] = field(default_factory=list)
+    token_check: bool = False  # this sweep started the daily token check
 
 
 def sweep(ctx: Context, *, worker_id: str | None = None) -> SweepReport:
@@ -43,5 +44,6 @@ def sweep(ctx: Context, *, worker_id: str | None = None) -> SweepReport:
         log.info("dispatched %d variant(s)", len(report.dispatched))
     # The safety net: what changed while no worker ran, and webhook POSTs whose message was lost.
     alerting.notice(ctx, resend=True)
+    report.token_check = token_watch.start_if_due(ctx, now)
     workers.record_sweep(ctx, worker_id or ctx.worker_id)
     return report

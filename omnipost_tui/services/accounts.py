@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import Session, joinedload
 
 from omnipost_tui import clock
 from omnipost_tui.db import rows_matched
 from omnipost_tui.errors import NotFound, ValidationError
-from omnipost_tui.models import CONNECTED, EXPIRED, REVOKED, ConnectedSocialAccount, PostVariant
+from omnipost_tui.models import (
+    CONNECTED,
+    EXPIRED,
+    REVOKED,
+    Brand,
+    ConnectedSocialAccount,
+    PostVariant,
+)
 from omnipost_tui.platforms import FACEBOOK, LINKEDIN, PLATFORMS
 from omnipost_tui.services.context import Context
 from omnipost_tui.services.lookup import account_by_ref, brand_by_ref
@@ -61,6 +69,18 @@ def validate_token(token: str | None, what: str = "access token") -> str:
     return value
 
 
+@dataclass(frozen=True)
+class StoredToken:
+    """A token as an account keeps it: the secrets (encrypted when written) and what the
+    platform said about how long they last."""
+
+    access_token: str = field(repr=False)
+    expires_at: datetime | None = None  # None: not known, unless never_expires
+    never_expires: bool = False
+    refresh_token: str | None = field(default=None, repr=False)
+    refresh_token_expires_at: datetime | None = None
+
+
 def add_account(
     ctx: Context,
     *,
@@ -72,6 +92,28 @@ def add_account(
     refresh_token: str | None = None,
     token_expires_at: datetime | None = None,
 ) -> AccountView:
+    """Connect an account with a token the user made elsewhere (pasted)."""
+    token = StoredToken(
+        validate_token(access_token),
+        token_expires_at,
+        refresh_token=validate_token(refresh_token, "refresh token") if refresh_token else None,
+    )
+    with ctx.db.write() as session:
+        brand_row = brand_by_ref(session, brand)
+        return write_new_account(ctx, session, brand_row, platform, external_id, name, token)
+
+
+def write_new_account(
+    ctx: Context,
+    session: Session,
+    brand: Brand,
+    platform: str,
+    external_id: str,
+    name: str,
+    token: StoredToken,
+) -> AccountView:
+    """Add an account (or bring a removed one back, with its history) inside the caller's
+    transaction; refused if it is connected already."""
     platform = validate_platform(platform)
     external_id = validate_external_id(platform, external_id)
     name = check_line((name or "").strip(), "account name")
@@ -79,45 +121,54 @@ def add_account(
         raise ValidationError("account name must not be empty")
     if name.isdigit():
         raise ValidationError("account name must not be a bare number (it would look like an id)")
-    access_token = validate_token(access_token)
-    refresh = validate_token(refresh_token, "refresh token") if refresh_token else None
     now = clock.now()
-    with ctx.db.write() as session:
-        brand_row = brand_by_ref(session, brand)
-        existing = session.scalar(
-            select(ConnectedSocialAccount).where(
-                ConnectedSocialAccount.platform == platform,
-                ConnectedSocialAccount.external_id == external_id,
-            )
+    existing = session.scalar(
+        select(ConnectedSocialAccount).where(
+            ConnectedSocialAccount.platform == platform,
+            ConnectedSocialAccount.external_id == external_id,
         )
-        if existing is not None and existing.status != REVOKED:
-            raise ValidationError(
-                f"{platform} {external_id} is already connected as account {existing.id} "
-                f"({existing.name}); replace its token with: "
-                f"omnipost account reconnect {existing.id}"
-            )
-        if existing is not None:
-            # A removed account comes back with its history instead of a second row.
-            account = existing
-            account.brand_id = brand_row.id
-            account.name = name
-        else:
-            account = ConnectedSocialAccount(
-                brand_id=brand_row.id,
-                platform=platform,
-                external_id=external_id,
-                name=name,
-                created_at=now,
-            )
-            session.add(account)
-        account.access_token_encrypted = ctx.cipher.encrypt(access_token)
-        account.refresh_token_encrypted = ctx.cipher.encrypt(refresh) if refresh else None
-        account.token_expires_at = token_expires_at
-        account.status = CONNECTED
-        account.updated_at = now
-        session.flush()
-        session.refresh(account, ["brand"])
-        return AccountView.of(account)
+    )
+    if existing is not None and existing.status != REVOKED:
+        raise ValidationError(
+            f"{platform} {external_id} is already connected as account {existing.id} "
+            f"({existing.name}); replace its token with: "
+            f"omnipost account reconnect {existing.id}"
+        )
+    if existing is not None:
+        # A removed account comes back with its history instead of a second row.
+        account = existing
+        account.brand_id = brand.id
+        account.name = name
+    else:
+        account = ConnectedSocialAccount(
+            brand_id=brand.id,
+            platform=platform,
+            external_id=external_id,
+            name=name,
+            created_at=now,
+        )
+        session.add(account)
+    _write_token(ctx, account, token, keep_refresh=False)
+    account.status = CONNECTED
+    account.updated_at = now
+    session.flush()
+    session.refresh(account, ["brand"])
+    return AccountView.of(account)
+
+
+def _write_token(
+    ctx: Context, account: ConnectedSocialAccount, token: StoredToken, *, keep_refresh: bool
+) -> None:
+    """``keep_refresh``: a refresh token the platform did not replace stays."""
+    account.access_token_encrypted = ctx.cipher.encrypt(token.access_token)
+    account.token_expires_at = None if token.never_expires else token.expires_at
+    account.token_never_expires = token.never_expires
+    if token.refresh_token:
+        account.refresh_token_encrypted = ctx.cipher.encrypt(token.refresh_token)
+        account.refresh_token_expires_at = token.refresh_token_expires_at
+    elif not keep_refresh:
+        account.refresh_token_encrypted = None
+        account.refresh_token_expires_at = None
 
 
 def list_accounts(
@@ -159,19 +210,27 @@ def reconnect_account(
     refresh_token: str | None = None,
     token_expires_at: datetime | None = None,
 ) -> AccountView:
-    """Replace the token of an account (typically an expired one) and mark it connected."""
-    access_token = validate_token(access_token)
-    refresh = validate_token(refresh_token, "refresh token") if refresh_token else None
+    """Replace the token of an account (typically an expired one) with one the user pasted,
+    and mark it connected."""
+    token = StoredToken(
+        validate_token(access_token),
+        token_expires_at,
+        refresh_token=validate_token(refresh_token, "refresh token") if refresh_token else None,
+    )
     with ctx.db.write() as session:
-        account = account_by_ref(session, ref)
-        account.access_token_encrypted = ctx.cipher.encrypt(access_token)
-        if refresh:
-            account.refresh_token_encrypted = ctx.cipher.encrypt(refresh)
-        account.token_expires_at = token_expires_at
-        account.status = CONNECTED
-        account.updated_at = clock.now()
-        session.flush()
-        return AccountView.of(account)
+        return write_reconnected(ctx, session, account_by_ref(session, ref), token)
+
+
+def write_reconnected(
+    ctx: Context, session: Session, account: ConnectedSocialAccount, token: StoredToken
+) -> AccountView:
+    """Store a new token on ``account`` inside the caller's transaction: connected again,
+    keeping a refresh token the platform did not replace."""
+    _write_token(ctx, account, token, keep_refresh=True)
+    account.status = CONNECTED
+    account.updated_at = clock.now()
+    session.flush()
+    return AccountView.of(account)
 
 
 def remove_account(ctx: Context, ref: str | int, *, unschedule: bool = False) -> AccountView:

@@ -11,7 +11,9 @@ Every call needs the app's credentials, from settings.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
@@ -107,7 +109,7 @@ def refresh_account(ctx: Context, ref: str | int) -> AccountView:
             f"reconnect it: omnipost account reconnect {stored.id} "
             "(add --refresh-token-file PATH if your LinkedIn app issues refresh tokens)"
         )
-    app_id, app_secret = _app_credentials(ctx, stored.platform, "refresh")
+    app_id, app_secret = app_credentials(ctx, stored.platform, "refresh")
     secrets = (*stored.secrets, app_secret)
     if stored.platform == FACEBOOK:
         grant = _ask(
@@ -148,7 +150,7 @@ def check_account(ctx: Context, ref: str | int) -> AccountView:
     raises and changes nothing.
     """
     stored = _load(ctx, ref)
-    app_id, app_secret = _app_credentials(ctx, stored.platform, "check")
+    app_id, app_secret = app_credentials(ctx, stored.platform, "check")
     secrets = (*stored.secrets, app_secret)
     settings = ctx.settings
     if stored.platform == FACEBOOK:
@@ -198,12 +200,25 @@ def refresh_expiring(ctx: Context, within: timedelta) -> list[tuple[int, TokenOu
 
     One account failing does not stop the others; each outcome says what happened.
     """
+    ids = [view.id for view in expiring_accounts(ctx, within)]
+    return [(account_id, _outcome(ctx, account_id, refresh_account)) for account_id in ids]
+
+
+def refresh_one(ctx: Context, account_id: int) -> TokenOutcome:
+    """``refresh_account`` as an outcome (a batch goes on after a failure)."""
+    return _outcome(ctx, account_id, refresh_account)
+
+
+def expiring_accounts(ctx: Context, within: timedelta) -> list[AccountView]:
+    """Accounts whose token expires within ``within`` from now, has expired, or has an expiry
+    nobody knows; soonest first (not known last). A token that never expires is not listed."""
     cutoff = clock.now() + within
     with ctx.db.read() as session:
         ids = session.scalars(
             select(ConnectedSocialAccount.id)
             .where(
                 ConnectedSocialAccount.status.in_((CONNECTED, EXPIRED)),
+                ConnectedSocialAccount.token_never_expires.is_(False),
                 or_(
                     ConnectedSocialAccount.token_expires_at.is_(None),
                     ConnectedSocialAccount.token_expires_at <= cutoff,
@@ -215,7 +230,58 @@ def refresh_expiring(ctx: Context, within: timedelta) -> list[tuple[int, TokenOu
                 ConnectedSocialAccount.id,
             )
         ).all()
-    return [(account_id, _outcome(ctx, account_id, refresh_account)) for account_id in ids]
+    return [get_account(ctx, account_id) for account_id in ids]
+
+
+def renewable(ctx: Context, view: AccountView) -> bool:
+    """Whether OmniPost can renew the token by itself: the app's credentials are set, and a
+    LinkedIn account has a refresh token."""
+    if not has_app_credentials(ctx, view.platform):
+        return False
+    return view.platform == FACEBOOK or view.has_refresh_token
+
+
+def renew_before_publishing(ctx: Context, account_id: int) -> bool:
+    """Renew a token that has expired or will within ``token_renew_before``, where it can be
+    (before a publish, so the post does not fail on a token that could have been renewed).
+
+    True when a new token was stored. Never raises for the platform's answer: a publish goes on
+    with the token it has (the platform then says whether it still works); a token the platform
+    refused has marked the account expired.
+    """
+    view = get_account(ctx, account_id)
+    soon = clock.now() + timedelta(seconds=ctx.settings.token_renew_before)
+    due = view.token_expires_at is not None and view.token_expires_at <= soon
+    if view.status != CONNECTED or view.token_never_expires or not due or not renewable(ctx, view):
+        return False
+    with _renewing(account_id):
+        again = get_account(ctx, account_id)
+        if again.token_expires_at != view.token_expires_at or again.status != CONNECTED:
+            return True  # another thread renewed it (or it changed) meanwhile
+        try:
+            refresh_account(ctx, account_id)
+        except OmniPostError as exc:
+            log.warning(
+                "could not renew the token before publishing: %s",
+                exc.message,
+                extra={"account": account_id, "platform": view.platform, "outcome": "not renewed"},
+            )
+            return False
+    return True
+
+
+_RENEWING: dict[int, threading.Lock] = {}
+_RENEWING_GUARD = threading.Lock()
+
+
+@contextmanager
+def _renewing(account_id: int) -> Iterator[None]:
+    """One renewal per account at a time in this process (several variants of one account fall
+    due together; a LinkedIn refresh token must not be spent twice at once)."""
+    with _RENEWING_GUARD:
+        lock = _RENEWING.setdefault(account_id, threading.Lock())
+    with lock:
+        yield
 
 
 def check_all(ctx: Context) -> list[tuple[int, TokenOutcome]]:
@@ -284,7 +350,12 @@ def _load(ctx: Context, ref: str | int) -> _Stored:
         )
 
 
-def _app_credentials(ctx: Context, platform: str, verb: str) -> tuple[str, str]:
+def has_app_credentials(ctx: Context, platform: str) -> bool:
+    return all(getattr(ctx.settings, key) for key in APP_CREDENTIAL_SETTINGS[platform])
+
+
+def app_credentials(ctx: Context, platform: str, verb: str) -> tuple[str, str]:
+    """The app id and secret for ``platform``; ValidationError naming the settings to set."""
     id_key, secret_key = APP_CREDENTIAL_SETTINGS[platform]
     app_id = getattr(ctx.settings, id_key)
     app_secret = getattr(ctx.settings, secret_key)
@@ -294,10 +365,14 @@ def _app_credentials(ctx: Context, platform: str, verb: str) -> tuple[str, str]:
             for key, value in ((id_key, app_id), (secret_key, app_secret))
             if not value
         ]
-        raise ValidationError(
-            f"to {verb} {LABELS[platform]} tokens, set {' and '.join(missing)} "
+        what = "accounts" if verb == "connect" else "tokens"
+        message = (
+            f"to {verb} {LABELS[platform]} {what}, set {' and '.join(missing)} "
             f"(your app's credentials; or {id_key} / {secret_key} in config.toml)"
         )
+        if verb == "connect":
+            message += "; or paste a token made elsewhere with --token-stdin"
+        raise ValidationError(message)
     return app_id, app_secret
 
 
@@ -394,19 +469,22 @@ def _store_grant(ctx: Context, stored: _Stored, grant: TokenGrant) -> None:
     values: dict[str, object] = {
         "access_token_encrypted": ctx.cipher.encrypt(grant.access_token),
         "token_expires_at": grant.expires_at,
+        "token_never_expires": False,
         "status": CONNECTED,
         "updated_at": clock.now(),
     }
     if grant.refresh_token:
         values["refresh_token_encrypted"] = ctx.cipher.encrypt(grant.refresh_token)
+        values["refresh_token_expires_at"] = grant.refresh_token_expires_at
     _update_if_unchanged(ctx, stored, values)
 
 
 def _record_check(ctx: Context, stored: _Stored, info: TokenInfo) -> None:
     values: dict[str, object] = {"updated_at": clock.now()}
     if info.is_valid:
-        # The platform's word wins, including "never expires" (None).
-        values["token_expires_at"] = info.expires_at
+        # The platform's word wins, including "never expires".
+        values["token_expires_at"] = None if info.never_expires else info.expires_at
+        values["token_never_expires"] = info.never_expires
         values["status"] = CONNECTED
     elif info.expires_at is not None:
         values["token_expires_at"] = info.expires_at

@@ -43,6 +43,8 @@ class AccountView:
     token_expires_at: datetime | None
     has_refresh_token: bool
     scheduled_count: int = 0
+    # The platform said the token does not expire (token_expires_at None means "not known").
+    token_never_expires: bool = False
 
     @classmethod
     def of(cls, account: ConnectedSocialAccount, scheduled_count: int = 0) -> AccountView:
@@ -57,6 +59,7 @@ class AccountView:
             token_expires_at=account.token_expires_at,
             has_refresh_token=account.refresh_token_encrypted is not None,
             scheduled_count=scheduled_count,
+            token_never_expires=bool(account.token_never_expires),
         )
 
     @property
@@ -259,6 +262,7 @@ def account_json(account: AccountView, tz: ZoneInfo) -> dict[str, Any]:
         "name": account.name,
         "status": account.status,
         "token_expires_at": iso_local(account.token_expires_at, tz),
+        "token_never_expires": account.token_never_expires,
         "has_refresh_token": account.has_refresh_token,
         "scheduled_variants": account.scheduled_count,
     }
