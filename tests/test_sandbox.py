@@ -233,8 +233,10 @@ def test_facebook_me_accounts_and_page_tokens(client: httpx.Client) -> None:
     pages = response.json()["data"]
     assert len(pages) == len(DEMO_PAGES) >= 2
     for page in pages:
-        assert set(page) == {"id", "name", "access_token"}
-        assert all(isinstance(value, str) and value for value in page.values())
+        # Graph's default fields (without ?fields=).
+        assert set(page) == {"id", "name", "access_token", "category", "tasks"}
+        assert all(isinstance(page[key], str) and page[key] for key in set(page) - {"tasks"})
+        assert "CREATE_CONTENT" in page["tasks"]
     # The page token it hands out works for publishing on that page.
     page = pages[0]
     assert fb_publish(client, page["id"], token=page["access_token"]).status_code == 200

@@ -6,7 +6,9 @@ answer a request gets.
 
 from __future__ import annotations
 
+import html
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +67,7 @@ OUTCOME_ABORTED = "aborted"
 
 FB_TRACE_ID = "A1b2"
 LONG_LIVED_SECONDS = 5_184_000  # 60 days
+SHORT_LIVED_SECONDS = 5_400  # a Facebook user token straight from the code: 90 minutes
 REFRESH_TOKEN_SECONDS = 31_536_000  # 365 days
 FB_SCOPES = ("pages_manage_posts", "pages_read_engagement")
 LI_SCOPES = ("w_member_social", "w_organization_social")
@@ -81,6 +84,31 @@ DEMO_PAGES: tuple[tuple[str, str], ...] = (
     ("acme-events-duplicate", "Acme Events"),
 )
 PAGE_TOKEN_PREFIX = "sandbox-page-token-"
+# What /me/accounts says of every page (Graph's default fields include both).
+PAGE_CATEGORY = "Local Business"
+PAGE_TASKS = ("ANALYZE", "ADVERTISE", "MODERATE", "CREATE_CONTENT", "MANAGE")
+PAGE_FIELDS = ("id", "name", "access_token", "category", "tasks")
+FACEBOOK_USER_ID = "100000000000100"  # the sandbox's one Facebook user
+
+# The LinkedIn member who signs in (sub, name) and the organizations they administer (id,
+# localizedName), named as in `omnipost demo`'s data (whose Northwind one is an "expired" id).
+DEMO_MEMBER: tuple[str, str] = ("sandbox-member-1", "Sam Sandbox")
+DEMO_ORGANIZATIONS: tuple[tuple[str, str], ...] = (
+    ("2001", "Acme Coffee Co."),
+    ("2002", "Northwind Careers"),
+)
+ORGANIZATION_ACLS_PAGE = 10  # organizationAcls' default count
+
+# What the token endpoints (Facebook's /oauth/access_token, LinkedIn's /oauth/v2/accessToken)
+# do: answer, answer a 500 HTML page (a proxy in the way), or drop the connection.
+TOKEN_ENDPOINT_OK = "ok"
+TOKEN_ENDPOINT_HTML500 = "html500"
+TOKEN_ENDPOINT_DOWN = "down"
+TOKEN_ENDPOINT_MODES: tuple[str, ...] = (
+    TOKEN_ENDPOINT_OK,
+    TOKEN_ENDPOINT_HTML500,
+    TOKEN_ENDPOINT_DOWN,
+)
 
 LITTLE_TEXT_RESERVED = frozenset("\\|{}@[]()<>#*_~")
 
@@ -97,6 +125,16 @@ class Reply:
     content_type: str | None = None
     headers: tuple[tuple[str, str], ...] = ()
     outcome: str = OUTCOME_OK
+
+
+def normalize_token_endpoint(value: str) -> str:
+    """Validate a token endpoint mode (case-insensitive); raises ValueError for unknown ones."""
+    name = value.strip().lower()
+    if name not in TOKEN_ENDPOINT_MODES:
+        raise ValueError(
+            f"unknown token endpoint mode {value!r}; expected one of {TOKEN_ENDPOINT_MODES}"
+        )
+    return name
 
 
 def normalize_behaviour(value: str) -> str:
@@ -156,6 +194,48 @@ def server_error() -> Reply:
 
 def not_found(path: str) -> Reply:
     return json_reply(404, {"error": "not found", "path": path}, OUTCOME_BAD_REQUEST)
+
+
+def bad_gateway_html() -> Reply:
+    """What a token endpoint answers in the ``html500`` mode."""
+    body = b"<html><body>Bad Gateway</body></html>"
+    return Reply(500, body, HTML, (), OUTCOME_SERVER_ERROR)
+
+
+# --- OAuth authorize pages ------------------------------------------------------------------
+
+
+def authorize_page(
+    platform: str, client_id: str, scopes: Sequence[str], approve_url: str, deny_url: str
+) -> Reply:
+    """The consent page: the app, the scopes, and two links back to the app's redirect URI.
+
+    The links' ``href`` are HTML-escaped (``&`` is ``&amp;``), as in any HTML page.
+    """
+    esc = html.escape
+    items = "".join(f"<li>{esc(scope)}</li>" for scope in scopes) or "<li>(none)</li>"
+    body = (
+        "<!DOCTYPE html>\n"
+        '<html><head><meta charset="utf-8">'
+        f"<title>Sandbox {esc(platform)}: authorize {esc(client_id)}</title></head>\n"
+        f"<body><h1>Sandbox {esc(platform)}</h1>\n"
+        f'<p>The app <strong id="client-id">{esc(client_id)}</strong> asks for:</p>\n'
+        f'<ul id="scopes">{items}</ul>\n'
+        f'<p><a id="approve" href="{esc(approve_url)}">Approve</a>\n'
+        f'<a id="deny" href="{esc(deny_url)}">Deny</a></p>\n'
+        "</body></html>\n"
+    )
+    return Reply(200, body.encode(), HTML)
+
+
+def authorize_refused(message: str) -> Reply:
+    """The page an authorize request without what it needs gets (400)."""
+    body = (
+        "<!DOCTYPE html>\n"
+        '<html><head><meta charset="utf-8"><title>400 Bad Request</title></head>\n'
+        f"<body><h1>400 Bad Request</h1>\n<p>{html.escape(message)}</p></body></html>\n"
+    )
+    return Reply(400, body.encode(), HTML, (), OUTCOME_BAD_REQUEST)
 
 
 # --- Facebook -----------------------------------------------------------------------------
@@ -229,6 +309,22 @@ def facebook_forbidden() -> Reply:
 
 def facebook_bad_request(message: str) -> Reply:
     return facebook_error(400, f"(#100) {message}", 100, OUTCOME_BAD_REQUEST)
+
+
+FB_CODE_USED = ("This authorization code has been used.", 36009)
+FB_CODE_EXPIRED = ("This authorization code has expired.", 36007)
+FB_CODE_INVALID = ("Invalid verification code format.", 36007)
+FB_CODE_REDIRECT_MISMATCH = (
+    "Error validating verification code. Please make sure your redirect_uri is identical to the "
+    "one you used in the OAuth dialog request",
+    36008,
+)
+
+
+def facebook_code_refused(error: tuple[str, int]) -> Reply:
+    """A code exchange refused: one of the ``FB_CODE_*`` (message, subcode)."""
+    message, subcode = error
+    return facebook_error(400, message, 100, OUTCOME_BAD_REQUEST, subcode=subcode)
 
 
 # --- LinkedIn -----------------------------------------------------------------------------
@@ -306,8 +402,63 @@ def linkedin_bad_request(status: int, code: str, message: str) -> Reply:
     return linkedin_error(status, code, message, OUTCOME_BAD_REQUEST)
 
 
-def linkedin_oauth_error(error: str, description: str) -> Reply:
-    return json_reply(400, {"error": error, "error_description": description}, OUTCOME_BAD_REQUEST)
+def linkedin_token_invalid() -> Reply:
+    """A bearer token LinkedIn never issued (or none)."""
+    return linkedin_error(
+        401,
+        "INVALID_ACCESS_TOKEN",
+        "Invalid access token",
+        OUTCOME_TOKEN_MISSING,
+        service_error_code=65600,
+    )
+
+
+def linkedin_acls_denied() -> Reply:
+    return linkedin_error(
+        403,
+        "ACCESS_DENIED",
+        "Not enough permissions to access: organizationAcls.FINDER-roleAssignee.20261001",
+        OUTCOME_FORBIDDEN,
+        service_error_code=100,
+    )
+
+
+def linkedin_userinfo_denied() -> Reply:
+    return linkedin_error(
+        403,
+        "ACCESS_DENIED",
+        "Not enough permissions to access: userinfo.GET.NO_VERSION",
+        OUTCOME_FORBIDDEN,
+        service_error_code=100,
+    )
+
+
+def linkedin_organization_not_found(organization_id: str) -> Reply:
+    return linkedin_error(
+        404,
+        "NOT_FOUND",
+        f"Not Found: urn:li:organization:{organization_id}",
+        OUTCOME_BAD_REQUEST,
+    )
+
+
+def linkedin_oauth_error(error: str, description: str, status: int = 400) -> Reply:
+    return json_reply(
+        status, {"error": error, "error_description": description}, OUTCOME_BAD_REQUEST
+    )
+
+
+def linkedin_code_refused() -> Reply:
+    """An unknown, used, expired or mismatched authorization code (LinkedIn says all at once)."""
+    return linkedin_oauth_error(
+        "invalid_request",
+        "Unable to retrieve access token: appid/redirect uri/code verifier does not match "
+        "authorization code. Or authorization code expired. Or external member binding exists",
+    )
+
+
+def linkedin_client_refused() -> Reply:
+    return linkedin_oauth_error("invalid_client", "Client authentication failed", 401)
 
 
 # --- Per-platform dispatch ---------------------------------------------------------------
@@ -335,11 +486,15 @@ def forbidden(platform: str) -> Reply:
 
 __all__ = [
     "BEHAVIOURS",
+    "DEMO_MEMBER",
+    "DEMO_ORGANIZATIONS",
     "DEMO_PAGES",
     "FACEBOOK",
     "LINKEDIN",
+    "TOKEN_ENDPOINT_MODES",
     "Reply",
     "behaviour_from_keyword",
     "normalize_behaviour",
+    "normalize_token_endpoint",
     "unescape_little_text",
 ]

@@ -53,10 +53,12 @@ EXAMPLE_TOKEN = "sandbox-token"
 
 def omnipost_settings(url: str) -> dict[str, str]:
     """The ``OMNIPOST_*`` settings that point OmniPost at a sandbox serving at ``url``: both
-    platforms, and app credentials (the sandbox accepts any) so that checking and refreshing
-    tokens work as they would against the real platforms."""
+    platforms (their APIs and their OAuth authorize pages), and app credentials (the sandbox
+    accepts any) so that connecting, checking and refreshing tokens work as they would against
+    the real platforms."""
     return {
         "OMNIPOST_FACEBOOK_GRAPH_URL": url,
+        "OMNIPOST_FACEBOOK_OAUTH_URL": url,
         "OMNIPOST_LINKEDIN_API_URL": url,
         "OMNIPOST_LINKEDIN_OAUTH_URL": url,
         "OMNIPOST_FACEBOOK_APP_ID": "sandbox-app",
@@ -78,6 +80,8 @@ def how_to_use(url: str) -> str:
             f"# Any page id or author URN and any token are accepted, e.g. page {page_id}",
             f"# ({page_name}) with the token {EXAMPLE_TOKEN}. An id containing one of",
             f"# {keywords} answers that way.",
+            "# Connecting with OAuth works too: its authorize pages have an Approve and a Deny",
+            "# link, and it knows the codes and tokens it issued.",
         ]
     )
 

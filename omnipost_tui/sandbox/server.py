@@ -8,11 +8,37 @@ mapping passed to the constructor, else a keyword contained in the account id (`
 else success. See ``payloads.py`` for the exact answers.
 
 Tokens are never stored or echoed: request records only say whether one was present.
+
+OAuth (the authorization code flows of DESIGN.md, "Connecting accounts"): Facebook's dialog
+``GET /{version}/dialog/oauth`` and LinkedIn's ``GET /oauth/v2/authorization`` answer a consent
+page whose ``<a id="approve">`` and ``<a id="deny">`` links lead to the ``redirect_uri`` with a
+``code`` (or an ``error``) and the ``state``. The code exchanges, ``fb_exchange_token``,
+``/me/accounts`` (paged), ``debug_token``, ``/v2/userinfo``, ``/rest/organizationAcls`` (paged)
+and ``/rest/organizations/{id}`` know the codes and tokens the sandbox issued (oauth.py keeps
+their SHA-256 digests, never their values): a used, expired or made-up code fails as on the
+platform. Tokens it did not issue get the answers they always got. The user's pages, the
+LinkedIn member and their organizations are constructor arguments.
+
+For tests of the failures around those flows:
+
+- The token endpoints (Facebook's ``/oauth/access_token`` and LinkedIn's
+  ``/oauth/v2/accessToken``, every grant) have a mode: ``"ok"``; ``"html500"``, a 500
+  ``text/html`` page ``<html><body>Bad Gateway</body></html>``; ``"down"``, the connection is
+  dropped unanswered. Give it as ``token_endpoint=`` to the constructor, to
+  ``set_token_endpoint()``, or over HTTP: ``POST /_sandbox/oauth-behaviour`` with the JSON
+  ``{"token_endpoint": "html500"}``.
+- ``clock`` (a ``time.time`` stand-in) ages codes (10 minutes) and tokens.
+- ``GET /_sandbox/oauth`` answers ``{"codes_issued", "codes_used", "tokens_issued"}``: counts
+  only (tokens: user, page, member access and refresh tokens). ``reset()`` leaves them, and the
+  tokens issued keep working, as on a platform.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
+import re
 import secrets
 import threading
 import time
@@ -22,31 +48,60 @@ from datetime import datetime
 from email.message import Message
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 from omnipost_tui.sandbox import payloads
 from omnipost_tui.sandbox.http import Incoming, LoopbackServer
+from omnipost_tui.sandbox.oauth import (
+    FB_CODE_PREFIX,
+    FB_PAGE,
+    FB_USER_LONG,
+    FB_USER_SHORT,
+    FB_USER_TOKEN_PREFIX,
+    LI_ACCESS,
+    LI_ACCESS_TOKEN_PREFIX,
+    LI_CODE_PREFIX,
+    LI_REFRESH,
+    LI_REFRESH_TOKEN_PREFIX,
+    Grants,
+    Issued,
+    Redeemed,
+    split_scopes,
+)
 from omnipost_tui.sandbox.payloads import (
+    DEMO_MEMBER,
+    DEMO_ORGANIZATIONS,
     DEMO_PAGES,
     DOWN,
     DUPLICATE,
     EXPIRED,
     FACEBOOK,
+    FACEBOOK_USER_ID,
     FB_SCOPES,
     FLAKY,
     FORBIDDEN,
     HANG,
     LINKEDIN,
     LONG_LIVED_SECONDS,
+    ORGANIZATION_ACLS_PAGE,
     OUTCOME_ABORTED,
+    PAGE_CATEGORY,
+    PAGE_FIELDS,
+    PAGE_TASKS,
     PAGE_TOKEN_PREFIX,
     PERMANENT,
     RATELIMIT,
     REFRESH_TOKEN_SECONDS,
+    SHORT_LIVED_SECONDS,
     SLOW,
+    TOKEN_ENDPOINT_DOWN,
+    TOKEN_ENDPOINT_HTML500,
+    TOKEN_ENDPOINT_OK,
     Reply,
     behaviour_from_keyword,
     json_reply,
     normalize_behaviour,
+    normalize_token_endpoint,
     unescape_little_text,
 )
 
@@ -55,6 +110,17 @@ _log = logging.getLogger(__name__)
 # How often the serving thread checks for shutdown: bounds how long stop() waits.
 _POLL_INTERVAL = 0.05
 UGC_SHARE_CONTENT = "com.linkedin.ugc.ShareContent"
+
+FACEBOOK_TOKEN_KINDS = frozenset({FB_USER_SHORT, FB_USER_LONG, FB_PAGE})
+FB_CODE_ERRORS = {
+    Redeemed.UNKNOWN: payloads.FB_CODE_INVALID,
+    Redeemed.USED: payloads.FB_CODE_USED,
+    Redeemed.EXPIRED: payloads.FB_CODE_EXPIRED,
+    Redeemed.REDIRECT_MISMATCH: payloads.FB_CODE_REDIRECT_MISMATCH,
+}
+ACCOUNTS_PAGE = 25  # /me/accounts' default limit
+MAX_PAGE_SIZE = 100  # the most Graph and LinkedIn hand out at once
+ORGANIZATION_ADMIN_SCOPE = "r_organization_admin"
 
 
 @dataclass(frozen=True)
@@ -120,12 +186,78 @@ def _bearer(headers: Message, schemes: Sequence[str] = ("bearer",)) -> str:
     return ""
 
 
+def _with_query(url: str, params: Sequence[tuple[str, str]]) -> str:
+    """``url`` with ``params`` added to its query (after ``&`` if it has one); no fragment."""
+    base = url.partition("#")[0]
+    if "?" not in base:
+        base += "?"
+    elif not base.endswith(("?", "&")):
+        base += "&"
+    return base + urlencode(params)
+
+
+def _is_http_url(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def _state(params: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The ``state`` to send back: as given, and only if given."""
+    return [("state", params["state"])] if "state" in params else []
+
+
+def _count(raw: str | None, default: int) -> int:
+    """A non-negative integer query parameter; ValueError when it is not one."""
+    if raw is None or raw == "":
+        return default
+    value = int(raw)
+    if value < 0:
+        raise ValueError(raw)
+    return value
+
+
+def _cursor(index: int) -> str:
+    return base64.urlsafe_b64encode(str(index).encode()).decode().rstrip("=")
+
+
+def _cursor_index(cursor: str) -> int:
+    """The index a ``_cursor`` stands for; ValueError for anything else."""
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        raise ValueError(cursor) from None
+    if not text.isdigit():
+        raise ValueError(cursor)
+    return int(text)
+
+
+def _vanity_name(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def _authorize_problem(client_id: str, redirect_uri: str) -> Reply | None:
+    """The 400 page an authorize request gets without an app or a place to send the user."""
+    if not client_id:
+        return payloads.authorize_refused("Missing client_id: which app asks (its app id)?")
+    if not redirect_uri:
+        return payloads.authorize_refused("Missing redirect_uri: where to send the user back?")
+    if not _is_http_url(redirect_uri):
+        return payloads.authorize_refused("redirect_uri must be an absolute http(s) URL.")
+    return None
+
+
 class SandboxServer:
     """Fake Facebook + LinkedIn APIs served from a daemon thread.
 
     ``behaviours`` maps an account id (page id or author URN, exact match) to a behaviour name
     and wins over keywords found in the id. ``slow`` accounts answer after ``slow_seconds``,
     ``hang`` accounts after ``hang_seconds`` (or never, if the server stops first).
+
+    OAuth: ``facebook_pages`` (id, name) are the pages the Facebook user manages
+    (``/me/accounts``; ``()``: the user granted none), ``linkedin_member`` (sub, name) signs in
+    to LinkedIn and administers ``linkedin_organizations`` (id, localizedName);
+    ``linkedin_refresh_tokens=False`` is an app without programmatic refresh tokens.
+    ``token_endpoint`` and ``clock``: see the module docstring.
     """
 
     def __init__(
@@ -135,6 +267,13 @@ class SandboxServer:
         behaviours: Mapping[str, str] | None = None,
         slow_seconds: float = 2.0,
         hang_seconds: float = 60.0,
+        *,
+        facebook_pages: Sequence[tuple[str, str]] | None = None,
+        linkedin_member: tuple[str, str] = DEMO_MEMBER,
+        linkedin_organizations: Sequence[tuple[str, str]] | None = None,
+        linkedin_refresh_tokens: bool = True,
+        token_endpoint: str = TOKEN_ENDPOINT_OK,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -143,6 +282,14 @@ class SandboxServer:
         self._behaviours = {
             account: normalize_behaviour(name) for account, name in (behaviours or {}).items()
         }
+        self._facebook_pages = tuple(DEMO_PAGES if facebook_pages is None else facebook_pages)
+        self._linkedin_member = linkedin_member
+        self._linkedin_organizations = tuple(
+            DEMO_ORGANIZATIONS if linkedin_organizations is None else linkedin_organizations
+        )
+        self.linkedin_refresh_tokens = linkedin_refresh_tokens
+        self._token_endpoint = normalize_token_endpoint(token_endpoint)
+        self._grants = Grants(clock or time.time)
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._posts: list[ReceivedPost] = []
@@ -256,6 +403,24 @@ class SandboxServer:
             self._attempts.clear()
             self._changed.notify_all()
 
+    @property
+    def token_endpoint(self) -> str:
+        """The token endpoints' mode: ``ok``, ``html500`` or ``down``."""
+        with self._lock:
+            return self._token_endpoint
+
+    def set_token_endpoint(self, mode: str) -> None:
+        """Make the token endpoints answer (``ok``), answer a 500 HTML page (``html500``) or drop
+        the connection (``down``); ValueError for another mode."""
+        name = normalize_token_endpoint(mode)
+        with self._lock:
+            self._token_endpoint = name
+
+    @property
+    def oauth_counts(self) -> dict[str, int]:
+        """What ``GET /_sandbox/oauth`` answers: codes issued and used, tokens issued."""
+        return self._grants.counts()
+
     def behaviour_for(self, account: str) -> str:
         """The behaviour of ``account``: explicit mapping, else keyword in the id, else ok."""
         explicit = self._behaviours.get(account)
@@ -266,9 +431,15 @@ class SandboxServer:
     def token_is_expired(self, token: str) -> bool:
         """Whether the sandbox treats ``token`` as expired.
 
-        True for page tokens it issued for an ``expired`` page, and for any token containing the
-        word "expired".
+        True for tokens it issued that are past their expiry (see ``clock``), for page tokens it
+        issued for an ``expired`` page, and for any token containing the word "expired".
         """
+        issued = self._grants.lookup(token)
+        if issued is not None:
+            if issued.expired(self._grants.now()):
+                return True
+            if issued.page_id is not None and self.behaviour_for(issued.page_id) == EXPIRED:
+                return True
         if token.startswith(PAGE_TOKEN_PREFIX):
             page_id = token[len(PAGE_TOKEN_PREFIX) :]
             if self.behaviour_for(page_id) == EXPIRED:
@@ -285,27 +456,69 @@ class SandboxServer:
                 return json_reply(200, [post.as_dict() for post in self.posts])
             if seg == ["_sandbox", "requests"]:
                 return json_reply(200, self.requests)
+            if seg == ["_sandbox", "oauth"]:
+                return json_reply(200, self.oauth_counts)
+            if len(seg) >= 2 and seg[-2:] == ["dialog", "oauth"]:
+                return self._facebook_dialog(req)
             if len(seg) >= 3 and seg[-2:] == ["oauth", "access_token"]:
-                return self._facebook_exchange(req)
+                return self._token_endpoint_answer(self._facebook_exchange, req)
             if len(seg) >= 2 and seg[-1] == "debug_token":
                 return self._facebook_debug_token(req)
             if len(seg) >= 3 and seg[-2:] == ["me", "accounts"]:
                 return self._facebook_accounts(req)
+            if seg[-3:] == ["oauth", "v2", "authorization"]:
+                return self._linkedin_authorize(req)
+            if seg[-2:] == ["v2", "userinfo"]:
+                return self._linkedin_userinfo(req)
+            if seg[-2:] == ["rest", "organizationAcls"]:
+                return self._linkedin_organization_acls(req)
+            if len(seg) >= 3 and seg[-3:-1] == ["rest", "organizations"]:
+                return self._linkedin_organization(req, seg[-1])
         elif req.method == "POST":
             if seg == ["_sandbox", "reset"]:
                 self.reset()
                 return json_reply(200, {"reset": True})
+            if seg == ["_sandbox", "oauth-behaviour"]:
+                return self._set_oauth_behaviour(req)
+            if len(seg) >= 3 and seg[-2:] == ["oauth", "access_token"]:
+                return self._token_endpoint_answer(self._facebook_exchange, req)
             if seg[-2:] == ["rest", "posts"]:
                 return self._publish(self._linkedin_posts(req))
             if seg[-2:] == ["v2", "ugcPosts"]:
                 return self._publish(self._linkedin_ugc_posts(req))
             if seg[-3:] == ["oauth", "v2", "accessToken"]:
-                return self._linkedin_refresh(req)
+                return self._token_endpoint_answer(self._linkedin_access_token, req)
             if seg[-3:] == ["oauth", "v2", "introspectToken"]:
                 return self._linkedin_introspect(req)
             if len(seg) >= 3 and seg[-1] == "feed":
                 return self._publish(self._facebook_feed(req))
         return payloads.not_found(req.path)
+
+    def _token_endpoint_answer(
+        self, answer: Callable[[Incoming], Reply], req: Incoming
+    ) -> Reply | None:
+        mode = self.token_endpoint
+        if mode == TOKEN_ENDPOINT_DOWN:
+            return None
+        if mode == TOKEN_ENDPOINT_HTML500:
+            return payloads.bad_gateway_html()
+        return answer(req)
+
+    def _set_oauth_behaviour(self, req: Incoming) -> Reply:
+        try:
+            body = req.json_body()
+        except ValueError:
+            body = None
+        mode = body.get("token_endpoint") if isinstance(body, dict) else None
+        if not isinstance(mode, str):
+            return json_reply(
+                400, {"error": 'expected {"token_endpoint": "ok" | "html500" | "down"}'}
+            )
+        try:
+            self.set_token_endpoint(mode)
+        except ValueError as exc:
+            return json_reply(400, {"error": str(exc)})
+        return json_reply(200, {"token_endpoint": self.token_endpoint})
 
     # --- Facebook ----------------------------------------------------------------------------
 
@@ -342,23 +555,87 @@ class SandboxServer:
             success=success,
         )
 
-    def _facebook_exchange(self, req: Incoming) -> Reply:
+    def _facebook_dialog(self, req: Incoming) -> Reply:
         params = req.query
-        if params.get("grant_type") != "fb_exchange_token":
-            return payloads.facebook_bad_request("grant_type must be fb_exchange_token")
+        client_id = params.get("client_id", "")
+        redirect_uri = params.get("redirect_uri", "")
+        refused = _authorize_problem(client_id, redirect_uri)
+        if refused is not None:
+            return refused
+        if params.get("response_type", "code") != "code":
+            return payloads.authorize_refused("response_type must be code.")
+        scopes = split_scopes(params.get("scope", ""))
+        code = self._grants.issue_code(FACEBOOK, FB_CODE_PREFIX, client_id, redirect_uri, scopes)
+        approve = _with_query(redirect_uri, [("code", code), *_state(params)])
+        deny = _with_query(
+            redirect_uri,
+            [
+                ("error", "access_denied"),
+                ("error_reason", "user_denied"),
+                ("error_description", "Permissions error"),
+                *_state(params),
+            ],
+        )
+        return payloads.authorize_page("Facebook", client_id, scopes, approve, deny)
+
+    def _facebook_exchange(self, req: Incoming) -> Reply:
+        # GET with a query, as Graph documents it, or POST with a form: Graph takes both.
+        try:
+            params = req.params()
+        except ValueError:
+            return payloads.facebook_bad_request("Invalid JSON body")
+        grant_type = params.get("grant_type", "")
+        if grant_type == "fb_exchange_token":
+            return self._facebook_long_lived(params)
+        if grant_type in ("", "authorization_code"):
+            return self._facebook_code_exchange(params)
+        return payloads.facebook_bad_request(
+            "Unsupported grant_type: send a code (no grant_type) or grant_type=fb_exchange_token"
+        )
+
+    def _facebook_code_exchange(self, params: Mapping[str, str]) -> Reply:
+        for name in ("client_id", "redirect_uri", "client_secret", "code"):
+            if not params.get(name):
+                return payloads.facebook_bad_request(f"Missing {name} parameter")
+        client_id = params["client_id"]
+        redeemed, code = self._grants.redeem(
+            FACEBOOK, params["code"], client_id, params["redirect_uri"]
+        )
+        if redeemed is not Redeemed.OK or code is None:
+            return payloads.facebook_code_refused(FB_CODE_ERRORS[redeemed])
+        token, _ = self._grants.issue_token(
+            FB_USER_TOKEN_PREFIX, FB_USER_SHORT, client_id, code.scopes, SHORT_LIVED_SECONDS
+        )
+        return json_reply(
+            200, {"access_token": token, "token_type": "bearer", "expires_in": SHORT_LIVED_SECONDS}
+        )
+
+    def _facebook_long_lived(self, params: Mapping[str, str]) -> Reply:
         for name in ("client_id", "client_secret", "fb_exchange_token"):
             if not params.get(name):
                 return payloads.facebook_bad_request(f"Missing {name} parameter")
-        if self.token_is_expired(params["fb_exchange_token"]):
+        given = params["fb_exchange_token"]
+        if self.token_is_expired(given):
             return payloads.facebook_token_expired()
+        issued = self._facebook_issued(given)
+        if issued is None:
+            token = f"sandbox-user-token-{secrets.token_hex(8)}"
+        else:
+            # A token of the sandbox's user (a page token too): a long-lived user token.
+            token, _ = self._grants.issue_token(
+                FB_USER_TOKEN_PREFIX,
+                FB_USER_LONG,
+                issued.client_id,
+                issued.scopes,
+                LONG_LIVED_SECONDS,
+            )
         return json_reply(
-            200,
-            {
-                "access_token": f"sandbox-user-token-{secrets.token_hex(8)}",
-                "token_type": "bearer",
-                "expires_in": LONG_LIVED_SECONDS,
-            },
+            200, {"access_token": token, "token_type": "bearer", "expires_in": LONG_LIVED_SECONDS}
         )
+
+    def _facebook_issued(self, token: str) -> Issued | None:
+        issued = self._grants.lookup(token)
+        return issued if issued is not None and issued.kind in FACEBOOK_TOKEN_KINDS else None
 
     def _facebook_debug_token(self, req: Incoming) -> Reply:
         params = req.query
@@ -368,24 +645,85 @@ class SandboxServer:
         if not input_token:
             return payloads.facebook_bad_request("Missing input_token parameter")
         valid = not self.token_is_expired(input_token)
-        now = int(time.time())
-        expires_at = now + LONG_LIVED_SECONDS if valid else now - 86_400
-        return json_reply(
-            200,
-            {"data": {"is_valid": valid, "expires_at": expires_at, "scopes": list(FB_SCOPES)}},
-        )
+        now = int(self._grants.now())
+        issued = self._facebook_issued(input_token)
+        if issued is None:
+            expires_at = now + LONG_LIVED_SECONDS if valid else now - 86_400
+            return json_reply(
+                200,
+                {"data": {"is_valid": valid, "expires_at": expires_at, "scopes": list(FB_SCOPES)}},
+            )
+        data: dict[str, Any] = {
+            "app_id": issued.client_id,
+            "type": "PAGE" if issued.page_id is not None else "USER",
+            # 0: never expires (a page token got from a long-lived user token).
+            "expires_at": int(issued.expires_at) if valid or issued.expires_at else now - 86_400,
+            "is_valid": valid,
+            "scopes": list(issued.scopes),
+            "user_id": FACEBOOK_USER_ID,
+        }
+        if issued.page_id is not None:
+            data["profile_id"] = issued.page_id
+        return json_reply(200, {"data": data})
 
     def _facebook_accounts(self, req: Incoming) -> Reply:
-        token = self._facebook_token(req, req.query)
+        params = req.query
+        token = self._facebook_token(req, params)
         if not token:
             return payloads.facebook_token_missing()
         if self.token_is_expired(token):
             return payloads.facebook_token_expired()
-        pages = [
-            {"id": page_id, "name": name, "access_token": f"{PAGE_TOKEN_PREFIX}{page_id}"}
-            for page_id, name in DEMO_PAGES
-        ]
-        return json_reply(200, {"data": pages})
+        try:
+            limit = min(_count(params.get("limit"), ACCOUNTS_PAGE), MAX_PAGE_SIZE)
+            if limit == 0:
+                raise ValueError(limit)
+        except ValueError:
+            return payloads.facebook_bad_request("Param limit must be a positive integer")
+        try:
+            start = _cursor_index(params["after"]) + 1 if params.get("after") else 0
+        except ValueError:
+            return payloads.facebook_bad_request("Invalid after cursor")
+        requested = {
+            field.split("{", 1)[0].strip() for field in params.get("fields", "").split(",")
+        } - {""}
+        fields = {"id", *(requested or PAGE_FIELDS)}
+        issued = self._facebook_issued(token)
+        window = self._facebook_pages[start : start + limit]
+        data = [self._page_entry(token, issued, page_id, name, fields) for page_id, name in window]
+        if not data:
+            return json_reply(200, {"data": []})
+        last = start + len(data) - 1
+        paging: dict[str, Any] = {"cursors": {"before": _cursor(start), "after": _cursor(last)}}
+        if last + 1 < len(self._facebook_pages):
+            # Graph's next link is complete: token, fields, limit and the cursor.
+            query = {k: v for k, v in params.items() if k not in ("after", "before")}
+            query.update(access_token=token, limit=str(limit), after=_cursor(last))
+            host = req.headers.get("Host") or urlsplit(self.url).netloc
+            paging["next"] = f"http://{host}{req.path}?{urlencode(query)}"
+        return json_reply(200, {"data": data, "paging": paging})
+
+    def _page_entry(
+        self, user_token: str, issued: Issued | None, page_id: str, name: str, fields: set[str]
+    ) -> dict[str, Any]:
+        entry: dict[str, Any] = {}
+        for field in PAGE_FIELDS:
+            if field not in fields:
+                continue
+            if field == "id":
+                entry["id"] = page_id
+            elif field == "name":
+                entry["name"] = name
+            elif field == "access_token":
+                entry["access_token"] = (
+                    f"{PAGE_TOKEN_PREFIX}{page_id}"
+                    if issued is None
+                    else self._grants.page_token(user_token, issued, page_id)
+                )
+            elif field == "category":
+                entry["category"] = PAGE_CATEGORY
+            elif field == "tasks":
+                entry["tasks"] = list(PAGE_TASKS)
+        return entry
 
     # --- LinkedIn ----------------------------------------------------------------------------
 
@@ -461,38 +799,119 @@ class SandboxServer:
             success=success,
         )
 
-    def _linkedin_refresh(self, req: Incoming) -> Reply:
+    def _linkedin_authorize(self, req: Incoming) -> Reply:
+        params = req.query
+        client_id = params.get("client_id", "")
+        redirect_uri = params.get("redirect_uri", "")
+        refused = _authorize_problem(client_id, redirect_uri)
+        if refused is not None:
+            return refused
+        if params.get("response_type") != "code":
+            return payloads.authorize_refused("response_type must be code.")
+        scopes = split_scopes(params.get("scope", ""))
+        code = self._grants.issue_code(LINKEDIN, LI_CODE_PREFIX, client_id, redirect_uri, scopes)
+        approve = _with_query(redirect_uri, [("code", code), *_state(params)])
+        deny = _with_query(
+            redirect_uri,
+            [
+                ("error", "user_cancelled_authorize"),
+                ("error_description", "The user cancelled the authorization"),
+                *_state(params),
+            ],
+        )
+        return payloads.authorize_page("LinkedIn", client_id, scopes, approve, deny)
+
+    def _linkedin_access_token(self, req: Incoming) -> Reply:
         try:
             params = req.params()
         except ValueError:
             return payloads.linkedin_oauth_error("invalid_request", "Malformed request body")
-        if params.get("grant_type") != "refresh_token":
+        grant_type = params.get("grant_type")
+        if grant_type == "authorization_code":
+            return self._linkedin_code_exchange(params)
+        if grant_type == "refresh_token":
+            return self._linkedin_refresh(params)
+        return payloads.linkedin_oauth_error(
+            "unsupported_grant_type",
+            "Only grant_type=authorization_code or grant_type=refresh_token is supported",
+        )
+
+    def _linkedin_code_exchange(self, params: Mapping[str, str]) -> Reply:
+        if not params.get("client_id"):
             return payloads.linkedin_oauth_error(
-                "unsupported_grant_type", "Only grant_type=refresh_token is supported"
+                "invalid_request", 'A required parameter "client_id" is missing'
             )
+        if not params.get("client_secret"):
+            return payloads.linkedin_client_refused()
+        for name in ("code", "redirect_uri"):
+            if not params.get(name):
+                return payloads.linkedin_oauth_error(
+                    "invalid_request", f'A required parameter "{name}" is missing'
+                )
+        client_id = params["client_id"]
+        redeemed, code = self._grants.redeem(
+            LINKEDIN, params["code"], client_id, params["redirect_uri"]
+        )
+        if redeemed is not Redeemed.OK or code is None:
+            return payloads.linkedin_code_refused()
+        token, _ = self._grants.issue_token(
+            LI_ACCESS_TOKEN_PREFIX, LI_ACCESS, client_id, code.scopes, LONG_LIVED_SECONDS
+        )
+        body: dict[str, Any] = {"access_token": token, "expires_in": LONG_LIVED_SECONDS}
+        if self.linkedin_refresh_tokens:
+            refresh, _ = self._grants.issue_token(
+                LI_REFRESH_TOKEN_PREFIX, LI_REFRESH, client_id, code.scopes, REFRESH_TOKEN_SECONDS
+            )
+            body["refresh_token"] = refresh
+            body["refresh_token_expires_in"] = REFRESH_TOKEN_SECONDS
+        body["scope"] = ",".join(code.scopes)
+        body["token_type"] = "Bearer"
+        return json_reply(200, body)
+
+    def _linkedin_refresh(self, params: Mapping[str, str]) -> Reply:
         for name in ("refresh_token", "client_id", "client_secret"):
             if not params.get(name):
                 return payloads.linkedin_oauth_error(
                     "invalid_request", f'A required parameter "{name}" is missing'
                 )
         refresh_token = params["refresh_token"]
-        if self.token_is_expired(refresh_token):
+        issued = self._grants.lookup(refresh_token)
+        if self.token_is_expired(refresh_token) or (
+            issued is not None and issued.kind != LI_REFRESH
+        ):
             return payloads.linkedin_oauth_error(
                 "invalid_grant",
                 "The provided authorization grant or refresh token is invalid, expired or revoked",
             )
+        if issued is None:
+            return json_reply(
+                200,
+                {
+                    "access_token": f"sandbox-li-token-{secrets.token_hex(8)}",
+                    "expires_in": LONG_LIVED_SECONDS,
+                    "refresh_token": refresh_token,
+                    "refresh_token_expires_in": REFRESH_TOKEN_SECONDS,
+                },
+            )
+        token, _ = self._grants.issue_token(
+            LI_ACCESS_TOKEN_PREFIX, LI_ACCESS, issued.client_id, issued.scopes, LONG_LIVED_SECONDS
+        )
+        # LinkedIn hands the same refresh token back, with what is left of its life.
+        left = max(0, int(issued.expires_at - self._grants.now()))
         return json_reply(
             200,
             {
-                "access_token": f"sandbox-li-token-{secrets.token_hex(8)}",
+                "access_token": token,
                 "expires_in": LONG_LIVED_SECONDS,
                 "refresh_token": refresh_token,
-                "refresh_token_expires_in": REFRESH_TOKEN_SECONDS,
+                "refresh_token_expires_in": left,
+                "scope": ",".join(issued.scopes),
+                "token_type": "Bearer",
             },
         )
 
     def _linkedin_introspect(self, req: Incoming) -> Reply:
-        # The sandbox remembers no token, so a live one always has a full 60 days left.
+        # A token the sandbox did not issue always has a full 60 days left.
         try:
             params = req.params()
         except ValueError:
@@ -502,22 +921,115 @@ class SandboxServer:
                 return payloads.linkedin_oauth_error(
                     "invalid_request", f'A required parameter "{name}" is missing'
                 )
-        now = int(time.time())
+        now = int(self._grants.now())
+        issued = self._grants.lookup(params["token"])
+        if issued is not None and issued.kind not in (LI_ACCESS, LI_REFRESH):
+            issued = None
         if self.token_is_expired(params["token"]):
-            return json_reply(
-                200, {"active": False, "status": "expired", "expires_at": now - 86_400}
-            )
+            expired_at = int(issued.expires_at) if issued and issued.expires_at else now - 86_400
+            return json_reply(200, {"active": False, "status": "expired", "expires_at": expired_at})
         return json_reply(
             200,
             {
                 "active": True,
-                "client_id": params["client_id"],
+                "client_id": issued.client_id if issued else params["client_id"],
                 "authorized_at": now,
                 "created_at": now,
                 "status": "active",
-                "expires_at": now + LONG_LIVED_SECONDS,
-                "scope": ",".join(payloads.LI_SCOPES),
+                "expires_at": int(issued.expires_at) if issued else now + LONG_LIVED_SECONDS,
+                "scope": ",".join(issued.scopes if issued else payloads.LI_SCOPES),
                 "auth_type": "3L",
+            },
+        )
+
+    def _linkedin_caller(self, req: Incoming, *, rest: bool = False) -> Issued | Reply:
+        """What the sandbox issued the member access token of a LinkedIn API call as, or the
+        answer the call gets instead (401; 400 for a ``/rest`` call without LinkedIn-Version)."""
+        token = _bearer(req.headers)
+        issued = self._grants.lookup(token)
+        if issued is None or issued.kind != LI_ACCESS:
+            if token and EXPIRED in token.lower():
+                return payloads.linkedin_token_expired()
+            return payloads.linkedin_token_invalid()
+        if self.token_is_expired(token):
+            return payloads.linkedin_token_expired()
+        if rest and not (req.headers.get("LinkedIn-Version") or "").strip():
+            return payloads.linkedin_version_missing()
+        return issued
+
+    def _linkedin_userinfo(self, req: Incoming) -> Reply:
+        issued = self._linkedin_caller(req)
+        if isinstance(issued, Reply):
+            return issued
+        if "openid" not in issued.scopes:
+            return payloads.linkedin_userinfo_denied()
+        sub, name = self._linkedin_member
+        given, _, family = name.partition(" ")
+        body: dict[str, Any] = {
+            "sub": sub,
+            "email_verified": True,
+            "name": name,
+            "locale": {"country": "US", "language": "en"},
+            "given_name": given,
+            "family_name": family,
+        }
+        if "email" in issued.scopes:
+            body["email"] = f"{sub}@sandbox.invalid"
+        return json_reply(200, body)
+
+    def _linkedin_organization_acls(self, req: Incoming) -> Reply:
+        issued = self._linkedin_caller(req, rest=True)
+        if isinstance(issued, Reply):
+            return issued
+        if ORGANIZATION_ADMIN_SCOPE not in issued.scopes:
+            return payloads.linkedin_acls_denied()
+        params = req.query
+        if params.get("q") != "roleAssignee":
+            return payloads.linkedin_bad_request(
+                400, "ILLEGAL_ARGUMENT", "Query parameter q must be roleAssignee"
+            )
+        try:
+            start = _count(params.get("start"), 0)
+            count = min(_count(params.get("count"), ORGANIZATION_ACLS_PAGE), MAX_PAGE_SIZE)
+        except ValueError:
+            return payloads.linkedin_bad_request(
+                400, "ILLEGAL_ARGUMENT", "start and count must be non-negative integers"
+            )
+        person = f"urn:li:person:{self._linkedin_member[0]}"
+        # The member administers every organization, and has no other role.
+        role = params.get("role", "ADMINISTRATOR")
+        matches = role == "ADMINISTRATOR" and params.get("state", "APPROVED") == "APPROVED"
+        acls = [
+            {
+                "organization": f"urn:li:organization:{organization_id}",
+                "role": "ADMINISTRATOR",
+                "state": "APPROVED",
+                "roleAssignee": person,
+            }
+            for organization_id, _ in (self._linkedin_organizations if matches else ())
+        ]
+        return json_reply(
+            200,
+            {
+                "elements": acls[start : start + count],
+                "paging": {"start": start, "count": count, "total": len(acls)},
+            },
+        )
+
+    def _linkedin_organization(self, req: Incoming, organization_id: str) -> Reply:
+        issued = self._linkedin_caller(req, rest=True)
+        if isinstance(issued, Reply):
+            return issued
+        names = dict(self._linkedin_organizations)
+        if organization_id not in names:
+            return payloads.linkedin_organization_not_found(organization_id)
+        name = names[organization_id]
+        return json_reply(
+            200,
+            {
+                "id": int(organization_id) if organization_id.isdigit() else organization_id,
+                "localizedName": name,
+                "vanityName": _vanity_name(name),
             },
         )
 
