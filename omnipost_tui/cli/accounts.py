@@ -13,7 +13,7 @@ import click
 from omnipost_tui.cli.base import App, json_option, pass_app, read_stdin
 from omnipost_tui.cli.output import dumps, echo_json, table
 from omnipost_tui.errors import ValidationError
-from omnipost_tui.services.views import account_json, brand_json
+from omnipost_tui.services.views import AccountView, account_json, brand_json
 from omnipost_tui.text import visible_line
 from omnipost_tui.times import WHEN_HELP, format_relative
 
@@ -174,7 +174,7 @@ def account_list(app: App, brand_ref: str | None, include_removed: bool, as_json
     now = app.now()
     rows = []
     for a in accounts:
-        expiry = app.show(a.token_expires_at)
+        expiry = "never" if a.token_never_expires else app.show(a.token_expires_at)
         if a.token_expires_at is not None:
             expiry += f" ({format_relative(a.token_expires_at, now)})"
         rows.append(
@@ -218,10 +218,14 @@ def account_remove(app: App, account_ref: str, unschedule: bool, as_json: bool) 
 # --- accounts: token refresh and check ------------------------------------------------------------
 
 
-def _token_expiry_text(app: App, expires_at: datetime | None) -> str:
-    if expires_at is None:
-        return "no expiry recorded"
-    return f"expires {app.show(expires_at)} ({format_relative(expires_at, app.now())})"
+def expiry_text(app: App, view: AccountView) -> str:
+    """``never expires``, ``expires … (in 59d)`` or ``expiry not known``."""
+    if view.token_never_expires:
+        return "never expires"
+    if view.token_expires_at is None:
+        return "expiry not known"
+    relative = format_relative(view.token_expires_at, app.now())
+    return f"expires {app.show(view.token_expires_at)} ({relative})"
 
 
 def _outcomes_report(app: App, outcomes: list[tuple[int, Any]], verb: str, as_json: bool) -> None:
@@ -239,7 +243,7 @@ def _outcomes_report(app: App, outcomes: list[tuple[int, Any]], verb: str, as_js
             # The error can quote what the platform answered: shown, never obeyed.
             name = visible_line(o.account_name)
             if o.ok:
-                expiry = _token_expiry_text(app, o.account.token_expires_at)
+                expiry = expiry_text(app, o.account)
                 click.echo(f"account {o.account_id} ({name}): {verb}, token {expiry}")
             else:
                 error = visible_line(o.error or "")
@@ -294,7 +298,7 @@ def account_refresh(
     if as_json:
         echo_json(account_json(view, app.settings.tz))
     else:
-        expiry = _token_expiry_text(app, view.token_expires_at)
+        expiry = expiry_text(app, view)
         click.echo(f"account {view.id} ({visible_line(view.name)}): new token stored, {expiry}")
 
 
@@ -328,7 +332,7 @@ def account_check(app: App, account_ref: str | None, check_every: bool, as_json:
     if as_json:
         echo_json({**account_json(view, app.settings.tz), "ok": problem is None, "error": problem})
     elif problem is None:
-        expiry = _token_expiry_text(app, view.token_expires_at)
+        expiry = expiry_text(app, view)
         click.echo(f"account {view.id} ({visible_line(view.name)}): token valid, {expiry}")
     if problem is not None:
         raise ValidationError(problem)

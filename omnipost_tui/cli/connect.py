@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from omnipost_tui.cli.accounts import expiry_text, read_refresh_token, read_token
 from omnipost_tui.cli.base import App, json_option, pass_app
 from omnipost_tui.cli.output import echo_json, table
 from omnipost_tui.errors import OmniPostError, ValidationError
 from omnipost_tui.platforms import FACEBOOK, LABELS, PLATFORMS
 from omnipost_tui.services.views import AccountView, account_json
 from omnipost_tui.text import visible_line
-from omnipost_tui.times import format_relative
 
 if TYPE_CHECKING:
     from omnipost_tui.services.connect import ConnectAttempt, Consent
@@ -160,7 +160,6 @@ def reconnect(
     A refresh token the platform does not replace is kept. With --token-stdin, a token made
     elsewhere is stored instead. Then offers to retry what failed while it was expired.
     """
-    from omnipost_tui.cli.accounts import read_refresh_token, read_token  # the pasted way
     from omnipost_tui.services.accounts import get_account, reconnect_account
     from omnipost_tui.services.connect import begin_connect, failed_by_expiry, save_reconnect
 
@@ -243,10 +242,10 @@ def _choose(consent: Consent, chosen: Sequence[str], everything: bool) -> list[s
     label = LABELS[consent.platform]
     rows = []
     for number, offer in enumerate(offers, 1):
-        taken = f"already account {offer.connected_as}" if offer.connected_as else ""
+        taken = f"connected: account {offer.connected_as}" if offer.connected_as else "new"
         rows.append((number, visible_line(offer.name), offer.kind, offer.external_id, taken))
     _stderr(f"{label} lets OmniPost publish as:")
-    _stderr(table(["#", "name", "kind", "id", ""], rows))
+    _stderr(table(["#", "name", "kind", "id", "here"], rows))
     answer = _read_line('Connect which? (numbers separated by commas, or "all")')
     return _picked(answer, consent)
 
@@ -302,16 +301,6 @@ def _retry_failed(app: App, failed: list[int], asked: bool, *, quiet: bool) -> l
 def _describe(app: App, view: AccountView) -> str:
     name = visible_line(view.name)
     return f"{name}, {view.platform} {view.external_id}; token {expiry_text(app, view)}"
-
-
-def expiry_text(app: App, view: AccountView) -> str:
-    """``never expires``, ``expires … (in 59d)`` or ``expiry not known``."""
-    if view.token_never_expires:
-        return "never expires"
-    if view.token_expires_at is None:
-        return "expiry not known"
-    relative = format_relative(view.token_expires_at, app.now())
-    return f"expires {app.show(view.token_expires_at)} ({relative})"
 
 
 def _other(platform: str) -> str:
