@@ -656,7 +656,7 @@ def test_accounts_unhealthy(cli, services: Context, state: str) -> None:
     if state == "empty":
         report.failed("accounts", ("0 brands, 0 connected accounts",), ("omnipost brand add",))
     else:
-        report.failed("accounts", ("1 brand, 0 connected accounts",), ("omnipost account add",))
+        report.failed("accounts", ("1 brand, 0 connected accounts",), ("omnipost account connect",))
     assert report.failing == ["accounts"]
 
 

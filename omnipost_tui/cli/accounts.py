@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from omnipost_tui.cli.base import App, json_option, pass_app, read_stdin
+from omnipost_tui.cli.base import NEEDS_ACTION, App, json_option, pass_app, read_stdin
 from omnipost_tui.cli.output import dumps, echo_json, table
 from omnipost_tui.errors import ValidationError
 from omnipost_tui.services.views import AccountView, account_json, brand_json
@@ -300,6 +300,71 @@ def account_refresh(
     else:
         expiry = expiry_text(app, view)
         click.echo(f"account {view.id} ({visible_line(view.name)}): new token stored, {expiry}")
+
+
+@account.command("watch-expiry")
+@click.option(
+    "--within",
+    metavar="DURATION",
+    default="7d",
+    show_default=True,
+    help="How far ahead to look (30m, 12h, 7d, 2w).",
+)
+@click.option(
+    "--refresh",
+    is_flag=True,
+    help="Renew what can be renewed (the same as `account refresh --expiring`).",
+)
+@json_option
+@pass_app
+def account_watch_expiry(app: App, within: str, refresh: bool, as_json: bool) -> None:
+    """List accounts whose token expires within DURATION, has expired, or has an expiry
+    nobody knows; with --refresh, renew what can be renewed.
+
+    For cron or monitoring: without --refresh it exits 1 when any account is listed; with
+    --refresh, 2 when any could not be renewed (and says what to do). The worker runs the
+    same check once a day by itself (at token_check_hour).
+    """
+    from omnipost_tui.services.tokens import (
+        expiring_accounts,
+        parse_within,
+        refresh_expiring,
+        renewable,
+    )
+
+    span = parse_within(within)
+    if refresh:
+        outcomes = refresh_expiring(app.ctx, span)
+        if not outcomes and not as_json:
+            click.echo(f"no account's token expires within {within.strip()}")
+            return
+        _outcomes_report(app, outcomes, "renewed", as_json)
+        return
+    accounts = expiring_accounts(app.ctx, span)
+    if as_json:
+        echo_json(
+            [
+                {**account_json(a, app.settings.tz), "renewable": renewable(app.ctx, a)}
+                for a in accounts
+            ]
+        )
+    elif not accounts:
+        click.echo(f"no account's token expires within {within.strip()}")
+    else:
+        rows = [
+            (
+                a.id,
+                visible_line(a.name),
+                a.platform,
+                a.status,
+                expiry_text(app, a),
+                "yes" if renewable(app.ctx, a) else f"no: omnipost account reconnect {a.id}",
+            )
+            for a in accounts
+        ]
+        click.echo(table(["id", "name", "platform", "status", "token", "renewable"], rows))
+    if accounts:
+        raise click.exceptions.Exit(NEEDS_ACTION)
 
 
 @account.command("check")

@@ -112,7 +112,7 @@ def connect(
     with app.ctx.db.read() as session:
         brand_by_ref(session, brand_ref)  # a wrong brand is said before the browser dance
     attempt = begin_connect(app.ctx, platform, port=listen or None)
-    consent = _consent(app, attempt, listen, timeout, quiet=as_json)
+    consent = _consent(app, attempt, listen, timeout)
     picked = _choose(consent, chosen, everything)
     views = save_consent(app.ctx, consent, brand=brand_ref, chosen=picked)
     if as_json:
@@ -181,7 +181,7 @@ def reconnect(
         attempt = begin_connect(
             app.ctx, account.platform, port=listen or None, reconnect=account.id
         )
-        consent = _consent(app, attempt, listen, timeout, quiet=as_json)
+        consent = _consent(app, attempt, listen, timeout)
         updated = save_reconnect(app.ctx, consent, account.id)
     retried = _retry_failed(app, failed, retry_failed, quiet=as_json)
     if as_json:
@@ -193,16 +193,15 @@ def reconnect(
 # --- the steps ----------------------------------------------------------------------------------
 
 
-def _consent(
-    app: App, attempt: ConnectAttempt, listen: int | None, timeout: float, *, quiet: bool
-) -> Consent:
+def _consent(app: App, attempt: ConnectAttempt, listen: int | None, timeout: float) -> Consent:
     """Show the link, get the redirect back (pasted or listened for), and turn it into what
     the user may connect."""
     from omnipost_tui.connectors.redirect_listener import RedirectListener
     from omnipost_tui.services.connect import receive_consent
 
     label = LABELS[attempt.platform]
-    say = _stderr if quiet else click.echo
+    # The steps go to stderr like the prompts; stdout is only what was connected (or JSON).
+    say = _stderr
     if listen is not None:
         # Listening first: a busy port is said before the user goes to the browser.
         with RedirectListener(attempt.redirect_uri, attempt.authorization.state) as wait:

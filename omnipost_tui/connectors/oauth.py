@@ -46,6 +46,9 @@ from omnipost_tui.platforms import FACEBOOK, LABELS
 # The organizations a member administers are few; a few pages of them are plenty.
 _ORGANIZATIONS_PER_PAGE = 50
 _MAX_ORGANIZATION_PAGES = 20
+# What each LinkedIn call needs the app (and the consent) to have.
+_MEMBER_SCOPES = "the openid and profile scopes (Sign In with LinkedIn using OpenID Connect)"
+_ADMIN_SCOPE = "the r_organization_admin scope (Community Management API)"
 # What a pasted code may contain (the platforms use URL-safe characters, Facebook adds "#_=_").
 _CODE_CHARACTERS = frozenset(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~+/="
@@ -249,7 +252,7 @@ def linkedin_member(
 ) -> LinkedInAuthor:
     """The member the token belongs to (``GET /v2/userinfo``, scope ``openid profile``)."""
     url = f"{api_url.rstrip('/')}/v2/userinfo"
-    data = _linkedin_get(client, timeout, url, token, {})
+    data = _linkedin_get(client, timeout, url, token, {}, needs=_MEMBER_SCOPES)
     sub = data.get("sub")
     if not isinstance(sub, str) or not sub.strip():
         raise Permanent("LinkedIn answered userinfo without the member's id (sub)")
@@ -279,7 +282,9 @@ def linkedin_organizations(
             "start": str(start),
             "count": str(_ORGANIZATIONS_PER_PAGE),
         }
-        data = _linkedin_get(client, timeout, f"{base}/organizationAcls", token, params, headers)
+        data = _linkedin_get(
+            client, timeout, f"{base}/organizationAcls", token, params, headers, _ADMIN_SCOPE
+        )
         elements = data.get("elements")
         rows = [e for e in elements if isinstance(e, dict)] if isinstance(elements, list) else []
         for row in rows:
@@ -294,7 +299,9 @@ def linkedin_organizations(
     authors = []
     for urn in urns:
         org_id = urn.rsplit(":", 1)[1]
-        data = _linkedin_get(client, timeout, f"{base}/organizations/{org_id}", token, {}, headers)
+        data = _linkedin_get(
+            client, timeout, f"{base}/organizations/{org_id}", token, {}, headers, _ADMIN_SCOPE
+        )
         name = data.get("localizedName") or data.get("vanityName") or urn
         authors.append(LinkedInAuthor(urn, " ".join(str(name).split())))
     return authors
@@ -307,6 +314,7 @@ def _linkedin_get(
     token: str,
     params: dict[str, str],
     headers: dict[str, str] | None = None,
+    needs: str = "",
 ) -> dict[str, Any]:
     secrets = (token,)
     response = call(
@@ -320,19 +328,20 @@ def _linkedin_get(
         headers={**(headers or {}), "Authorization": f"Bearer {token}"},
     )
     if not response.is_success:
-        raise _linkedin_api_error(response, secrets)
+        raise _linkedin_api_error(response, secrets, needs)
     return json_object(response, "LinkedIn", secrets)
 
 
-def _linkedin_api_error(response: httpx.Response, secrets: tuple[str, ...]) -> PlatformError:
+def _linkedin_api_error(
+    response: httpx.Response, secrets: tuple[str, ...], needs: str
+) -> PlatformError:
     error = classify_linkedin_error(
         response.status_code, response.text, response.headers, secrets=secrets
     )
-    if response.status_code == 403:
+    if response.status_code == 403 and needs:
         # What a connect asks for without the right product or scope in the app.
         return PermissionDenied(
-            f"LinkedIn refused to list the organizations you administer ({error.message}); "
-            "the app needs the r_organization_admin scope (Community Management API)",
+            f"LinkedIn refused ({error.message}); the app needs {needs}",
             http_status=error.http_status,
             code=error.code,
             raw_body=redacted_body(response.text, secrets),

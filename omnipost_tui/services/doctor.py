@@ -33,7 +33,15 @@ from omnipost_tui.db import MIGRATIONS_DIR, Database, default_backup_dir, sqlite
 from omnipost_tui.errors import OmniPostError
 from omnipost_tui.files import make_private_dir
 from omnipost_tui.logs import log_files
-from omnipost_tui.models import CONNECTED, REVOKED, Brand, ConnectedSocialAccount, PostVariant
+from omnipost_tui.models import (
+    CONNECTED,
+    REVOKED,
+    SUCCESS,
+    Brand,
+    ConnectedSocialAccount,
+    PostVariant,
+    PublicationAttempt,
+)
 from omnipost_tui.platforms import APP_CREDENTIAL_SETTINGS, LABELS, PLATFORMS
 from omnipost_tui.redact import mask_url_password, redact_text
 from omnipost_tui.services import workers
@@ -45,7 +53,7 @@ from omnipost_tui.services.alerts import (
 )
 from omnipost_tui.services.context import Context, QueueOpener
 from omnipost_tui.states import FAILED, UNCONFIRMED
-from omnipost_tui.times import format_duration
+from omnipost_tui.times import format_duration, format_local, format_relative
 
 log = logging.getLogger("omnipost.doctor")
 
@@ -501,27 +509,55 @@ def _bytes(count: float) -> str:
 
 
 def check_accounts(ctx: Context, now: datetime) -> Check:
+    """Brands and connected accounts; for each account, when it last published (the guide's
+    "test post successfully published") and when its token expires."""
     with ctx.db.read() as session:
         brands = session.scalar(select(func.count()).select_from(Brand)) or 0
-        connected = (
-            session.scalar(
-                select(func.count())
-                .select_from(ConnectedSocialAccount)
-                .where(ConnectedSocialAccount.status == CONNECTED)
-            )
-            or 0
+        last_success = (
+            select(PostVariant.account_id, func.max(PublicationAttempt.finished_at).label("at"))
+            .join(PublicationAttempt, PublicationAttempt.variant_id == PostVariant.id)
+            .where(PublicationAttempt.result == SUCCESS)
+            .group_by(PostVariant.account_id)
+            .subquery()
         )
-    detail = f"{_plural(brands, 'brand')}, {_plural(connected, 'connected account')}"
+        accounts = session.execute(
+            select(
+                ConnectedSocialAccount.id,
+                ConnectedSocialAccount.name,
+                ConnectedSocialAccount.token_expires_at,
+                ConnectedSocialAccount.token_never_expires,
+                last_success.c.at,
+            )
+            .outerjoin(last_success, last_success.c.account_id == ConnectedSocialAccount.id)
+            .where(ConnectedSocialAccount.status == CONNECTED)
+            .order_by(ConnectedSocialAccount.id)
+        ).all()
+    detail = f"{_plural(brands, 'brand')}, {_plural(len(accounts), 'connected account')}"
     if brands == 0:
         return Check(
             ACCOUNTS,
             False,
             detail,
-            "omnipost brand add NAME, then omnipost account add --brand NAME (see --help)",
+            "omnipost brand add NAME, then omnipost account connect facebook|linkedin --brand NAME",
         )
-    if connected == 0:
-        return Check(ACCOUNTS, False, detail, "omnipost account add --brand NAME … (see --help)")
-    return Check(ACCOUNTS, True, detail)
+    if not accounts:
+        return Check(
+            ACCOUNTS, False, detail, "omnipost account connect facebook|linkedin --brand NAME"
+        )
+    tz = ctx.settings.tz
+    parts = []
+    for account_id, name, expires_at, never, published in accounts:
+        shown = (
+            f"last published {format_local(published, tz)}" if published else "not published yet"
+        )
+        if never:
+            token = "token never expires"
+        elif expires_at is None:
+            token = "token expiry not known"
+        else:
+            token = f"token expires {format_relative(expires_at, now)}"
+        parts.append(f"{name} (#{account_id}): {shown}, {token}")
+    return Check(ACCOUNTS, True, f"{detail}: " + "; ".join(parts))
 
 
 def check_tokens(ctx: Context, now: datetime) -> Check:
@@ -536,6 +572,7 @@ def check_tokens(ctx: Context, now: datetime) -> Check:
             select(ConnectedSocialAccount.id, ConnectedSocialAccount.name).where(
                 ConnectedSocialAccount.status == CONNECTED,
                 ConnectedSocialAccount.token_expires_at.is_(None),
+                ConnectedSocialAccount.token_never_expires.is_(False),
             )
         ).all()
     if not alerts and not unknown:
