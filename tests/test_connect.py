@@ -490,6 +490,9 @@ def test_reconnect_an_expired_account_and_retry_what_failed(cli, platforms, serv
     assert shown["status"] == "connected" and shown["retried"] == [variant.id]
     assert get_account(services, acme.id).status == "connected"
     assert get_variant(services, variant.id).status == "scheduled"
+    # And it goes out, with the new token.
+    assert publish_variant(services, variant.id) == "published"
+    assert [p.account for p in platforms.sandbox.posts] == [ACME_PAGE]
 
 
 def test_reconnect_without_the_flag_says_how_to_retry(cli, platforms, services, fixed_state):
@@ -665,3 +668,58 @@ def test_doctor_says_when_each_account_last_published_and_its_expiry(
     assert check["detail"] == (
         "1 brand, 1 connected account: Acme Coffee (#1): not published yet, token never expires"
     )
+
+
+def controlling_terminal() -> None:
+    """In the child: a session of its own, with stdin (the pty) as its terminal."""
+    import fcntl
+    import os
+    import termios
+
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def test_ctrl_c_at_the_prompt_is_one_line_and_stores_nothing(platforms, services):
+    """In a real terminal, as a user would: the hidden prompt, Ctrl-C."""
+    import os
+    import pty
+    import threading
+
+    add_brand(services, "Acme")
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [*omnipost_command(), "account", "connect", "facebook", "--brand", "Acme"],
+        env={**platforms.env, "TERM": "xterm"},
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        preexec_fn=controlling_terminal,  # so that Ctrl-C is a SIGINT, as in a real terminal
+    )
+    os.close(slave)
+    screen = bytearray()
+
+    def drain() -> None:
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            screen.extend(data)
+
+    threading.Thread(target=drain, daemon=True).start()
+    try:
+        wait_for(lambda: b"Address (or code)" in screen, timeout=30, what="the prompt")
+        os.write(master, b"\x03")
+        assert proc.wait(timeout=30) == 130
+        wait_for(lambda: b"nothing was connected" in screen, timeout=10, what="the last line")
+        assert b"Traceback" not in screen
+        assert b"error: cancelled; nothing was connected" in screen
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+    assert accounts(services) == []
