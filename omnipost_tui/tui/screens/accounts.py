@@ -184,7 +184,8 @@ class AccountsScreen(OmniScreen):
         if account.status == CONNECTED and warn:
             name_style = "yellow"
         if account.status == REVOKED or account.token_expires_at is None:
-            expires: Text = Text("—" if account.status == REVOKED else "not known", style="dim")
+            unknown = "never" if account.token_never_expires else "not known"
+            expires: Text = Text("—" if account.status == REVOKED else unknown, style="dim")
         else:
             expires = Text.assemble(
                 local(account.token_expires_at, self.app.tz, "%m-%d %H:%M"),
@@ -274,7 +275,10 @@ class AccountsScreen(OmniScreen):
             return Text("—", style="dim")
         text = Text()
         if account.token_expires_at is None:
-            text.append("expiry not known", style="dim")
+            if account.token_never_expires:
+                text.append("never expires")
+            else:
+                text.append("expiry not known", style="dim")
         else:
             text.append(f"expires {format_local(account.token_expires_at, self.app.tz)} (")
             text.append_text(expiry_hint(account.token_expires_at, now, EXPIRY_WARNING))
