@@ -34,7 +34,7 @@ SCENES: dict[str, tuple[str, ...]] = {
 # More views, at 80×24 only (the snapshot tests): where a line is at its longest, and a key
 # remapped in config.toml.
 NARROW_SCENES: dict[str, tuple[str, ...]] = {
-    "add_account": ("4", "a", *"104123"),
+    "add_account": ("4", "a", "p", *"104123"),  # a, then p: paste a token made elsewhere
     # The status list opened from the filter row and "failed" picked (sixth below "any").
     "variants_filtered": ("2", "slash", "tab", "enter", *("down",) * 6, "enter"),
     "attempts_of_variant": ("2", "down", "down", "down", "enter"),  # variant 4, failed

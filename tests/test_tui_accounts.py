@@ -134,7 +134,7 @@ async def test_add_account_through_the_form(demo, omnipost_log):
     async with app.run_test(size=(80, 24)) as pilot:
         await open_accounts(pilot)
         await select_row(pilot, f"brand-{demo.data.brands['Northwind']}")
-        await pilot.press("a")
+        await pilot.press("a", "p")  # add an account: paste a token made elsewhere
         await settle(pilot)
         form = app.screen
         assert isinstance(form, AddAccountScreen)
@@ -181,7 +181,7 @@ async def test_a_user_typing_through_the_add_form_puts_every_value_in_its_field(
     app = OmniPostApp(demo.ctx)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_accounts(pilot)
-        await pilot.press("a")
+        await pilot.press("a", "p")  # add an account: paste a token made elsewhere
         await settle(pilot)
         form = app.screen
         assert isinstance(form, AddAccountScreen)
@@ -237,7 +237,7 @@ async def test_invalid_account_is_explained_in_the_form_and_nothing_is_written(d
     app = OmniPostApp(demo.ctx)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_accounts(pilot)
-        await pilot.press("a")
+        await pilot.press("a", "p")  # add an account: paste a token made elsewhere
         await settle(pilot)
         form = app.screen
         await type_into(pilot, "#external", "not a page id!")

@@ -526,7 +526,7 @@ async def test_notifications_never_cover_the_field_being_typed_in(demo):
     app = OmniPostApp(demo.ctx)
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
         await settle(pilot)
-        await pilot.press("4", "a")
+        await pilot.press("4", "a", "p")  # the form for pasting a token
         await settle(pilot)
         await pilot.press("enter", "enter", "enter")  # page id → name → token → expires
         await settle(pilot)

@@ -2,7 +2,7 @@
 
 One table: a row per brand followed by its accounts. Expired accounts and tokens that expire
 within a week stand out (they are what the alert line warns about), and the keys to fix them
-are here: paste a new token, add an account, remove one.
+are here: sign in again (reconnect) or paste a new token, connect an account, remove one.
 """
 
 from __future__ import annotations
@@ -30,7 +30,9 @@ from omnipost_tui.services.accounts import (
 from omnipost_tui.services.alerts import EXPIRY_WARNING
 from omnipost_tui.services.brands import list_brands
 from omnipost_tui.services.tokens import check_account, refresh_account
+from omnipost_tui.services.variants import RetryResult, retry_variants
 from omnipost_tui.services.views import AccountView, BrandView
+from omnipost_tui.text import visible_line
 from omnipost_tui.times import format_local
 from omnipost_tui.tui.base import OmniScreen
 from omnipost_tui.tui.format import account_status_text, expiry_hint, local, shown
@@ -40,6 +42,8 @@ from omnipost_tui.tui.screens.account_forms import (
     ReplaceTokenScreen,
 )
 from omnipost_tui.tui.screens.confirm import ConfirmScreen
+from omnipost_tui.tui.screens.connect import PASTE, AddAccountChooser, Connected, ConnectScreen
+from omnipost_tui.tui.variant_actions import NO_WORKER
 from omnipost_tui.tui.widgets.flex_table import FlexTable
 
 # (key, header, width); None: shares what the fixed columns leave (see FLEX).
@@ -87,6 +91,7 @@ class AccountsScreen(OmniScreen):
     ACKNOWLEDGES = ("account_expired", "token_expiring")
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "add_account", "Add account", id="accounts.add"),
+        Binding("r", "reconnect", "Reconnect", id="accounts.reconnect"),
         Binding("t", "replace_token", "New token", id="accounts.token"),
         Binding("f", "refresh_token", "Refresh", id="accounts.refresh"),
         Binding("c", "check_token", "Check", id="accounts.check"),
@@ -184,7 +189,8 @@ class AccountsScreen(OmniScreen):
         if account.status == CONNECTED and warn:
             name_style = "yellow"
         if account.status == REVOKED or account.token_expires_at is None:
-            expires: Text = Text("—" if account.status == REVOKED else "not known", style="dim")
+            unknown = "never" if account.token_never_expires else "not known"
+            expires: Text = Text("—" if account.status == REVOKED else unknown, style="dim")
         else:
             expires = Text.assemble(
                 local(account.token_expires_at, self.app.tz, "%m-%d %H:%M"),
@@ -217,7 +223,7 @@ class AccountsScreen(OmniScreen):
             text.append(" · ")
             text.append(f"⚠ {expiring} token{'s' if expiring > 1 else ''} expiring", style="yellow")
         if expired or expiring:
-            text.append(" — t: paste a new token", style="dim")
+            text.append(" — r: reconnect", style="dim")
         elif not overview.brands:
             text.append(" — b: add a brand, then a: add an account", style="dim")
         self.query_one("#summary", Label).update(text)
@@ -260,7 +266,7 @@ class AccountsScreen(OmniScreen):
         )
         status = account_status_text(account.status)
         if account.status == EXPIRED:
-            status.append(" — nothing goes out through it until you paste a new token (t)")
+            status.append(" — nothing goes out through it until you reconnect it (r or t)")
         elif account.status == REVOKED:
             status.append(" — removed: tokens erased, history kept (a: add it again)")
         grid.add_row("status", status)
@@ -274,7 +280,10 @@ class AccountsScreen(OmniScreen):
             return Text("—", style="dim")
         text = Text()
         if account.token_expires_at is None:
-            text.append("expiry not known", style="dim")
+            if account.token_never_expires:
+                text.append("never expires")
+            else:
+                text.append("expiry not known", style="dim")
         else:
             text.append(f"expires {format_local(account.token_expires_at, self.app.tz)} (")
             text.append_text(expiry_hint(account.token_expires_at, now, EXPIRY_WARNING))
@@ -282,7 +291,7 @@ class AccountsScreen(OmniScreen):
         refresh = "a refresh token" if account.has_refresh_token else "no refresh token"
         text.append(f" · {refresh}", style="dim")
         if needs_token(account, now) and account.status == CONNECTED:
-            text.append(" — t: paste a new one", style="yellow")
+            text.append(" — r: reconnect, t: paste a new one", style="yellow")
         return text
 
     def selected_account(self) -> AccountView | None:
@@ -297,6 +306,7 @@ class AccountsScreen(OmniScreen):
     # --- actions ------------------------------------------------------------------------------
 
     def action_add_account(self) -> None:
+        """Connect with Facebook or LinkedIn (sign in), or paste a token made elsewhere."""
         overview = self.overview
         if overview is None:
             return
@@ -307,12 +317,75 @@ class AccountsScreen(OmniScreen):
         selected = self._accounts.get(key)
         brand = self._brands.get(key)
         brand_id = selected.brand_id if selected else brand.id if brand else None
-        self.app.push_screen(AddAccountScreen(overview.brands, brand_id), self._account_added)
+        brands = overview.brands
+
+        def chosen(choice: str | None) -> None:
+            if choice == PASTE:
+                self.app.push_screen(AddAccountScreen(brands, brand_id), self._account_added)
+            elif choice is not None:
+                self.app.push_screen(
+                    ConnectScreen(choice, brands=brands, brand_id=brand_id), self._connected
+                )
+
+        self.app.push_screen(AddAccountChooser(), chosen)
 
     def _account_added(self, account: AccountView | None) -> None:
         if account is not None:
             self.notify(f"account {account.id} ({account.name}) connected")
             self._refresh_to(f"account-{account.id}")
+
+    def action_reconnect(self) -> None:
+        """Sign in again for the selected account (its platform); t pastes a token instead."""
+        account = self._need_account()
+        if account is None:
+            return
+        if account.status == REVOKED:
+            self.notify(f"{account.name} was removed; a: connect it again", severity="warning")
+            return
+        self.app.push_screen(ConnectScreen(account.platform, reconnect=account), self._connected)
+
+    def _connected(self, result: Connected | None) -> None:
+        if result is None:
+            return
+        if not result.reconnected:
+            names = ", ".join(f"account {a.id} ({a.name})" for a in result.accounts)
+            self.notify(f"connected: {names}")
+            self._refresh_to(f"account-{result.accounts[0].id}")
+            return
+        account = result.accounts[0]
+        self.notify(f"account {account.id} ({account.name}) is connected again")
+        self._refresh_to(f"account-{account.id}")
+        failed = result.failed_while_expired
+        if not failed:
+            return
+        count = len(failed)
+        body = Text(
+            f"{account.name} could not publish while it was expired: variant"
+            f"{'s' if count != 1 else ''} {', '.join(str(i) for i in failed)} failed. "
+            "Retrying queues them to go out now."
+        )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.call(retry_variants, self.app.ctx, failed, done=self._retried)
+
+        title = (
+            f"Retry the {count} variants that failed while it was expired?"
+            if count != 1
+            else "Retry the variant that failed while it was expired?"
+        )
+        self.app.push_screen(ConfirmScreen(title, body, "retry"), answered)
+
+    def _retried(self, result: RetryResult) -> None:
+        if result.retried:
+            self.notify(f"queued again: {' '.join(str(v.id) for v in result.retried)}")
+        for variant_id, why in result.skipped:
+            self.notify(
+                f"variant {variant_id} not retried: {visible_line(why)}", severity="warning"
+            )
+        if result.retried and not result.worker_online:
+            self.notify(NO_WORKER, severity="warning", timeout=12)
+        self.refresh_data()
 
     def action_replace_token(self) -> None:
         account = self._need_account()
@@ -347,7 +420,7 @@ class AccountsScreen(OmniScreen):
     def _token_checked(self, account: AccountView) -> None:
         if account.status == EXPIRED:
             self.notify(
-                f"{account.name}: the token no longer works; t: paste a new one",
+                f"{account.name}: the token no longer works; r: reconnect, t: paste a new one",
                 severity="error",
             )
         else:

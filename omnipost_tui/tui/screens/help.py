@@ -42,12 +42,17 @@ class HelpScreen(ModalScreen[None]):
         """(where, keys, what it does, binding id) for every described binding."""
         from omnipost_tui.tui.app import OmniPostApp
         from omnipost_tui.tui.screens.confirm import ConfirmScreen
+        from omnipost_tui.tui.screens.connect import ConnectScreen
         from omnipost_tui.tui.screens.editor import EditorScreen
 
         keymap = dict(getattr(self.app, "_keymap", {}))
         sections: list[tuple[str, list[BindingType]]] = [("everywhere", OmniPostApp.BINDINGS)]
         sections += [(mode, screen.BINDINGS) for mode, screen in OmniPostApp.MODES.items()]
-        sections += [("editor", EditorScreen.BINDINGS), ("confirm", ConfirmScreen.BINDINGS)]
+        sections += [
+            ("editor", EditorScreen.BINDINGS),
+            ("connect", ConnectScreen.BINDINGS),
+            ("confirm", ConfirmScreen.BINDINGS),
+        ]
         rows = []
         for where, bindings in sections:
             for binding in bindings:
