@@ -213,9 +213,13 @@ async def test_connect_facebook_pages_by_pasting_the_address(demo, sandbox, port
         assert f"already account {acme}" in str(listed["acme-coffee-page"].prompt)
         assert not any(listed[page].disabled for page in SANDBOX_PAGES)
         assert app.focused is offers
+        # Ticked and not read differently in the text itself, not only in colour.
+        assert "[x]" not in screen_text(app) and "[ ] Sandbox Bakery" in screen_text(app)
         for page in SANDBOX_PAGES:
             await tick(pilot, offers, page)
         assert sorted(offers.selected) == sorted(SANDBOX_PAGES)
+        await settle(pilot)
+        assert screen_text(app).count("[x]") == len(SANDBOX_PAGES)
         await pilot.press("ctrl+s")
         await wait_in_app(pilot, lambda: isinstance(app.screen, AccountsScreen), "the list")
         await settle(pilot)

@@ -121,7 +121,7 @@ def code_from_redirect(pasted: str, attempt: Authorization) -> str:
         if error in ("access_denied", "user_cancelled_authorize", "user_cancelled_login"):
             raise ValidationError(
                 f"{label} says the connection was not approved ({_plain(reason)}); nothing was "
-                "connected. Run the command again and choose Approve (or Continue)"
+                "connected. Try again and choose Approve (or Continue)"
             )
         raise ValidationError(
             f"{label} did not give a code ({_plain(error)}: {_plain(reason)}); nothing was "

@@ -30,6 +30,17 @@ _DONE_PAGE = """<!doctype html>
 """
 
 
+class PortBusy(ValidationError):
+    """The redirect URI's port is taken on this machine."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__(
+            f"port {port} on this machine is in use (another program, or another connect still "
+            "waiting); paste the address instead, or free the port"
+        )
+        self.port = port
+
+
 class RedirectListener:
     """One loopback HTTP server that waits for the redirect of one connection attempt."""
 
@@ -52,11 +63,7 @@ class RedirectListener:
             server = _Server(("127.0.0.1", self.port), self)
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
-                raise ValidationError(
-                    f"port {self.port} on this machine is in use (another program, or another "
-                    "connect still waiting); stop it, or leave out --listen and paste the "
-                    "address instead"
-                ) from None
+                raise PortBusy(self.port) from None
             raise ValidationError(f"cannot listen on {self.address}: {exc.strerror}") from None
         self._server = server
         self.port = int(server.server_address[1])

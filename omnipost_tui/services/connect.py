@@ -214,8 +214,8 @@ def receive_consent(ctx: Context, attempt: ConnectAttempt, pasted: str) -> Conse
 def _no_offers_message(platform: str) -> str:
     if platform == FACEBOOK:
         return (
-            "Facebook granted no Page to OmniPost; nothing was connected. Run the command again "
-            "and, in the dialog, choose the Pages OmniPost may publish to (Edit access / "
+            "Facebook granted no Page to OmniPost; nothing was connected. Try again and, on the "
+            "consent page, choose the Pages OmniPost may publish to (Edit access / "
             "Choose what you allow)"
         )
     return "LinkedIn granted no author to OmniPost; nothing was connected"
@@ -230,7 +230,7 @@ def _ask(platform: str, secrets: tuple[str, ...], call: Callable[[], T]) -> T:
         detail = redact_text(exc.message, secrets)
         if isinstance(exc, TokenExpired):
             detail = f"{detail}; the code may have been used already or expired"
-        later = "try again in a moment" if exc.retryable else "run the command again"
+        later = "try again in a moment" if exc.retryable else "try again"
         raise TokenCallFailed(
             f"could not connect with {label}: {detail}; nothing was connected, {later}"
         ) from None
@@ -385,12 +385,14 @@ def save_reconnect(ctx: Context, consent: Consent, account: int | str) -> Accoun
         row = account_by_ref(session, account)
         offer = consent.offer(row.external_id)
         if offer is None:
-            granted = "; ".join(o.label for o in consent.offers) or "nothing"
+            names = [o.label for o in consent.offers]
+            granted = "; ".join(names[:3]) + (
+                f" and {len(names) - 3} more" if len(names) > 3 else ""
+            )
             raise ValidationError(
                 f"account {row.id} is {row.name} ({row.external_id}), but {LABELS[row.platform]} "
-                f"granted {granted}; nothing was changed. Approve as someone who manages "
-                f"{row.name} (and allow that one), or connect the others with: omnipost account "
-                f"connect {row.platform} --brand {row.brand_id}"
+                f"granted {granted or 'nothing'}; nothing was changed. Approve as someone who "
+                f"manages {row.name} (and allow it), or connect the others as new accounts"
             )
         view = write_reconnected(ctx, session, row, offer.token)
     log.info(

@@ -30,7 +30,7 @@ from textual.widgets import Button, Input, Label, OptionList, Select, SelectionL
 from textual.widgets.option_list import Option
 from textual.widgets.selection_list import Selection
 
-from omnipost_tui.connectors.redirect_listener import RedirectListener
+from omnipost_tui.connectors.redirect_listener import PortBusy, RedirectListener
 from omnipost_tui.errors import OmniPostError, ValidationError
 from omnipost_tui.platforms import FACEBOOK, LABELS, LINKEDIN
 from omnipost_tui.services.connect import (
@@ -48,6 +48,7 @@ from omnipost_tui.services.views import AccountView, BrandView
 from omnipost_tui.text import clip, pad, visible, visible_line
 from omnipost_tui.tui.base import ServiceCalls
 from omnipost_tui.tui.toasts import ToastsOffTheCursor
+from omnipost_tui.tui.widgets.tick_list import TickList
 
 # What the chooser offers: (value, key, label).
 PASTE = "paste"
@@ -215,7 +216,7 @@ class ConnectScreen(ServiceCalls, ToastsOffTheCursor, ModalScreen[Connected | No
                 yield Label(
                     f"{self.label} lets OmniPost publish as (Space ticks one):", id="choose-hint"
                 )
-                yield SelectionList[str](id="offers", compact=True)
+                yield TickList(id="offers", compact=True)
                 yield Label("", id="notes", classes="text")
                 with Horizontal(id="buttons"):
                     yield Button("Connect", id="connect", variant="primary", compact=True)
@@ -303,8 +304,7 @@ class ConnectScreen(ServiceCalls, ToastsOffTheCursor, ModalScreen[Connected | No
 
     @staticmethod
     def _not_listening(listener: RedirectListener, exc: ValidationError) -> str:
-        # The listener's own message speaks of the CLI's --listen.
-        if "in use" in exc.message:
+        if isinstance(exc, PortBusy):
             return (
                 f"not listening on {listener.address}: the port is busy (another program, or "
                 "another connect still waiting); paste the address"
