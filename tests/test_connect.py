@@ -508,7 +508,7 @@ def test_reconnect_without_the_flag_says_how_to_retry(cli, platforms, services, 
         session.execute(
             update(PostVariant)
             .where(PostVariant.id == variant.id)
-            .values(status="failed", updated_at=clock.now())
+            .values(status="failed", last_error="the token expired", updated_at=clock.now())
         )
     pasted = platforms.approve("facebook", fixed_state)
     result = cli("account", "reconnect", str(acme.id), input=f"{pasted}\n")
@@ -723,3 +723,98 @@ def test_ctrl_c_at_the_prompt_is_one_line_and_stores_nothing(platforms, services
             proc.wait()
         os.close(master)
     assert accounts(services) == []
+
+
+# --- what a review found: renewal races, outages, and what counts as failed by expiry ----------
+
+
+def test_a_token_renewed_elsewhere_meanwhile_is_not_marked_expired(
+    cli, platforms, fixed_state, monkeypatch
+):
+    """Another worker renews the (expired) token between our read and our check: the account
+    stays connected and the post goes out with the new token."""
+    monkeypatch.setenv("OMNIPOST_QUEUE_URL", "memory://")
+    ctx = open_context(load_settings(), open_queue=open_queue)
+    org = connected_org(cli, platforms, ctx, fixed_state, -timedelta(minutes=1))
+    post = add_post(ctx, brand="Acme", title="Race", text="Renewed elsewhere").id
+    variant = add_variant(ctx, post=post, account=org, at=clock.now() + timedelta(seconds=1)).id
+    from omnipost_tui.services import tokens
+
+    real = tokens.refresh_account
+
+    def renewed_by_another_worker(ctx_: Context, ref: int | str):
+        real(ctx_, ref)  # the other worker's renewal lands first…
+        from omnipost_tui.errors import ConflictError
+
+        raise ConflictError("reconnected or removed meanwhile")  # …and ours loses the race
+
+    monkeypatch.setattr(tokens, "refresh_account", renewed_by_another_worker)
+    clock_now = clock.now
+    monkeypatch.setattr(clock, "now", lambda: clock_now() + timedelta(seconds=2))
+    assert publish_variant(ctx, variant) == "published"
+    assert get_account(ctx, org).status == "connected"
+    ctx.close()
+
+
+def test_a_renewal_the_platform_cannot_answer_now_is_retried_not_failed(
+    cli, platforms, fixed_state, monkeypatch
+):
+    monkeypatch.setenv("OMNIPOST_QUEUE_URL", "memory://")
+    ctx = open_context(load_settings(), open_queue=open_queue)
+    org = connected_org(cli, platforms, ctx, fixed_state, -timedelta(minutes=1))
+    post = add_post(ctx, brand="Acme", title="Outage", text="LinkedIn is down").id
+    variant = add_variant(ctx, post=post, account=org, at=clock.now() + timedelta(seconds=1)).id
+    platforms.sandbox.set_token_endpoint("html500")
+    clock_now = clock.now
+    monkeypatch.setattr(clock, "now", lambda: clock_now() + timedelta(seconds=2))
+    assert publish_variant(ctx, variant) == "retrying"
+    after = get_variant(ctx, variant)
+    assert "could not be renewed just now" in after.last_error
+    assert get_account(ctx, org).status == "connected"  # an outage is not the account's end
+    assert platforms.sandbox.posts == []
+    ctx.close()
+
+
+def test_only_failures_caused_by_the_expiry_are_offered_for_retry(
+    cli, platforms, services, fixed_state
+):
+    from omnipost_tui.models import PostVariant
+    from omnipost_tui.services.connect import failed_by_expiry
+
+    add_brand(services, "Acme")
+    connect_via(cli, platforms, fixed_state, "facebook", "--page", ACME_PAGE)
+    [acme] = accounts(services)
+    post = add_post(services, brand="Acme", title="Two", text="Two failures").id
+    later = clock.now() + timedelta(hours=1)
+    by_token, by_content = (
+        add_variant(services, post=post, account=acme.id, at=later).id for _ in "ab"
+    )
+    assert mark_account_expired(services, acme.id)
+    with services.db.write() as session:
+        for vid, why in (
+            (by_token, "Facebook says the token of Acme Coffee expired"),
+            (by_content, "Facebook refused the post: (#100) content rejected"),
+        ):
+            session.execute(
+                update(PostVariant).where(PostVariant.id == vid)
+                .values(status="failed", last_error=why, updated_at=clock.now())
+            )  # fmt: skip
+    assert failed_by_expiry(services, acme.id) == [by_token]
+    pasted = platforms.approve("facebook", fixed_state)
+    assert cli("account", "reconnect", str(acme.id), input=f"{pasted}\n").exit_code == 0
+    assert failed_by_expiry(services, acme.id) == []  # connected again: nothing to offer
+
+
+def test_all_when_every_page_is_connected_says_so(cli, platforms, services, fixed_state):
+    add_brand(services, "Acme")
+    connect_via(cli, platforms, fixed_state, "facebook", "--all")
+    pasted = platforms.approve("facebook", fixed_state)
+    result = cli("account", "connect", "facebook", "--brand", "Acme", "--all", input=f"{pasted}\n")
+    refused(result, "connected already", "omnipost account reconnect")
+
+
+def test_listen_needs_a_redirect_uri_on_this_machine(cli, platforms, services, monkeypatch):
+    add_brand(services, "Acme")
+    monkeypatch.setenv("OMNIPOST_OAUTH_REDIRECT_URI", "https://omnipost.example.com/callback")
+    result = cli("account", "connect", "facebook", "--brand", "Acme", "--listen")
+    refused(result, "not an http address on this machine", "paste the address")

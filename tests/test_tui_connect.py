@@ -282,10 +282,18 @@ async def test_deny_a_used_code_and_a_bad_paste_are_one_line_and_store_nothing(d
         assert attempt is not None
 
         async def submit(text: str, expect: str) -> str:
+            spent = screen.attempt
             await paste(pilot, "#pasted", text)
             await pilot.press("enter")
             await wait_in_app(pilot, lambda: error_line(app), f"the error ({expect})")
+            # The spent state is not offered again: a new link, a new state.
+            await wait_in_app(
+                pilot,
+                lambda: screen.attempt is not None and screen.attempt is not spent,
+                "a new link",
+            )
             await settle(pilot)
+            assert screen.attempt.url != spent.url  # type: ignore[union-attr]  # both there
             line = error_line(app)
             assert expect in line, line
             assert "\n" not in line and "Traceback" not in screen_text(app)
@@ -297,6 +305,8 @@ async def test_deny_a_used_code_and_a_bad_paste_are_one_line_and_store_nothing(d
         await submit(sign_in_link(attempt.url, "deny"), "was not approved")
         await submit("this is not it", "does not look like")
         # A code used once already (here by the test itself) is refused by the platform.
+        attempt = screen.attempt
+        assert attempt is not None
         used = sign_in_link(attempt.url)
         code = re.search(r"code=([^&]+)", used).group(1)  # type: ignore[union-attr]  # found
         await asyncio.to_thread(receive_consent, demo.ctx, attempt, used)
@@ -330,6 +340,10 @@ async def test_after_a_denial_through_the_listener_the_next_approval_gets_throug
         await wait_in_app(pilot, lambda: error_line(app), "the denial")
         assert "LinkedIn says the connection was not approved" in error_line(app)
         assert account_count(demo.ctx) == before
+        # A new link (the denied one's state is spent), and the listener waits for it.
+        await wait_in_app(
+            pilot, lambda: screen.attempt is not None and screen.listener is not None, "a new link"
+        )
         assert "close this tab" in (await browser("approve")).text
         await wait_in_app(pilot, lambda: screen.consent is not None, "the consent")
         offers = await wait_for_offers(pilot, screen)

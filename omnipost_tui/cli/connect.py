@@ -234,7 +234,7 @@ def _consent(app: App, attempt: ConnectAttempt, listen: int | None, timeout: flo
 def _choose(consent: Consent, chosen: Sequence[str], everything: bool) -> list[str]:
     """The external ids to connect: named, all, or picked from a numbered list."""
     if everything:
-        return [o.external_id for o in consent.offers if o.connected_as is None]
+        return _all_new(consent)
     if chosen:
         return list(chosen)
     offers = consent.offers
@@ -249,11 +249,22 @@ def _choose(consent: Consent, chosen: Sequence[str], everything: bool) -> list[s
     return _picked(answer, consent)
 
 
+def _all_new(consent: Consent) -> list[str]:
+    new = [o.external_id for o in consent.offers if o.connected_as is None]
+    if not new:
+        accounts = ", ".join(str(o.connected_as) for o in consent.offers)
+        raise ValidationError(
+            f"every one {LABELS[consent.platform]} granted is connected already (account "
+            f"{accounts}); to renew a token: omnipost account reconnect ID"
+        )
+    return new
+
+
 def _picked(answer: str, consent: Consent) -> list[str]:
     offers = consent.offers
     text = answer.strip().lower()
     if text == "all":
-        return [o.external_id for o in offers if o.connected_as is None]
+        return _all_new(consent)
     picked = []
     for part in text.replace(" ", ",").split(","):
         if not part:

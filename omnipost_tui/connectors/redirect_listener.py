@@ -23,6 +23,9 @@ from omnipost_tui.errors import ValidationError
 
 log = logging.getLogger("omnipost.connect")
 
+# Names a browser on this machine reaches the listener by.
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1"})
+
 _DONE_PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>OmniPost</title></head>
 <body style="font-family: sans-serif; margin: 3em">
@@ -46,8 +49,15 @@ class RedirectListener:
 
     def __init__(self, redirect_uri: str, state: str, *, port: int | None = None) -> None:
         parts = urlsplit(redirect_uri)
+        if parts.scheme != "http" or parts.hostname not in LOOPBACK_HOSTS:
+            raise ValidationError(
+                f"the redirect URI {redirect_uri} is not an http address on this machine, so "
+                "nothing here can wait for it; paste the address instead (or set "
+                "oauth_redirect_uri to http://localhost:PORT/callback in the apps and here)"
+            )
         self.path = parts.path or "/"
         self.port = port if port is not None else (parts.port or 80)
+        self._lock = threading.Lock()  # the server answers on several threads
         self._state = state
         self._received: str | None = None
         self._arrived = threading.Event()
@@ -119,10 +129,11 @@ class RedirectListener:
                 "Not this connection",
                 "This link belongs to another connection attempt; use the one OmniPost printed.",
             )
-        if self._arrived.is_set():
-            return 200, "Already received", "OmniPost has it already; you can close this tab."
-        self._received = f"{path}?{query}"
-        self._arrived.set()
+        with self._lock:
+            if self._arrived.is_set():
+                return 200, "Already received", "OmniPost has it already; you can close this tab."
+            self._received = f"{path}?{query}"
+            self._arrived.set()
         if params.get("error"):
             return (
                 200,

@@ -40,6 +40,8 @@ RECORD_RETRY_FIRST_S = 0.5
 RECORD_RETRY_MAX_S = 10.0
 # Longer than any lock or restart worth waiting for; after that the log holds the answer.
 RECORD_ANSWER_FOR = timedelta(hours=1)
+# _refusal's answer when the account changed while it looked (a token renewed meanwhile).
+ACCOUNT_CHANGED = "account changed meanwhile"
 
 
 class AttemptFields(TypedDict):
@@ -65,12 +67,27 @@ def publish_variant(ctx: Context, variant_id: int, *, worker_id: str | None = No
         clock.sleep(early)
         now = clock.now()
 
-    if _renewal_due(ctx, state, now) and tokens.renew_before_publishing(ctx, state.account_id):
-        renewed = publishing.load_due_state(ctx, variant_id)
-        if renewed is None or renewed.due_at is None:
+    renewal = tokens.Renewal.NOT_NEEDED
+    if _renewal_due(ctx, state, now):
+        renewal = tokens.renew_before_publishing(ctx, state.account_id)
+        # Whatever happened, decide on the account as it is now (renewed here or elsewhere).
+        reloaded = publishing.load_due_state(ctx, variant_id)
+        if reloaded is None or reloaded.due_at is None:
             return None
-        state = renewed
+        state = reloaded
+    if renewal is tokens.Renewal.NOT_NOW and _token_expired(state, now):
+        # The token ran out and the platform could not renew it just now: that is an outage,
+        # not the account's end. Counted as an attempt that sent nothing, retried later.
+        return _retry_renewal_later(ctx, variant_id, now, worker_id)
     refusal = _refusal(ctx, state, now)
+    if refusal is ACCOUNT_CHANGED:
+        again = publishing.load_due_state(ctx, variant_id)
+        if again is None or again.due_at is None:
+            return None
+        state = again
+        refusal = _refusal(ctx, state, now)
+        if refusal is ACCOUNT_CHANGED:
+            return None  # still moving under us: the sweep looks again
     if refusal is not None:
         if publishing.fail_before_claim(ctx, variant_id, state.status, state.due_at, refusal, now):
             log.warning(refusal, extra={"variant": variant_id, "outcome": FAILED})
@@ -94,14 +111,44 @@ def _renewal_due(ctx: Context, state: DueState, now: datetime) -> bool:
     return state.account_status == CONNECTED and expires is not None and expires <= soon
 
 
+def _token_expired(state: DueState, now: datetime) -> bool:
+    return state.token_expires_at is not None and state.token_expires_at <= now
+
+
+def _retry_renewal_later(
+    ctx: Context, variant_id: int, now: datetime, worker_id: str | None
+) -> str | None:
+    claim = publishing.claim_variant(ctx, variant_id, now, worker_id or ctx.worker_id)
+    if claim is None:
+        return None
+    fields: AttemptFields = {
+        "variant": claim.variant_id,
+        "platform": claim.platform,
+        "attempt": claim.attempt_no,
+    }
+    reason = "the token ran out and could not be renewed just now; nothing was sent"
+    record = AttemptRecord(result=FAIL, error_class="token_renewal", error_message=reason)
+    outcome = retry.before_sending(
+        reason, attempt_in_round=claim.attempt_in_round, settings=ctx.settings, now=now
+    )
+    return _finish(ctx, claim, record, outcome, fields)
+
+
 def _refusal(ctx: Context, state: DueState, now: datetime) -> str | None:
     """Why this due variant must fail without any HTTP call, or None."""
     if state.due_at is not None and state.due_at < publishing.missed_cutoff(ctx, now):
         return publishing.missed_message(ctx, state.due_at)
-    expired = state.token_expires_at is not None and state.token_expires_at <= now
-    if expired and state.account_status == CONNECTED:
-        # Known to be expired: asking the platform would only confirm it.
-        mark_account_expired(ctx, state.account_id)
+    expired = _token_expired(state, now)
+    # Known to be expired: asking the platform would only confirm it. Only the token read
+    # above: one renewed or reconnected meanwhile stays connected, and is looked at again.
+    if (
+        expired
+        and state.account_status == CONNECTED
+        and not mark_account_expired(
+            ctx, state.account_id, refused_token=state.access_token_encrypted or None
+        )
+    ):
+        return ACCOUNT_CHANGED
     if state.account_status != CONNECTED or expired:
         status = "expired" if expired else state.account_status
         return (

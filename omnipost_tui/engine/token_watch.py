@@ -8,7 +8,7 @@ run it once); it runs as a queue task of its own, since it waits on the platform
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from omnipost_tui.engine import alerting
 from omnipost_tui.engine.queue import engine_queue
@@ -39,15 +39,20 @@ def start_if_due(ctx: Context, now: datetime) -> bool:
     return True
 
 
+# Renewed this far ahead: before the "expiring" warning (EXPIRY_WARNING) would ask a human about
+# a token OmniPost renews by itself (the check runs once a day, so a day more, and one spare).
+RENEW_WITHIN = EXPIRY_WARNING + timedelta(days=2)
+
+
 def _renewable_soon(ctx: Context) -> list[AccountView]:
-    return [v for v in tokens.expiring_accounts(ctx, EXPIRY_WARNING) if tokens.renewable(ctx, v)]
+    return [v for v in tokens.expiring_accounts(ctx, RENEW_WITHIN) if tokens.renewable(ctx, v)]
 
 
 def check_tokens(ctx: Context) -> list[tokens.TokenOutcome]:
-    """Renew what expires within the warning window and can be renewed; log each account's
+    """Renew what expires within RENEW_WITHIN and can be renewed; log each account's
     outcome; raise the usual alerts for what needs a human (an expired account, a token about
     to run out that cannot be renewed)."""
-    window = format_duration(EXPIRY_WARNING.total_seconds())
+    window = format_duration(RENEW_WITHIN.total_seconds())
     outcomes = []
     for view in _renewable_soon(ctx):
         outcome = tokens.refresh_one(ctx, view.id)

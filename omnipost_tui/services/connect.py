@@ -22,7 +22,7 @@ from typing import TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from omnipost_tui.connectors.errors import PermissionDenied, PlatformError, TokenExpired
 from omnipost_tui.connectors.oauth import (
@@ -43,7 +43,7 @@ from omnipost_tui.connectors.tokens import (
     facebook_page_tokens,
 )
 from omnipost_tui.errors import ValidationError
-from omnipost_tui.models import REVOKED, ConnectedSocialAccount, PostVariant
+from omnipost_tui.models import EXPIRED, REVOKED, ConnectedSocialAccount, PostVariant
 from omnipost_tui.platforms import FACEBOOK, LABELS
 from omnipost_tui.redact import redact_text
 from omnipost_tui.services.accounts import (
@@ -403,12 +403,12 @@ def save_reconnect(ctx: Context, consent: Consent, account: int | str) -> Accoun
 
 
 def failed_by_expiry(ctx: Context, account: int | str) -> list[int]:
-    """The variants of ``account`` that failed because its token had expired: the failed ones
-    since it was last marked expired (nothing else can fail on an account that cannot
-    publish)."""
+    """The variants of ``account`` that failed because its token had expired: while it is
+    expired, those failed since it was marked so whose error says it was the token (nothing
+    else fails on an account that cannot publish, but a failure from before stays out)."""
     with ctx.db.read() as session:
         row = account_by_ref(session, account)
-        if row.expired_at is None:
+        if row.status != EXPIRED or row.expired_at is None:
             return []
         return list(
             session.scalars(
@@ -417,6 +417,10 @@ def failed_by_expiry(ctx: Context, account: int | str) -> list[int]:
                     PostVariant.account_id == row.id,
                     PostVariant.status == FAILED,
                     PostVariant.updated_at >= row.expired_at - _EXPIRY_MARGIN,
+                    or_(
+                        PostVariant.last_error.contains("expired"),
+                        PostVariant.last_error.contains("revoked"),
+                    ),
                 )
                 .order_by(PostVariant.id)
             ).all()

@@ -8,7 +8,7 @@ the attempt and the variant's new status in one transaction, guarded by the clai
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
@@ -56,6 +56,8 @@ class DueState:
     account_name: str
     account_status: str
     token_expires_at: datetime | None
+    # As read: marking the account expired for it must not hit a token renewed meanwhile.
+    access_token_encrypted: str = field(default="", repr=False)
 
 
 def load_due_state(ctx: Context, variant_id: int) -> DueState | None:
@@ -72,6 +74,7 @@ def load_due_state(ctx: Context, variant_id: int) -> DueState | None:
             account_name=variant.account.name,
             account_status=variant.account.status,
             token_expires_at=variant.account.token_expires_at,
+            access_token_encrypted=variant.account.access_token_encrypted,
         )
 
 

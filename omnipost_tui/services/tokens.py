@@ -15,7 +15,8 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from enum import Enum
 from typing import TypeVar
 
 from sqlalchemy import or_, select, update
@@ -54,6 +55,10 @@ class TokenCallFailed(OmniPostError):
     """The platform could not be reached, or refused for a reason other than the token itself
     (wrong app credentials, an outage); nothing was changed."""
 
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable  # an outage or a rate limit: later may work
+
 
 @dataclass(frozen=True)
 class TokenOutcome:
@@ -65,6 +70,7 @@ class TokenOutcome:
     ok: bool  # refreshed / checked and valid
     account: AccountView  # the account as it is now
     error: str | None = None
+    retryable: bool = False  # the platform could not be asked; later may work
 
 
 @dataclass(frozen=True)
@@ -204,9 +210,33 @@ def refresh_expiring(ctx: Context, within: timedelta) -> list[tuple[int, TokenOu
     return [(account_id, _outcome(ctx, account_id, refresh_account)) for account_id in ids]
 
 
-def refresh_one(ctx: Context, account_id: int) -> TokenOutcome:
-    """``refresh_account`` as an outcome (a batch goes on after a failure)."""
-    return _outcome(ctx, account_id, refresh_account)
+def refresh_one(
+    ctx: Context, account_id: int, *, expected_expiry: datetime | object | None = ...
+) -> TokenOutcome:
+    """``refresh_account`` as an outcome (a batch goes on after a failure), one renewal per
+    account at a time in this process. ``expected_expiry``: the expiry that made the caller
+    renew; if the token changed meanwhile (renewed elsewhere), that counts as renewed."""
+    with _renewing(account_id):
+        if expected_expiry is not ...:
+            now = get_account(ctx, account_id)
+            if now.token_expires_at != expected_expiry and now.status == CONNECTED:
+                return _outcome_of(now, None)
+        try:
+            view = refresh_account(ctx, account_id)
+        except ConflictError:
+            # Renewed, reconnected (or removed) by someone else while we asked: theirs stands.
+            current = get_account(ctx, account_id)
+            return _outcome_of(current, token_problem(current))
+        except TokenCallFailed as exc:
+            current = get_account(ctx, account_id)
+            return _outcome_of(current, exc.message, retryable=exc.retryable)
+        except OmniPostError as exc:
+            return _outcome_of(get_account(ctx, account_id), exc.message)
+    return _outcome_of(view, token_problem(view))
+
+
+def _outcome_of(view: AccountView, error: str | None, *, retryable: bool = False) -> TokenOutcome:
+    return TokenOutcome(view.id, view.name, view.platform, error is None, view, error, retryable)
 
 
 def expiring_accounts(ctx: Context, within: timedelta) -> list[AccountView]:
@@ -241,33 +271,33 @@ def renewable(ctx: Context, view: AccountView) -> bool:
     return view.platform == FACEBOOK or view.has_refresh_token
 
 
-def renew_before_publishing(ctx: Context, account_id: int) -> bool:
+class Renewal(Enum):
+    """What ``renew_before_publishing`` did."""
+
+    NOT_NEEDED = "not needed"  # far from expiry, never expires, or OmniPost cannot renew it
+    RENEWED = "renewed"  # a new token is stored (by this call or, meanwhile, another)
+    REFUSED = "refused"  # the platform refused: the account is marked expired, or needs you
+    NOT_NOW = "not now"  # the platform could not be asked (down, overloaded): try again later
+
+
+def renew_before_publishing(ctx: Context, account_id: int) -> Renewal:
     """Renew a token that has expired or will within ``token_renew_before``, where it can be
     (before a publish, so the post does not fail on a token that could have been renewed).
-
-    True when a new token was stored. Never raises for the platform's answer: a publish goes on
-    with the token it has (the platform then says whether it still works); a token the platform
-    refused has marked the account expired.
-    """
+    Never raises for the platform's answer."""
     view = get_account(ctx, account_id)
     soon = clock.now() + timedelta(seconds=ctx.settings.token_renew_before)
     due = view.token_expires_at is not None and view.token_expires_at <= soon
     if view.status != CONNECTED or view.token_never_expires or not due or not renewable(ctx, view):
-        return False
-    with _renewing(account_id):
-        again = get_account(ctx, account_id)
-        if again.token_expires_at != view.token_expires_at or again.status != CONNECTED:
-            return True  # another thread renewed it (or it changed) meanwhile
-        try:
-            refresh_account(ctx, account_id)
-        except OmniPostError as exc:
-            log.warning(
-                "could not renew the token before publishing: %s",
-                exc.message,
-                extra={"account": account_id, "platform": view.platform, "outcome": "not renewed"},
-            )
-            return False
-    return True
+        return Renewal.NOT_NEEDED
+    outcome = refresh_one(ctx, account_id, expected_expiry=view.token_expires_at)
+    if outcome.ok:
+        return Renewal.RENEWED
+    log.warning(
+        "could not renew the token before publishing: %s",
+        outcome.error,
+        extra={"account": account_id, "platform": view.platform, "outcome": "not renewed"},
+    )
+    return Renewal.NOT_NOW if outcome.retryable else Renewal.REFUSED
 
 
 _RENEWING: dict[int, threading.Lock] = {}
@@ -277,7 +307,9 @@ _RENEWING_GUARD = threading.Lock()
 @contextmanager
 def _renewing(account_id: int) -> Iterator[None]:
     """One renewal per account at a time in this process (several variants of one account fall
-    due together; a LinkedIn refresh token must not be spent twice at once)."""
+    due together, and the daily check may run meanwhile). Across processes the compare-and-set
+    on the stored token decides; LinkedIn's refresh tokens do not change when used, so a second
+    renewal elsewhere only gives another valid token."""
     with _RENEWING_GUARD:
         lock = _RENEWING.setdefault(account_id, threading.Lock())
     with lock:
@@ -414,7 +446,8 @@ def _ask(
         detail = redact_text(exc.message, secrets)
         later = "; try again later" if exc.retryable else ""
         raise TokenCallFailed(
-            f"could not {verb} the token of {stored.label}: {detail}; nothing was changed{later}"
+            f"could not {verb} the token of {stored.label}: {detail}; nothing was changed{later}",
+            retryable=exc.retryable,
         ) from None
 
 

@@ -30,7 +30,7 @@ from textual.widgets import Button, Input, Label, OptionList, Select, SelectionL
 from textual.widgets.option_list import Option
 from textual.widgets.selection_list import Selection
 
-from omnipost_tui.connectors.redirect_listener import PortBusy, RedirectListener
+from omnipost_tui.connectors.redirect_listener import LOOPBACK_HOSTS, PortBusy, RedirectListener
 from omnipost_tui.errors import OmniPostError, ValidationError
 from omnipost_tui.platforms import FACEBOOK, LABELS, LINKEDIN
 from omnipost_tui.services.connect import (
@@ -57,7 +57,6 @@ CHOICES = (
     (LINKEDIN, "l", "Connect with LinkedIn"),
     (PASTE, "p", "Paste a token made elsewhere"),
 )
-LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 LISTEN_POLL_S = 0.2  # how often the dialog looks whether the browser came back
 NAME_WIDTH = 30  # the widest name in the list of what to connect; longer ones are clipped
 
@@ -236,6 +235,10 @@ class ConnectScreen(ServiceCalls, ToastsOffTheCursor, ModalScreen[Connected | No
         self.query_one("#choose-step").display = False
         for key in ("status", "error"):
             self._say(key, "")
+        self._begin()
+
+    def _begin(self) -> None:
+        """A new attempt: a fresh link and state (a state is good for one answer only)."""
         self.call(
             partial(
                 begin_connect,
@@ -363,16 +366,15 @@ class ConnectScreen(ServiceCalls, ToastsOffTheCursor, ModalScreen[Connected | No
     def _not_consented(self, exc: BaseException) -> None:
         self._asking = False
         self._say("status", "")
-        if self._from_listener and self.listener is not None:
-            # It takes one answer; the next approval must get through too.
-            self.listener.stop()
-            self.listener = None
-            self._listen()
+        # That attempt's state is spent: a new link (and a new listener) for the next try.
+        self._stop_listening()
+        self.attempt = None
+        self._begin()
         if not isinstance(exc, OmniPostError):
             self.app.report_error(exc)
             return
         self._say("error", exc.message)
-        self._say("status", "approve again with the same link and paste the new address, or Esc")
+        self._say("status", "open the new link above, approve, and paste the address; or Esc")
         self.query_one("#pasted", Input).focus()
 
     def _consented(self, consent: Consent) -> None:
