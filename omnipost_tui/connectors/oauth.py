@@ -34,12 +34,11 @@ from omnipost_tui.connectors.calls import (
     facebook_error,
     graph_base,
     json_object,
-    linkedin_oauth_error,
     required_str,
 )
 from omnipost_tui.connectors.errors import Permanent, PermissionDenied, PlatformError
 from omnipost_tui.connectors.linkedin import RESTLI_PROTOCOL, classify_linkedin_error
-from omnipost_tui.connectors.tokens import TokenGrant
+from omnipost_tui.connectors.tokens import TokenGrant, linkedin_grant
 from omnipost_tui.errors import ValidationError
 from omnipost_tui.platforms import FACEBOOK, LABELS
 
@@ -234,17 +233,7 @@ def linkedin_exchange_code(
         content=body,
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
-    if not response.is_success:
-        raise linkedin_oauth_error(response, secrets, "authorization code")
-    data = json_object(response, "LinkedIn", secrets)
-    token = required_str(data, "access_token", "LinkedIn", response, secrets)
-    refresh = data.get("refresh_token")
-    return TokenGrant(
-        access_token=token,
-        expires_at=expires_in(data.get("expires_in")),
-        refresh_token=refresh if isinstance(refresh, str) and refresh else None,
-        refresh_token_expires_at=expires_in(data.get("refresh_token_expires_in")),
-    )
+    return linkedin_grant(response, secrets, "authorization code")
 
 
 def linkedin_member(

@@ -182,15 +182,21 @@ def linkedin_refresh(
     }
     url = f"{oauth_url.rstrip('/')}/oauth/v2/accessToken"
     response = call(client, timeout, "LinkedIn", "POST", url, secrets, data=form)
+    return linkedin_grant(response, secrets, "refresh token")
+
+
+def linkedin_grant(response: httpx.Response, secrets: tuple[str, ...], what: str) -> TokenGrant:
+    """What LinkedIn's token endpoint answered (for a code or a refresh token): the access
+    token, the refresh token where the app has them, and both expiries."""
     if not response.is_success:
-        raise linkedin_oauth_error(response, secrets, "refresh token")
+        raise linkedin_oauth_error(response, secrets, what)
     data = json_object(response, "LinkedIn", secrets)
     access_token = required_str(data, "access_token", "LinkedIn", response, secrets)
-    new_refresh = data.get("refresh_token")
+    refresh = data.get("refresh_token")
     return TokenGrant(
         access_token=access_token,
         expires_at=expires_in(data.get("expires_in")),
-        refresh_token=new_refresh if isinstance(new_refresh, str) and new_refresh else None,
+        refresh_token=refresh if isinstance(refresh, str) and refresh else None,
         refresh_token_expires_at=expires_in(data.get("refresh_token_expires_in")),
     )
 
