@@ -2,8 +2,10 @@
 
 from omnipost_tui.connectors.base import (
     Connector,
+    ImageUpload,
     PublishRequest,
     PublishResult,
+    StagedImage,
     summarize_request,
 )
 from omnipost_tui.connectors.errors import (
@@ -23,6 +25,7 @@ from omnipost_tui.connectors.little_text import escape_little_text
 __all__ = [
     "Connector",
     "FacebookConnector",
+    "ImageUpload",
     "LinkedInConnector",
     "MaybePublished",
     "Permanent",
@@ -31,6 +34,7 @@ __all__ = [
     "PublishRequest",
     "PublishResult",
     "RateLimited",
+    "StagedImage",
     "TokenExpired",
     "Transient",
     "classify_facebook_error",

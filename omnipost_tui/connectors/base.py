@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
@@ -23,6 +25,52 @@ from omnipost_tui.times import format_seconds
 
 
 @dataclass(frozen=True)
+class ImageUpload:
+    """One picture of a post: OmniPost's own copy of the file (named by its content hash)."""
+
+    position: int  # 1-based, the order the platform shows them in
+    path: Path
+    sha256: str
+    size: int  # bytes
+    mime: str  # image/jpeg, image/png or image/gif (checked by content when attached)
+    alt: str = ""
+
+    def read(self) -> bytes:
+        """The file's bytes, checked against the hash it was attached with.
+
+        Raises ``Permanent`` (nothing was sent) when the file is gone or changed: sending some
+        other picture, or failing half-way through the uploads, helps nobody.
+        """
+        try:
+            data = self.path.read_bytes()
+        except OSError as exc:
+            raise Permanent(
+                f"image {self.position} ({self.path.name}) cannot be read: "
+                f"{exc.strerror or type(exc).__name__}; attach it again",
+                request_sent=False,
+            ) from None
+        if hashlib.sha256(data).hexdigest() != self.sha256:
+            raise Permanent(
+                f"image {self.position} ({self.path.name}) changed on disk since it was "
+                "attached; attach it again",
+                request_sent=False,
+            )
+        return data
+
+
+@dataclass(frozen=True)
+class StagedImage:
+    """An image uploaded to the platform but not public yet (a Facebook photo with
+    ``published=false``, a LinkedIn image URN): the create call refers to it by ``media_id``."""
+
+    position: int
+    sha256: str
+    media_id: str
+    # For the attempt log: the upload's requests and answers, redacted (never the bytes).
+    summary: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
 class PublishRequest:
     """One post to publish on one account."""
 
@@ -31,6 +79,9 @@ class PublishRequest:
     access_token: str = field(repr=False)
     text: str
     link: str | None = None
+    images: tuple[ImageUpload, ...] = ()
+    # What ``Connector.stage`` uploaded for this request's images, by position.
+    staged: tuple[StagedImage, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -44,7 +95,29 @@ class PublishResult:
 
 
 class Connector(Protocol):
+    """Publishing is preparation (``stage`` each image ``to_stage`` names; nothing is public
+    yet, so any failure there is safe to retry) and then one create call, ``publish``: the
+    sending point of DESIGN.md's guarantees."""
+
     platform: str
+
+    def to_stage(self, request: PublishRequest) -> tuple[ImageUpload, ...]:
+        """The images that must be uploaded before ``publish`` (all, some, or none)."""
+        ...
+
+    def stage(self, request: PublishRequest, image: ImageUpload) -> StagedImage:
+        """Upload one image without making anything public. Raises PlatformError with
+        ``request_sent=False`` (never MaybePublished): a lost answer here publishes nothing."""
+        ...
+
+    def still_there(self, request: PublishRequest, staged: StagedImage) -> bool:
+        """Whether an image staged earlier (by another attempt) can still be used."""
+        ...
+
+    def discard(self, request: PublishRequest, staged: StagedImage) -> None:
+        """Delete a staged image the post will never use, where the platform allows it.
+        Best effort: raises nothing."""
+        ...
 
     def publish(self, request: PublishRequest) -> PublishResult: ...
 
@@ -156,6 +229,19 @@ class HttpConnector:
         self._timeout = timeout
         self._owns_client = client is None
         self._client = client if client is not None else httpx.Client(timeout=timeout)
+
+    # Until a platform's connector says otherwise, nothing is staged before the create call.
+    def to_stage(self, request: PublishRequest) -> tuple[ImageUpload, ...]:
+        return ()
+
+    def stage(self, request: PublishRequest, image: ImageUpload) -> StagedImage:
+        raise Permanent(f"{self.label} cannot take images here", request_sent=False)
+
+    def still_there(self, request: PublishRequest, staged: StagedImage) -> bool:
+        return False
+
+    def discard(self, request: PublishRequest, staged: StagedImage) -> None:
+        return None
 
     def close(self) -> None:
         # A borrowed client belongs to whoever passed it in; closing it would break them.
