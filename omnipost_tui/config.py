@@ -64,6 +64,11 @@ class Paths:
         return self.log_dir / "omnipost.log"
 
     @property
+    def media_dir(self) -> Path:
+        """OmniPost's copies of attached images, each named by its content's SHA-256."""
+        return self.data_dir / "media"
+
+    @property
     def own_dirs(self) -> tuple[Path, ...]:
         """The directories that are OmniPost's alone (``OMNIPOST_HOME`` itself when it is set,
         else the ``omnipost`` directories platformdirs names), each once."""
@@ -420,6 +425,41 @@ OPTIONS: tuple[Option, ...] = (
         lambda p: "rest",
         "'rest' (Posts API) or 'ugc' (legacy ugcPosts)",
     ),
+    # Image limits. Facebook publishes no hard figures; about 10 MB a photo and 10 photos a post
+    # are the working ones (DESIGN.md). LinkedIn's Images API: under 36,152,320 pixels, and a
+    # multi-image post takes 2 to 20.
+    Option(
+        "facebook_image_max_bytes",
+        _positive_int,
+        lambda p: 10 * 1024 * 1024,
+        "largest image file a Facebook post may carry, in bytes",
+    ),
+    Option("facebook_max_images", _positive_int, lambda p: 10, "images per Facebook post"),
+    Option(
+        "linkedin_image_max_pixels",
+        _positive_int,
+        lambda p: 36_152_320,
+        "largest image a LinkedIn post may carry, in pixels (width × height)",
+    ),
+    Option("linkedin_max_images", _positive_int, lambda p: 20, "images per LinkedIn post"),
+    Option(
+        "image_alt_max_chars",
+        _positive_int,
+        lambda p: 1000,
+        "longest alt text of an image (LinkedIn takes up to 4,086 characters)",
+    ),
+    Option(
+        "stage_media_before",
+        _positive_seconds,
+        lambda p: 300,
+        "seconds before its time that a post's images are uploaded, so it leaves on the minute",
+    ),
+    Option(
+        "image_ready_timeout",
+        _positive_float,
+        lambda p: 60.0,
+        "seconds to wait for LinkedIn to finish processing an uploaded image",
+    ),
     Option("http_timeout", _positive_float, lambda p: 30.0, "seconds to wait for a platform"),
     Option(
         "publish_timeout",
@@ -498,6 +538,13 @@ class Settings:
     token_renew_before: int
     linkedin_version: str
     linkedin_api: str
+    facebook_image_max_bytes: int
+    facebook_max_images: int
+    linkedin_image_max_pixels: int
+    linkedin_max_images: int
+    image_alt_max_chars: int
+    stage_media_before: int
+    image_ready_timeout: float
     http_timeout: float
     publish_timeout: int
     # Kept out of repr(): a Settings (or a Context holding one) in a log or traceback must not
