@@ -113,6 +113,77 @@ class Post(Base):
 
     brand: Mapped[Brand] = relationship()
     variants: Mapped[list[PostVariant]] = relationship(back_populates="post")
+    images: Mapped[list[PostImage]] = relationship(
+        order_by="PostImage.position", cascade="all, delete-orphan"
+    )
+
+
+# A variant's images: the post's (inherit), none, or its own list.
+IMAGES_INHERIT = "inherit"
+IMAGES_NONE = "none"
+IMAGES_OWN = "own"
+IMAGES_MODES = (IMAGES_INHERIT, IMAGES_NONE, IMAGES_OWN)
+
+
+class MediaFile(Base):
+    """A file in the media directory, named by the SHA-256 of its content."""
+
+    __tablename__ = "media_files"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    format: Mapped[str] = mapped_column(String(10))  # JPEG | PNG | GIF, read from the content
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PostImage(Base):
+    __tablename__ = "post_images"
+    __table_args__ = (Index("ix_post_images_post_position", "post_id", "position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)  # 1-based
+    sha256: Mapped[str] = mapped_column(
+        ForeignKey("media_files.sha256", ondelete="RESTRICT"), index=True
+    )
+    alt_text: Mapped[str] = mapped_column(Text, default="")
+    original_name: Mapped[str] = mapped_column(String(300))
+
+    media: Mapped[MediaFile] = relationship(lazy="joined")
+
+
+class VariantImage(Base):
+    __tablename__ = "variant_images"
+    __table_args__ = (Index("ix_variant_images_variant_position", "variant_id", "position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    variant_id: Mapped[int] = mapped_column(ForeignKey("post_variants.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(
+        ForeignKey("media_files.sha256", ondelete="RESTRICT"), index=True
+    )
+    alt_text: Mapped[str] = mapped_column(Text, default="")
+    original_name: Mapped[str] = mapped_column(String(300))
+
+    media: Mapped[MediaFile] = relationship(lazy="joined")
+
+
+class StagedMedia(Base):
+    """An image uploaded for a variant ahead of its create call (nothing public yet)."""
+
+    __tablename__ = "staged_media"
+    __table_args__ = (
+        UniqueConstraint("variant_id", "account_id", "sha256", name="uq_staged_media"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    variant_id: Mapped[int] = mapped_column(ForeignKey("post_variants.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    media_id: Mapped[str] = mapped_column(String(300))
+    staged_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class PostVariant(Base):
@@ -150,10 +221,14 @@ class PostVariant(Base):
     # When a queue message was last sent for the current due time (NULL: none yet). Reset whenever
     # the due time changes; lets the sweep skip variants already on their way.
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    images_mode: Mapped[str] = mapped_column(String(10), default=IMAGES_INHERIT)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     post: Mapped[Post] = relationship(back_populates="variants")
+    own_images: Mapped[list[VariantImage]] = relationship(
+        order_by="VariantImage.position", cascade="all, delete-orphan"
+    )
     account: Mapped[ConnectedSocialAccount] = relationship()
     publication_attempts: Mapped[list[PublicationAttempt]] = relationship(
         back_populates="variant", order_by="PublicationAttempt.attempt_no"

@@ -7,7 +7,7 @@ writes the post and every variant in one transaction, or nothing at all.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
 from typing import TypeVar
@@ -15,16 +15,32 @@ from typing import TypeVar
 from sqlalchemy.orm import Session
 
 from omnipost_tui import clock
+from omnipost_tui.config import Settings
 from omnipost_tui.errors import InvalidTransition, OmniPostError, ValidationError
-from omnipost_tui.models import CONNECTED, REVOKED, ConnectedSocialAccount, Post, PostVariant
+from omnipost_tui.models import (
+    CONNECTED,
+    IMAGES_INHERIT,
+    REVOKED,
+    ConnectedSocialAccount,
+    MediaFile,
+    Post,
+    PostVariant,
+)
 from omnipost_tui.services.context import Context
 from omnipost_tui.services.dispatch import dispatch_saved
 from omnipost_tui.services.lookup import brand_by_ref, post_by_id, variant_by_id
+from omnipost_tui.services.media import (
+    alt_problem,
+    images_problem,
+    missing_file,
+    missing_message,
+    set_post_images,
+)
 from omnipost_tui.services.posts import validate_link, validate_text, validate_title
 from omnipost_tui.services.texts import text_problem
 from omnipost_tui.services.transitions import change_variant
 from omnipost_tui.services.variants import check_future, due_again
-from omnipost_tui.services.views import PostView, VariantView
+from omnipost_tui.services.views import ImageView, PostView, VariantView, images_of
 from omnipost_tui.states import DRAFT, EDIT, FAILED, WAITING, Saved, due_time, on_save
 from omnipost_tui.text import check_text
 
@@ -47,6 +63,9 @@ class PostPlan:
     link: str | None = None
     variants: tuple[VariantPlan, ...] = ()
     post_id: int | None = None  # editing an existing post
+    # The post's pictures in order (each already in the media directory: media.add_file);
+    # None leaves an existing post's images as they are.
+    images: tuple[ImageView, ...] | None = None
 
 
 @dataclass
@@ -92,7 +111,13 @@ def variant_field(index: int, name: str) -> str:
     return f"variant.{index}.{name}"
 
 
-_FIELD_NAMES = {"at": "time", "text": "text", "account": "account", "variant": "variant"}
+_FIELD_NAMES = {
+    "at": "time",
+    "text": "text",
+    "account": "account",
+    "variant": "variant",
+    "images": "images",
+}
 
 
 def field_label(key: str) -> str:
@@ -123,6 +148,7 @@ def load_post(ctx: Context, post_id: int | str) -> LoadedPost:
             text=post.base_text,
             link=post.link,
             post_id=post.id,
+            images=tuple(ImageView.of(row) for row in post.images),
             variants=tuple(
                 VariantPlan(
                     account_id=v.account_id,
@@ -151,7 +177,7 @@ def check_plan(ctx: Context, plan: PostPlan, now: datetime | None = None) -> dic
     """Every problem in ``plan``, keyed by field (``title``, ``variant.0.at``…); empty if valid."""
     now = now or clock.now()
     with ctx.db.read() as session:
-        return _problems(session, plan, now)
+        return _problems(session, ctx.settings, plan, now)
 
 
 def save_plan(ctx: Context, plan: PostPlan) -> SaveResult:
@@ -160,7 +186,7 @@ def save_plan(ctx: Context, plan: PostPlan) -> SaveResult:
     if any(v.at is not None for v in plan.variants):
         ctx.queue.ping()
     with ctx.db.write() as session:
-        problems = _problems(session, plan, now)
+        problems = _problems(session, ctx.settings, plan, now)
         if problems:
             raise PlanInvalid(problems)
         post = _write_post(session, plan, now)
@@ -176,7 +202,9 @@ def save_plan(ctx: Context, plan: PostPlan) -> SaveResult:
     return result
 
 
-def _problems(session: Session, plan: PostPlan, now: datetime) -> dict[str, str]:
+def _problems(
+    session: Session, settings: Settings, plan: PostPlan, now: datetime
+) -> dict[str, str]:
     problems: dict[str, str] = {}
 
     def check(name: str, action: Callable[[], _T]) -> _T | None:
@@ -188,6 +216,10 @@ def _problems(session: Session, plan: PostPlan, now: datetime) -> dict[str, str]
 
     brand = check("brand", lambda: brand_by_ref(session, plan.brand))
     check("title", lambda: validate_title(plan.title))
+    if plan.images is not None:
+        problem = _planned_images_problem(session, settings, plan.images)
+        if problem:
+            problems["images"] = problem
     post_text = check("text", lambda: validate_text(plan.text))
     check("link", lambda: validate_link(plan.link))
     if plan.post_id is not None:
@@ -239,9 +271,50 @@ def _problems(session: Session, plan: PostPlan, now: datetime) -> dict[str, str]
         problem = text_problem(account.platform, str(text))
         if problem:
             problems[variant_field(index, "text")] = problem
+        elif "images" not in problems:
+            problem = _variant_images_problem(settings, plan, existing, account.platform)
+            if problem:
+                problems[variant_field(index, "images")] = problem
     if plan.post_id is not None and "post" not in problems and "text" not in problems:
-        _check_unplanned(session, plan, planned, problems)
+        _check_unplanned(session, settings, plan, planned, problems)
     return problems
+
+
+def _planned_images_problem(
+    session: Session, settings: Settings, images: tuple[ImageView, ...]
+) -> str | None:
+    seen: set[str] = set()
+    for position, image in enumerate(images, start=1):
+        which = f"image {position} ({image.name})"
+        if image.sha256 in seen:
+            return f"{which} is in the post twice"
+        seen.add(image.sha256)
+        if session.get(MediaFile, image.sha256) is None:
+            return f"{which} is not in OmniPost's media directory; add it again"
+        problem = alt_problem(settings, image.alt)
+        if problem:
+            return f"{which}: {problem}"
+    gone = missing_file(settings.paths, images)
+    return missing_message(gone) if gone is not None else None
+
+
+def _variant_images_problem(
+    settings: Settings, plan: PostPlan, existing: PostVariant | None, platform: str
+) -> str | None:
+    """What the variant will publish: the plan's images unless it has its own (or none)."""
+    if existing is not None and existing.images_mode != IMAGES_INHERIT:
+        images = images_of(existing)
+    elif plan.images is not None:
+        images = _numbered(plan.images)
+    elif existing is not None:
+        images = images_of(existing)
+    else:
+        return None
+    return images_problem(settings, platform, images)
+
+
+def _numbered(images: tuple[ImageView, ...]) -> tuple[ImageView, ...]:
+    return tuple(replace(image, position=n) for n, image in enumerate(images, start=1))
 
 
 def _custom_text(item: VariantPlan) -> str | None:
@@ -271,20 +344,30 @@ def _unusable(account: ConnectedSocialAccount) -> str:
 
 
 def _check_unplanned(
-    session: Session, plan: PostPlan, planned: set[int], problems: dict[str, str]
+    session: Session,
+    settings: Settings,
+    plan: PostPlan,
+    planned: set[int],
+    problems: dict[str, str],
 ) -> None:
-    """Variants the plan leaves alone still publish the post text: it must fit them too."""
+    """Variants the plan leaves alone still publish the post's text and images: they must fit
+    them too."""
     post = session.get(Post, plan.post_id)
     if post is None:
         return
     for variant in post.variants:
         if variant.id in planned or variant.status not in WAITING:
             continue
+        who = f"variant {variant.id} ({variant.account.name})"
+        if plan.images is not None and variant.images_mode == IMAGES_INHERIT:
+            problem = images_problem(settings, variant.platform, _numbered(plan.images))
+            if problem and "images" not in problems:
+                problems["images"] = f"{who}: {problem}"
         if variant.custom_text is not None and variant.custom_text.strip():
             continue
         problem = text_problem(variant.platform, plan.text)
         if problem:
-            problems["text"] = f"variant {variant.id} ({variant.account.name}): {problem}"
+            problems["text"] = f"{who}: {problem}"
             return
 
 
@@ -298,6 +381,10 @@ def _write_post(session: Session, plan: PostPlan, now: datetime) -> Post:
     post.base_text = validate_text(plan.text)
     post.link = validate_link(plan.link)
     post.updated_at = now
+    if plan.images is not None:
+        if post.id is None:
+            session.flush()
+        set_post_images(session, post, [(i.sha256, i.alt, i.name) for i in plan.images])
     return post
 
 
@@ -313,7 +400,12 @@ def _write_variant(session: Session, post: Post, item: VariantPlan, now: datetim
     if item.variant_id is None:
         saved = _on_save(None, item)
         variant = PostVariant(
-            post=post, status=saved.status, scheduled_at=item.at, created_at=now, **values
+            post=post,
+            status=saved.status,
+            scheduled_at=item.at,
+            images_mode=IMAGES_INHERIT,
+            created_at=now,
+            **values,
         )
         variant.attempts = variant.attempts_before_retry = 0
         session.add(variant)

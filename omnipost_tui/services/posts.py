@@ -116,7 +116,7 @@ def update_post(
         session.flush()
         for variant in post.variants:
             if variant.status in (SCHEDULED, RETRYING):
-                check_publishable(variant, f"variant {variant.id}")
+                check_publishable(ctx.settings, variant, f"variant {variant.id}")
         session.refresh(post, ["brand"])
         return PostView.of(post)
 

@@ -1,11 +1,14 @@
-"""Is this text publishable on that platform? Checked when scheduling, not at publish time."""
+"""Is this variant publishable on its platform (text and images)? Checked when scheduling,
+not at publish time."""
 
 from __future__ import annotations
 
+from omnipost_tui.config import Settings
 from omnipost_tui.errors import ValidationError
 from omnipost_tui.models import PostVariant
 from omnipost_tui.platforms import LABELS, TEXT_LIMITS
-from omnipost_tui.services.views import effective_text
+from omnipost_tui.services.media import images_problem, missing_file, missing_message
+from omnipost_tui.services.views import effective_text, images_of
 
 
 def text_problem(platform: str, text: str) -> str | None:
@@ -21,7 +24,13 @@ def text_problem(platform: str, text: str) -> str | None:
     return None
 
 
-def check_publishable(variant: PostVariant, label: str) -> None:
+def check_publishable(settings: Settings, variant: PostVariant, label: str) -> None:
     problem = text_problem(variant.platform, effective_text(variant))
+    images = images_of(variant)
+    if problem is None:
+        problem = images_problem(settings, variant.platform, images)
+    if problem is None:
+        gone = missing_file(settings.paths, images)
+        problem = missing_message(gone) if gone is not None else None
     if problem:
         raise ValidationError(f"{label}: {problem}")

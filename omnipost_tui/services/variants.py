@@ -13,19 +13,27 @@ from enum import Enum
 from typing import Any, Final, TypeVarTuple
 
 from sqlalchemy import ColumnElement, Select, SQLColumnExpression, and_, func, or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from omnipost_tui import clock, states
 from omnipost_tui.errors import InvalidTransition, ValidationError
-from omnipost_tui.models import CONNECTED, REVOKED, ConnectedSocialAccount, Post, PostVariant
+from omnipost_tui.models import (
+    CONNECTED,
+    IMAGES_INHERIT,
+    REVOKED,
+    ConnectedSocialAccount,
+    Post,
+    PostVariant,
+)
 from omnipost_tui.platforms import PLATFORMS
 from omnipost_tui.services import workers
 from omnipost_tui.services.context import Context
 from omnipost_tui.services.dispatch import dispatch_saved
 from omnipost_tui.services.lookup import account_by_ref, brand_by_ref, post_by_id, variant_by_id
+from omnipost_tui.services.media import images_problem
 from omnipost_tui.services.texts import check_publishable, text_problem
 from omnipost_tui.services.transitions import change_variant
-from omnipost_tui.services.views import VariantView
+from omnipost_tui.services.views import VariantView, images_of
 from omnipost_tui.states import (
     DRAFT,
     FAILED,
@@ -88,8 +96,12 @@ def _view(session: Session, variant_id: int) -> VariantView:
 
 
 def _with_relations(query: Select[PostVariant]) -> Select[PostVariant]:
+    post = joinedload(PostVariant.post)
     return query.options(
-        joinedload(PostVariant.post).joinedload(Post.brand), joinedload(PostVariant.account)
+        post.joinedload(Post.brand),
+        post.selectinload(Post.images),  # one query per page of variants, not one per row
+        selectinload(PostVariant.own_images),
+        joinedload(PostVariant.account),
     )
 
 
@@ -147,15 +159,17 @@ def add_variant(
             custom_text=custom_text,
             scheduled_at=at,
             status=DRAFT if draft else SCHEDULED,
+            images_mode=IMAGES_INHERIT,
             attempts=0,
             attempts_before_retry=0,
             created_at=now,
             updated_at=now,
         )
+        # Added before the checks, which load the post's images; a refusal rolls it back.
+        session.add(variant)
         if not draft:
             check_account_usable(account_row)
-            check_publishable(variant, "cannot schedule")
-        session.add(variant)
+            check_publishable(ctx.settings, variant, "cannot schedule")
         session.flush()
         view = VariantView.of(variant)
     _dispatch_view(ctx, view, now)
@@ -196,7 +210,9 @@ def update_variant(
                 check_account_usable(target)
             values.update(account_id=target.id, platform=target.platform)
         if variant.status in states.WAITING:
-            problem = text_problem(target.platform, text if text else variant.post.base_text)
+            problem = text_problem(
+                target.platform, text if text else variant.post.base_text
+            ) or images_problem(ctx.settings, target.platform, images_of(variant))
             if problem:
                 raise ValidationError(f"variant {variant.id}: {problem}")
         # The CAS keeps a worker's claim from being overwritten by this edit.
@@ -247,7 +263,7 @@ def _make_due(
         variant = _load(session, variant_id)
         _require(action, variant)
         check_account_usable(variant.account)
-        check_publishable(variant, f"variant {variant.id} cannot be {action.done}")
+        check_publishable(ctx.settings, variant, f"variant {variant.id} cannot be {action.done}")
         change_variant(session, variant, **values(variant))
         view = _view(session, variant.id)
     _dispatch_view(ctx, view, now)
@@ -319,7 +335,7 @@ def retry_variants(ctx: Context, refs: Iterable[int | str] | None) -> RetryResul
         for variant in variants:
             try:
                 check_account_usable(variant.account)
-                check_publishable(variant, f"cannot retry variant {variant.id}")
+                check_publishable(ctx.settings, variant, f"cannot retry variant {variant.id}")
             except ValidationError as exc:
                 if refs is not None:
                     raise  # named explicitly: refuse the whole command, write nothing

@@ -14,7 +14,18 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from omnipost_tui.models import Brand, ConnectedSocialAccount, Post, PostVariant, PublicationAttempt
+from omnipost_tui.models import (
+    IMAGES_INHERIT,
+    IMAGES_NONE,
+    IMAGES_OWN,
+    Brand,
+    ConnectedSocialAccount,
+    Post,
+    PostImage,
+    PostVariant,
+    PublicationAttempt,
+    VariantImage,
+)
 from omnipost_tui.states import DRAFT, VARIANT_STATUSES
 from omnipost_tui.times import iso_local
 
@@ -68,6 +79,42 @@ class AccountView:
 
 
 @dataclass(frozen=True)
+class ImageView:
+    """One picture of a post (or of a variant's own list), as Pillow read it when attached."""
+
+    position: int  # 1-based
+    name: str  # the file name it was attached from
+    format: str  # JPEG | PNG | GIF
+    width: int
+    height: int
+    size: int  # bytes
+    alt: str
+    sha256: str
+
+    @classmethod
+    def of(cls, row: PostImage | VariantImage) -> ImageView:
+        media = row.media
+        return cls(
+            position=row.position,
+            name=row.original_name,
+            format=media.format,
+            width=media.width,
+            height=media.height,
+            size=media.size_bytes,
+            alt=row.alt_text,
+            sha256=row.sha256,
+        )
+
+
+def images_of(variant: PostVariant) -> tuple[ImageView, ...]:
+    """The images ``variant`` publishes: the post's, its own, or none."""
+    if variant.images_mode == IMAGES_NONE:
+        return ()
+    rows = variant.own_images if variant.images_mode == IMAGES_OWN else variant.post.images
+    return tuple(ImageView.of(row) for row in rows)
+
+
+@dataclass(frozen=True)
 class PostView:
     id: int
     brand_id: int
@@ -79,6 +126,7 @@ class PostView:
     updated_at: datetime
     # How many of its variants are in each status, in the state machine's order.
     variant_statuses: tuple[tuple[str, int], ...] = ()
+    images: tuple[ImageView, ...] = ()
 
     @classmethod
     def of(cls, post: Post, statuses: Mapping[str, int] | None = None) -> PostView:
@@ -98,6 +146,7 @@ class PostView:
             variant_statuses=tuple(
                 (status, statuses[status]) for status in VARIANT_STATUSES if statuses.get(status)
             ),
+            images=tuple(ImageView.of(row) for row in post.images),
         )
 
     @property
@@ -143,6 +192,8 @@ class VariantView:
     link: str | None
     published_at: datetime | None
     updated_at: datetime
+    images: tuple[ImageView, ...] = ()  # what it publishes (see images_mode)
+    images_mode: str = IMAGES_INHERIT
 
     @classmethod
     def of(cls, variant: PostVariant) -> VariantView:
@@ -167,6 +218,8 @@ class VariantView:
             link=post.link,
             published_at=variant.published_at,
             updated_at=variant.updated_at,
+            images=images_of(variant),
+            images_mode=variant.images_mode,
         )
 
     @property
@@ -268,6 +321,19 @@ def account_json(account: AccountView, tz: ZoneInfo) -> dict[str, Any]:
     }
 
 
+def image_json(image: ImageView) -> dict[str, Any]:
+    return {
+        "position": image.position,
+        "name": image.name,
+        "format": image.format,
+        "width": image.width,
+        "height": image.height,
+        "size_bytes": image.size,
+        "alt": image.alt,
+        "sha256": image.sha256,
+    }
+
+
 def post_json(post: PostView, tz: ZoneInfo) -> dict[str, Any]:
     return {
         "id": post.id,
@@ -279,6 +345,7 @@ def post_json(post: PostView, tz: ZoneInfo) -> dict[str, Any]:
         "status": post.status,
         "variants": post.variant_count,
         "variant_statuses": dict(post.variant_statuses),
+        "images": [image_json(image) for image in post.images],
         "created_at": iso_local(post.created_at, tz),
         "updated_at": iso_local(post.updated_at, tz),
     }
@@ -303,6 +370,8 @@ def variant_json(variant: VariantView, tz: ZoneInfo) -> dict[str, Any]:
         "custom_text": variant.custom_text,
         "text": variant.text,
         "link": variant.link,
+        "images_mode": variant.images_mode,
+        "images": [image_json(image) for image in variant.images],
         "published_at": iso_local(variant.published_at, tz),
         "updated_at": iso_local(variant.updated_at, tz),
     }
