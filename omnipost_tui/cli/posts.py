@@ -11,7 +11,8 @@ import click
 from omnipost_tui.cli.base import App, json_option, pass_app, text_arg
 from omnipost_tui.cli.output import dumps, echo_json, table
 from omnipost_tui.errors import ValidationError
-from omnipost_tui.services.views import VariantView, post_json, variant_json
+from omnipost_tui.services.media import ImageInput, human_size
+from omnipost_tui.services.views import ImageView, VariantView, image_json, post_json, variant_json
 from omnipost_tui.states import RETRYING
 from omnipost_tui.text import visible, visible_line
 from omnipost_tui.times import WHEN_HELP, format_relative, parse_until, parse_when
@@ -29,16 +30,165 @@ def post() -> None:
 @click.option("--title", required=True)
 @click.option("--text", required=True, help="The post text, or - to read it from stdin.")
 @click.option("--link", help="Optional http(s) link.")
+@click.option(
+    "--image",
+    "image_paths",
+    multiple=True,
+    metavar="PATH",
+    help="Attach a JPEG, PNG or GIF (repeat for several, in order).",
+)
+@click.option(
+    "--alt", "alts", multiple=True, metavar="TEXT", help="Alt text of each --image, in order."
+)
 @json_option
 @pass_app
 def post_add(
-    app: App, brand_ref: str, title: str, text: str, link: str | None, as_json: bool
+    app: App,
+    brand_ref: str,
+    title: str,
+    text: str,
+    link: str | None,
+    image_paths: tuple[str, ...],
+    alts: tuple[str, ...],
+    as_json: bool,
 ) -> None:
     """Create a post; prints its id."""
     from omnipost_tui.services.posts import add_post
 
-    created = add_post(app.ctx, brand=brand_ref, title=title, text=text_arg(text), link=link)
+    created = add_post(
+        app.ctx,
+        brand=brand_ref,
+        title=title,
+        text=text_arg(text),
+        link=link,
+        images=_image_inputs(image_paths, alts),
+    )
     click.echo(dumps(post_json(created, app.settings.tz)) if as_json else created.id)
+
+
+def _image_inputs(paths: tuple[str, ...], alts: tuple[str, ...]) -> list[ImageInput]:
+    """``--image`` and ``--alt`` paired in order; more alt texts than images is a mistake."""
+    if len(alts) > len(paths):
+        raise ValidationError(
+            f"{len(alts)} --alt for {len(paths)} --image; give one alt text per image, in order"
+        )
+    padded = list(alts) + [""] * (len(paths) - len(alts))
+    return [ImageInput(path, alt) for path, alt in zip(paths, padded, strict=True)]
+
+
+def _images_line(images: tuple[ImageView, ...]) -> str:
+    if not images:
+        return "-"
+    return ", ".join(image.name for image in images)
+
+
+def _echo_images(images: list[ImageView]) -> None:
+    if not images:
+        click.echo("no images")
+        return
+    rows = [
+        (
+            image.position,
+            image.name,
+            image.format,
+            f"{image.width}×{image.height}",
+            human_size(image.size),
+            image.alt or "-",
+        )
+        for image in images
+    ]
+    click.echo(table(["#", "file", "format", "pixels", "size", "alt text"], rows, max_width=40))
+
+
+@post.group("image")
+def post_image() -> None:
+    """A post's images: attach, list, remove, reorder, describe (alt text)."""
+
+
+@post_image.command("add")
+@click.argument("post_id")
+@click.argument("path")
+@click.option("--alt", default="", help="Alt text: what the image shows, for screen readers.")
+@json_option
+@pass_app
+def post_image_add(app: App, post_id: str, path: str, alt: str, as_json: bool) -> None:
+    """Attach the image at PATH after the post's others (OmniPost keeps its own copy)."""
+    from omnipost_tui.services.media import attach_images
+
+    images = attach_images(app.ctx, post_id, [ImageInput(path, alt)])
+    if as_json:
+        echo_json([image_json(image) for image in images])
+        return
+    added = images[-1]
+    click.echo(
+        f"image {added.position} of post {post_id}: {added.name} ({added.format}, "
+        f"{added.width}×{added.height}, {human_size(added.size)})"
+    )
+
+
+@post_image.command("list")
+@click.argument("post_id")
+@json_option
+@pass_app
+def post_image_list(app: App, post_id: str, as_json: bool) -> None:
+    """The post's images in the order they are published."""
+    from omnipost_tui.services.media import list_images
+
+    images = list_images(app.ctx, post_id)
+    if as_json:
+        echo_json([image_json(image) for image in images])
+    else:
+        _echo_images(images)
+
+
+@post_image.command("remove")
+@click.argument("post_id")
+@click.argument("number", type=click.IntRange(min=1))
+@json_option
+@pass_app
+def post_image_remove(app: App, post_id: str, number: int, as_json: bool) -> None:
+    """Remove image NUMBER (as ``post image list`` counts them)."""
+    from omnipost_tui.services.media import remove_image
+
+    images = remove_image(app.ctx, post_id, number)
+    if as_json:
+        echo_json([image_json(image) for image in images])
+    else:
+        click.echo(f"image {number} removed; post {post_id} has {len(images)} image(s)")
+
+
+@post_image.command("move")
+@click.argument("post_id")
+@click.argument("number", type=click.IntRange(min=1))
+@click.argument("to", type=click.IntRange(min=1))
+@json_option
+@pass_app
+def post_image_move(app: App, post_id: str, number: int, to: int, as_json: bool) -> None:
+    """Move image NUMBER to position TO."""
+    from omnipost_tui.services.media import move_image
+
+    images = move_image(app.ctx, post_id, number, to)
+    if as_json:
+        echo_json([image_json(image) for image in images])
+    else:
+        _echo_images(images)
+
+
+@post_image.command("alt")
+@click.argument("post_id")
+@click.argument("number", type=click.IntRange(min=1))
+@click.argument("text")
+@json_option
+@pass_app
+def post_image_alt(app: App, post_id: str, number: int, text: str, as_json: bool) -> None:
+    """Set the alt text of image NUMBER ('' removes it)."""
+    from omnipost_tui.services.media import set_alt
+
+    images = set_alt(app.ctx, post_id, number, text)
+    if as_json:
+        echo_json([image_json(image) for image in images])
+    else:
+        click.echo(f"alt text of image {number} saved")
 
 
 @post.command("edit")
@@ -96,11 +246,13 @@ def post_list(app: App, brand_ref: str | None, as_json: bool) -> None:
             p.title,
             p.status_summary,
             p.variant_count,
+            len(p.images) or "-",
             p.base_text.strip().splitlines()[0],
         )
         for p in posts
     ]
-    click.echo(table(["id", "brand", "title", "status", "variants", "text"], rows, max_width=40))
+    headers = ["id", "brand", "title", "status", "variants", "images", "text"]
+    click.echo(table(headers, rows, max_width=40))
 
 
 # --- variants -------------------------------------------------------------------------------------
@@ -253,6 +405,7 @@ def variant_show(app: App, variant_id: str, as_json: bool) -> None:
         ("external id", v.external_post_id or "-"),
         ("last error", v.last_error or "-"),
         ("link", v.link or "-"),
+        ("images", _variant_images_line(v)),
     ]
     width = max(len(k) for k, _ in fields)
     for key, value in fields:
@@ -262,26 +415,64 @@ def variant_show(app: App, variant_id: str, as_json: bool) -> None:
     click.echo(visible(v.text))
 
 
+def _variant_images_line(v: VariantView) -> str:
+    where = {"inherit": "the post's", "none": "none", "own": "its own"}[v.images_mode]
+    if not v.images:
+        return "none" if v.images_mode == "none" else f"{where}: none"
+    return f"{where}: {len(v.images)} ({_images_line(v.images)})"
+
+
 @variant.command("edit")
 @click.argument("variant_id")
 @click.option("--text", help="New custom text ('' goes back to the post's text; - reads stdin).")
 @click.option("--account", "account_ref", help="Publish through another account of the brand.")
+@click.option(
+    "--images",
+    "images_mode",
+    type=click.Choice(["inherit", "none"]),
+    help="inherit: the post's images; none: text only.",
+)
+@click.option(
+    "--image",
+    "image_paths",
+    multiple=True,
+    metavar="PATH",
+    help="Its own images instead of the post's (repeat, in order).",
+)
+@click.option("--alt", "alts", multiple=True, metavar="TEXT", help="Alt text of each --image.")
 @json_option
 @pass_app
 def variant_edit(
-    app: App, variant_id: str, text: str | None, account_ref: str | None, as_json: bool
+    app: App,
+    variant_id: str,
+    text: str | None,
+    account_ref: str | None,
+    images_mode: str | None,
+    image_paths: tuple[str, ...],
+    alts: tuple[str, ...],
+    as_json: bool,
 ) -> None:
-    """Change a variant's text or account (before it goes out)."""
+    """Change a variant's text, account or images (before it goes out)."""
+    from omnipost_tui.services.media import set_variant_images
     from omnipost_tui.services.variants import UNSET, update_variant
 
-    if text is None and account_ref is None:
-        raise ValidationError("nothing to change; give --text or --account")
-    updated = update_variant(
-        app.ctx,
-        variant_id,
-        custom_text=text_arg(text) if text is not None else UNSET,
-        account=account_ref if account_ref is not None else UNSET,
-    )
+    if images_mode is not None and image_paths:
+        raise ValidationError("give --images or --image, not both")
+    if text is None and account_ref is None and images_mode is None and not image_paths:
+        raise ValidationError("nothing to change; give --text, --account, --images or --image")
+    own = _image_inputs(image_paths, alts)
+    if images_mode is not None or own:
+        if text is not None or account_ref is not None:
+            # Two changes would be two transactions: one could land without the other.
+            raise ValidationError("change the images on their own, then --text or --account")
+        updated = set_variant_images(app.ctx, variant_id, images_mode or "own", own)
+    else:
+        updated = update_variant(
+            app.ctx,
+            variant_id,
+            custom_text=text_arg(text) if text is not None else UNSET,
+            account=account_ref if account_ref is not None else UNSET,
+        )
     if as_json:
         echo_json(variant_json(updated, app.settings.tz))
     else:

@@ -8,6 +8,7 @@ it, so a crash between the two leaves at most a file nothing refers to, which
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -285,29 +286,54 @@ def attach_images(
     ctx: Context, post_id: int | str, images: Sequence[ImageInput]
 ) -> list[ImageView]:
     """Add ``images`` (in order) after the post's current ones; all or nothing."""
-    settings = ctx.settings
-    alts = [check_alt(settings, image.alt) for image in images]
     with ctx.db.write() as session:
         post = post_by_id(session, post_id)
-        known = {row.sha256: row.position for row in post.images}
-        for image, alt in zip(images, alts, strict=True):
-            stored = store_image(session, settings.paths, image.path)
-            if stored.sha256 in known:
-                raise ValidationError(
-                    f"{image.path} is already image {known[stored.sha256]} of post {post.id}"
-                )
-            position = len(post.images) + 1
-            known[stored.sha256] = position
-            post.images.append(
-                PostImage(
-                    position=position,
-                    sha256=stored.sha256,
-                    alt_text=alt,
-                    original_name=stored.name[:300],
-                )
-            )
+        attach_to(session, ctx.settings, post, images)
         _changed(session, post, ctx.settings)
         return [ImageView.of(row) for row in post.images]
+
+
+def attach_to(
+    session: Session, settings: Settings, post: Post, images: Sequence[ImageInput]
+) -> None:
+    """Append ``images`` to ``post`` inside the caller's transaction (``post add --image``)."""
+    alts = [check_alt(settings, image.alt) for image in images]
+    known = {row.sha256: row.position for row in post.images}
+    for image, alt in zip(images, alts, strict=True):
+        stored = store_image(session, settings.paths, image.path)
+        if stored.sha256 in known:
+            raise ValidationError(
+                f"{image.path} is already image {known[stored.sha256]} of this post"
+            )
+        position = len(post.images) + 1
+        known[stored.sha256] = position
+        post.images.append(
+            PostImage(
+                position=position,
+                sha256=stored.sha256,
+                alt_text=alt,
+                original_name=stored.name[:300],
+            )
+        )
+    session.flush()
+
+
+def add_file(ctx: Context, path: str, alt: str = "") -> ImageView:
+    """Copy the image at ``path`` into the media directory and describe it, for a plan that
+    the editor saves later (``PostPlan.images``); its position is set when the plan is."""
+    alt = check_alt(ctx.settings, alt)
+    with ctx.db.write() as session:
+        stored = store_image(session, ctx.settings.paths, path)
+    return ImageView(
+        position=0,
+        name=stored.name,
+        format=stored.format,
+        width=stored.width,
+        height=stored.height,
+        size=stored.size,
+        alt=alt,
+        sha256=stored.sha256,
+    )
 
 
 def list_images(ctx: Context, post_id: int | str) -> list[ImageView]:
@@ -459,6 +485,8 @@ def remove_unreferenced(ctx: Context, *, grace_s: float = UNREFERENCED_GRACE_S) 
             removed += 1
         except FileNotFoundError:
             pass
+        with contextlib.suppress(OSError):
+            path.parent.rmdir()  # only when empty
     # Files no row knows (an attach that crashed between copy and commit), once old enough.
     cutoff = time.time() - grace_s
     media_dir = ctx.settings.paths.media_dir

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from enum import Enum
 from typing import Final
 from urllib.parse import urlparse
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from omnipost_tui import clock
 from omnipost_tui.errors import ValidationError
 from omnipost_tui.models import POST_STATUSES, Post, PostVariant
 from omnipost_tui.services.context import Context
 from omnipost_tui.services.lookup import brand_by_ref, post_by_id
+from omnipost_tui.services.media import ImageInput, attach_to
 from omnipost_tui.services.texts import check_publishable
 from omnipost_tui.services.views import PostView
 from omnipost_tui.states import RETRYING, SCHEDULED
@@ -66,7 +68,9 @@ def add_post(
     text: str,
     link: str | None = None,
     status: str = "draft",
+    images: Sequence[ImageInput] = (),
 ) -> PostView:
+    """Create a post (with its images, in order): all of it, or nothing."""
     title = validate_title(title)
     text = validate_text(text)
     link = validate_link(link)
@@ -86,6 +90,7 @@ def add_post(
         )
         session.add(post)
         session.flush()
+        attach_to(session, ctx.settings, post, images)
         session.refresh(post, ["brand"])
         return PostView.of(post, {})
 
@@ -129,7 +134,11 @@ def get_post(ctx: Context, post_id: int | str) -> PostView:
 
 def list_posts(ctx: Context, *, brand: str | int | None = None) -> list[PostView]:
     with ctx.db.read() as session:
-        query = select(Post).options(joinedload(Post.brand)).order_by(Post.id)
+        query = (
+            select(Post)
+            .options(joinedload(Post.brand), selectinload(Post.images))
+            .order_by(Post.id)
+        )
         if brand is not None:
             query = query.where(Post.brand_id == brand_by_ref(session, brand).id)
         statuses: dict[int, dict[str, int]] = defaultdict(dict)
