@@ -12,16 +12,19 @@ from datetime import datetime, timedelta
 from typing import Any, TypedDict
 
 from omnipost_tui import clock
-from omnipost_tui.connectors import PlatformError, PublishRequest, connector_for
+from omnipost_tui.connectors import Connector, PlatformError, PublishRequest, connector_for
 from omnipost_tui.crypto import TokenUnreadable
 from omnipost_tui.engine import alerting
+from omnipost_tui.engine.staging import Staged, StagingFailed, discard_all, stage_images
 from omnipost_tui.errors import DatabaseBusy, OmniPostError
 from omnipost_tui.models import CONNECTED, FAIL, SUCCESS
 from omnipost_tui.platforms import LABELS
 from omnipost_tui.services import publishing, retry, tokens
+from omnipost_tui.services import staging as publishing_staging
 from omnipost_tui.services.accounts import mark_account_expired
 from omnipost_tui.services.context import Context
 from omnipost_tui.services.dispatch import dispatch
+from omnipost_tui.services.media import missing_file, missing_message, uploads_of
 from omnipost_tui.services.publishing import AttemptRecord, Claim, DueState
 from omnipost_tui.services.retry import Outcome
 from omnipost_tui.states import FAILED, RETRYING
@@ -164,21 +167,39 @@ def _attempt(ctx: Context, claim: Claim) -> str | None:
         variant=claim.variant_id, platform=claim.platform, attempt=claim.attempt_no
     )
     label = LABELS.get(claim.platform, claim.platform)
+    gone = missing_file(settings.paths, claim.images)
+    if gone is not None:
+        # Checked before any request: a post without one of its pictures is not the post.
+        message = missing_message(gone)
+        record = AttemptRecord(result=FAIL, error_class="image_missing", error_message=message)
+        return _finish(ctx, claim, record, Outcome(status=FAILED, last_error=message), fields)
     connector = None
     try:
         token = ctx.cipher.decrypt(claim.access_token_encrypted, account_label=claim.account_name)
         connector = connector_for(claim.platform, settings)
-        if not publishing.mark_sending(ctx, claim, clock.now()):
-            connector.close()
-            log.warning(
-                "claim lost before sending (recovered meanwhile); nothing sent", extra=fields
-            )
-            return None
+        request = PublishRequest(
+            account_external_id=claim.account_external_id,
+            access_token=token,
+            text=claim.text,
+            link=claim.link,
+            images=uploads_of(settings.paths, claim.images),
+        )
+        staged = stage_images(ctx, connector, request, claim.variant_id, claim.account_id)
     except TokenUnreadable as exc:
         record = AttemptRecord(
             result=FAIL, error_class="token_unreadable", error_message=exc.message
         )
         return _finish(ctx, claim, record, Outcome(status=FAILED, last_error=exc.message), fields)
+    except StagingFailed as exc:
+        # Nothing is public before the create call: a failed upload is retried like any
+        # error that sent nothing, or fails the variant when the platform refuses the image.
+        assert connector is not None
+        try:
+            return _after_error(
+                ctx, claim, exc.error, {"uploads": exc.steps}, fields, connector, request
+            )
+        finally:
+            connector.close()
     except Exception as exc:  # nothing left the machine: retry like any transient error
         if connector is not None:
             connector.close()
@@ -190,56 +211,103 @@ def _attempt(ctx: Context, claim: Claim) -> str | None:
         )
         return _finish(ctx, claim, record, outcome, fields)
 
-    request = PublishRequest(
-        account_external_id=claim.account_external_id,
-        access_token=token,
-        text=claim.text,
-        link=claim.link,
-    )
-    log.info("sending", extra=fields)
     try:
-        result = connector.publish(request)
-    except PlatformError as error:
-        record = AttemptRecord(
-            result=FAIL,
-            http_status=error.http_status,
-            error_code=error.code,
-            error_message=error.message,
-            error_class=error.kind,
-            request_summary=_json(error.request_summary),
-            raw_response=error.raw_body,
-        )
         try:
-            outcome = retry.after_error(
-                error,
-                attempt_in_round=claim.attempt_in_round,
-                settings=settings,
-                now=clock.now(),
-                platform=claim.platform,
-                variant_id=claim.variant_id,
-                account_id=claim.account_id,
-                account_name=claim.account_name,
+            marked = publishing.mark_sending(ctx, claim, clock.now())
+        except Exception as exc:  # not marked, so not sent: retry like any transient error
+            log.exception("could not mark the sending point", extra=fields)
+            reason = f"could not prepare the request: {type(exc).__name__}"
+            record = AttemptRecord(result=FAIL, error_class="unexpected", error_message=reason)
+            outcome = retry.before_sending(
+                reason, attempt_in_round=claim.attempt_in_round, settings=settings, now=clock.now()
             )
-        except Exception:  # the policy must never leave a variant stuck in publishing
-            log.exception("retry policy failed", extra=fields)
-            outcome = retry.maybe_published(error.message, label, claim.variant_id)
-        return _finish(ctx, claim, record, outcome, fields)
+            return _finish(ctx, claim, record, outcome, fields)
+        if not marked:
+            log.warning(
+                "claim lost before sending (recovered meanwhile); nothing sent", extra=fields
+            )
+            return None
+        if staged.steps:
+            log.info("%d image(s) ready; sending", len(staged.steps), extra=fields)
+        else:
+            log.info("sending", extra=fields)
+        return _create(ctx, claim, connector, staged, fields, label)
+    finally:
+        connector.close()
+
+
+def _create(
+    ctx: Context,
+    claim: Claim,
+    connector: Connector,
+    staged: Staged,
+    fields: AttemptFields,
+    label: str,
+) -> str:
+    """The create call: the sending point is behind us, so after it the post may exist."""
+    uploads = {"uploads": staged.steps} if staged.steps else {}
+    try:
+        result = connector.publish(staged.request)
+    except PlatformError as error:
+        return _after_error(ctx, claim, error, uploads, fields, connector, staged.request)
     except Exception as exc:  # a bug, after the request may have left: never re-send blindly
         log.exception("unexpected error while publishing", extra=fields)
         reason = f"unexpected {type(exc).__name__}"
         record = AttemptRecord(result=FAIL, error_class="unexpected", error_message=reason)
         outcome = retry.maybe_published(reason, label, claim.variant_id)
         return _finish(ctx, claim, record, outcome, fields)
-    finally:
-        connector.close()
     record = AttemptRecord(
         result=SUCCESS,
         http_status=result.http_status,
         external_post_id=result.external_post_id,
-        request_summary=_json(result.request_summary),
+        request_summary=_json({**result.request_summary, **uploads}),
         raw_response=result.raw_response,
     )
-    return _finish(ctx, claim, record, retry.success(), fields)
+    status = _finish(ctx, claim, record, retry.success(), fields)
+    if staged.steps:
+        publishing_staging.forget(ctx, claim.variant_id)  # they are the post's now
+    return status
+
+
+def _after_error(
+    ctx: Context,
+    claim: Claim,
+    error: PlatformError,
+    uploads: dict[str, Any],
+    fields: AttemptFields,
+    connector: Connector,
+    request: PublishRequest,
+) -> str:
+    settings = ctx.settings
+    record = AttemptRecord(
+        result=FAIL,
+        http_status=error.http_status,
+        error_code=error.code,
+        error_message=error.message,
+        error_class=error.kind,
+        request_summary=_json({**(error.request_summary or {}), **uploads}),
+        raw_response=error.raw_body,
+    )
+    label = LABELS.get(claim.platform, claim.platform)
+    try:
+        outcome = retry.after_error(
+            error,
+            attempt_in_round=claim.attempt_in_round,
+            settings=settings,
+            now=clock.now(),
+            platform=claim.platform,
+            variant_id=claim.variant_id,
+            account_id=claim.account_id,
+            account_name=claim.account_name,
+        )
+    except Exception:  # the policy must never leave a variant stuck in publishing
+        log.exception("retry policy failed", extra=fields)
+        outcome = retry.maybe_published(error.message, label, claim.variant_id)
+    status = _finish(ctx, claim, record, outcome, fields)
+    if status == FAILED and claim.images:
+        # Recorded first; then the photos staged for a post that will not go out are deleted.
+        discard_all(ctx, connector, request, claim.variant_id)
+    return status
 
 
 def _finish(

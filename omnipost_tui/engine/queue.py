@@ -29,6 +29,8 @@ PUBLISH_TASK = "omnipost.publish_variant"
 SWEEP_TASK = "omnipost.sweep"
 ALERT_TASK = "omnipost.deliver_alert"
 TOKEN_CHECK_TASK = "omnipost.check_tokens"
+STAGE_TASK = "omnipost.stage_media"
+DISCARD_TASK = "omnipost.discard_staged_media"
 # How long a SQLite queue waits for another process's write lock (a worker holds it for
 # milliseconds); the same patience as the database's.
 SQLITE_QUEUE_BUSY_TIMEOUT_S = 15
@@ -98,9 +100,9 @@ class Queue:
     def __init__(self, queue_url: str, name: str, context: Callable[[], Context] | None) -> None:
         self.url = queue_url
         self.huey = make_huey(queue_url, name)
-        self._publish, self._sweep, self._alert, self._token_check = _register_tasks(
-            self.huey, context
-        )
+        tasks = _register_tasks(self.huey, context)
+        self._publish, self._sweep, self._alert, self._token_check = tasks[:4]
+        self._stage, self._discard = tasks[4:]
 
     def ping(self) -> None:
         """Fail fast, before anything is written, when the queue cannot be reached."""
@@ -158,6 +160,22 @@ class Queue:
                 f"could not queue the token check on {describe_queue(self.url)}: {_first_line(exc)}"
             ) from exc
 
+    def enqueue_stage(self, variant_id: int) -> None:
+        """Ask a worker to upload ``variant_id``'s images now, ahead of its time."""
+        self._send(self._stage, (variant_id,), f"the images of variant {variant_id}")
+
+    def enqueue_discard(self) -> None:
+        """Ask a worker to delete uploads that no post will use."""
+        self._send(self._discard, (), "the clean-up of unused uploads")
+
+    def _send(self, task: TaskWrapper, args: tuple[object, ...], what: str) -> None:
+        try:
+            task(*args)
+        except Exception as exc:
+            raise QueueUnavailable(
+                f"could not queue {what} on {describe_queue(self.url)}: {_first_line(exc)}"
+            ) from exc
+
     def counts(self) -> tuple[int, int]:
         """(pending, scheduled) messages in the queue."""
         try:
@@ -185,7 +203,7 @@ def _first_line(exc: BaseException) -> str:
 
 def _register_tasks(
     huey: Huey, context_or_none: Callable[[], Context] | None
-) -> tuple[TaskWrapper, TaskWrapper, TaskWrapper, TaskWrapper]:
+) -> tuple[TaskWrapper, ...]:
     def context() -> Context:
         if context_or_none is None:
             raise RuntimeError("this queue only sends; it runs no tasks")
@@ -216,4 +234,16 @@ def _register_tasks(
 
         run(context())
 
-    return publish_variant, sweep, deliver_alert, check_tokens
+    @huey.task(name=STAGE_TASK)  # type: ignore[untyped-decorator]  # huey ships no types
+    def stage_media(variant_id: int) -> None:
+        from omnipost_tui.engine.staging import stage_ahead
+
+        stage_ahead(context(), variant_id)
+
+    @huey.task(name=DISCARD_TASK)  # type: ignore[untyped-decorator]  # huey ships no types
+    def discard_staged_media() -> None:
+        from omnipost_tui.engine.staging import discard_stale
+
+        discard_stale(context())
+
+    return publish_variant, sweep, deliver_alert, check_tokens, stage_media, discard_staged_media

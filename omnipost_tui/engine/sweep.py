@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from omnipost_tui import clock
 from omnipost_tui.engine import alerting, token_watch
-from omnipost_tui.services import publishing, workers
+from omnipost_tui.engine.queue import engine_queue
+from omnipost_tui.services import publishing, staging, workers
 from omnipost_tui.services.context import Context
 from omnipost_tui.services.dispatch import Dispatched, dispatch
 from omnipost_tui.services.publishing import Recovered
@@ -26,6 +28,19 @@ class SweepReport:
     missed: list[int] = field(default_factory=list)
     dispatched: list[Dispatched] = field(default_factory=list)
     token_check: bool = False  # this sweep started the daily token check
+    staging: list[int] = field(default_factory=list)  # variants whose images go up early
+
+
+def _stage_images_ahead(ctx: Context, now: datetime) -> list[int]:
+    """Queue the upload of images due within ``stage_media_before`` (so that at the minute
+    only the create call is left), and the clean-up of uploads nothing will use."""
+    ahead = timedelta(seconds=ctx.settings.stage_media_before)
+    variant_ids = staging.due_to_stage(ctx, now, ahead)
+    for variant_id in variant_ids:
+        engine_queue(ctx).enqueue_stage(variant_id)
+    if staging.stale(ctx):
+        engine_queue(ctx).enqueue_discard()
+    return variant_ids
 
 
 def sweep(ctx: Context, *, worker_id: str | None = None) -> SweepReport:
@@ -42,6 +57,7 @@ def sweep(ctx: Context, *, worker_id: str | None = None) -> SweepReport:
     report.dispatched = dispatch(ctx, publishing.due_for_dispatch(ctx, now), now)
     if report.dispatched:
         log.info("dispatched %d variant(s)", len(report.dispatched))
+    report.staging = _stage_images_ahead(ctx, now)
     # The safety net: what changed while no worker ran, and webhook POSTs whose message was lost.
     alerting.notice(ctx, resend=True)
     report.token_check = token_watch.start_if_due(ctx, now)

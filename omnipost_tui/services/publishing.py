@@ -29,7 +29,7 @@ from omnipost_tui.services.context import Context
 from omnipost_tui.services.dispatch import LOOKAHEAD, STALE_DISPATCH
 from omnipost_tui.services.retry import Outcome, unconfirmed_hint
 from omnipost_tui.services.transitions import move_variants
-from omnipost_tui.services.views import effective_text
+from omnipost_tui.services.views import ImageView, effective_text, images_of
 from omnipost_tui.states import (
     FAILED,
     PUBLISHED,
@@ -120,6 +120,7 @@ class Claim:
     access_token_encrypted: str
     text: str
     link: str | None
+    images: tuple[ImageView, ...] = ()
 
 
 def claim_variant(
@@ -170,6 +171,7 @@ def claim_variant(
             access_token_encrypted=variant.account.access_token_encrypted,
             text=effective_text(variant),
             link=variant.post.link,
+            images=images_of(variant),
         )
 
 
