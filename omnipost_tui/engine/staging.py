@@ -131,20 +131,22 @@ def stage_ahead(ctx: Context, variant_id: int) -> int:
 def discard_stale(ctx: Context) -> int:
     """Delete what was staged for variants that will not use it; returns how many uploads."""
     count = 0
-    for variant_id, rows in staging.stale(ctx):
+    for unused in staging.stale(ctx):
         by_account: dict[int, list[StagedRow]] = {}
-        for row in rows:
+        for row in unused.rows:
             by_account.setdefault(row.account_id, []).append(row)
-        for account_id, account_rows in by_account.items():
-            job = staging.discard_job(ctx, variant_id, account_id)
+        for account_id, rows in by_account.items():
+            job = (
+                staging.discard_job(ctx, unused.variant_id, account_id) if unused.discard else None
+            )
             connector, request = _prepare(ctx, job) if job is not None else (None, None)
             if connector is not None and request is not None:
                 try:
-                    _discard(connector, request, account_rows)
+                    _discard(connector, request, rows)
                 finally:
                     connector.close()
-            staging.forget(ctx, variant_id, {row.media_id for row in account_rows})
-            count += len(account_rows)
+            staging.forget(ctx, unused.variant_id, {row.media_id for row in rows})
+            count += len(rows)
     if count:
         log.info("discarded %d image upload(s) no post will use", count)
     return count

@@ -17,7 +17,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from omnipost_tui.models import CONNECTED, ConnectedSocialAccount, Post, PostVariant, StagedMedia
 from omnipost_tui.services.context import Context
 from omnipost_tui.services.views import ImageView, effective_text, images_of
-from omnipost_tui.states import PUBLISHING, SCHEDULED, UNCONFIRMED, WAITING
+from omnipost_tui.states import PUBLISHED, PUBLISHING, SCHEDULED, UNCONFIRMED, WAITING
 
 # Kept while the variant may still go out with them: waiting, being published, or unconfirmed
 # (a human may retry it, and the retry reuses them).
@@ -116,9 +116,20 @@ def due_to_stage(ctx: Context, now: datetime, ahead: timedelta) -> list[int]:
         return [v.id for v in candidates if images_of(v)]
 
 
-def stale(ctx: Context) -> list[tuple[int, list[StagedRow]]]:
+@dataclass(frozen=True)
+class Unused:
+    """Uploads of one variant that it will not use. ``discard`` False: the variant was
+    published with them (recorded by hand, say), so they are the live post's pictures and
+    only the record goes; never deleted."""
+
+    variant_id: int
+    rows: list[StagedRow]
+    discard: bool
+
+
+def stale(ctx: Context) -> list[Unused]:
     """Staged uploads a variant will never use: it went out, failed or became a draft, or its
-    images or account changed. Grouped by variant."""
+    images or account changed."""
     with ctx.db.read() as session:
         rows = session.scalars(select(StagedMedia).order_by(StagedMedia.variant_id)).all()
         by_variant: dict[int, list[StagedRow]] = {}
@@ -127,15 +138,18 @@ def stale(ctx: Context) -> list[tuple[int, list[StagedRow]]]:
         found = []
         for variant_id, staged in by_variant.items():
             variant = session.get(PostVariant, variant_id)
+            if variant is not None and variant.status == PUBLISHED:
+                found.append(Unused(variant_id, staged, discard=False))
+                continue
             if variant is None or variant.status not in KEEP_FOR:
-                found.append((variant_id, staged))
+                found.append(Unused(variant_id, staged, discard=True))
                 continue
             wanted = {image.sha256 for image in images_of(variant)}
             unused = [
                 r for r in staged if r.sha256 not in wanted or r.account_id != variant.account_id
             ]
             if unused:
-                found.append((variant_id, unused))
+                found.append(Unused(variant_id, unused, discard=True))
         return found
 
 
