@@ -394,7 +394,8 @@ def backup_cmd(app: App, target: str | None, force: bool, as_json: bool) -> None
 
     Safe while a worker runs (SQLite's online backup: one consistent snapshot). Without TARGET,
     or with a directory, the copy is named omnipost-YYYYmmdd-HHMMSS.db (UTC), by default in the
-    `backups` directory beside the database. Keep secret.key too: without it the stored tokens
+    `backups` directory beside the database. Attached images are copied into `media/` beside
+    the copy (only the new ones each time). Keep secret.key too: without it the stored tokens
     cannot be decrypted. PostgreSQL: use pg_dump.
     """
     from omnipost_tui.services.backup import make_backup
@@ -408,7 +409,15 @@ def backup_cmd(app: App, target: str | None, force: bool, as_json: bool) -> None
     made = make_backup(app.settings, destination, replace=force)
     if as_json:
         echo_json(
-            {"path": str(made.path), "database": str(made.database), "bytes": made.size_bytes}
+            {
+                "path": str(made.path),
+                "database": str(made.database),
+                "bytes": made.size_bytes,
+                "media_dir": str(made.media_dir) if made.media_dir else None,
+                "media_copied": made.media_copied,
+            }
         )
     else:
         click.echo(str(made.path))
+        if made.media_dir is not None:
+            click.echo(f"images: {made.media_dir} ({made.media_copied} new)", err=True)

@@ -1,4 +1,5 @@
-"""``omnipost backup``: a consistent copy of the SQLite database, safe while a worker writes.
+"""``omnipost backup``: a consistent copy of the SQLite database, safe while a worker writes,
+and the attached images beside it (``media/``).
 
 The copy is made with SQLite's online backup API (see ``db.copy_sqlite_database``), which the
 schema upgrade also uses to keep the old database before migrating it. PostgreSQL has its own
@@ -7,6 +8,8 @@ tool for this (pg_dump); OmniPost does not pretend to replace it.
 
 from __future__ import annotations
 
+import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +17,7 @@ from omnipost_tui import clock
 from omnipost_tui.config import Settings
 from omnipost_tui.db import copy_sqlite_database, default_backup_dir, new_backup_path, sqlite_path
 from omnipost_tui.errors import ConfigError, DatabaseUnavailable, ValidationError
+from omnipost_tui.files import PRIVATE_FILE_MODE, make_private_dir
 from omnipost_tui.redact import mask_url_password
 
 BACKUP_STEM = "omnipost"
@@ -24,6 +28,8 @@ class Backup:
     path: Path
     database: Path
     size_bytes: int
+    media_dir: Path | None = None  # the images' copies: ``media/`` beside the backup
+    media_copied: int = 0  # files new in it this time (it keeps every image once, by hash)
 
 
 def backup_database(
@@ -47,7 +53,36 @@ def make_backup(settings: Settings, target: Path | None = None, *, replace: bool
         )
     destination = _destination(source, target, replace=replace)
     copy_sqlite_database(source, destination)
-    return Backup(path=destination, database=source, size_bytes=destination.stat().st_size)
+    media_dir, copied = copy_media(settings.paths.media_dir, destination.parent / "media")
+    return Backup(
+        path=destination,
+        database=source,
+        size_bytes=destination.stat().st_size,
+        media_dir=media_dir,
+        media_copied=copied,
+    )
+
+
+def copy_media(source: Path, target: Path) -> tuple[Path | None, int]:
+    """Copy the attached images into ``target`` (after the database: a file the database
+    names was written before its row). Named by content hash, a file already there is the same
+    file, so each backup copies only what is new. Returns (target or None, files copied)."""
+    if not source.is_dir():
+        return None, 0
+    copied = 0
+    for path in sorted(source.glob("*/*")):
+        if path.name.startswith(".") or not path.is_file():
+            continue  # an attach in progress
+        destination = target / path.parent.name / path.name
+        if destination.exists():
+            continue
+        make_private_dir(destination.parent)
+        partial = destination.with_name(f".{destination.name}.partial")
+        shutil.copyfile(path, partial)
+        os.chmod(partial, PRIVATE_FILE_MODE)
+        os.replace(partial, destination)
+        copied += 1
+    return (target if target.is_dir() else None), copied
 
 
 def _sqlite_source(settings: Settings) -> Path:

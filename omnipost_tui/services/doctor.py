@@ -39,6 +39,8 @@ from omnipost_tui.models import (
     SUCCESS,
     Brand,
     ConnectedSocialAccount,
+    MediaFile,
+    PostImage,
     PostVariant,
     PublicationAttempt,
 )
@@ -52,6 +54,7 @@ from omnipost_tui.services.alerts import (
     current_alerts,
 )
 from omnipost_tui.services.context import Context, QueueOpener
+from omnipost_tui.services.media import media_path
 from omnipost_tui.states import FAILED, UNCONFIRMED
 from omnipost_tui.times import format_duration, format_local, format_relative
 
@@ -74,6 +77,7 @@ ACCOUNTS = "accounts"
 TOKENS = "tokens"
 APP_CREDENTIALS = "app_credentials"
 ATTENTION = "attention"
+IMAGES = "images"
 ALERTS = "alerts"
 # The order of the report; the names are stable (scripts read them from --json).
 CHECK_NAMES = (
@@ -88,6 +92,7 @@ CHECK_NAMES = (
     TOKENS,
     APP_CREDENTIALS,
     ATTENTION,
+    IMAGES,
     ALERTS,
 )
 
@@ -104,6 +109,7 @@ SETTINGS_USED = {
     TOKENS: _DB,
     APP_CREDENTIALS: (*_DB, *(key for keys in APP_CREDENTIAL_SETTINGS.values() for key in keys)),
     ATTENTION: _DB,
+    IMAGES: _DB,
     ALERTS: ("alert_webhook", "alert_failures", "alert_window"),
 }
 
@@ -150,6 +156,7 @@ def run_checks(
             needs_db(TOKENS, check_tokens),
             needs_db(APP_CREDENTIALS, check_app_credentials),
             needs_db(ATTENTION, check_attention),
+            needs_db(IMAGES, check_images),
             _safely(ALERTS, settings, lambda: check_alerts(settings)),
         ]
     finally:
@@ -658,6 +665,44 @@ def check_attention(ctx: Context, now: datetime) -> Check:
         False,
         f"{failed} failed, {unconfirmed} unconfirmed, waiting for a human",
         "; ".join(steps),
+    )
+
+
+def check_images(ctx: Context, now: datetime) -> Check:
+    """Every attached image still in the media directory (a file removed behind OmniPost's
+    back fails its variant before any request; better to hear it now)."""
+    paths = ctx.settings.paths
+    with ctx.db.read() as session:
+        files = session.scalars(select(MediaFile)).all()
+        gone = {m.sha256 for m in files if not media_path(paths, m.sha256, m.format).is_file()}
+        total = sum(m.size_bytes for m in files)
+        affected = (
+            sorted(
+                set(
+                    session.execute(
+                        select(PostImage.post_id, PostImage.original_name).where(
+                            PostImage.sha256.in_(gone)
+                        )
+                    ).all()
+                )
+            )
+            if gone
+            else []
+        )
+    if not files:
+        return Check(IMAGES, True, "no images attached")
+    if not gone:
+        return Check(
+            IMAGES, True, f"{_plural(len(files), 'image')} ({_bytes(total)}) in {paths.media_dir}"
+        )
+    shown = ", ".join(f"post {post_id} ({name})" for post_id, name in affected[:5])
+    more = f" and {len(affected) - 5} more" if len(affected) > 5 else ""
+    return Check(
+        IMAGES,
+        False,
+        f"{_plural(len(gone), 'image')} missing from {paths.media_dir}: {shown}{more}",
+        "restore media/ from a backup, or attach the images again "
+        "(omnipost post image remove, then add)",
     )
 
 
