@@ -13,13 +13,16 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from omnipost_tui import clock
+from omnipost_tui.files import make_private_dir
 from omnipost_tui.models import FAIL, SUCCESS
 from omnipost_tui.services import publishing
 from omnipost_tui.services.accounts import add_account, mark_account_expired
 from omnipost_tui.services.brands import add_brand
 from omnipost_tui.services.context import Context
+from omnipost_tui.services.media import ImageInput
 from omnipost_tui.services.posts import add_post
 from omnipost_tui.services.publishing import AttemptRecord
 from omnipost_tui.services.retry import Outcome
@@ -126,6 +129,8 @@ LIVE = (
     ("live-ratelimit", "storm", "north-fb", 12),  # rate limited, retried, published
     ("live-expired", "storm", "north-li", 15),  # token expired: failed, account expired
     ("live-duplicate", "flash", "acme-events", 18),  # refused for good: failed
+    ("live-photos-fb", "photos", "acme-fb", 21),  # three pictures, then the post
+    ("live-photos-li", "photos", "acme-li", 24),
     ("live-later-fb", "hiring", "acme-fb", 60),
     ("live-later-li", "hiring", "acme-li", 120),
 )
@@ -186,6 +191,19 @@ def schedule_live(ctx: Context, data: DemoData, start: datetime) -> None:
             access_token=DEMO_TOKEN,
             token_expires_at=start + timedelta(days=55),
         ).id
+    if PHOTO_POST[0] not in data.posts:
+        key, brand, title, text, captions = PHOTO_POST
+        folder = ctx.settings.paths.data_dir / "demo-pictures"
+        data.posts[key] = add_post(
+            ctx,
+            brand=data.brands[brand],
+            title=title,
+            text=text,
+            images=[
+                ImageInput(str(path), alt)
+                for path, alt in zip(demo_pictures(folder), captions, strict=True)
+            ],
+        ).id
     for key, post, account, seconds in LIVE:
         data.variants[key] = add_variant(
             ctx,
@@ -193,6 +211,42 @@ def schedule_live(ctx: Context, data: DemoData, start: datetime) -> None:
             account=data.accounts[account],
             at=start + timedelta(seconds=seconds),
         ).id
+
+
+# A post with pictures (made at run time), published live on Facebook and LinkedIn.
+PHOTO_POST = (
+    "photos",
+    "Acme Coffee",
+    "Roastery open day",
+    "Open day at the roastery on Saturday: see the beans, smell the roast, taste the result.",
+    (
+        "Green coffee beans in a sack",
+        "The roaster drum, glowing orange",
+        "A cup of black coffee on a wooden table",
+    ),
+)
+_PICTURE_COLOURS = ((86, 125, 70), (196, 98, 45), (62, 39, 35))
+
+
+def demo_pictures(folder: Path) -> list[Path]:
+    """Three small PNGs (a gradient each), written to ``folder``: the demo's own pictures."""
+    from PIL import Image  # only the demo and image checks need Pillow
+
+    make_private_dir(folder)
+    paths = []
+    for number, (red, green, blue) in enumerate(_PICTURE_COLOURS, start=1):
+        picture = Image.new("RGB", (320, 200))
+        picture.putdata(
+            [
+                (min(255, red + x // 4), min(255, green + y // 4), blue)
+                for y in range(200)
+                for x in range(320)
+            ]
+        )
+        path = folder / f"roastery-{number}.png"
+        picture.save(path)
+        paths.append(path)
+    return paths
 
 
 def _history(

@@ -8,6 +8,7 @@ redacted request and the platform's raw answer.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -26,6 +27,7 @@ from textual.widgets import DataTable, Input, Label, Select, Static
 from omnipost_tui.errors import OmniPostError
 from omnipost_tui.platforms import LABELS
 from omnipost_tui.services.attempts import RESULTS, AttemptFilter, count_attempts, list_attempts
+from omnipost_tui.services.media import human_size
 from omnipost_tui.services.variants import VariantFilter, get_variant
 from omnipost_tui.services.views import AttemptView, VariantView
 from omnipost_tui.times import format_local
@@ -103,6 +105,37 @@ def sent_text(a: AttemptView, tz) -> str | Text:
     return Text("not yet", style="dim")
 
 
+def upload_steps(summary: str | None) -> Text | None:
+    """One line per image of the attempt: uploaded (its media id), reused, or what failed."""
+    try:
+        data = json.loads(summary) if summary else None
+    except ValueError:
+        return None
+    steps = data.get("uploads") if isinstance(data, dict) else None
+    if not isinstance(steps, list) or not steps:
+        return None
+    text = Text()
+    for step in steps:
+        if not isinstance(step, dict):
+            continue
+        if text:
+            text.append("\n")
+        text.append(f"{step.get('step', 'upload')}: ", style="bold")
+        size = step.get("size")
+        text.append(
+            f"{step.get('file', '?')}, {human_size(size) if isinstance(size, int) else '?'}"
+        )
+        text.append(f", sha256 {str(step.get('sha256', ''))[:12]}…", style="dim")
+        if step.get("error"):
+            text.append(f" → {step['error']}", style="red")
+        elif step.get("reused"):
+            text.append(f" → {step.get('media_id')} (uploaded earlier, reused)")
+        else:
+            text.append(f" → {step.get('media_id')}")
+    text.append("\nthen the create call below", style="dim")
+    return text
+
+
 def attempt_detail(a: AttemptView, tz) -> RenderableType:
     """Every field of one attempt, then the request and the answer, pretty-printed."""
     fields = Table.grid(padding=(0, 1))
@@ -133,8 +166,10 @@ def attempt_detail(a: AttemptView, tz) -> RenderableType:
         "post id", Text(a.external_post_id or "—", style="" if a.external_post_id else "dim")
     )
     fields.add_row("worker", Text(a.worker or "—", style="" if a.worker else "dim"))
+    steps = upload_steps(a.request_summary)
     return Group(
         fields,
+        *((Rule("images", style="dim", align="left"), steps) if steps is not None else ()),
         Rule("request (redacted)", style="dim", align="left"),
         pretty_json(a.request_summary),
         Rule("raw response", style="dim", align="left"),
