@@ -426,7 +426,7 @@ def test_facebook_file_size_at_the_limit_schedules_one_byte_over_is_refused(
     new_id(schedule(cli, at_limit, FB_PAGE))
     refuse(
         "variant", "add", "--post", over, "--account", FB_PAGE, "--at", "+1h",
-        expect=("cannot schedule", "image 1 (big.png)", "Facebook", human_size(FB_LIMIT)),
+        expect=("cannot schedule", "image 1 (big.png)", "Facebook", f"{FB_LIMIT:,} bytes"),
     )  # fmt: skip
     new_id(schedule(cli, over, LI_ORG))  # Facebook's limit is Facebook's alone
 

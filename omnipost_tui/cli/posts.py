@@ -115,11 +115,14 @@ def post_image_add(app: App, post_id: str, path: str, alt: str, as_json: bool) -
     """Attach the image at PATH after the post's others (OmniPost keeps its own copy)."""
     from omnipost_tui.services.media import attach_images
 
-    images = attach_images(app.ctx, post_id, [ImageInput(path, alt)])
+    attached = attach_images(app.ctx, post_id, [ImageInput(path, alt)])
     if as_json:
-        echo_json([image_json(image) for image in images])
+        echo_json([image_json(image) for image in attached.images])
         return
-    added = images[-1]
+    if attached.restored:
+        click.echo(f"image {attached.restored[0]} of post {post_id} is back in place")
+        return
+    added = attached.images[-1]
     click.echo(
         f"image {added.position} of post {post_id}: {added.name} ({added.format}, "
         f"{added.width}×{added.height}, {human_size(added.size)})"

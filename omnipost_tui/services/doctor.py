@@ -43,6 +43,7 @@ from omnipost_tui.models import (
     PostImage,
     PostVariant,
     PublicationAttempt,
+    VariantImage,
 )
 from omnipost_tui.platforms import APP_CREDENTIAL_SETTINGS, LABELS, PLATFORMS
 from omnipost_tui.redact import mask_url_password, redact_text
@@ -676,26 +677,27 @@ def check_images(ctx: Context, now: datetime) -> Check:
         files = session.scalars(select(MediaFile)).all()
         gone = {m.sha256 for m in files if not media_path(paths, m.sha256, m.format).is_file()}
         total = sum(m.size_bytes for m in files)
-        affected = (
-            sorted(
-                set(
-                    session.execute(
-                        select(PostImage.post_id, PostImage.original_name).where(
-                            PostImage.sha256.in_(gone)
-                        )
-                    ).all()
-                )
-            )
-            if gone
-            else []
-        )
+        affected: list[str] = []
+        if gone:
+            for post_id, name in session.execute(
+                select(PostImage.post_id, PostImage.original_name)
+                .where(PostImage.sha256.in_(gone))
+                .order_by(PostImage.post_id, PostImage.position)
+            ):
+                affected.append(f"post {post_id} ({name})")
+            for variant_id, name in session.execute(
+                select(VariantImage.variant_id, VariantImage.original_name)
+                .where(VariantImage.sha256.in_(gone))
+                .order_by(VariantImage.variant_id, VariantImage.position)
+            ):
+                affected.append(f"variant {variant_id} ({name})")
     if not files:
         return Check(IMAGES, True, "no images attached")
     if not gone:
         return Check(
             IMAGES, True, f"{_plural(len(files), 'image')} ({_bytes(total)}) in {paths.media_dir}"
         )
-    shown = ", ".join(f"post {post_id} ({name})" for post_id, name in affected[:5])
+    shown = ", ".join(affected[:5]) or "no post uses them"
     more = f" and {len(affected) - 5} more" if len(affected) > 5 else ""
     return Check(
         IMAGES,

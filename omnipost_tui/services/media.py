@@ -16,6 +16,7 @@ import time
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -47,6 +48,9 @@ MIME_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif"}
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif"}
 # Larger than any platform takes: read no further (a mistyped path to a disk image, say).
 MAX_READ_BYTES = 200 * 1024 * 1024
+# Decoded in full to find damage up to this size (a few hundred MB of memory at most); larger
+# ones are over every platform's pixel limit anyway, or Facebook's file size.
+MAX_DECODE_PIXELS = 60_000_000
 # A file in the media directory nothing refers to is deleted only when older than this: an
 # attach copies the file first and refers to it a moment later.
 UNREFERENCED_GRACE_S = 3600
@@ -62,6 +66,7 @@ class StoredImage:
     height: int
     size: int
     name: str  # the file name it was attached from
+    restored: bool = False  # OmniPost knew it, but its copy had gone: written back
 
     @property
     def mime(self) -> str:
@@ -123,8 +128,17 @@ def inspect_bytes(data: bytes, shown: str) -> MediaFacts:
             with Image.open(io.BytesIO(data)) as image:
                 image_format = image.format or ""
                 width, height = image.size
-                image.verify()
-    except (UnidentifiedImageError, Image.DecompressionBombError):
+                image.verify()  # the structure (PNG's checksums)
+            if width * height <= MAX_DECODE_PIXELS:
+                # verify() reads little of a JPEG or GIF: decode every frame, so that half a
+                # file is refused now and not at the platform.
+                with Image.open(io.BytesIO(data)) as image:
+                    for frame in range(getattr(image, "n_frames", 1)):
+                        image.seek(frame)
+                        image.load()
+    except Image.DecompressionBombError:
+        raise ValidationError(f"{shown} has more pixels than any platform takes") from None
+    except UnidentifiedImageError:
         raise ValidationError(f"{shown} is not an image OmniPost can read") from None
     except Exception as exc:  # a truncated or damaged file: Pillow raises many kinds
         raise ValidationError(f"{shown} is a damaged image ({type(exc).__name__})") from None
@@ -142,7 +156,9 @@ def store_image(session: Session, paths: Paths, path_text: str) -> StoredImage:
     data, facts = read_image(path_text)
     sha256 = hashlib.sha256(data).hexdigest()
     target = media_path(paths, sha256, facts.format)
-    if not _holds(target, sha256):
+    known = session.get(MediaFile, sha256)
+    written = not _holds(target, sha256)
+    if written:
         make_private_dir(target.parent)
         partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
         descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
@@ -151,7 +167,7 @@ def store_image(session: Session, paths: Paths, path_text: str) -> StoredImage:
             file.flush()
             os.fsync(file.fileno())
         os.replace(partial, target)  # atomic: a reader sees no file or the whole file
-    if session.get(MediaFile, sha256) is None:
+    if known is None:
         session.add(
             MediaFile(
                 sha256=sha256,
@@ -164,7 +180,13 @@ def store_image(session: Session, paths: Paths, path_text: str) -> StoredImage:
         )
         session.flush()
     return StoredImage(
-        sha256, facts.format, facts.width, facts.height, len(data), Path(path_text).name
+        sha256,
+        facts.format,
+        facts.width,
+        facts.height,
+        len(data),
+        Path(path_text).name,
+        restored=written and known is not None,
     )
 
 
@@ -209,10 +231,11 @@ def images_problem(settings: Settings, platform: str, images: Sequence[ImageView
         if image.format not in MIME_TYPES:
             return f"{which} is {image.format}; {label} takes JPEG, PNG and GIF"
         if platform == FACEBOOK and image.size > settings.facebook_image_max_bytes:
-            return (
-                f"{which} is {human_size(image.size)}; {label} takes photos up to "
-                f"{human_size(settings.facebook_image_max_bytes)}"
-            )
+            limit = settings.facebook_image_max_bytes
+            shown_size, shown_limit = human_size(image.size), human_size(limit)
+            if shown_size == shown_limit:  # rounded alike: say it in bytes
+                shown_size, shown_limit = f"{image.size:,} bytes", f"{limit:,} bytes"
+            return f"{which} is {shown_size}; {label} takes photos up to {shown_limit}"
         pixels = image.width * image.height
         if platform == LINKEDIN and pixels >= settings.linkedin_image_max_pixels:
             return (
@@ -282,26 +305,38 @@ def missing_message(image: ImageView) -> str:
 # --- attach, remove, reorder -----------------------------------------------------------------
 
 
-def attach_images(
-    ctx: Context, post_id: int | str, images: Sequence[ImageInput]
-) -> list[ImageView]:
+@dataclass(frozen=True)
+class Attached:
+    images: list[ImageView]  # all of the post's, in order
+    restored: list[int]  # positions whose lost copy the attach put back (nothing added)
+
+
+def attach_images(ctx: Context, post_id: int | str, images: Sequence[ImageInput]) -> Attached:
     """Add ``images`` (in order) after the post's current ones; all or nothing."""
     with ctx.db.write() as session:
         post = post_by_id(session, post_id)
-        attach_to(session, ctx.settings, post, images)
+        restored = attach_to(session, ctx.settings, post, images)
         _changed(session, post, ctx.settings)
-        return [ImageView.of(row) for row in post.images]
+        return Attached([ImageView.of(row) for row in post.images], restored)
 
 
 def attach_to(
     session: Session, settings: Settings, post: Post, images: Sequence[ImageInput]
-) -> None:
-    """Append ``images`` to ``post`` inside the caller's transaction (``post add --image``)."""
+) -> list[int]:
+    """Append ``images`` to ``post`` inside the caller's transaction (``post add --image``).
+
+    One the post has already is refused, unless its copy had left the media directory: then
+    attaching it again puts the copy back (what a user who lost it does) and adds nothing.
+    Returns the positions restored that way."""
     alts = [check_alt(settings, image.alt) for image in images]
     known = {row.sha256: row.position for row in post.images}
+    restored: list[int] = []
     for image, alt in zip(images, alts, strict=True):
         stored = store_image(session, settings.paths, image.path)
         if stored.sha256 in known:
+            if stored.restored:
+                restored.append(known[stored.sha256])
+                continue
             raise ValidationError(
                 f"{image.path} is already image {known[stored.sha256]} of this post"
             )
@@ -316,6 +351,7 @@ def attach_to(
             )
         )
     session.flush()
+    return restored
 
 
 def add_file(ctx: Context, path: str, alt: str = "") -> ImageView:
@@ -345,11 +381,12 @@ def remove_image(ctx: Context, post_id: int | str, number: int) -> list[ImageVie
     with ctx.db.write() as session:
         post = post_by_id(session, post_id)
         row = _image_at(post, number)
+        released = row.sha256
         post.images.remove(row)
         _renumber(post.images)
         _changed(session, post, ctx.settings)
         views = [ImageView.of(image) for image in post.images]
-    remove_unreferenced(ctx)
+    remove_unreferenced(ctx, released=[released])
     return views
 
 
@@ -468,11 +505,23 @@ def _changed(session: Session, post: Post, settings: Settings) -> None:
 # --- clean-up ----------------------------------------------------------------------------------
 
 
-def remove_unreferenced(ctx: Context, *, grace_s: float = UNREFERENCED_GRACE_S) -> int:
-    """Delete files (and rows) of images nothing refers to any more; returns how many."""
+def remove_unreferenced(
+    ctx: Context, *, grace_s: float = UNREFERENCED_GRACE_S, released: Iterable[str] = ()
+) -> int:
+    """Delete files (and rows) of images nothing refers to any more; returns how many.
+
+    Only once older than ``grace_s`` (the editor adds a file before the post that uses it is
+    saved), except those just ``released`` (a user removed them from the last post using them).
+    """
     with ctx.db.write() as session:
         used = select(PostImage.sha256).union(select(VariantImage.sha256))
-        unused = session.scalars(select(MediaFile).where(MediaFile.sha256.not_in(used))).all()
+        settled = clock.now() - timedelta(seconds=grace_s)
+        unused = session.scalars(
+            select(MediaFile).where(
+                MediaFile.sha256.not_in(used),
+                (MediaFile.created_at < settled) | MediaFile.sha256.in_(list(released)),
+            )
+        ).all()
         for media in unused:
             session.delete(media)
         gone = {(m.sha256, m.format) for m in unused}
