@@ -19,6 +19,7 @@ from omnipost_tui.connectors.errors import (
     PlatformError,
     Transient,
     clip,
+    restate,
 )
 from omnipost_tui.redact import redact_data, redact_text
 from omnipost_tui.times import format_seconds
@@ -219,6 +220,55 @@ def transport_error(
     )
 
 
+# How much of an upload's answer the attempt log keeps: enough to see what the platform said.
+SHORT_ANSWER = 1_000
+
+
+def image_name(image: ImageUpload) -> str:
+    """``image 2 (photo.png)``: how messages name an image, as the user attached it."""
+    return f"image {image.position} ({image.path.name})"
+
+
+def describe_file(image: ImageUpload) -> str:
+    """The file part of an upload as the attempt log shows it: never the bytes."""
+    return f"<{image.path.name}, {image.size} bytes, sha256 {image.sha256[:12]}…>"
+
+
+def text_with_link(text: str, link: str | None) -> str:
+    """The post text with its link on a new line (unless the text has it already): a post
+    with images has no link card, so the link travels in the text."""
+    if not link or link in text:
+        return text
+    return f"{text}\n{link}" if text else link
+
+
+def staged_in_order(request: PublishRequest) -> tuple[StagedImage, ...]:
+    """The staged counterpart of each of the request's images, in image order.
+
+    A missing one (or one staged from another file) is the caller's mistake, not the
+    platform's: publishing without it would post fewer pictures than the user chose.
+    """
+    by_position = {staged.position: staged for staged in request.staged}
+    ordered = []
+    for image in sorted(request.images, key=lambda image: image.position):
+        staged = by_position.get(image.position)
+        if staged is None or staged.sha256 != image.sha256:
+            raise ValueError(f"{image_name(image)} was not staged before publish")
+        ordered.append(staged)
+    return tuple(ordered)
+
+
+def upload_log(image: ImageUpload) -> dict[str, Any]:
+    """The start of a ``StagedImage.summary``: which file; the calls are added as they go."""
+    return {
+        "image": image.position,
+        "file": image.path.name,
+        "size": image.size,
+        "sha256": image.sha256,
+        "calls": [],
+    }
+
+
 class HttpConnector:
     """Owns (or borrows) an httpx client and turns transport failures into PlatformErrors."""
 
@@ -247,6 +297,41 @@ class HttpConnector:
         # A borrowed client belongs to whoever passed it in; closing it would break them.
         if self._owns_client:
             self._client.close()
+
+    def _upload_call(
+        self,
+        log: dict[str, Any],
+        image: ImageUpload,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str],
+        shown_body: Any,
+        secrets: tuple[str, ...],
+        shown_url: str | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """One request of an image upload, recorded in ``log`` (redacted, without the bytes).
+
+        A transport failure names the image and has ``request_sent=False``: nothing is public
+        before the create call, so a lost answer here publishes nothing.
+        """
+        call = summarize_request(method, shown_url or url, headers, shown_body, secrets)
+        log["calls"].append(call)
+        try:
+            response = self._send(
+                method, url, headers=headers, secrets=secrets, request_summary=log, **kwargs
+            )
+        except PlatformError as exc:
+            error = restate(
+                exc, f"could not upload {image_name(image)}: {exc.message}", request_sent=False
+            )
+        else:
+            call["http_status"] = response.status_code
+            call["answer"] = clip(redact_text(response.text, secrets), SHORT_ANSWER)
+            return response
+        # Outside the except block, as in _send: nothing of the failed request is chained.
+        raise error
 
     def _send(
         self,

@@ -109,3 +109,25 @@ class PermissionDenied(Permanent):
     """The token works but lacks the permission (or role) to post for this account."""
 
     kind = "permission_denied"
+
+
+def restate(error: PlatformError, message: str, *, request_sent: bool) -> PlatformError:
+    """``error`` (same kind, same details) with a new message and ``request_sent``.
+
+    ``request_sent=False`` is for the preparation before the create call (image uploads):
+    whatever happened to such a request, nothing is public yet, so the engine may retry or give
+    up but never has to ask a human whether the post exists. A MaybePublished there can only
+    be a Transient.
+    """
+    fields: dict[str, Any] = {
+        "http_status": error.http_status,
+        "code": error.code,
+        "raw_body": error.raw_body,
+        "request_summary": error.request_summary,
+        "request_sent": request_sent,
+    }
+    if isinstance(error, RateLimited):
+        return RateLimited(message, retry_after=error.retry_after, **fields)
+    if isinstance(error, MaybePublished) and not request_sent:
+        return Transient(message, **fields)
+    return type(error)(message, **fields)
