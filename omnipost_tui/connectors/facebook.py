@@ -1,8 +1,10 @@
-"""Publish to a Facebook Page through the Graph API ``/{page_id}/feed`` edge."""
+"""Publish to a Facebook Page through the Graph API: ``/{page_id}/feed`` for text and several
+images (uploaded unpublished first), ``/{page_id}/photos`` for a single image."""
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -12,13 +14,20 @@ import httpx
 
 from omnipost_tui.connectors.base import (
     HttpConnector,
+    ImageUpload,
     PublishRequest,
     PublishResult,
+    StagedImage,
     describe_body,
+    describe_file,
+    image_name,
     parse_json,
     redacted_body,
     retry_after_header,
+    staged_in_order,
     summarize_request,
+    text_with_link,
+    upload_log,
 )
 from omnipost_tui.connectors.errors import (
     MaybePublished,
@@ -28,11 +37,14 @@ from omnipost_tui.connectors.errors import (
     RateLimited,
     TokenExpired,
     Transient,
+    restate,
 )
 from omnipost_tui.platforms import FACEBOOK
 from omnipost_tui.redact import redact_text
 
 LABEL = "Facebook"
+
+log = logging.getLogger("omnipost.connectors")
 
 # Graph API error codes; Facebook's HTTP status is too coarse (most errors are a plain 400).
 TOKEN_CODES = frozenset({102, 190})
@@ -40,6 +52,8 @@ RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, *range(80000, 80015)})
 PERMANENT_CODES = frozenset({100, 368, 506, 1609005})
 PERMISSION_CODES = frozenset({10, *range(200, 300)})
 TRANSIENT_CODES = frozenset({1, 2})
+# The picture itself was refused (size or format; an invalid file): the same file never passes.
+IMAGE_CODES = frozenset({1366046, 2069019})
 
 
 def classify_facebook_error(
@@ -79,7 +93,7 @@ def _class_for_code(code: int, is_transient: bool) -> type[PlatformError]:
         return TokenExpired
     # Known permanent and permission codes win over is_transient: re-sending a duplicate or a
     # policy-blocked post can never succeed, whatever the flag says.
-    if code in PERMANENT_CODES:
+    if code in PERMANENT_CODES or code in IMAGE_CODES:
         return Permanent
     if code in PERMISSION_CODES:
         return PermissionDenied
@@ -179,10 +193,124 @@ class FacebookConnector(HttpConnector):
         version = graph_version.strip().strip("/")
         self._graph_version = version if version.startswith("v") else f"v{version}"
 
+    def _node_url(self, node_id: str) -> str:
+        return f"{self._graph_url}/{self._graph_version}/{quote(node_id, safe='')}"
+
     def feed_url(self, page_id: str) -> str:
-        return f"{self._graph_url}/{self._graph_version}/{quote(page_id, safe='')}/feed"
+        return f"{self._node_url(page_id)}/feed"
+
+    def photos_url(self, page_id: str) -> str:
+        return f"{self._node_url(page_id)}/photos"
+
+    # --- preparation: several images are uploaded unpublished, then attached to one post ------
+
+    def to_stage(self, request: PublishRequest) -> tuple[ImageUpload, ...]:
+        # A single image goes out with its post in one /photos call: nothing to prepare.
+        return request.images if len(request.images) >= 2 else ()
+
+    def stage(self, request: PublishRequest, image: ImageUpload) -> StagedImage:
+        data = image.read()  # before any request: a changed file is refused, not sent
+        secrets = (request.access_token,)
+        url = self.photos_url(request.account_external_id)
+        form = {"published": "false"}
+        if image.alt:
+            form["alt_text_custom"] = image.alt
+        form["access_token"] = request.access_token
+        upload = upload_log(image)
+        response = self._upload_call(
+            upload,
+            image,
+            "POST",
+            url,
+            headers={},
+            shown_body={"source": describe_file(image), **form},
+            secrets=secrets,
+            data=form,
+            files={"source": (image.path.name, data, image.mime)},
+        )
+        body = response.text
+        if not response.is_success or _error_object(body) is not None:
+            error = classify_facebook_error(
+                response.status_code,
+                body,
+                response.headers,
+                secrets=secrets,
+                request_summary=upload,
+            )
+            raise restate(error, _upload_message(error, image), request_sent=False)
+        photo_id = _answer_id(body, "id")
+        if not photo_id:
+            # An unpublished photo is invisible, so uploading again is safe; at worst an unused
+            # one stays behind in the Page's photos, hidden.
+            raise Transient(
+                f"Facebook took {image_name(image)} but returned no photo id; it will be"
+                " uploaded again",
+                http_status=response.status_code,
+                raw_body=redacted_body(body, secrets),
+                request_summary=upload,
+                request_sent=False,
+            )
+        upload["media_id"] = photo_id
+        return StagedImage(image.position, image.sha256, photo_id, summary=upload)
+
+    def still_there(self, request: PublishRequest, staged: StagedImage) -> bool:
+        """True only when Facebook shows the photo; any doubt means "upload it again"."""
+        secrets = (request.access_token,)
+        url = self._node_url(staged.media_id)
+        headers = {"Authorization": f"OAuth {request.access_token}"}
+        summary = summarize_request("GET", url, headers, None, secrets)
+        try:
+            response = self._send(
+                "GET",
+                url,
+                params={"fields": "id"},
+                headers=headers,
+                secrets=secrets,
+                request_summary=summary,
+            )
+        except PlatformError as exc:
+            log.debug("Facebook photo %s: cannot tell if it is there: %s", staged.media_id, exc)
+            return False
+        data = parse_json(response.text)
+        return (
+            response.status_code == 200
+            and isinstance(data, dict)
+            and "error" not in data
+            and str(data.get("id")) == staged.media_id
+        )
+
+    def discard(self, request: PublishRequest, staged: StagedImage) -> None:
+        """Delete an unpublished photo the post will not use. A failure only leaves a hidden
+        photo behind, so it is logged, never raised."""
+        secrets = (request.access_token,)
+        url = self._node_url(staged.media_id)
+        headers = {"Authorization": f"OAuth {request.access_token}"}
+        summary = summarize_request("DELETE", url, headers, None, secrets)
+        try:
+            response = self._send(
+                "DELETE", url, headers=headers, secrets=secrets, request_summary=summary
+            )
+        except PlatformError as exc:
+            log.warning("Facebook photo %s not deleted: %s", staged.media_id, exc)
+            return
+        if response.is_success and _error_object(response.text) is None:
+            log.debug("Facebook photo %s deleted", staged.media_id)
+            return
+        error = classify_facebook_error(
+            response.status_code, response.text, response.headers, secrets=secrets
+        )
+        log.warning("Facebook photo %s not deleted: %s", staged.media_id, error)
+
+    # --- the create call --------------------------------------------------------------------
 
     def publish(self, request: PublishRequest) -> PublishResult:
+        if len(request.images) == 1:
+            return self._publish_photo(request, request.images[0])
+        if request.images:
+            return self._publish_album(request)
+        return self._publish_text(request)
+
+    def _publish_text(self, request: PublishRequest) -> PublishResult:
         secrets = (request.access_token,)
         url = self.feed_url(request.account_external_id)
         form = {"message": request.text}
@@ -195,23 +323,68 @@ class FacebookConnector(HttpConnector):
         response = self._send("POST", url, data=form, secrets=secrets, request_summary=summary)
         return self._result(response, secrets, summary)
 
+    def _publish_photo(self, request: PublishRequest, image: ImageUpload) -> PublishResult:
+        """One image: a published photo is the post (``post_id``), created in this one call."""
+        data = image.read()  # before any request: a changed file is refused, not sent
+        secrets = (request.access_token,)
+        url = self.photos_url(request.account_external_id)
+        form = {"message": text_with_link(request.text, request.link)}
+        if image.alt:
+            form["alt_text_custom"] = image.alt
+        form["access_token"] = request.access_token
+        summary = summarize_request(
+            "POST", url, {}, {"source": describe_file(image), **form}, secrets
+        )
+        response = self._send(
+            "POST",
+            url,
+            data=form,
+            files={"source": (image.path.name, data, image.mime)},
+            secrets=secrets,
+            request_summary=summary,
+        )
+        return self._result(response, secrets, summary, id_keys=("post_id", "id"), image=image)
+
+    def _publish_album(self, request: PublishRequest) -> PublishResult:
+        """Several images: a feed post that attaches the photos staged unpublished before."""
+        staged = staged_in_order(request)
+        secrets = (request.access_token,)
+        url = self.feed_url(request.account_external_id)
+        # No ``link`` field: with attached_media it would compete with the photos for the post.
+        form = {"message": text_with_link(request.text, request.link)}
+        for index, photo in enumerate(staged):
+            form[f"attached_media[{index}]"] = json.dumps(
+                {"media_fbid": photo.media_id}, separators=(",", ":")
+            )
+        form["access_token"] = request.access_token
+        summary = summarize_request("POST", url, {}, form, secrets)
+        response = self._send("POST", url, data=form, secrets=secrets, request_summary=summary)
+        return self._result(response, secrets, summary)
+
     def _result(
         self,
         response: httpx.Response,
         secrets: tuple[str, ...],
         summary: dict[str, Any],
+        *,
+        id_keys: tuple[str, ...] = ("id",),
+        image: ImageUpload | None = None,
     ) -> PublishResult:
         body = response.text
         if not response.is_success or _error_object(body) is not None:
-            raise classify_facebook_error(
+            error = classify_facebook_error(
                 response.status_code,
                 body,
                 response.headers,
                 secrets=secrets,
                 request_summary=summary,
             )
-        data = parse_json(body)
-        post_id = data.get("id") if isinstance(data, dict) else None
+            if image is not None and _refused_image(error):
+                error = restate(
+                    error, _upload_message(error, image), request_sent=error.request_sent
+                )
+            raise error
+        post_id = _answer_id(body, *id_keys)
         if not post_id:
             # Facebook accepted the call, so the post may exist: never re-sent blindly.
             raise MaybePublished(
@@ -222,8 +395,33 @@ class FacebookConnector(HttpConnector):
                 request_summary=summary,
             )
         return PublishResult(
-            external_post_id=str(post_id),
+            external_post_id=post_id,
             http_status=response.status_code,
             request_summary=summary,
             raw_response=redacted_body(body, secrets),
         )
+
+
+def _answer_id(body: str | None, *keys: str) -> str | None:
+    """The first of ``keys`` the answer carries (``post_id`` before ``id`` for a photo post)."""
+    data = parse_json(body)
+    if not isinstance(data, dict):
+        return None
+    for key in keys:
+        value = data.get(key)
+        if value:
+            return str(value)
+    return None
+
+
+def _refused_image(error: PlatformError) -> bool:
+    return error.code is not None and error.code.isdigit() and int(error.code) in IMAGE_CODES
+
+
+def _upload_message(error: PlatformError, image: ImageUpload) -> str:
+    """The error's message naming the image: the user must know which picture to replace."""
+    if _refused_image(error):
+        # "Facebook error 1366046: text" → the platform's own words after the image's name.
+        detail = error.message.split(": ", 1)[-1]
+        return f"Facebook refused {image_name(image)}: {detail}"
+    return f"could not upload {image_name(image)}: {error.message}"
