@@ -28,5 +28,6 @@ def connector_for(
             settings.http_timeout,
             api=settings.linkedin_api,
             client=client,
+            image_ready_timeout=settings.image_ready_timeout,
         )
     raise ValueError(f"no connector for platform {platform!r}")

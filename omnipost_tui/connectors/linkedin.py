@@ -1,22 +1,33 @@
-"""Publish to LinkedIn through the Posts API (``/rest/posts``) or the legacy ``/v2/ugcPosts``."""
+"""Publish to LinkedIn through the Posts API (``/rest/posts``) or the legacy ``/v2/ugcPosts``;
+images go through the Images API first (``/rest/images``, Posts API only)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from datetime import timedelta
 from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 
+from omnipost_tui import clock
 from omnipost_tui.connectors.base import (
     HttpConnector,
+    ImageUpload,
     PublishRequest,
     PublishResult,
+    StagedImage,
     describe_body,
+    describe_file,
+    image_name,
     parse_json,
     redacted_body,
     retry_after_header,
+    staged_in_order,
     summarize_request,
+    text_with_link,
+    upload_log,
 )
 from omnipost_tui.connectors.errors import (
     MaybePublished,
@@ -26,10 +37,12 @@ from omnipost_tui.connectors.errors import (
     RateLimited,
     TokenExpired,
     Transient,
+    restate,
 )
 from omnipost_tui.connectors.little_text import escape_little_text, plain_with_mentions
 from omnipost_tui.platforms import LINKEDIN
 from omnipost_tui.redact import redact_text
+from omnipost_tui.times import format_seconds
 
 LABEL = "LinkedIn"
 RESTLI_PROTOCOL = "2.0.0"
@@ -37,6 +50,11 @@ VERSION_ENV = "OMNIPOST_LINKEDIN_VERSION"
 
 # LinkedIn shows the article title as the link card headline; it rejects very long ones.
 _MAX_TITLE = 200
+
+# Polling an uploaded image until LinkedIn has processed it: often at first (small images are
+# ready within a second), then less often, so a slow one costs few requests.
+FIRST_POLL = 0.25
+LAST_POLL = 2.0
 
 
 def classify_linkedin_error(
@@ -104,10 +122,15 @@ def _article_title(link: str) -> str:
 
 
 def posts_payload(request: PublishRequest) -> dict[str, Any]:
-    """Body for ``POST /rest/posts`` (the versioned Posts API)."""
+    """Body for ``POST /rest/posts`` (the versioned Posts API).
+
+    With images, ``request.staged`` must hold each one's image URN (ValueError otherwise), and
+    the link goes into the commentary: a post has either pictures or a link card.
+    """
+    text = text_with_link(request.text, request.link) if request.images else request.text
     payload: dict[str, Any] = {
         "author": request.account_external_id,
-        "commentary": escape_little_text(request.text),
+        "commentary": escape_little_text(text),
         "visibility": "PUBLIC",
         "distribution": {
             "feedDistribution": "MAIN_FEED",
@@ -117,11 +140,40 @@ def posts_payload(request: PublishRequest) -> dict[str, Any]:
         "lifecycleState": "PUBLISHED",
         "isReshareDisabledByAuthor": False,
     }
-    if request.link:
+    if request.images:
+        payload["content"] = _image_content(request)
+    elif request.link:
         payload["content"] = {
             "article": {"source": request.link, "title": _article_title(request.link)}
         }
     return payload
+
+
+def _image_content(request: PublishRequest) -> dict[str, Any]:
+    """``content.media`` for one image, ``content.multiImage`` for several, in image order."""
+    alt_by_position = {image.position: image.alt for image in request.images}
+    images = []
+    for staged in staged_in_order(request):
+        entry = {"id": staged.media_id}
+        if alt_by_position[staged.position]:
+            entry["altText"] = alt_by_position[staged.position]
+        images.append(entry)
+    if len(images) == 1:
+        return {"media": images[0]}
+    return {"multiImage": {"images": images}}
+
+
+def _ugc_refuses_images() -> Permanent:
+    return Permanent(
+        'LinkedIn images need the Posts API; set linkedin_api = "rest" in the config',
+        request_sent=False,
+    )
+
+
+def _without_query(url: str) -> str:
+    """An upload URL as the attempt log shows it: its query is a short-lived signature."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(query="…" if parts.query else "", fragment=""))
 
 
 def ugc_payload(request: PublishRequest) -> dict[str, Any]:
@@ -159,6 +211,7 @@ class LinkedInConnector(HttpConnector):
         timeout: float,
         api: str = "rest",
         client: httpx.Client | None = None,
+        image_ready_timeout: float = 60.0,
     ) -> None:
         if api not in ("rest", "ugc"):
             raise ValueError(f"LinkedIn api must be 'rest' or 'ugc', not {api!r}")
@@ -166,6 +219,177 @@ class LinkedInConnector(HttpConnector):
         self._api_url = api_url.rstrip("/")
         self._api_version = api_version.strip()
         self._api = api
+        self._image_ready_timeout = image_ready_timeout
+
+    def _rest_headers(self, token: str) -> dict[str, str]:
+        return {
+            "Authorization": f"Bearer {token}",
+            "LinkedIn-Version": self._api_version,
+            "X-Restli-Protocol-Version": RESTLI_PROTOCOL,
+        }
+
+    def image_url(self, urn: str) -> str:
+        return f"{self._api_url}/rest/images/{quote(urn, safe='')}"
+
+    # --- preparation: each image is uploaded and processed before the post refers to it -----
+
+    def to_stage(self, request: PublishRequest) -> tuple[ImageUpload, ...]:
+        if request.images and self._api == "ugc":
+            raise _ugc_refuses_images()
+        return request.images
+
+    def stage(self, request: PublishRequest, image: ImageUpload) -> StagedImage:
+        if self._api == "ugc":
+            raise _ugc_refuses_images()
+        data = image.read()  # before any request: a changed file is refused, not sent
+        secrets = (request.access_token,)
+        upload = upload_log(image)
+        upload_url, urn = self._initialize_upload(request, image, upload)
+        response = self._upload_call(
+            upload,
+            image,
+            "PUT",
+            upload_url,
+            headers={
+                "Authorization": f"Bearer {request.access_token}",
+                "Content-Type": "application/octet-stream",
+            },
+            shown_body=describe_file(image),
+            shown_url=_without_query(upload_url),
+            secrets=secrets,
+            content=data,
+        )
+        if not response.is_success:
+            raise self._upload_error(response, image, secrets, upload)
+        self._wait_until_available(request, image, urn, upload)
+        upload["media_id"] = urn
+        return StagedImage(image.position, image.sha256, urn, summary=upload)
+
+    def _initialize_upload(
+        self, request: PublishRequest, image: ImageUpload, upload: dict[str, Any]
+    ) -> tuple[str, str]:
+        """Ask for an upload URL; the answer also names the image URN the post will use."""
+        secrets = (request.access_token,)
+        payload = {"initializeUploadRequest": {"owner": request.account_external_id}}
+        response = self._upload_call(
+            upload,
+            image,
+            "POST",
+            f"{self._api_url}/rest/images?action=initializeUpload",
+            headers={
+                **self._rest_headers(request.access_token),
+                "Content-Type": "application/json",
+            },
+            shown_body=payload,
+            secrets=secrets,
+            json=payload,
+        )
+        if not response.is_success:
+            raise self._upload_error(response, image, secrets, upload)
+        data = parse_json(response.text)
+        value = data.get("value") if isinstance(data, dict) else None
+        upload_url = value.get("uploadUrl") if isinstance(value, dict) else None
+        urn = value.get("image") if isinstance(value, dict) else None
+        if not isinstance(upload_url, str) or not upload_url or not isinstance(urn, str) or not urn:
+            raise Transient(
+                f"LinkedIn did not say where to upload {image_name(image)}"
+                f" ({describe_body(response.text)}); it will be uploaded again",
+                http_status=response.status_code,
+                raw_body=redacted_body(response.text, secrets),
+                request_summary=upload,
+                request_sent=False,
+            )
+        # The answer names the upload URL; its signature stays out of the log like the PUT's.
+        query = urlsplit(upload_url).query
+        if query:
+            call = upload["calls"][-1]
+            call["answer"] = call["answer"].replace(query, "…")
+        return upload_url, urn
+
+    def _wait_until_available(
+        self, request: PublishRequest, image: ImageUpload, urn: str, upload: dict[str, Any]
+    ) -> None:
+        """Poll the image until LinkedIn has processed it, at most ``image_ready_timeout``: a
+        post that refers to an image still processing is refused."""
+        secrets = (request.access_token,)
+        deadline = clock.now() + timedelta(seconds=self._image_ready_timeout)
+        delay = FIRST_POLL
+        while True:
+            response = self._upload_call(
+                upload,
+                image,
+                "GET",
+                self.image_url(urn),
+                headers=self._rest_headers(request.access_token),
+                shown_body=None,
+                secrets=secrets,
+            )
+            if not response.is_success:
+                raise self._upload_error(response, image, secrets, upload)
+            status = _image_status(response.text)
+            if status == "AVAILABLE":
+                return
+            if status == "PROCESSING_FAILED":
+                raise Permanent(
+                    f"LinkedIn could not process {image_name(image)}; try another file or format",
+                    http_status=response.status_code,
+                    code=status,
+                    raw_body=redacted_body(response.text, secrets),
+                    request_summary=upload,
+                    request_sent=False,
+                )
+            remaining = (deadline - clock.now()).total_seconds()
+            if remaining <= 0:
+                raise Transient(
+                    f"LinkedIn was still processing {image_name(image)} after"
+                    f" {format_seconds(self._image_ready_timeout)}",
+                    http_status=response.status_code,
+                    raw_body=redacted_body(response.text, secrets),
+                    request_summary=upload,
+                    request_sent=False,
+                )
+            clock.sleep(min(delay, remaining))
+            delay = min(delay * 2, LAST_POLL)
+
+    def _upload_error(
+        self,
+        response: httpx.Response,
+        image: ImageUpload,
+        secrets: tuple[str, ...],
+        upload: dict[str, Any],
+    ) -> PlatformError:
+        error = classify_linkedin_error(
+            response.status_code,
+            response.text,
+            response.headers,
+            secrets=secrets,
+            request_summary=upload,
+        )
+        refused = type(error) is Permanent and response.status_code in (400, 422)
+        what = "LinkedIn refused" if refused else "could not upload"
+        return restate(error, f"{what} {image_name(image)}: {error.message}", request_sent=False)
+
+    def still_there(self, request: PublishRequest, staged: StagedImage) -> bool:
+        """True only when LinkedIn says the image is AVAILABLE; any doubt means "upload it
+        again"."""
+        if self._api == "ugc":
+            return False
+        secrets = (request.access_token,)
+        url = self.image_url(staged.media_id)
+        headers = self._rest_headers(request.access_token)
+        summary = summarize_request("GET", url, headers, None, secrets)
+        try:
+            response = self._send(
+                "GET", url, headers=headers, secrets=secrets, request_summary=summary
+            )
+        except PlatformError:
+            return False
+        return response.status_code == 200 and _image_status(response.text) == "AVAILABLE"
+
+    def discard(self, request: PublishRequest, staged: StagedImage) -> None:
+        # Nothing to do: LinkedIn's Images API has no call that deletes an uploaded image no
+        # post refers to. Such an image is never shown to anyone, so leaving it costs nothing.
+        return None
 
     def _endpoint(self, request: PublishRequest) -> tuple[str, dict[str, str], dict[str, Any]]:
         """URL, non-secret headers and JSON body for the configured API flavour."""
@@ -175,7 +399,11 @@ class LinkedInConnector(HttpConnector):
         headers["LinkedIn-Version"] = self._api_version
         return f"{self._api_url}/rest/posts", headers, posts_payload(request)
 
+    # --- the create call --------------------------------------------------------------------
+
     def publish(self, request: PublishRequest) -> PublishResult:
+        if request.images and self._api == "ugc":
+            raise _ugc_refuses_images()
         secrets = (request.access_token,)
         url, headers, payload = self._endpoint(request)
         headers["Authorization"] = f"Bearer {request.access_token}"
@@ -230,3 +458,10 @@ def _post_id(response: httpx.Response) -> str | None:
     data = parse_json(response.text)
     post_id = data.get("id") if isinstance(data, dict) else None
     return str(post_id) if post_id else None
+
+
+def _image_status(body: str | None) -> str | None:
+    """``PROCESSING``, ``AVAILABLE``, ``PROCESSING_FAILED`` (or whatever else LinkedIn says)."""
+    data = parse_json(body)
+    status = data.get("status") if isinstance(data, dict) else None
+    return status if isinstance(status, str) else None
