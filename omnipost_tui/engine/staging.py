@@ -47,7 +47,10 @@ def stage_images(
 
     Raises StagingFailed with the steps so far; nothing was made public either way.
     """
-    wanted = connector.to_stage(request)
+    try:
+        wanted = connector.to_stage(request)
+    except PlatformError as error:  # e.g. images on LinkedIn's legacy API: refused, not retried
+        raise StagingFailed(error, []) from None
     if not wanted:
         return Staged(request)
     known = staging.staged_for(ctx, variant_id, account_id)
