@@ -19,7 +19,8 @@ from omnipost_tui.sandbox.payloads import Reply, json_reply
 
 _log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 10 * 1024 * 1024
+# Room for a photo at Facebook's limit (about 10 MB) in a multipart body, and then some.
+MAX_BODY_BYTES = 64 * 1024 * 1024
 
 
 @dataclass
@@ -113,6 +114,12 @@ class _Handler(BaseHTTPRequestHandler):
         self._handle()
 
     def do_POST(self) -> None:
+        self._handle()
+
+    def do_PUT(self) -> None:
+        self._handle()
+
+    def do_DELETE(self) -> None:
         self._handle()
 
     def _handle(self) -> None:

@@ -25,6 +25,11 @@ FORBIDDEN = "forbidden"
 SLOW = "slow"
 HANG = "hang"
 DOWN = "down"
+# Images (the create call itself behaves as "ok" for these)
+UPLOADFLAKY = "uploadflaky"  # the account's first image upload answers 503
+IMAGEREFUSED = "imagerefused"  # Facebook 1366046 on /photos; LinkedIn 400 on initializeUpload
+IMAGESTUCK = "imagestuck"  # LinkedIn images stay PROCESSING
+IMAGEFAILED = "imagefailed"  # LinkedIn images become PROCESSING_FAILED
 
 BEHAVIOURS: tuple[str, ...] = (
     OK,
@@ -37,11 +42,19 @@ BEHAVIOURS: tuple[str, ...] = (
     SLOW,
     HANG,
     DOWN,
+    UPLOADFLAKY,
+    IMAGEREFUSED,
+    IMAGESTUCK,
+    IMAGEFAILED,
 )
 
 # Keywords looked for in an account id, first match wins. "ok" is the default, not a keyword
-# (it would match every "facebook"-something id).
+# (it would match every "facebook"-something id). "uploadflaky" before "flaky", which it holds.
 KEYWORD_ORDER: tuple[str, ...] = (
+    UPLOADFLAKY,
+    IMAGEREFUSED,
+    IMAGESTUCK,
+    IMAGEFAILED,
     RATELIMIT,
     FLAKY,
     EXPIRED,
@@ -466,6 +479,17 @@ def linkedin_client_refused() -> Reply:
 
 def token_missing(platform: str) -> Reply:
     return facebook_token_missing() if platform == FACEBOOK else linkedin_token_missing()
+
+
+def image_refused(platform: str) -> Reply:
+    if platform == FACEBOOK:
+        return facebook_error(
+            400,
+            "(#1366046) Sorry, the image you selected is in a format or size we don't support",
+            1366046,
+            OUTCOME_PERMANENT,
+        )
+    return linkedin_error(400, "BAD_REQUEST", "Image refused: unsupported image", OUTCOME_PERMANENT)
 
 
 def token_expired(platform: str) -> Reply:

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import logging
 import re
 import secrets
@@ -52,6 +53,7 @@ from urllib.parse import urlencode, urlsplit
 
 from omnipost_tui.sandbox import payloads
 from omnipost_tui.sandbox.http import Incoming, LoopbackServer
+from omnipost_tui.sandbox.media import Media, MediaStore, ReceivedImage, parse_multipart
 from omnipost_tui.sandbox.oauth import (
     FB_CODE_PREFIX,
     FB_PAGE,
@@ -81,6 +83,9 @@ from omnipost_tui.sandbox.payloads import (
     FLAKY,
     FORBIDDEN,
     HANG,
+    IMAGEFAILED,
+    IMAGEREFUSED,
+    IMAGESTUCK,
     LINKEDIN,
     LONG_LIVED_SECONDS,
     ORGANIZATION_ACLS_PAGE,
@@ -97,6 +102,7 @@ from omnipost_tui.sandbox.payloads import (
     TOKEN_ENDPOINT_DOWN,
     TOKEN_ENDPOINT_HTML500,
     TOKEN_ENDPOINT_OK,
+    UPLOADFLAKY,
     Reply,
     behaviour_from_keyword,
     json_reply,
@@ -133,6 +139,7 @@ class ReceivedPost:
     link: str | None
     external_post_id: str
     received_at: datetime
+    images: tuple[ReceivedImage, ...] = ()  # in the post's order
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -142,6 +149,7 @@ class ReceivedPost:
             "link": self.link,
             "external_post_id": self.external_post_id,
             "received_at": self.received_at.isoformat(),
+            "images": [image.as_dict() for image in self.images],
         }
 
 
@@ -160,6 +168,8 @@ class _Publish:
     invalid: Reply | None = None
     # Builds the success answer from the post number: (external post id, reply).
     success: Callable[[int], tuple[str, Reply]] | None = None
+    # The post's pictures, made part of it only when it is accepted.
+    images: Callable[[], tuple[ReceivedImage, ...]] | None = None
 
 
 def _dig(data: Any, *keys: str | int) -> Any:
@@ -231,6 +241,39 @@ def _cursor_index(cursor: str) -> int:
     return int(text)
 
 
+def _attached_media(params: Mapping[str, str]) -> tuple[list[str], str | None]:
+    """The photo ids of ``attached_media[0]``, ``[1]``… in index order, or what is wrong."""
+    indexed: dict[int, str] = {}
+    for key, value in params.items():
+        found = re.fullmatch(r"attached_media\[(\d+)\]", key)
+        if not found:
+            continue
+        try:
+            data = json.loads(value)
+        except ValueError:
+            return [], f"{key} is not JSON"
+        photo_id = data.get("media_fbid") if isinstance(data, dict) else None
+        if not isinstance(photo_id, str | int) or not str(photo_id):
+            return [], f"{key} has no media_fbid"
+        indexed[int(found.group(1))] = str(photo_id)
+    return [indexed[i] for i in sorted(indexed)], None
+
+
+def _linkedin_pictures(body: Any) -> list[tuple[str, str]]:
+    """(image URN, alt text) of ``content.media`` or ``content.multiImage``, in order."""
+    single = _dig(body, "content", "media")
+    entries = (
+        [single] if isinstance(single, dict) else _dig(body, "content", "multiImage", "images")
+    )
+    if not isinstance(entries, list):
+        return []
+    return [
+        (str(entry.get("id")), str(entry.get("altText") or ""))
+        for entry in entries
+        if isinstance(entry, dict) and entry.get("id")
+    ]
+
+
 def _vanity_name(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
@@ -274,6 +317,7 @@ class SandboxServer:
         linkedin_refresh_tokens: bool = True,
         token_endpoint: str = TOKEN_ENDPOINT_OK,
         clock: Callable[[], float] | None = None,
+        image_processing_seconds: float = 0.2,
     ) -> None:
         self.host = host
         self.port = port
@@ -295,6 +339,8 @@ class SandboxServer:
         self._posts: list[ReceivedPost] = []
         self._requests: list[dict[str, Any]] = []
         self._attempts: dict[str, int] = {}
+        self._uploads: dict[str, int] = {}  # image uploads per account (``uploadflaky``)
+        self._media = MediaStore(image_processing_seconds)
         self._next_post_number = 0
         self._in_flight = 0
         self._stopping = threading.Event()
@@ -376,6 +422,10 @@ class SandboxServer:
         with self._lock:
             return [dict(record) for record in self._requests]
 
+    def media(self) -> list[Media]:
+        """Every picture uploaded, on both platforms, with its state (never its bytes)."""
+        return self._media.all()
+
     @property
     def in_flight(self) -> int:
         """Publish requests received but not answered yet (e.g. ``slow``/``hang`` ones)."""
@@ -401,6 +451,8 @@ class SandboxServer:
             self._posts.clear()
             self._requests.clear()
             self._attempts.clear()
+            self._uploads.clear()
+            self._media.reset()
             self._changed.notify_all()
 
     @property
@@ -458,6 +510,8 @@ class SandboxServer:
                 return json_reply(200, self.requests)
             if seg == ["_sandbox", "oauth"]:
                 return json_reply(200, self.oauth_counts)
+            if seg == ["_sandbox", "photos"]:
+                return json_reply(200, [media.as_dict() for media in self.media()])
             if len(seg) >= 2 and seg[-2:] == ["dialog", "oauth"]:
                 return self._facebook_dialog(req)
             if len(seg) >= 3 and seg[-2:] == ["oauth", "access_token"]:
@@ -474,6 +528,16 @@ class SandboxServer:
                 return self._linkedin_organization_acls(req)
             if len(seg) >= 3 and seg[-3:-1] == ["rest", "organizations"]:
                 return self._linkedin_organization(req, seg[-1])
+            if len(seg) >= 3 and seg[-3:-1] == ["rest", "images"]:
+                return self._linkedin_image(req, seg[-1])
+            if len(seg) == 2 and seg[0].startswith("v"):
+                return self._facebook_photo(req, seg[1])
+        elif req.method == "PUT":
+            if len(seg) == 3 and seg[:2] == ["_upload", "linkedin"]:
+                return self._linkedin_upload(req, seg[2])
+        elif req.method == "DELETE":
+            if len(seg) == 2 and seg[0].startswith("v"):
+                return self._facebook_delete_photo(req, seg[1])
         elif req.method == "POST":
             if seg == ["_sandbox", "reset"]:
                 self.reset()
@@ -484,6 +548,10 @@ class SandboxServer:
                 return self._token_endpoint_answer(self._facebook_exchange, req)
             if seg[-2:] == ["rest", "posts"]:
                 return self._publish(self._linkedin_posts(req))
+            if seg[-2:] == ["rest", "images"] and req.query.get("action") == "initializeUpload":
+                return self._linkedin_initialize_upload(req)
+            if len(seg) >= 3 and seg[-1] == "photos":
+                return self._facebook_photos(req)
             if seg[-2:] == ["v2", "ugcPosts"]:
                 return self._publish(self._linkedin_ugc_posts(req))
             if seg[-3:] == ["oauth", "v2", "accessToken"]:
@@ -536,12 +604,22 @@ class SandboxServer:
             invalid = payloads.facebook_bad_request("Invalid JSON body")
         message = params.get("message", "")
         link = params.get("link") or None
-        if invalid is None and not message and not link:
+        photo_ids, problem = _attached_media(params)
+        if invalid is None and problem is None and photo_ids:
+            found = self._media.attach_check(page_id, photo_ids)
+            problem = found if isinstance(found, str) else None
+        if invalid is None and problem is not None:
+            invalid = payloads.facebook_bad_request(problem)
+        if invalid is None and not message and not link and not photo_ids:
             invalid = payloads.facebook_bad_request("Missing message or attachment")
 
         def success(number: int) -> tuple[str, Reply]:
             post_id = f"{page_id}_{number}"
             return post_id, json_reply(200, {"id": post_id})
+
+        def images() -> tuple[ReceivedImage, ...]:
+            attached = self._media.attach(page_id, photo_ids)
+            return tuple(m.received() for m in attached) if isinstance(attached, list) else ()
 
         return _Publish(
             platform=FACEBOOK,
@@ -553,7 +631,121 @@ class SandboxServer:
             link=link,
             invalid=invalid,
             success=success,
+            images=images if photo_ids else None,
         )
+
+    def _facebook_photos(self, req: Incoming) -> Reply | None:
+        """``POST /{page}/photos``: a photo post, or (``published=false``) a photo staged for
+        ``attached_media``, which makes nothing public."""
+        page_id = req.segments[-2]
+        try:
+            form = parse_multipart(req.headers.get("Content-Type") or "", req.body)
+        except ValueError:
+            form = {}
+        fields = {**req.query, **{name: part.value for name, part in form.items()}}
+        token = self._facebook_token(req, fields)
+        source = form.get("source")
+        alt = fields.get("alt_text_custom", "")
+        published = fields.get("published", "true").lower() != "false"
+        refusal = self._upload_refusal(FACEBOOK, page_id, token)
+        if refusal is None and (source is None or not source.data):
+            refusal = payloads.facebook_bad_request("Missing source: the photo's file")
+        if refusal is not None:
+            return self._record_upload(FACEBOOK, page_id, req, refusal, token, None)
+        assert source is not None
+        if not published:
+            media = self._media.add_photo(page_id, source.data, alt, published=False)
+            return self._record_upload(
+                FACEBOOK, page_id, req, json_reply(200, {"id": media.media_id}), token, media
+            )
+        photo: list[Media] = []
+
+        def success(number: int) -> tuple[str, Reply]:
+            media = self._media.add_photo(page_id, source.data, alt, published=True)
+            photo.append(media)
+            post_id = f"{page_id}_{number}"
+            return post_id, json_reply(200, {"id": media.media_id, "post_id": post_id})
+
+        return self._publish(
+            _Publish(
+                platform=FACEBOOK,
+                account=page_id,
+                path=req.path,
+                received_at=req.received_at,
+                token=token,
+                text=fields.get("message", ""),
+                success=success,
+                images=lambda: tuple(m.received() for m in photo),
+            )
+        )
+
+    def _facebook_photo(self, req: Incoming, photo_id: str) -> Reply:
+        """``GET /{photo id}``: whether the photo is still there."""
+        token = _bearer(req.headers, ("bearer", "oauth")) or req.query.get("access_token", "")
+        if not token:
+            return payloads.token_missing(FACEBOOK)
+        media = self._media.photo(photo_id)
+        if media is None:
+            return payloads.facebook_bad_request(
+                f"Unsupported get request. Object with ID '{photo_id}' does not exist"
+            )
+        return json_reply(200, {"id": media.media_id})
+
+    def _facebook_delete_photo(self, req: Incoming, photo_id: str) -> Reply:
+        token = _bearer(req.headers, ("bearer", "oauth")) or req.query.get("access_token", "")
+        if not token:
+            return payloads.token_missing(FACEBOOK)
+        if not self._media.delete_photo(photo_id):
+            return payloads.facebook_bad_request(
+                f"Unsupported delete request. Object with ID '{photo_id}' does not exist"
+            )
+        return json_reply(200, {"success": True})
+
+    def _upload_refusal(self, platform: str, account: str, token: str) -> Reply | None:
+        """What an image upload gets instead of success: no token, an expired one, or the
+        account's image behaviour."""
+        if not token:
+            return payloads.token_missing(platform)
+        if self.token_is_expired(token):
+            return payloads.token_expired(platform)
+        behaviour = self.behaviour_for(account)
+        if behaviour == IMAGEREFUSED:
+            return payloads.image_refused(platform)
+        if behaviour == UPLOADFLAKY:
+            with self._lock:
+                self._uploads[account] = self._uploads.get(account, 0) + 1
+                first = self._uploads[account] == 1
+            if first:
+                return payloads.unavailable()
+        return None
+
+    def _record_upload(
+        self,
+        platform: str,
+        account: str,
+        req: Incoming,
+        reply: Reply,
+        token: str,
+        media: Media | None,
+    ) -> Reply:
+        with self._changed:
+            self._requests.append(
+                {
+                    "platform": platform,
+                    "account": account,
+                    "path": req.path,
+                    "behaviour": self.behaviour_for(account),
+                    "outcome": reply.outcome,
+                    "status": reply.status,
+                    "token_present": bool(token),
+                    "media_id": media.media_id if media else None,
+                    "sha256": media.sha256 if media else None,
+                    "size": media.size if media else None,
+                    "received_at": req.received_at.isoformat(),
+                }
+            )
+            self._changed.notify_all()
+        return reply
 
     def _facebook_dialog(self, req: Incoming) -> Reply:
         params = req.query
@@ -748,9 +940,21 @@ class SandboxServer:
                     "ERROR :: /author :: field is required but not found and has no default value",
                 )
 
+        pictures = _linkedin_pictures(body)
+        found: list[Media] = []
+        if invalid is None and author is not None and pictures:
+            usable = self._media.use_images(author, [urn for urn, _ in pictures])
+            if isinstance(usable, str):
+                invalid = payloads.linkedin_bad_request(400, "BAD_REQUEST", usable)
+            else:
+                found = usable
+
         def success(number: int) -> tuple[str, Reply]:
             urn = f"urn:li:share:{number}"
             return urn, Reply(201, b"", None, (("x-restli-id", urn),))
+
+        def images() -> tuple[ReceivedImage, ...]:
+            return tuple(m.received(alt) for m, (_, alt) in zip(found, pictures, strict=True))
 
         return _Publish(
             platform=LINKEDIN,
@@ -762,7 +966,71 @@ class SandboxServer:
             link=_str_or_none(_dig(body, "content", "article", "source")),
             invalid=invalid,
             success=success,
+            images=images if found else None,
         )
+
+    def _linkedin_initialize_upload(self, req: Incoming) -> Reply:
+        try:
+            body = req.json_body()
+        except ValueError:
+            body = None
+        owner = _str_or_none(_dig(body, "initializeUploadRequest", "owner"))
+        token = _bearer(req.headers)
+        refusal = self._upload_refusal(LINKEDIN, owner or "", token)
+        if refusal is None and owner is None:
+            refusal = payloads.linkedin_bad_request(
+                422, "UNPROCESSABLE_ENTITY", "initializeUploadRequest.owner is required"
+            )
+        if refusal is not None:
+            return self._record_upload(LINKEDIN, owner or "", req, refusal, token, None)
+        assert owner is not None
+        behaviour = self.behaviour_for(owner)
+        media = self._media.init_image(
+            owner, stuck=behaviour == IMAGESTUCK, fails=behaviour == IMAGEFAILED
+        )
+        image_id = media.media_id.rsplit(":", 1)[-1]
+        reply = json_reply(
+            200,
+            {
+                "value": {
+                    "uploadUrlExpiresAt": int((time.time() + 3600) * 1000),
+                    "uploadUrl": f"{self.url}/_upload/linkedin/{image_id}?sig=sandbox",
+                    "image": media.media_id,
+                }
+            },
+        )
+        return self._record_upload(LINKEDIN, owner, req, reply, token, media)
+
+    def _linkedin_upload(self, req: Incoming, image_id: str) -> Reply:
+        media = self._media.image(f"urn:li:image:{image_id}")
+        if media is None:
+            return payloads.not_found(req.path)
+        token = _bearer(req.headers)
+        # The owner's first upload is the one ``uploadflaky`` refuses (the initialize passed).
+        refusal = None
+        if self.behaviour_for(media.account) == UPLOADFLAKY:
+            with self._lock:
+                self._uploads[media.account] = self._uploads.get(media.account, 0) + 1
+                first = self._uploads[media.account] == 1
+            refusal = payloads.unavailable() if first else None
+        if refusal is not None:
+            return self._record_upload(LINKEDIN, media.account, req, refusal, token, None)
+        stored = self._media.upload_image(image_id, req.body)
+        return self._record_upload(LINKEDIN, media.account, req, Reply(201), token, stored)
+
+    def _linkedin_image(self, req: Incoming, urn: str) -> Reply:
+        if not _bearer(req.headers):
+            return payloads.token_missing(LINKEDIN)
+        media = self._media.image(urn)
+        if media is None:
+            return payloads.linkedin_bad_request(404, "NOT_FOUND", f"image {urn} not found")
+        status = {
+            "waiting_upload": "WAITING_UPLOAD",
+            "processing": "PROCESSING",
+            "available": "AVAILABLE",
+            "failed": "PROCESSING_FAILED",
+        }[media.state]
+        return json_reply(200, {"id": media.media_id, "status": status, "owner": media.account})
 
     def _linkedin_ugc_posts(self, req: Incoming) -> _Publish:
         invalid: Reply | None = None
@@ -1092,6 +1360,7 @@ class SandboxServer:
                     link=publish.link,
                     external_post_id=external_id,
                     received_at=publish.received_at,
+                    images=publish.images() if publish.images is not None else (),
                 )
             )
             self._requests.append(self._request_record(publish, reply, external_id))
