@@ -185,6 +185,7 @@ def test_facebook_feed_success_form_and_json(sandbox: SandboxServer, client: htt
         "link": "https://example.com/a",
         "external_post_id": "123456_1",
         "received_at": listed[0]["received_at"],
+        "images": [],
     }
     received = datetime.fromisoformat(listed[0]["received_at"])
     assert received.utcoffset() is not None
