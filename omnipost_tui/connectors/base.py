@@ -35,6 +35,11 @@ class ImageUpload:
     size: int  # bytes
     mime: str  # image/jpeg, image/png or image/gif (checked by content when attached)
     alt: str = ""
+    name: str = ""  # the file name it was attached from: what messages call it
+
+    @property
+    def shown_name(self) -> str:
+        return self.name or self.path.name
 
     def read(self) -> bytes:
         """The file's bytes, checked against the hash it was attached with.
@@ -46,13 +51,13 @@ class ImageUpload:
             data = self.path.read_bytes()
         except OSError as exc:
             raise Permanent(
-                f"image {self.position} ({self.path.name}) cannot be read: "
+                f"image {self.position} ({self.shown_name}) cannot be read: "
                 f"{exc.strerror or type(exc).__name__}; attach it again",
                 request_sent=False,
             ) from None
         if hashlib.sha256(data).hexdigest() != self.sha256:
             raise Permanent(
-                f"image {self.position} ({self.path.name}) changed on disk since it was "
+                f"image {self.position} ({self.shown_name}) changed on disk since it was "
                 "attached; attach it again",
                 request_sent=False,
             )
@@ -226,12 +231,12 @@ SHORT_ANSWER = 1_000
 
 def image_name(image: ImageUpload) -> str:
     """``image 2 (photo.png)``: how messages name an image, as the user attached it."""
-    return f"image {image.position} ({image.path.name})"
+    return f"image {image.position} ({image.shown_name})"
 
 
 def describe_file(image: ImageUpload) -> str:
     """The file part of an upload as the attempt log shows it: never the bytes."""
-    return f"<{image.path.name}, {image.size} bytes, sha256 {image.sha256[:12]}…>"
+    return f"<{image.shown_name}, {image.size} bytes, sha256 {image.sha256[:12]}…>"
 
 
 def text_with_link(text: str, link: str | None) -> str:
@@ -262,7 +267,7 @@ def upload_log(image: ImageUpload) -> dict[str, Any]:
     """The start of a ``StagedImage.summary``: which file; the calls are added as they go."""
     return {
         "image": image.position,
-        "file": image.path.name,
+        "file": image.shown_name,
         "size": image.size,
         "sha256": image.sha256,
         "calls": [],

@@ -226,7 +226,7 @@ class FacebookConnector(HttpConnector):
             shown_body={"source": describe_file(image), **form},
             secrets=secrets,
             data=form,
-            files={"source": (image.path.name, data, image.mime)},
+            files={"source": (image.shown_name, data, image.mime)},
         )
         body = response.text
         if not response.is_success or _error_object(body) is not None:
@@ -339,7 +339,7 @@ class FacebookConnector(HttpConnector):
             "POST",
             url,
             data=form,
-            files={"source": (image.path.name, data, image.mime)},
+            files={"source": (image.shown_name, data, image.mime)},
             secrets=secrets,
             request_summary=summary,
         )

@@ -60,7 +60,7 @@ def stage_images(
     for image in wanted:
         step: dict[str, Any] = {
             "step": f"upload {image.position} of {total}",
-            "file": image.path.name,
+            "file": image.shown_name,
             "size": image.size,
             "sha256": image.sha256,
         }

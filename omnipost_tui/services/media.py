@@ -282,6 +282,7 @@ def uploads_of(paths: Paths, images: Iterable[ImageView]) -> tuple[ImageUpload, 
             size=image.size,
             mime=MIME_TYPES.get(image.format, "application/octet-stream"),
             alt=image.alt,
+            name=image.name,
         )
         for image in images
     )
