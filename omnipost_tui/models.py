@@ -183,6 +183,7 @@ class StagedMedia(Base):
     account_id: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     media_id: Mapped[str] = mapped_column(String(300))
+    alt_text: Mapped[str] = mapped_column(Text, default="")  # as uploaded (Facebook keeps it)
     staged_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

@@ -66,19 +66,21 @@ def stage_images(
         }
         earlier = known.get(image.sha256)
         if earlier is not None:
-            candidate = StagedImage(image.position, image.sha256, earlier)
-            if connector.still_there(request, candidate):
+            candidate = StagedImage(image.position, image.sha256, earlier.media_id)
+            if earlier.alt == image.alt and connector.still_there(request, candidate):
                 staged.append(candidate)
-                steps.append({**step, "media_id": earlier, "reused": True})
+                steps.append({**step, "media_id": earlier.media_id, "reused": True})
                 continue
-            staging.forget(ctx, variant_id, {earlier})
+            if earlier.alt != image.alt:
+                connector.discard(request, candidate)  # uploaded with the old alt text
+            staging.forget(ctx, variant_id, {earlier.media_id})
         try:
             uploaded = connector.stage(request, image)
         except PlatformError as error:
             steps.append({**step, "error": error.message, "http_status": error.http_status})
             raise StagingFailed(error, steps) from None
         kept = staging.record_staged(
-            ctx, variant_id, account_id, image.sha256, uploaded.media_id, clock.now()
+            ctx, variant_id, account_id, image.sha256, uploaded.media_id, image.alt, clock.now()
         )
         if kept != uploaded.media_id:
             # Another process staged the same picture meanwhile: use theirs, drop ours.

@@ -647,7 +647,7 @@ class SandboxServer:
         source = form.get("source")
         alt = fields.get("alt_text_custom", "")
         published = fields.get("published", "true").lower() != "false"
-        refusal = self._upload_refusal(FACEBOOK, page_id, token)
+        refusal = self._upload_refusal(FACEBOOK, page_id, token, "photo")
         if refusal is None and (source is None or not source.data):
             refusal = payloads.facebook_bad_request("Missing source: the photo's file")
         if refusal is not None:
@@ -701,17 +701,19 @@ class SandboxServer:
             )
         return json_reply(200, {"success": True})
 
-    def _upload_refusal(self, platform: str, account: str, token: str) -> Reply | None:
-        """What an image upload gets instead of success: no token, an expired one, or the
-        account's image behaviour."""
+    def _upload_refusal(self, platform: str, account: str, token: str, step: str) -> Reply | None:
+        """What an image upload step gets instead of success: no token, an expired one, or the
+        account's image behaviour. ``step``: ``photo`` (Facebook's /photos), ``initialize`` or
+        ``bytes`` (LinkedIn's initializeUpload, then its PUT). ``imagerefused`` refuses the
+        photo or the initialize; ``uploadflaky`` the first call that carries the bytes."""
         if not token:
             return payloads.token_missing(platform)
         if self.token_is_expired(token):
             return payloads.token_expired(platform)
         behaviour = self.behaviour_for(account)
-        if behaviour == IMAGEREFUSED:
+        if behaviour == IMAGEREFUSED and step in ("photo", "initialize"):
             return payloads.image_refused(platform)
-        if behaviour == UPLOADFLAKY:
+        if behaviour == UPLOADFLAKY and step in ("photo", "bytes"):
             with self._lock:
                 self._uploads[account] = self._uploads.get(account, 0) + 1
                 first = self._uploads[account] == 1
@@ -976,7 +978,7 @@ class SandboxServer:
             body = None
         owner = _str_or_none(_dig(body, "initializeUploadRequest", "owner"))
         token = _bearer(req.headers)
-        refusal = self._upload_refusal(LINKEDIN, owner or "", token)
+        refusal = self._upload_refusal(LINKEDIN, owner or "", token, "initialize")
         if refusal is None and owner is None:
             refusal = payloads.linkedin_bad_request(
                 422, "UNPROCESSABLE_ENTITY", "initializeUploadRequest.owner is required"
@@ -1006,13 +1008,7 @@ class SandboxServer:
         if media is None:
             return payloads.not_found(req.path)
         token = _bearer(req.headers)
-        # The owner's first upload is the one ``uploadflaky`` refuses (the initialize passed).
-        refusal = None
-        if self.behaviour_for(media.account) == UPLOADFLAKY:
-            with self._lock:
-                self._uploads[media.account] = self._uploads.get(media.account, 0) + 1
-                first = self._uploads[media.account] == 1
-            refusal = payloads.unavailable() if first else None
+        refusal = self._upload_refusal(LINKEDIN, media.account, token, "bytes")
         if refusal is not None:
             return self._record_upload(LINKEDIN, media.account, req, refusal, token, None)
         stored = self._media.upload_image(image_id, req.body)

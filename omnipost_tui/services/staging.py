@@ -31,6 +31,7 @@ class StagedRow:
     account_id: int
     sha256: str
     media_id: str
+    alt: str = ""
 
 
 @dataclass(frozen=True)
@@ -48,19 +49,25 @@ class StagingJob:
     images: tuple[ImageView, ...]
 
 
-def staged_for(ctx: Context, variant_id: int, account_id: int) -> dict[str, str]:
-    """sha256 → media id of what is staged for this variant on this account."""
+def staged_for(ctx: Context, variant_id: int, account_id: int) -> dict[str, StagedRow]:
+    """sha256 → what is staged for this variant on this account."""
     with ctx.db.read() as session:
-        rows = session.execute(
-            select(StagedMedia.sha256, StagedMedia.media_id).where(
+        rows = session.scalars(
+            select(StagedMedia).where(
                 StagedMedia.variant_id == variant_id, StagedMedia.account_id == account_id
             )
         )
-        return {sha256: media_id for sha256, media_id in rows}
+        return {row.sha256: _row(row) for row in rows}
 
 
 def record_staged(
-    ctx: Context, variant_id: int, account_id: int, sha256: str, media_id: str, now: datetime
+    ctx: Context,
+    variant_id: int,
+    account_id: int,
+    sha256: str,
+    media_id: str,
+    alt: str,
+    now: datetime,
 ) -> str:
     """Remember an upload; returns the media id that is now on record. When another process
     staged the same image meanwhile, its id wins and the caller discards its own."""
@@ -72,12 +79,14 @@ def record_staged(
                     account_id=account_id,
                     sha256=sha256,
                     media_id=media_id,
+                    alt_text=alt,
                     staged_at=now,
                 )
             )
         return media_id
     except IntegrityError:
-        return staged_for(ctx, variant_id, account_id).get(sha256, media_id)
+        kept = staged_for(ctx, variant_id, account_id).get(sha256)
+        return kept.media_id if kept is not None else media_id
 
 
 def forget(ctx: Context, variant_id: int, media_ids: set[str] | None = None) -> None:
@@ -144,9 +153,11 @@ def stale(ctx: Context) -> list[Unused]:
             if variant is None or variant.status not in KEEP_FOR:
                 found.append(Unused(variant_id, staged, discard=True))
                 continue
-            wanted = {image.sha256 for image in images_of(variant)}
+            wanted = {(image.sha256, image.alt) for image in images_of(variant)}
             unused = [
-                r for r in staged if r.sha256 not in wanted or r.account_id != variant.account_id
+                r
+                for r in staged
+                if (r.sha256, r.alt) not in wanted or r.account_id != variant.account_id
             ]
             if unused:
                 found.append(Unused(variant_id, unused, discard=True))
@@ -207,4 +218,4 @@ def _job(variant: PostVariant, account: ConnectedSocialAccount) -> StagingJob:
 
 
 def _row(row: StagedMedia) -> StagedRow:
-    return StagedRow(row.id, row.variant_id, row.account_id, row.sha256, row.media_id)
+    return StagedRow(row.id, row.variant_id, row.account_id, row.sha256, row.media_id, row.alt_text)

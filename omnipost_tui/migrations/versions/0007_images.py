@@ -91,6 +91,8 @@ def upgrade() -> None:
         sa.Column("account_id", sa.Integer, nullable=False),
         sa.Column("sha256", sa.String(64), nullable=False),
         sa.Column("media_id", sa.String(300), nullable=False),
+        # Facebook takes the alt text with the upload: another alt text is another upload.
+        sa.Column("alt_text", sa.Text, nullable=False, server_default=""),
         sa.Column("staged_at", TS, nullable=False),
         sa.UniqueConstraint("variant_id", "account_id", "sha256", name="uq_staged_media"),
     )
