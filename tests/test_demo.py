@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import stat
@@ -87,6 +88,13 @@ def test_the_demo_publishes_retries_and_fails_what_it_should(tmp_path: Path, mon
         ]
         assert storm_li.status == "failed" and "reconnect" in storm_li.last_error
         assert refused.status == "failed" and "Duplicate status message" in refused.last_error
+        # The post with three pictures, on both platforms: each upload in the attempt log.
+        for account in ("Acme Coffee", "Acme Coffee Co."):
+            [photos] = by_text[(account, "Roastery open day")]
+            assert photos.status == "published" and len(photos.images) == 3
+            [attempt] = list_attempts(ctx, variant=photos.id)
+            steps = json.loads(attempt.request_summary)["uploads"]
+            assert [step["step"] for step in steps] == [f"upload {n} of 3" for n in (1, 2, 3)]
         accounts = {a.name: a.status for a in list_accounts(ctx)}
         assert accounts["Northwind Careers"] == "expired"
     finally:

@@ -25,11 +25,12 @@ import pytest
 from click.testing import Result
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
+from sqlalchemy import select
 
 from omnipost_tui import clock
 from omnipost_tui.config import load_settings
 from omnipost_tui.engine.queue import open_queue
-from omnipost_tui.models import PostVariant, StagedMedia
+from omnipost_tui.models import PostImage, PostVariant, StagedMedia
 from omnipost_tui.services import staging
 from omnipost_tui.services.compose import PostPlan, VariantPlan, check_plan, save_plan
 from omnipost_tui.services.context import Context, open_context
@@ -884,13 +885,16 @@ def post_with_images(ctx: Context, world: World, tmp_path: Path, count: int = 2)
 
 
 def stage(ctx: Context, variant_id: int, account_id: int, sha256: str, media_id: str) -> None:
+    """A staged upload as the engine records it: with the alt text the image has now."""
     with ctx.db.write() as session:
+        alt = session.scalars(select(PostImage.alt_text).where(PostImage.sha256 == sha256)).first()
         session.add(
             StagedMedia(
                 variant_id=variant_id,
                 account_id=account_id,
                 sha256=sha256,
                 media_id=media_id,
+                alt_text=alt or "",
                 staged_at=clock.now(),
             )
         )

@@ -108,6 +108,8 @@ def test_the_pictures_arrive_once_in_order_with_their_alt_text(
     assert received.text == "Look at these"
     assert get_variant(live, variant).external_post_id == received.external_post_id
     assert staged_left(sandbox) == []
+    attempts = attempts_in_order(live, variant)
+    assert len(attempts) == 1, [(a.result, a.error_class, a.error_message) for a in attempts]
     [steps] = uploads_of(live, variant)
     if platform == "facebook" and count == 1:
         assert steps == []  # one picture travels with its post in a single call
@@ -260,14 +262,14 @@ def test_pictures_go_up_ahead_of_time_and_only_the_post_is_left_at_the_minute(
     org = connect(live, brand, "linkedin", "urn:li:organization:7200", "Early Org")
     paths = pictures(tmp_path, 3)
     post = post_with(live, brand, paths)
-    due = clock.now() + timedelta(seconds=25)
+    other = post_with(live, brand, pictures(tmp_path, 2, "x"))
+    worker = start_worker(env=platform_env)
+    wait_for(lambda: "worker started" in worker.output(), timeout=30, what="the worker")
+    due = clock.now() + timedelta(seconds=30)
     fb = add_variant(live, post=post, account=page, at=due).id
     li = add_variant(live, post=post, account=org, at=due).id
     # Unscheduled after its pictures went up: they are deleted from the Page.
-    dropped = add_variant(
-        live, post=post_with(live, brand, pictures(tmp_path, 2, "x")), account=page, at=due
-    ).id
-    worker = start_worker(env=platform_env)
+    dropped = add_variant(live, post=other, account=page, at=due).id
     run_cli(platform_env, "schedule")  # the sweep, as the worker runs it every minute
 
     def staged_early() -> bool:
@@ -275,7 +277,7 @@ def test_pictures_go_up_ahead_of_time_and_only_the_post_is_left_at_the_minute(
         li_images = [m for m in sandbox.media() if m.account == "urn:li:organization:7200"]
         return len(fb_photos) == 5 and len(li_images) == 3
 
-    wait_for(staged_early, timeout=15, what="the pictures to go up ahead of time")
+    wait_for(staged_early, timeout=20, what="the pictures to go up ahead of time")
     assert sandbox.posts == [] and clock.now() < due
 
     unschedule_variant(live, dropped)

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, exists, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
+from omnipost_tui.errors import ConflictError
 from omnipost_tui.models import CONNECTED, ConnectedSocialAccount, Post, PostVariant, StagedMedia
 from omnipost_tui.services.context import Context
 from omnipost_tui.services.views import ImageView, effective_text, images_of
@@ -84,7 +84,7 @@ def record_staged(
                 )
             )
         return media_id
-    except IntegrityError:
+    except ConflictError:  # the unique constraint: staged meanwhile by the early run
         kept = staged_for(ctx, variant_id, account_id).get(sha256)
         return kept.media_id if kept is not None else media_id
 
