@@ -10,10 +10,12 @@ import dataclasses
 
 import pytest
 
+from omnipost_tui.demo.data import demo_pictures
 from omnipost_tui.engine.queue import open_queue
 from omnipost_tui.services.context import Context
+from omnipost_tui.services.media import ImageInput, attach_images
 from omnipost_tui.tui.app import OmniPostApp
-from tests.scenes import NARROW_KEYMAPS, NARROW_SCENES, SCENES, visit
+from tests.scenes import NARROW_KEYMAPS, NARROW_SCENES, SCENES, settle, visit
 
 SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
 
@@ -33,3 +35,22 @@ def test_narrow_screen(snap_compare, demo, scene):
         Context(settings=settings, db=demo.ctx.db, open_queue=open_queue, _cipher=demo.ctx.cipher)
     )
     assert snap_compare(app, terminal_size=(80, 24), run_before=visit(NARROW_SCENES[scene]))
+
+
+def test_editor_with_two_images(snap_compare, demo, tmp_path):
+    """The images of a post with a link, the list focused: each picture's size and alt text,
+    the preview of the first (half blocks: the same on every machine), the link's hint."""
+    beans, roaster, _ = demo_pictures(tmp_path / "pictures")
+    attach_images(
+        demo.ctx,
+        demo.data.posts["hiring"],
+        [ImageInput(str(beans), "Green coffee beans in a sack"), ImageInput(str(roaster))],
+    )
+
+    async def run_before(pilot) -> None:
+        await visit(SCENES["editor"])(pilot)
+        pilot.app.screen.query_one("#image-list").focus()
+        await settle(pilot)  # the preview is read in a worker
+
+    app = OmniPostApp(demo.ctx)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

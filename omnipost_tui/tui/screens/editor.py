@@ -24,7 +24,7 @@ from textual.widgets import Checkbox, Input, Label, Select, TextArea
 
 from omnipost_tui import clock
 from omnipost_tui.errors import OmniPostError
-from omnipost_tui.models import CONNECTED
+from omnipost_tui.models import CONNECTED, IMAGES_INHERIT
 from omnipost_tui.services.accounts import list_accounts
 from omnipost_tui.services.brands import list_brands
 from omnipost_tui.services.compose import (
@@ -37,14 +37,15 @@ from omnipost_tui.services.compose import (
     save_plan,
 )
 from omnipost_tui.services.variants import get_variant
-from omnipost_tui.services.views import AccountView, BrandView
+from omnipost_tui.services.views import AccountView, BrandView, ImageView
 from omnipost_tui.states import DRAFT
 from omnipost_tui.tui.base import ServiceCalls
 from omnipost_tui.tui.format import local, shown
 from omnipost_tui.tui.screens.confirm import ConfirmScreen
-from omnipost_tui.tui.screens.preview import PreviewScreen
+from omnipost_tui.tui.screens.preview import PreviewScreen, VariantImages
 from omnipost_tui.tui.toasts import ToastsOffTheCursor
 from omnipost_tui.tui.widgets.frame import KeyBar
+from omnipost_tui.tui.widgets.images import ImagesField
 from omnipost_tui.tui.widgets.variant_row import (
     FieldError,
     LockedRow,
@@ -159,6 +160,15 @@ class EditorScreen(ServiceCalls, ToastsOffTheCursor, Screen[bool]):
                     yield Label("Link", classes="name")
                     yield Input(placeholder="https://… (optional)", id="link", compact=True)
                 yield FieldError("", id="link-error", classes="field-error")
+                yield Label(
+                    Text(
+                        "with images the link goes into the text: no link card with pictures",
+                        style="dim",
+                    ),
+                    id="link-hint",
+                    classes="field-hint",
+                )
+                yield ImagesField(id="images")
                 yield Label("", id="variants-head")
                 yield Vertical(id="rows")
                 yield Vertical(id="locked")
@@ -222,6 +232,7 @@ class EditorScreen(ServiceCalls, ToastsOffTheCursor, Screen[bool]):
             self.query_one("#title", Input).value = plan.title
             self.query_one("#text", TextArea).text = plan.text
             self.query_one("#link", Input).value = plan.link or ""
+            self._images_field.set_images(plan.images or ())
         else:
             opened_for = next((a for a in data.accounts if a.id == self.account_id), None)
             brand.value = opened_for.brand_id if opened_for else data.brands[0].id
@@ -319,12 +330,22 @@ class EditorScreen(ServiceCalls, ToastsOffTheCursor, Screen[bool]):
     def _rows(self) -> list[VariantRow]:
         return list(self.query(".variant").results(VariantRow))
 
+    @property
+    def _images_field(self) -> ImagesField:
+        return self.query_one("#images", ImagesField)
+
+    @property
+    def images(self) -> tuple[ImageView, ...]:
+        """The post's pictures as the form has them now, in order."""
+        return tuple(self._images_field.images)
+
     def _state(self) -> tuple:
         return (
             self._brand_id(),
             self.query_one("#title", Input).value,
             self.query_one("#text", TextArea).text,
             self.query_one("#link", Input).value,
+            tuple((image.sha256, image.alt) for image in self.images),
             tuple(row.state() for row in self._rows()),
         )
 
@@ -351,6 +372,11 @@ class EditorScreen(ServiceCalls, ToastsOffTheCursor, Screen[bool]):
                 row.set_included(event.value)
         self._changed()
 
+    @on(ImagesField.Changed)
+    def _images_changed(self) -> None:
+        if self.data is not None and self._initial is not None:
+            self._changed()
+
     @on(Select.Changed, "#brand")
     async def _brand_changed(self) -> None:
         if self.data is None or self._initial is None or self.data.loaded is not None:
@@ -374,6 +400,8 @@ class EditorScreen(ServiceCalls, ToastsOffTheCursor, Screen[bool]):
         text = self.query_one("#text", TextArea).text
         for row in self._rows():
             row.update_live(text, tz, now)
+        link = self.query_one("#link", Input).value.strip()
+        self.query_one("#link-hint").display = bool(link and self.images)
 
     # --- the full check ------------------------------------------------------------------
 
@@ -390,6 +418,8 @@ class EditorScreen(ServiceCalls, ToastsOffTheCursor, Screen[bool]):
             link=self.query_one("#link", Input).value.strip() or None,
             variants=tuple(row.plan(tz, now) for row in included),
             post_id=loaded.post.id if loaded else None,
+            # Always the list as it is: an emptied list removes the post's pictures.
+            images=self.images,
         )
         return plan, included
 
@@ -429,6 +459,9 @@ class EditorScreen(ServiceCalls, ToastsOffTheCursor, Screen[bool]):
                 names.append(name)
                 hidden += not shown
             self.query_one(f"#{name}-error", FieldError).show([message] if shown else [])
+        self._images_field.show_problem(problems.get("images"))
+        if problems.get("images"):
+            names.append("images")
         if problems.get("post"):
             names.append(problems["post"])
         index_of = {row: index for index, row in enumerate(rows)}
@@ -438,7 +471,8 @@ class EditorScreen(ServiceCalls, ToastsOffTheCursor, Screen[bool]):
             if time_problem:
                 messages.append(time_problem)
             index = index_of.get(row)
-            for part in ("variant", "account", "at", "text") if index is not None else ():
+            parts = ("variant", "account", "at", "text", "images") if index is not None else ()
+            for part in parts:
                 message = problems.get(f"variant.{index}.{part}")
                 if message and part == "text" and message == "text is empty" and "text" in problems:
                     continue  # the post's own text field says it already
@@ -477,6 +511,8 @@ class EditorScreen(ServiceCalls, ToastsOffTheCursor, Screen[bool]):
         if self.data is None or not self.data.brands or self._saving:
             return
         self._save_attempted = True
+        if self._images_field.unadded_path():
+            return
         tz, now = self.app.tz, clock.now()
         bad_times = [row for row in self._rows() if row.time_problem(tz, now)]
         if bad_times:
@@ -553,16 +589,32 @@ class EditorScreen(ServiceCalls, ToastsOffTheCursor, Screen[bool]):
         link = self.query_one("#link", Input).value.strip() or None
         focused = self.focused
         items: list[tuple[str, str, str, str | None]] = []
+        images: list[VariantImages] = []
         for node in focused.ancestors_with_self if focused else ():
             if isinstance(node, VariantRow):
                 items = [(node.account.platform, node.account.name, node.final_text(text), link)]
+                images = [self._images_of(node)]
             elif isinstance(node, LockedRow):
                 variant = node.locked.variant
                 items = [(variant.platform, variant.account_name, variant.text, variant.link)]
+                images = [VariantImages(variant.images_mode, image_names(variant.images))]
         if not items:
+            included = [row for row in self._rows() if row.included]
             items = [
                 (row.account.platform, row.account.name, row.final_text(text), link)
-                for row in self._rows()
-                if row.included
+                for row in included
             ]
-        self.app.push_screen(PreviewScreen(items))
+            images = [self._images_of(row) for row in included]
+        self.app.push_screen(PreviewScreen(items, images))
+
+    def _images_of(self, row: VariantRow) -> VariantImages:
+        """What the row's variant publishes: the form's pictures, unless it has its own (or
+        none), which the editor leaves as they are."""
+        existing = row.existing
+        if existing is not None and existing.images_mode != IMAGES_INHERIT:
+            return VariantImages(existing.images_mode, image_names(existing.images))
+        return VariantImages(IMAGES_INHERIT, image_names(self.images))
+
+
+def image_names(images: tuple[ImageView, ...]) -> tuple[str, ...]:
+    return tuple(image.name for image in images)

@@ -44,12 +44,15 @@ class HelpScreen(ModalScreen[None]):
         from omnipost_tui.tui.screens.confirm import ConfirmScreen
         from omnipost_tui.tui.screens.connect import ConnectScreen
         from omnipost_tui.tui.screens.editor import EditorScreen
+        from omnipost_tui.tui.widgets.images import AltInput, ImageList
+        from omnipost_tui.tui.widgets.path_input import PathInput
 
         keymap = dict(getattr(self.app, "_keymap", {}))
         sections: list[tuple[str, list[BindingType]]] = [("everywhere", OmniPostApp.BINDINGS)]
         sections += [(mode, screen.BINDINGS) for mode, screen in OmniPostApp.MODES.items()]
         sections += [
             ("editor", EditorScreen.BINDINGS),
+            ("editor images", [*PathInput.BINDINGS, *ImageList.BINDINGS, *AltInput.BINDINGS]),
             ("connect", ConnectScreen.BINDINGS),
             ("confirm", ConfirmScreen.BINDINGS),
         ]
