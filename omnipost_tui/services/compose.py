@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from omnipost_tui import clock
 from omnipost_tui.config import Settings
+from omnipost_tui.connectors.base import text_with_link
 from omnipost_tui.errors import InvalidTransition, OmniPostError, ValidationError
 from omnipost_tui.models import (
     CONNECTED,
@@ -268,7 +269,10 @@ def _problems(
                 problems[variant_field(index, "account")] = _unusable(account)
         # Measured as it will be stored (line ends normalised).
         text = custom if custom is not None else (post_text or plan.text)
-        problem = text_problem(account.platform, str(text))
+        text = str(text)
+        if _publishes_images(plan, existing):
+            text = text_with_link(text, plan.link)  # the link travels in the text then
+        problem = text_problem(account.platform, text)
         if problem:
             problems[variant_field(index, "text")] = problem
         elif "images" not in problems:
@@ -311,6 +315,14 @@ def _variant_images_problem(
     else:
         return None
     return images_problem(settings, platform, images)
+
+
+def _publishes_images(plan: PostPlan, existing: PostVariant | None) -> bool:
+    if existing is not None and existing.images_mode != IMAGES_INHERIT:
+        return bool(images_of(existing))
+    if plan.images is not None:
+        return bool(plan.images)
+    return existing is not None and bool(images_of(existing))
 
 
 def _numbered(images: tuple[ImageView, ...]) -> tuple[ImageView, ...]:

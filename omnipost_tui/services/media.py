@@ -42,6 +42,7 @@ from omnipost_tui.services.context import Context
 from omnipost_tui.services.lookup import post_by_id, variant_by_id
 from omnipost_tui.services.views import ImageView, VariantView, images_of
 from omnipost_tui.states import EDIT, WAITING
+from omnipost_tui.text import check_line
 
 # Formats both platforms take, by what Pillow reads in the file (never by its name).
 MIME_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif"}
@@ -253,6 +254,10 @@ def images_problem(settings: Settings, platform: str, images: Sequence[ImageView
 def alt_problem(settings: Settings, alt: str) -> str | None:
     if "\n" in alt or "\r" in alt:
         return "alt text must be one line"
+    try:
+        check_line(alt, "alt text")  # no control characters (ESC, NUL…) either
+    except ValidationError as exc:
+        return exc.message
     if len(alt) > settings.image_alt_max_chars:
         return f"alt text is {len(alt):,} characters; at most {settings.image_alt_max_chars:,} here"
     return None

@@ -4,6 +4,7 @@ not at publish time."""
 from __future__ import annotations
 
 from omnipost_tui.config import Settings
+from omnipost_tui.connectors.base import text_with_link
 from omnipost_tui.errors import ValidationError
 from omnipost_tui.models import PostVariant
 from omnipost_tui.platforms import LABELS, TEXT_LIMITS
@@ -25,8 +26,12 @@ def text_problem(platform: str, text: str) -> str | None:
 
 
 def check_publishable(settings: Settings, variant: PostVariant, label: str) -> None:
-    problem = text_problem(variant.platform, effective_text(variant))
     images = images_of(variant)
+    text = effective_text(variant)
+    # With pictures the link travels in the text (connectors.base.text_with_link): count it.
+    problem = text_problem(
+        variant.platform, text_with_link(text, variant.post.link) if images else text
+    )
     if problem is None:
         problem = images_problem(settings, variant.platform, images)
     if problem is None:

@@ -15,6 +15,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
+from omnipost_tui.connectors.base import text_with_link  # the connectors' own rule
 from omnipost_tui.models import IMAGES_INHERIT, IMAGES_NONE, IMAGES_OWN
 from omnipost_tui.platforms import LABELS
 from omnipost_tui.text import visible_line
@@ -41,15 +42,6 @@ class VariantImages:
         count = f"{len(self.names)} image{'s' if len(self.names) != 1 else ''}"
         own = "its own " if self.mode == IMAGES_OWN else ""
         return f"{own}{count}: {', '.join(visible_line(name) for name in self.names)}"
-
-
-def text_with_link(text: str, link: str | None) -> str:
-    """What a post with pictures sends as its text: the link on a line of its own at the end
-    (unless the text has it already). Neither platform shows a link card and pictures in one
-    post, so the connectors put the link there; this is their rule, shown before it happens."""
-    if not link or link in text:
-        return text
-    return f"{text}\n{link}" if text else link
 
 
 class PreviewScreen(ModalScreen[None]):
