@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from omnipost_tui import clock
 from omnipost_tui.config import load_settings
@@ -289,7 +290,15 @@ def test_no_token_leaks_anywhere(live, sandbox, start_worker, platform_env, home
         "--token-stdin",
         input=LI_TOKEN + "\n",
     )
-    post = cli("post", "add", "--brand", brand, "--title", "T", "--text", "Hello")
+    # With pictures too: their uploads carry the token in other places (form, headers).
+    pictures = []
+    for n in range(2):
+        pictures.append(home.parent / f"leak-{n}.png")
+        Image.new("RGB", (20 + n, 20), (200, 30 * n, 0)).save(pictures[-1])
+    post = cli(
+        "post", "add", "--brand", brand, "--title", "T", "--text", "Hello",
+        "--image", str(pictures[0]), "--image", str(pictures[1]),
+    )  # fmt: skip
     first = cli("variant", "add", "--post", post, "--account", page, "--at", "+3s")
     second = cli("variant", "add", "--post", post, "--account", org, "--at", "+3s")
     platform_env["OMNIPOST_LOG_LEVEL"] = "DEBUG"  # the most detailed log must be clean too
