@@ -468,6 +468,13 @@ OPTIONS: tuple[Option, ...] = (
         "seconds a publish may hold its claim before recovery treats the worker as crashed",
     ),
     Option(
+        "read_back_settle",
+        _positive_seconds,
+        lambda p: 60,
+        "seconds between two reads of a platform that did not list an unconfirmed post; "
+        "absent from both, it is sent again",
+    ),
+    Option(
         "secret_key",
         _optional_str,
         lambda p: None,
@@ -547,6 +554,7 @@ class Settings:
     image_ready_timeout: float
     http_timeout: float
     publish_timeout: int
+    read_back_settle: int
     # Kept out of repr(): a Settings (or a Context holding one) in a log or traceback must not
     # carry the key that decrypts every stored token.
     secret_key: str | None = field(repr=False)

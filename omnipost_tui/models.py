@@ -195,6 +195,7 @@ class PostVariant(Base):
         Index("ix_variants_scheduled_id", "scheduled_at", "id"),
         Index("ix_variants_updated_at", "updated_at"),
         Index("ix_variants_status_published", "status", "published_at"),
+        Index("ix_variants_status_check", "status", "check_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -222,6 +223,9 @@ class PostVariant(Base):
     # When a queue message was last sent for the current due time (NULL: none yet). Reset whenever
     # the due time changes; lets the sweep skip variants already on their way.
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Unconfirmed only: when the engine next reads the platform back to learn whether the post
+    # is there (NULL: it will not; a human decides). Cleared by every move out of unconfirmed.
+    check_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     images_mode: Mapped[str] = mapped_column(String(10), default=IMAGES_INHERIT)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -259,6 +263,9 @@ class PublicationAttempt(Base):
     request_summary: Mapped[str | None] = mapped_column(Text)
     raw_response: Mapped[str | None] = mapped_column(Text)
     worker: Mapped[str | None] = mapped_column(String(200))
+    # JSON list of the reads that looked for this attempt's post on the platform (read-back of
+    # an unconfirmed variant): when, by whom, what each found.
+    read_back: Mapped[str | None] = mapped_column(Text)
 
     variant: Mapped[PostVariant] = relationship(back_populates="publication_attempts")
 

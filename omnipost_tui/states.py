@@ -9,6 +9,8 @@ asks here: the services before they write, the screens and commands before they 
                                                         ├──retryable, attempts left──> retrying
                                                         ├──permanent / attempts used──> failed
                                                         └──answer lost after sending──> unconfirmed
+    unconfirmed ──read back: found──> published
+    unconfirmed ──read back: absent twice──> retrying
 """
 
 from __future__ import annotations
@@ -70,10 +72,14 @@ MOVES: tuple[Move, ...] = (
     Move(PUBLISHING, RETRYING, "engine", "refused for a moment, attempts left; or never sent"),
     Move(PUBLISHING, FAILED, "engine", "refused for good, token expired, or attempts used up"),
     Move(PUBLISHING, UNCONFIRMED, "engine", "the answer was lost after the request may have left"),
-    # A late answer to a request recovery already called unconfirmed: now the truth is known.
-    *_moves("engine", "a late answer", (UNCONFIRMED,), PUBLISHED),
-    Move(UNCONFIRMED, RETRYING, "engine", "a late answer: refused for a moment"),
-    Move(UNCONFIRMED, FAILED, "engine", "a late answer: refused"),
+    # Now the truth is known: a late answer to a request recovery already called unconfirmed,
+    # or the platform read back (the post is listed; or absent on two reads a settle delay
+    # apart, so sending again cannot duplicate it).
+    Move(UNCONFIRMED, PUBLISHED, "engine", "a late answer, or read back: the post is there"),
+    Move(
+        UNCONFIRMED, RETRYING, "engine", "a late answer: refused for a moment; or read back: absent"
+    ),
+    Move(UNCONFIRMED, FAILED, "engine", "a late answer: refused; or absent and no attempts left"),
 )
 _EDGES = frozenset((move.source, move.target) for move in MOVES)
 
@@ -129,6 +135,8 @@ EDIT = Action("edit", "edited", CHANGEABLE, None)
 RESCHEDULE = Action("reschedule", "rescheduled", CHANGEABLE, SCHEDULED)
 UNSCHEDULE = Action("unschedule", "unscheduled", (SCHEDULED, RETRYING, FAILED), DRAFT)
 MARK_PUBLISHED = Action("mark_published", "marked published", (UNCONFIRMED, FAILED), PUBLISHED)
+# Read the platform back now: is the post there? (The engine does it too, by itself.)
+CHECK = Action("check", "checked on the platform", (UNCONFIRMED,), None)
 # On the calendar: another day, the same time (a draft gets scheduled).
 MOVE_ON_CALENDAR = Action("move", "moved", CHANGEABLE, SCHEDULED)
 
@@ -141,6 +149,7 @@ ACTIONS: dict[str, Action] = {
         RESCHEDULE,
         UNSCHEDULE,
         MARK_PUBLISHED,
+        CHECK,
         MOVE_ON_CALENDAR,
     )
 }

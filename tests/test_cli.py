@@ -577,7 +577,7 @@ def test_failed_and_attempts_show_what_needs_a_human(
         assert row["scheduled_at"] == "2026-12-02T09:05:00+01:00"
         assert row["next_attempt_at"] is None
         assert row["external_post_id"] is None
-    assert f"omnipost variant mark-published {unconfirmed}" in rows[0]["last_error"]
+    assert "OmniPost reads the page back" in rows[0]["last_error"]
     assert rows[0]["attempts"] == 1
     assert rows[1]["last_error"].startswith("missed: it was due at 2026-12-02 09:05 CET")
     assert rows[1]["attempts"] == 0

@@ -7,7 +7,7 @@ time, and execute whatever huey would deliver by then. HTTP is faked with respx.
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from itertools import pairwise
 
 import httpx
@@ -15,6 +15,7 @@ import pytest
 import respx
 from huey import signals as S
 
+from omnipost_tui import clock
 from omnipost_tui.engine.queue import open_queue
 from omnipost_tui.engine.sweep import sweep
 from omnipost_tui.models import CONNECTED, EXPIRED
@@ -33,10 +34,18 @@ from tests.conftest import FB_TOKEN, GRAPH, LI_TOKEN, LINKEDIN_API, FakeClock, W
 
 FEED = f"{GRAPH}/v24.0/104200/feed"
 POSTS = f"{LINKEDIN_API}/rest/posts"
+PAGE_POSTS = f"{GRAPH}/v24.0/104200/posts"
 
 
 def fb_ok(post_id: str = "104200_1") -> httpx.Response:
     return httpx.Response(200, json={"id": post_id})
+
+
+def fb_listing(*posts: tuple[str, str]) -> httpx.Response:
+    """A ``/{page}/posts`` answer listing (id, message) posts, created a moment ago."""
+    created = clock.now().strftime("%Y-%m-%dT%H:%M:%S+0000")
+    data = [{"id": i, "message": m, "created_time": created} for i, m in posts]
+    return httpx.Response(200, json={"data": data, "paging": {}})
 
 
 def fb_error(code: int, message: str = "boom", status: int = 400, **extra) -> httpx.Response:
@@ -336,19 +345,21 @@ def test_permanent_errors_fail_at_once(ctx, world, worker, fake_clock, http, cod
     assert get_account(ctx, world.facebook_id).status == CONNECTED
 
 
-def test_no_answer_after_sending_is_unconfirmed_and_never_resent(
+def test_no_answer_after_sending_is_unconfirmed_then_read_back(
     ctx, world, worker, fake_clock, http
 ):
     route = http.post(FEED).mock(side_effect=httpx.ReadTimeout("timed out"))
+    # The platform made the post although the answer never came back: the Page lists it.
+    listed = http.get(url__startswith=PAGE_POSTS).mock(
+        side_effect=lambda request: fb_listing(("104200_9", "We launch today (really)!"))
+    )
     variant = schedule(ctx, world, fake_clock, 2)
     worker.run_for(30 * 60)
-    assert route.call_count == 1
+    assert route.call_count == 1  # never re-sent
+    assert listed.call_count == 1
     current = get_variant(ctx, variant.id)
-    assert current.status == "unconfirmed"
-    assert "may be on the page" in current.last_error
-    # The same way out as after a crash: the commands that settle it, with this variant's id.
-    assert f"omnipost variant mark-published {variant.id}" in current.last_error
-    assert f"omnipost retry {variant.id}" in current.last_error
+    assert current.status == "published"
+    assert current.external_post_id == "104200_9"
 
 
 def test_connection_refused_is_retried(ctx, world, worker, fake_clock, http):
@@ -421,8 +432,13 @@ def test_worker_died_before_sending_is_retried_after_the_lease(
     assert results == {1: "interrupted", 2: "success"}
 
 
-def test_worker_died_after_sending_is_unconfirmed_not_resent(ctx, world, worker, fake_clock, http):
+def test_worker_died_after_sending_and_the_page_cannot_be_read_waits_for_a_human(
+    ctx, world, worker, fake_clock, http
+):
     route = http.post(FEED).mock(return_value=fb_ok())
+    http.get(url__startswith=PAGE_POSTS).mock(
+        return_value=fb_error(10, "Requires pages_read_engagement", 403)
+    )
     variant = schedule(ctx, world, fake_clock, 1)
     worker.huey.flush()
     fake_clock.advance(2)
@@ -431,6 +447,8 @@ def test_worker_died_after_sending_is_unconfirmed_not_resent(ctx, world, worker,
     worker.run_for(ctx.settings.publish_timeout + 3600)
     current = get_variant(ctx, variant.id)
     assert current.status == "unconfirmed"
+    assert "could not be asked" in current.last_error
+    assert "Facebook error 10" in current.last_error
     assert f"omnipost variant mark-published {variant.id}" in current.last_error
     assert route.call_count == 0
     # The user checked the page: not there. Retrying publishes it.
@@ -438,6 +456,35 @@ def test_worker_died_after_sending_is_unconfirmed_not_resent(ctx, world, worker,
     worker.deliver()
     assert get_variant(ctx, variant.id).status == "published"
     assert route.call_count == 1
+
+
+def test_worker_died_after_sending_and_nothing_listed_twice_is_sent_again_once(
+    ctx, world, worker, fake_clock, http
+):
+    route = http.post(FEED).mock(return_value=fb_ok("104200_3"))
+    # Another post of the Page with other text does not count.
+    reads = http.get(url__startswith=PAGE_POSTS).mock(
+        side_effect=lambda request: fb_listing(("104200_2", "something else"))
+    )
+    variant = schedule(ctx, world, fake_clock, 1)
+    worker.huey.flush()
+    fake_clock.advance(2)
+    claim = publishing.claim_variant(ctx, variant.id, fake_clock.now(), "dead-worker")
+    sent_at = fake_clock.now()
+    publishing.mark_sending(ctx, claim, sent_at)
+    worker.run_for(ctx.settings.publish_timeout + 600)
+    current = get_variant(ctx, variant.id)
+    assert current.status == "published"
+    assert current.external_post_id == "104200_3"
+    assert route.call_count == 1
+    assert reads.call_count == 2
+    attempts = list_attempts(ctx, variant=variant.id)
+    lost = next(a for a in attempts if a.attempt_no == 1)
+    assert [step["outcome"] for step in lost.read_back] == ["absent", "absent"]
+    first, second = (datetime.fromisoformat(step["at"]) for step in lost.read_back)
+    # A settle delay apart, and only once no request of ours could still be on its way.
+    assert second - first >= timedelta(seconds=ctx.settings.read_back_settle)
+    assert second - sent_at >= timedelta(seconds=ctx.settings.publish_timeout)
 
 
 def test_a_slow_worker_finishing_after_recovery_records_the_truth(
@@ -512,6 +559,8 @@ def test_accepted_without_a_post_id_is_unconfirmed_and_retry_all_leaves_it(
     ctx, world, worker, fake_clock, http
 ):
     route = http.post(FEED).mock(return_value=httpx.Response(200, json={"success": True}))
+    # The Page cannot be read back: only a human can settle it.
+    http.get(url__startswith=PAGE_POSTS).mock(return_value=fb_error(10, "no read", 403))
     variant = schedule(ctx, world, fake_clock, 2)
     worker.run_for(5)
     assert get_variant(ctx, variant.id).status == "unconfirmed"

@@ -5,6 +5,7 @@ from omnipost_tui.connectors.base import (
     ImageUpload,
     PublishRequest,
     PublishResult,
+    ReadBack,
     StagedImage,
     summarize_request,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "PublishRequest",
     "PublishResult",
     "RateLimited",
+    "ReadBack",
     "StagedImage",
     "TokenExpired",
     "Transient",

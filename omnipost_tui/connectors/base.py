@@ -8,6 +8,7 @@ import math
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -100,6 +101,21 @@ class PublishResult:
     raw_response: str
 
 
+@dataclass(frozen=True)
+class ReadBack:
+    """What reading an account's recent posts found: the post we look for, or not.
+
+    ``post_id`` is the post on the account with exactly the text sent, created after ``since``
+    (None: not listed); ``listed`` how many posts since then the platform showed.
+    """
+
+    post_id: str | None
+    listed: int
+    created_at: datetime | None = None
+    # For the attempt log: the read's requests, redacted.
+    summary: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
 class Connector(Protocol):
     """Publishing is preparation (``stage`` each image ``to_stage`` names; nothing is public
     yet, so any failure there is safe to retry) and then one create call, ``publish``: the
@@ -126,6 +142,15 @@ class Connector(Protocol):
         ...
 
     def publish(self, request: PublishRequest) -> PublishResult: ...
+
+    def find_post(
+        self, request: PublishRequest, since: datetime, exclude: frozenset[str] = frozenset()
+    ) -> ReadBack:
+        """Read the account's posts created since ``since`` and look for the one ``request``
+        would create (its text as this connector sends it), skipping the ids in ``exclude``
+        (posts OmniPost already knows as other variants'). Raises PlatformError when the
+        platform cannot be asked (no permission, token, an error answer)."""
+        ...
 
     def close(self) -> None: ...
 
@@ -229,6 +254,23 @@ def transport_error(
 SHORT_ANSWER = 1_000
 
 
+# A read-back looks at most this many posts (pages of a listing): an account that posts more than
+# that between the sending point and the read is not one a read-back can settle.
+READ_BACK_MAX_POSTS = 500
+
+
+def same_text(listed: str | None, sent: str) -> bool:
+    """Whether a listed post's text is the one we sent: platforms may turn CRLF into LF and
+    trim the ends, nothing more."""
+    if listed is None:
+        return False
+
+    def norm(text: str) -> str:
+        return text.replace("\r\n", "\n").replace("\r", "\n").strip()
+
+    return norm(listed) == norm(sent)
+
+
 def image_name(image: ImageUpload) -> str:
     """``image 2 (photo.png)``: how messages name an image, as the user attached it."""
     return f"image {image.position} ({image.shown_name})"
@@ -297,6 +339,11 @@ class HttpConnector:
 
     def discard(self, request: PublishRequest, staged: StagedImage) -> None:
         return None
+
+    def find_post(
+        self, request: PublishRequest, since: datetime, exclude: frozenset[str] = frozenset()
+    ) -> ReadBack:
+        raise Permanent(f"{self.label} posts cannot be read back", request_sent=False)
 
     def close(self) -> None:
         # A borrowed client belongs to whoever passed it in; closing it would break them.

@@ -7,16 +7,19 @@ import json
 import logging
 import math
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
 from omnipost_tui.connectors.base import (
+    READ_BACK_MAX_POSTS,
     HttpConnector,
     ImageUpload,
     PublishRequest,
     PublishResult,
+    ReadBack,
     StagedImage,
     describe_body,
     describe_file,
@@ -24,6 +27,7 @@ from omnipost_tui.connectors.base import (
     parse_json,
     redacted_body,
     retry_after_header,
+    same_text,
     staged_in_order,
     summarize_request,
     text_with_link,
@@ -303,6 +307,12 @@ class FacebookConnector(HttpConnector):
 
     # --- the create call --------------------------------------------------------------------
 
+    @staticmethod
+    def sent_message(request: PublishRequest) -> str:
+        """The ``message`` the create call sends: with pictures there is no link card, so the
+        link travels in the text."""
+        return text_with_link(request.text, request.link) if request.images else request.text
+
     def publish(self, request: PublishRequest) -> PublishResult:
         if len(request.images) == 1:
             return self._publish_photo(request, request.images[0])
@@ -328,7 +338,7 @@ class FacebookConnector(HttpConnector):
         data = image.read()  # before any request: a changed file is refused, not sent
         secrets = (request.access_token,)
         url = self.photos_url(request.account_external_id)
-        form = {"message": text_with_link(request.text, request.link)}
+        form = {"message": self.sent_message(request)}
         if image.alt:
             form["alt_text_custom"] = image.alt
         form["access_token"] = request.access_token
@@ -351,7 +361,7 @@ class FacebookConnector(HttpConnector):
         secrets = (request.access_token,)
         url = self.feed_url(request.account_external_id)
         # No ``link`` field: with attached_media it would compete with the photos for the post.
-        form = {"message": text_with_link(request.text, request.link)}
+        form = {"message": self.sent_message(request)}
         for index, photo in enumerate(staged):
             form[f"attached_media[{index}]"] = json.dumps(
                 {"media_fbid": photo.media_id}, separators=(",", ":")
@@ -360,6 +370,69 @@ class FacebookConnector(HttpConnector):
         summary = summarize_request("POST", url, {}, form, secrets)
         response = self._send("POST", url, data=form, secrets=secrets, request_summary=summary)
         return self._result(response, secrets, summary)
+
+    # --- reading back -------------------------------------------------------------------------
+
+    def find_post(
+        self, request: PublishRequest, since: datetime, exclude: frozenset[str] = frozenset()
+    ) -> ReadBack:
+        """``GET /{page}/posts?since=…`` (newest first, paged), looking for our message."""
+        secrets = (request.access_token,)
+        page_id = request.account_external_id
+        message = self.sent_message(request)
+        headers = {"Authorization": f"OAuth {request.access_token}"}
+        calls: list[dict[str, Any]] = []
+        summary: dict[str, Any] = {"read": f"posts of {page_id}", "calls": calls}
+        url: str | None = f"{self._node_url(page_id)}/posts"
+        params: dict[str, str] | None = {
+            "fields": "id,message,created_time",
+            "since": str(int(since.timestamp())),
+            "limit": "100",
+        }
+        listed = 0
+        while url is not None and listed < READ_BACK_MAX_POSTS:
+            calls.append(summarize_request("GET", url.split("?", 1)[0], headers, params, secrets))
+            response = self._send(
+                "GET", url, params=params, headers=headers, secrets=secrets, request_summary=summary
+            )
+            calls[-1]["http_status"] = response.status_code
+            body = response.text
+            if not response.is_success or _error_object(body) is not None:
+                raise classify_facebook_error(
+                    response.status_code,
+                    body,
+                    response.headers,
+                    secrets=secrets,
+                    request_summary=summary,
+                )
+            data = parse_json(body)
+            posts = data.get("data") if isinstance(data, dict) else None
+            if not isinstance(data, dict) or not isinstance(posts, list):
+                raise Transient(
+                    f"Facebook answered the read of the Page's posts with {describe_body(body)}",
+                    http_status=response.status_code,
+                    raw_body=redacted_body(body, secrets),
+                    request_summary=summary,
+                )
+            for post in posts:
+                if not isinstance(post, dict):
+                    continue
+                listed += 1
+                post_id = str(post.get("id") or "")
+                created = _graph_time(post.get("created_time"))
+                if (
+                    post_id
+                    and post_id not in exclude
+                    and (created is None or created >= since)
+                    and same_text(_str(post.get("message")), message)
+                ):
+                    calls[-1]["found"] = post_id
+                    return ReadBack(post_id, listed, created, summary)
+            paging = data.get("paging")
+            after = paging.get("next") if isinstance(paging, dict) else None
+            url, params = (after, None) if isinstance(after, str) and after else (None, None)
+        calls[-1]["listed"] = listed
+        return ReadBack(None, listed, None, summary)
 
     def _result(
         self,
@@ -412,6 +485,20 @@ def _answer_id(body: str | None, *keys: str) -> str | None:
         if value:
             return str(value)
     return None
+
+
+def _graph_time(value: Any) -> datetime | None:
+    """``2026-12-02T18:00:05+0000``, as the Graph API writes times; None when unreadable."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
+    except ValueError:
+        return None
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _refused_image(error: PlatformError) -> bool:

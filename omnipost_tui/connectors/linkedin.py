@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -13,10 +13,12 @@ import httpx
 
 from omnipost_tui import clock
 from omnipost_tui.connectors.base import (
+    READ_BACK_MAX_POSTS,
     HttpConnector,
     ImageUpload,
     PublishRequest,
     PublishResult,
+    ReadBack,
     StagedImage,
     describe_body,
     describe_file,
@@ -24,6 +26,7 @@ from omnipost_tui.connectors.base import (
     parse_json,
     redacted_body,
     retry_after_header,
+    same_text,
     staged_in_order,
     summarize_request,
     text_with_link,
@@ -55,6 +58,8 @@ _MAX_TITLE = 200
 # ready within a second), then less often, so a slow one costs few requests.
 FIRST_POLL = 0.25
 LAST_POLL = 2.0
+# Posts asked for per page when reading an author's posts back.
+READ_BACK_PAGE = 50
 
 
 def classify_linkedin_error(
@@ -127,10 +132,9 @@ def posts_payload(request: PublishRequest) -> dict[str, Any]:
     With images, ``request.staged`` must hold each one's image URN (ValueError otherwise), and
     the link goes into the commentary: a post has either pictures or a link card.
     """
-    text = text_with_link(request.text, request.link) if request.images else request.text
     payload: dict[str, Any] = {
         "author": request.account_external_id,
-        "commentary": escape_little_text(text),
+        "commentary": posts_commentary(request),
         "visibility": "PUBLIC",
         "distribution": {
             "feedDistribution": "MAIN_FEED",
@@ -147,6 +151,12 @@ def posts_payload(request: PublishRequest) -> dict[str, Any]:
             "article": {"source": request.link, "title": _article_title(request.link)}
         }
     return payload
+
+
+def posts_commentary(request: PublishRequest) -> str:
+    """The Posts API ``commentary``: little text, escaped; with images the link goes in it."""
+    text = text_with_link(request.text, request.link) if request.images else request.text
+    return escape_little_text(text)
 
 
 def _image_content(request: PublishRequest) -> dict[str, Any]:
@@ -414,6 +424,85 @@ class LinkedInConnector(HttpConnector):
         )
         return self._result(response, secrets, summary)
 
+    # --- reading back -------------------------------------------------------------------------
+
+    def find_post(
+        self, request: PublishRequest, since: datetime, exclude: frozenset[str] = frozenset()
+    ) -> ReadBack:
+        """``GET /rest/posts?q=author`` (newest first, paged) looking for our commentary.
+
+        LinkedIn lets an app read an author's posts only with a read permission
+        (``r_organization_social``, or ``r_member_social`` for members, which LinkedIn grants
+        few apps): without it the answer is a 403 and the read-back leaves it to a human.
+        """
+        token = request.access_token
+        secrets = (token,)
+        headers = {**self._rest_headers(token), "X-RestLi-Method": "FINDER"}
+        # Posts made through ugcPosts are listed with the text as written (plain) or escaped.
+        wanted = {posts_commentary(request)}
+        if self._api == "ugc":
+            wanted.add(plain_with_mentions(request.text)[0])
+        base = (
+            f"{self._api_url}/rest/posts?q=author"
+            f"&author={quote(request.account_external_id, safe='')}&sortBy=CREATED"
+        )
+        calls: list[dict[str, Any]] = []
+        summary: dict[str, Any] = {
+            "read": f"posts of {request.account_external_id}",
+            "calls": calls,
+        }
+        listed = 0
+        start = 0
+        while listed < READ_BACK_MAX_POSTS:
+            url = f"{base}&count={READ_BACK_PAGE}&start={start}"
+            calls.append(summarize_request("GET", url, headers, None, secrets))
+            response = self._send(
+                "GET", url, headers=headers, secrets=secrets, request_summary=summary
+            )
+            calls[-1]["http_status"] = response.status_code
+            body = response.text
+            if not response.is_success:
+                raise classify_linkedin_error(
+                    response.status_code,
+                    body,
+                    response.headers,
+                    secrets=secrets,
+                    request_summary=summary,
+                )
+            data = parse_json(body)
+            elements = data.get("elements") if isinstance(data, dict) else None
+            if not isinstance(elements, list):
+                raise Transient(
+                    f"LinkedIn answered the read of the author's posts with {describe_body(body)}",
+                    http_status=response.status_code,
+                    raw_body=redacted_body(body, secrets),
+                    request_summary=summary,
+                )
+            older = False
+            for post in elements:
+                if not isinstance(post, dict):
+                    continue
+                listed += 1
+                post_id = str(post.get("id") or "")
+                created = _epoch_ms(post.get("createdAt"))
+                if created is not None and created < since:
+                    older = True  # newest first: the rest are older still
+                    break
+                commentary = post.get("commentary")
+                if (
+                    post_id
+                    and post_id not in exclude
+                    and isinstance(commentary, str)
+                    and any(same_text(commentary, text) for text in wanted)
+                ):
+                    calls[-1]["found"] = post_id
+                    return ReadBack(post_id, listed, created, summary)
+            if older or len(elements) < READ_BACK_PAGE:
+                break
+            start += len(elements)
+        calls[-1]["listed"] = listed
+        return ReadBack(None, listed, None, summary)
+
     def _result(
         self,
         response: httpx.Response,
@@ -458,6 +547,16 @@ def _post_id(response: httpx.Response) -> str | None:
     data = parse_json(response.text)
     post_id = data.get("id") if isinstance(data, dict) else None
     return str(post_id) if post_id else None
+
+
+def _epoch_ms(value: Any) -> datetime | None:
+    """LinkedIn's ``createdAt``: milliseconds since the epoch; None when unreadable."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        return datetime.fromtimestamp(value / 1000, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def _image_status(body: str | None) -> str | None:

@@ -14,7 +14,7 @@ from typing import Any, TypedDict
 from omnipost_tui import clock
 from omnipost_tui.connectors import Connector, PlatformError, PublishRequest, connector_for
 from omnipost_tui.crypto import TokenUnreadable
-from omnipost_tui.engine import alerting
+from omnipost_tui.engine import alerting, readback
 from omnipost_tui.engine.staging import Staged, StagingFailed, discard_all, stage_images
 from omnipost_tui.errors import DatabaseBusy, OmniPostError
 from omnipost_tui.models import CONNECTED, FAIL, SUCCESS
@@ -27,7 +27,7 @@ from omnipost_tui.services.dispatch import dispatch
 from omnipost_tui.services.media import missing_file, missing_message, uploads_of
 from omnipost_tui.services.publishing import AttemptRecord, Claim, DueState
 from omnipost_tui.services.retry import Outcome
-from omnipost_tui.states import FAILED, RETRYING
+from omnipost_tui.states import FAILED, RETRYING, UNCONFIRMED
 from omnipost_tui.times import format_duration
 
 log = logging.getLogger("omnipost.engine.publish")
@@ -325,6 +325,9 @@ def _finish(
     log.log(level, record.error_message or "published", extra=extra)
     if record.result == FAIL:
         alerting.notice(ctx)
+    if applied and outcome.status == UNCONFIRMED:
+        # Ask the platform at once whether the post is there (the sweep would, a minute later).
+        readback.queue_next(ctx, claim.variant_id, clock.now(), clock.now())
     if applied and outcome.status == RETRYING and outcome.next_attempt_at is not None:
         # Exact eta when the retry is due soon; the sweep dispatches later ones in time.
         try:

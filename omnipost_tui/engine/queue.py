@@ -31,6 +31,7 @@ ALERT_TASK = "omnipost.deliver_alert"
 TOKEN_CHECK_TASK = "omnipost.check_tokens"
 STAGE_TASK = "omnipost.stage_media"
 DISCARD_TASK = "omnipost.discard_staged_media"
+READ_BACK_TASK = "omnipost.read_back"
 # How long a SQLite queue waits for another process's write lock (a worker holds it for
 # milliseconds); the same patience as the database's.
 SQLITE_QUEUE_BUSY_TIMEOUT_S = 15
@@ -102,7 +103,7 @@ class Queue:
         self.huey = make_huey(queue_url, name)
         tasks = _register_tasks(self.huey, context)
         self._publish, self._sweep, self._alert, self._token_check = tasks[:4]
-        self._stage, self._discard = tasks[4:]
+        self._stage, self._discard, self._read_back = tasks[4:]
 
     def ping(self) -> None:
         """Fail fast, before anything is written, when the queue cannot be reached."""
@@ -168,9 +169,22 @@ class Queue:
         """Ask a worker to delete uploads that no post will use."""
         self._send(self._discard, (), "the clean-up of unused uploads")
 
-    def _send(self, task: TaskWrapper, args: tuple[object, ...], what: str) -> None:
+    def enqueue_read_back(self, variant_id: int, eta: datetime | None = None) -> None:
+        """Ask a worker to read the platform back for unconfirmed ``variant_id`` (at ``eta``)."""
+        self._send(self._read_back, (variant_id,), f"the read-back of variant {variant_id}", eta)
+
+    def _send(
+        self,
+        task: TaskWrapper,
+        args: tuple[object, ...],
+        what: str,
+        eta: datetime | None = None,
+    ) -> None:
         try:
-            task(*args)
+            if eta is None:
+                task(*args)
+            else:
+                task.schedule(args, eta=ensure_utc(eta))
         except Exception as exc:
             raise QueueUnavailable(
                 f"could not queue {what} on {describe_queue(self.url)}: {_first_line(exc)}"
@@ -246,4 +260,18 @@ def _register_tasks(
 
         discard_stale(context())
 
-    return publish_variant, sweep, deliver_alert, check_tokens, stage_media, discard_staged_media
+    @huey.task(name=READ_BACK_TASK)  # type: ignore[untyped-decorator]  # huey ships no types
+    def read_back(variant_id: int) -> None:
+        from omnipost_tui.engine.readback import read_back as run
+
+        run(context(), variant_id)
+
+    return (
+        publish_variant,
+        sweep,
+        deliver_alert,
+        check_tokens,
+        stage_media,
+        discard_staged_media,
+        read_back,
+    )

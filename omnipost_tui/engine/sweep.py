@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from omnipost_tui import clock
-from omnipost_tui.engine import alerting, token_watch
+from omnipost_tui.engine import alerting, readback, token_watch
 from omnipost_tui.engine.queue import engine_queue
 from omnipost_tui.services import publishing, staging, workers
 from omnipost_tui.services.context import Context
@@ -29,6 +29,7 @@ class SweepReport:
     dispatched: list[Dispatched] = field(default_factory=list)
     token_check: bool = False  # this sweep started the daily token check
     staging: list[int] = field(default_factory=list)  # variants whose images go up early
+    read_backs: list[int] = field(default_factory=list)  # unconfirmed variants asked about
 
 
 def _stage_images_ahead(ctx: Context, now: datetime) -> list[int]:
@@ -58,6 +59,7 @@ def sweep(ctx: Context, *, worker_id: str | None = None) -> SweepReport:
     if report.dispatched:
         log.info("dispatched %d variant(s)", len(report.dispatched))
     report.staging = _stage_images_ahead(ctx, now)
+    report.read_backs = readback.queue_due(ctx, now)
     # The safety net: what changed while no worker ran, and webhook POSTs whose message was lost.
     alerting.notice(ctx, resend=True)
     report.token_check = token_watch.start_if_due(ctx, now)

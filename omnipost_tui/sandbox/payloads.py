@@ -30,6 +30,10 @@ UPLOADFLAKY = "uploadflaky"  # the account's first image upload answers 503
 IMAGEREFUSED = "imagerefused"  # Facebook 1366046 on /photos; LinkedIn 400 on initializeUpload
 IMAGESTUCK = "imagestuck"  # LinkedIn images stay PROCESSING
 IMAGEFAILED = "imagefailed"  # LinkedIn images become PROCESSING_FAILED
+# Answers lost on the way back (the create call leaves the variant unconfirmed), and reads
+LOSTANSWER = "lostanswer"  # every post is created, then the connection drops unanswered
+LOSTREQUEST = "lostrequest"  # the first publish drops the connection and creates nothing
+READREFUSED = "readrefused"  # posts are created as usual; reading them back is forbidden
 
 BEHAVIOURS: tuple[str, ...] = (
     OK,
@@ -46,11 +50,17 @@ BEHAVIOURS: tuple[str, ...] = (
     IMAGEREFUSED,
     IMAGESTUCK,
     IMAGEFAILED,
+    LOSTANSWER,
+    LOSTREQUEST,
+    READREFUSED,
 )
 
 # Keywords looked for in an account id, first match wins. "ok" is the default, not a keyword
 # (it would match every "facebook"-something id). "uploadflaky" before "flaky", which it holds.
 KEYWORD_ORDER: tuple[str, ...] = (
+    LOSTANSWER,
+    LOSTREQUEST,
+    READREFUSED,
     UPLOADFLAKY,
     IMAGEREFUSED,
     IMAGESTUCK,
@@ -396,6 +406,25 @@ def linkedin_forbidden() -> Reply:
         403,
         "ACCESS_DENIED",
         "Not enough permissions to access: partnerApiPostsExternal.CREATE.20261001",
+        OUTCOME_FORBIDDEN,
+        service_error_code=100,
+    )
+
+
+def facebook_read_forbidden() -> Reply:
+    return facebook_error(
+        403,
+        "(#10) This endpoint requires the 'pages_read_engagement' permission",
+        10,
+        OUTCOME_FORBIDDEN,
+    )
+
+
+def linkedin_read_forbidden() -> Reply:
+    return linkedin_error(
+        403,
+        "ACCESS_DENIED",
+        "Not enough permissions to access: partnerApiPostsExternal.FINDER-author.20261001",
         OUTCOME_FORBIDDEN,
         service_error_code=100,
     )

@@ -42,6 +42,18 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--slow-seconds", type=float, default=2.0)
     parser.add_argument("--hang-seconds", type=float, default=60.0)
+    parser.add_argument(
+        "--list-delay",
+        type=float,
+        default=0.0,
+        help="seconds before a new post shows up when an account's posts are read (default 0)",
+    )
+    parser.add_argument(
+        "--image-processing-seconds",
+        type=float,
+        default=0.2,
+        help="seconds LinkedIn takes to process an uploaded image (default 0.2)",
+    )
     return parser
 
 
@@ -96,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         behaviours=dict(args.behaviour),
         slow_seconds=args.slow_seconds,
         hang_seconds=args.hang_seconds,
+        list_delay_seconds=args.list_delay,
+        image_processing_seconds=args.image_processing_seconds,
     )
     stop_signals = {signal.SIGINT, signal.SIGTERM}
     # POSIX: block the stop signals before any thread exists (threads inherit the mask) and

@@ -45,7 +45,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from email.message import Message
 from types import TracebackType
 from typing import Any
@@ -88,6 +88,8 @@ from omnipost_tui.sandbox.payloads import (
     IMAGESTUCK,
     LINKEDIN,
     LONG_LIVED_SECONDS,
+    LOSTANSWER,
+    LOSTREQUEST,
     ORGANIZATION_ACLS_PAGE,
     OUTCOME_ABORTED,
     PAGE_CATEGORY,
@@ -96,6 +98,7 @@ from omnipost_tui.sandbox.payloads import (
     PAGE_TOKEN_PREFIX,
     PERMANENT,
     RATELIMIT,
+    READREFUSED,
     REFRESH_TOKEN_SECONDS,
     SHORT_LIVED_SECONDS,
     SLOW,
@@ -140,6 +143,9 @@ class ReceivedPost:
     external_post_id: str
     received_at: datetime
     images: tuple[ReceivedImage, ...] = ()  # in the post's order
+    # The text as a read of the account's posts shows it (LinkedIn: the commentary as sent,
+    # escapes and all); None: ``text``.
+    shown_text: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -163,6 +169,7 @@ class _Publish:
     received_at: datetime
     token: str
     text: str = ""
+    shown_text: str | None = None
     link: str | None = None
     # A malformed request gets this answer (after the token check) instead of a behaviour.
     invalid: Reply | None = None
@@ -224,6 +231,13 @@ def _count(raw: str | None, default: int) -> int:
     if value < 0:
         raise ValueError(raw)
     return value
+
+
+def _epoch_or_none(raw: str | None) -> float | None:
+    try:
+        return float(raw) if raw else None
+    except ValueError:
+        return None
 
 
 def _cursor(index: int) -> str:
@@ -318,8 +332,12 @@ class SandboxServer:
         token_endpoint: str = TOKEN_ENDPOINT_OK,
         clock: Callable[[], float] | None = None,
         image_processing_seconds: float = 0.2,
+        list_delay_seconds: float = 0.0,
     ) -> None:
         self.host = host
+        # A new post shows up in reads of the account's posts only this long after it arrived
+        # (platforms take a moment to list a post).
+        self.list_delay_seconds = list_delay_seconds
         self.port = port
         self.slow_seconds = slow_seconds
         self.hang_seconds = hang_seconds
@@ -530,6 +548,13 @@ class SandboxServer:
                 return self._linkedin_organization(req, seg[-1])
             if len(seg) >= 3 and seg[-3:-1] == ["rest", "images"]:
                 return self._linkedin_image(req, seg[-1])
+            try:
+                if seg[-2:] == ["rest", "posts"] and req.query.get("q") == "author":
+                    return self._linkedin_list_posts(req)
+                if len(seg) == 3 and seg[0].startswith("v") and seg[2] in ("posts", "feed"):
+                    return self._facebook_list_posts(req, seg[1])
+            except ValueError:
+                return json_reply(400, {"message": "invalid paging parameter"})
             if len(seg) == 2 and seg[0].startswith("v"):
                 return self._facebook_photo(req, seg[1])
         elif req.method == "PUT":
@@ -965,10 +990,97 @@ class SandboxServer:
             received_at=req.received_at,
             token=_bearer(req.headers),
             text=unescape_little_text(commentary if isinstance(commentary, str) else ""),
+            shown_text=commentary if isinstance(commentary, str) else "",
             link=_str_or_none(_dig(body, "content", "article", "source")),
             invalid=invalid,
             success=success,
             images=images if found else None,
+        )
+
+    # --- reading an account's posts back -------------------------------------------------------
+
+    def listed_posts(self, platform: str, account: str) -> list[ReceivedPost]:
+        """The account's posts a read shows now, newest first: those older than the listing
+        delay."""
+        shown_before = datetime.now(UTC) - timedelta(seconds=self.list_delay_seconds)
+        with self._lock:
+            posts = [
+                post
+                for post in self._posts
+                if post.platform == platform
+                and post.account == account
+                and post.received_at <= shown_before
+            ]
+        return sorted(posts, key=lambda post: post.received_at, reverse=True)
+
+    def _read_refusal(self, platform: str, account: str, token: str) -> Reply | None:
+        if not token:
+            return payloads.token_missing(platform)
+        if self.token_is_expired(token) or self.behaviour_for(account) == EXPIRED:
+            return payloads.token_expired(platform)
+        if self.behaviour_for(account) == READREFUSED:
+            if platform == FACEBOOK:
+                return payloads.facebook_read_forbidden()
+            return payloads.linkedin_read_forbidden()
+        return None
+
+    def _facebook_list_posts(self, req: Incoming, page_id: str) -> Reply:
+        """``GET /{page}/posts`` (or ``/feed``): ``since`` (epoch seconds), ``limit``,
+        ``after``; ``{"data": [{"id", "message", "created_time"}], "paging"}``."""
+        params = dict(req.query)
+        refusal = self._read_refusal(FACEBOOK, page_id, self._facebook_token(req, params))
+        if refusal is not None:
+            return refusal
+        since = _epoch_or_none(params.get("since"))
+        posts = [
+            post
+            for post in self.listed_posts(FACEBOOK, page_id)
+            if since is None or post.received_at.timestamp() >= since
+        ]
+        limit = min(_count(params.get("limit"), 25), MAX_PAGE_SIZE)
+        start = _cursor_index(params["after"]) if params.get("after") else 0
+        chunk = posts[start : start + limit]
+        data = [
+            {
+                "id": post.external_post_id,
+                "message": post.shown_text if post.shown_text is not None else post.text,
+                "created_time": post.received_at.strftime("%Y-%m-%dT%H:%M:%S+0000"),
+            }
+            for post in chunk
+        ]
+        paging: dict[str, Any] = {}
+        if start + limit < len(posts):
+            query = [(k, v) for k, v in params.items() if k not in ("after", "access_token")]
+            query.append(("after", _cursor(start + limit)))
+            paging["next"] = _with_query(f"{self.url}{req.path.split('?', 1)[0]}", query)
+        return json_reply(200, {"data": data, "paging": paging})
+
+    def _linkedin_list_posts(self, req: Incoming) -> Reply:
+        """``GET /rest/posts?q=author&author=URN&start&count``, newest first."""
+        params = dict(req.query)
+        author = params.get("author", "")
+        refusal = self._read_refusal(LINKEDIN, author, _bearer(req.headers))
+        if refusal is not None:
+            return refusal
+        if not (req.headers.get("LinkedIn-Version") or "").strip():
+            return payloads.linkedin_version_missing()
+        posts = self.listed_posts(LINKEDIN, author)
+        start = max(_count(params.get("start"), 0), 0) if params.get("start") else 0
+        count = min(_count(params.get("count"), 10), MAX_PAGE_SIZE)
+        elements = [
+            {
+                "id": post.external_post_id,
+                "author": post.account,
+                "commentary": post.shown_text if post.shown_text is not None else post.text,
+                "createdAt": int(post.received_at.timestamp() * 1000),
+                "lifecycleState": "PUBLISHED",
+                "visibility": "PUBLIC",
+            }
+            for post in posts[start : start + count]
+        ]
+        return json_reply(
+            200,
+            {"elements": elements, "paging": {"start": start, "count": count, "total": len(posts)}},
         )
 
     def _linkedin_initialize_upload(self, req: Incoming) -> Reply:
@@ -1323,6 +1435,8 @@ class SandboxServer:
             attempt = self._attempts.get(account, 0) + 1
             self._attempts[account] = attempt
 
+        if behaviour == LOSTREQUEST and attempt == 1:
+            return self._record(publish, None)  # dropped before anything was created
         if behaviour == RATELIMIT and attempt == 1:
             return self._record(publish, payloads.rate_limited(platform, account))
         if behaviour == FLAKY and attempt == 1:
@@ -1341,7 +1455,9 @@ class SandboxServer:
             # The server is stopping: drop the connection, as a dying platform would.
             self._record(publish, None)
             return None
-        return self._accept(publish)
+        reply = self._accept(publish)
+        # The post exists; the answer never reaches the caller.
+        return None if behaviour == LOSTANSWER else reply
 
     def _accept(self, publish: _Publish) -> Reply:
         assert publish.success is not None and publish.account is not None
@@ -1357,6 +1473,7 @@ class SandboxServer:
                     external_post_id=external_id,
                     received_at=publish.received_at,
                     images=publish.images() if publish.images is not None else (),
+                    shown_text=publish.shown_text,
                 )
             )
             self._requests.append(self._request_record(publish, reply, external_id))

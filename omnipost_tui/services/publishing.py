@@ -27,7 +27,7 @@ from omnipost_tui.platforms import LABELS
 from omnipost_tui.services import retry
 from omnipost_tui.services.context import Context
 from omnipost_tui.services.dispatch import LOOKAHEAD, STALE_DISPATCH
-from omnipost_tui.services.retry import Outcome, unconfirmed_hint
+from omnipost_tui.services.retry import Outcome
 from omnipost_tui.services.transitions import move_variants
 from omnipost_tui.services.views import ImageView, effective_text, images_of
 from omnipost_tui.states import (
@@ -263,6 +263,8 @@ def complete_attempt(
             values.update(external_post_id=storable(record.external_post_id), published_at=now)
         if outcome.status != UNCONFIRMED:
             values["claim_token"] = None
+        else:
+            values["check_at"] = written_at or now  # read the platform back at once
         changed = move_variants(
             session,
             PostVariant.id == claim.variant_id,
@@ -335,9 +337,10 @@ def recover_stuck(ctx: Context, now: datetime) -> list[Recovered]:
                 last_error=(
                     f"no answer was recorded for the request sent to {label} (its worker "
                     f"stopped, or could not write to the database); the post may or may "
-                    f"not be on {account}. {unconfirmed_hint(variant_id)}"
+                    f"not be on {account}: {retry.READING_BACK}"
                 ),
                 next_attempt_at=None,
+                check_at=now,
                 lease_expires_at=None,
                 dispatched_at=None,
                 updated_at=now,

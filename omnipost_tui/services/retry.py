@@ -5,7 +5,8 @@ n (1, 5, 15 minutes); token expired → no retry, account expired; rate limited 
 platform's own wait when it is longer; transient → retry; permanent → fail at once.
 One exception the guide did not know about: when the request left and no answer came back
 (a read timeout, a connection dropped mid-way), the post may exist, so it is never re-sent
-automatically; the variant becomes ``unconfirmed`` for a human to check.
+automatically; the variant becomes ``unconfirmed`` and the platform is read back
+(services/readback.py) to learn whether it is there.
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ def backoff_seconds(attempt_in_round: int, settings: Settings) -> int:
     """Wait after attempt ``n`` (1-based); the last configured wait repeats."""
     waits = settings.retry_backoff
     return waits[min(attempt_in_round, len(waits)) - 1]
+
+
+# What happens next to every variant that becomes unconfirmed (services/readback.py).
+READING_BACK = "OmniPost reads the page back to find out"
 
 
 def unconfirmed_hint(variant_id: int) -> str:
@@ -104,7 +109,7 @@ def maybe_published(reason: str, label: str, variant_id: int) -> Outcome:
         status=UNCONFIRMED,
         last_error=(
             f"the request reached {label} but no answer came back ({reason}); the post may be "
-            f"on the page. {unconfirmed_hint(variant_id)}"
+            f"on the page: {READING_BACK}"
         ),
     )
 

@@ -17,7 +17,7 @@ from omnipost_tui import clock
 from omnipost_tui.db import rows_matched
 from omnipost_tui.errors import InvalidTransition
 from omnipost_tui.models import PostVariant
-from omnipost_tui.states import require_moves
+from omnipost_tui.states import UNCONFIRMED, require_moves
 
 
 def move_variants(
@@ -31,6 +31,10 @@ def move_variants(
     setting ``values`` too; returns how many moved."""
     sources = tuple(sources)
     require_moves(sources, target)
+    if target != UNCONFIRMED:
+        # The next read-back belongs to unconfirmed alone: whatever moves a variant out of it
+        # (a late answer, the read-back itself, a user) ends the asking.
+        values.setdefault("check_at", None)
     return rows_matched(
         session.execute(
             update(PostVariant)

@@ -185,6 +185,7 @@ class VariantView:
     scheduled_at: datetime | None
     attempts: int
     next_attempt_at: datetime | None
+    check_at: datetime | None  # unconfirmed: when the platform is read back next
     external_post_id: str | None
     last_error: str | None
     custom_text: str | None
@@ -211,6 +212,7 @@ class VariantView:
             scheduled_at=variant.scheduled_at,
             attempts=variant.attempts,
             next_attempt_at=variant.next_attempt_at,
+            check_at=variant.check_at,
             external_post_id=variant.external_post_id,
             last_error=variant.last_error,
             custom_text=variant.custom_text,
@@ -251,6 +253,9 @@ class AttemptView:
     worker: str | None
     platform: str
     account_name: str
+    # The reads that looked for this attempt's post on the platform (unconfirmed variants),
+    # oldest first: {"at", "by", "outcome", "detail", "post_id"?, "listed"?, "calls"?}.
+    read_back: tuple[dict[str, Any], ...] = ()
 
     @classmethod
     def of(cls, attempt: PublicationAttempt) -> AttemptView:
@@ -272,6 +277,7 @@ class AttemptView:
             worker=attempt.worker,
             platform=attempt.variant.platform,
             account_name=attempt.variant.account.name,
+            read_back=tuple(read_back_steps(attempt.read_back)),
         )
 
     @property
@@ -365,6 +371,7 @@ def variant_json(variant: VariantView, tz: ZoneInfo) -> dict[str, Any]:
         "scheduled_at": iso_local(variant.scheduled_at, tz),
         "attempts": variant.attempts,
         "next_attempt_at": iso_local(variant.next_attempt_at, tz),
+        "check_at": iso_local(variant.check_at, tz),
         "external_post_id": variant.external_post_id,
         "last_error": variant.last_error,
         "custom_text": variant.custom_text,
@@ -396,7 +403,19 @@ def attempt_json(attempt: AttemptView, tz: ZoneInfo) -> dict[str, Any]:
         "worker": attempt.worker,
         "request_summary": _maybe_json(attempt.request_summary),
         "raw_response": attempt.raw_response,
+        "read_back": list(attempt.read_back),
     }
+
+
+def read_back_steps(raw: str | None) -> list[dict[str, Any]]:
+    """An attempt's read-back steps (its ``read_back`` column), oldest first."""
+    if not raw:
+        return []
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return []
+    return [step for step in data if isinstance(step, dict)] if isinstance(data, list) else []
 
 
 def _maybe_json(text: str | None) -> Any:
