@@ -520,3 +520,47 @@ async def test_a_platform_answer_with_control_characters_is_shown_harmlessly(dem
         assert f"<html>\n{HOSTILE_SHOWN}\n</html>" in detail
         assert_harmless(detail)
         assert_harmless(screen_text(app))
+
+
+async def test_c_reads_the_page_back_and_the_detail_shows_the_read(demo):
+    import httpx
+    import respx
+
+    from tests.conftest import GRAPH
+
+    variant_id = demo.data.variants["sale-fb"]
+    variant = get_variant(demo.ctx, variant_id)
+    attempt = attempt_of(demo, "sale-fb")
+    sent = (attempt.sent_at or attempt.started_at) + timedelta(seconds=1)
+    listing = {
+        "data": [
+            {
+                "id": "northwind_42",
+                "message": variant.text,
+                "created_time": sent.strftime("%Y-%m-%dT%H:%M:%S+0000"),
+            }
+        ]
+    }
+    app = OmniPostApp(demo.ctx)
+    with respx.mock(assert_all_called=False) as http:
+        reads = http.get(url__regex=rf"^{GRAPH}/v[0-9.]+/[^/]+/posts").mock(
+            return_value=httpx.Response(200, json=listing)
+        )
+        async with app.run_test(size=(80, 24)) as pilot:
+            await open_attempts(pilot)
+            await highlight(app, pilot, attempt.id)
+            await pilot.press("c")
+            await wait_in_app(
+                pilot,
+                lambda: get_variant(demo.ctx, variant_id).status == "published",
+                "the read-back to settle the variant",
+            )
+            await settle(pilot)
+            assert reads.call_count == 1
+            assert get_variant(demo.ctx, variant_id).external_post_id == "northwind_42"
+            messages = " ".join(str(n.message) for n in app._notifications)
+            assert "Facebook lists it as post northwind_42" in messages
+            await highlight(app, pilot, attempt.id)
+            shown = detail_text(app)
+            assert "read back" in shown
+            assert "found (user): Facebook lists it as post northwind_42" in shown

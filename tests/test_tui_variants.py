@@ -413,3 +413,18 @@ async def test_the_key_bar_greys_out_what_the_selected_variant_does_not_allow(
         keys = key_bar_state(app)
         assert {action for action in available if keys.get(action)} == available, keys
         assert {action for action in greyed if keys.get(action) is False} == greyed, keys
+
+
+async def test_check_on_the_platform_refuses_a_variant_that_is_not_unconfirmed(demo):
+    variant = demo.data.variants["hiring-fb"]
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_variants(pilot)
+        await select_variant(pilot, variant)
+        await pilot.press("c")
+        await settle(pilot)
+        assert get_variant(demo.ctx, variant).status == "scheduled"
+        assert any(
+            "only unconfirmed variants can be checked on the platform" in str(n.message)
+            for n in app._notifications
+        )

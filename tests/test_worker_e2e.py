@@ -204,12 +204,15 @@ def test_a_second_signal_stops_the_worker_at_once(
     assert get_variant(live, variant).status == "publishing"  # recovery decides, as after a kill
 
 
-def test_killed_worker_after_sending_leaves_the_variant_unconfirmed(
+def test_killed_worker_after_sending_is_settled_by_reading_the_page_back(
     live, sandbox, start_worker, platform_env
 ):
-    # The worker is killed while its request hangs: its read timeout must not come first.
+    # The worker is killed while its request hangs: its read timeout must not come first. The
+    # platform creates the post anyway, a few seconds later, and lists it.
     platform_env["OMNIPOST_PUBLISH_TIMEOUT"] = "6"
     platform_env["OMNIPOST_HTTP_TIMEOUT"] = "2"
+    platform_env["OMNIPOST_READ_BACK_SETTLE"] = "2"
+    sandbox.hang_seconds = 4
     brand = add_brand(live, "Acme").id
     page = connect(live, brand, "facebook", "page-hang", "Hanging Page")
     post = add_post(live, brand=brand, title="Lost", text="Did it go out?").id
@@ -220,20 +223,49 @@ def test_killed_worker_after_sending_leaves_the_variant_unconfirmed(
     worker.proc.kill()  # no chance to finish or record anything
     worker.wait(timeout=10)
 
-    def recovered():
-        run_cli(platform_env, "schedule")
-        return get_variant(live, variant).status == "unconfirmed"
-
-    wait_for(recovered, timeout=20, interval=0.5, what="recovery after the lease")
-    attempts = list_attempts(live, variant=variant)
-    assert [a.result for a in attempts] == ["interrupted"]
-    # It is never re-sent on its own: a second worker leaves it alone.
+    # A second worker recovers it (unconfirmed) and reads the Page back until the post shows.
     second = start_worker("--workers", "1", env=platform_env)
-    wait_for(lambda: "worker started" in second.output(), timeout=20, what="second worker")
-    run_cli(platform_env, "schedule")
-    assert get_variant(live, variant).status == "unconfirmed"
-    # A re-send would have had to claim the variant and open attempt 2.
-    assert len(list_attempts(live, variant=variant)) == 1
+
+    def settled():
+        run_cli(platform_env, "schedule")  # the sweep, now rather than within a minute
+        return get_variant(live, variant).status == "published"
+
+    wait_for(settled, timeout=40, interval=1, what="recovery and the read-back")
+    [created] = sandbox.posts
+    assert get_variant(live, variant).external_post_id == created.external_post_id
+    # Never re-sent: one attempt, confirmed by the read.
+    [attempt] = list_attempts(live, variant=variant)
+    assert attempt.result == "success"
+    assert attempt.read_back[-1]["outcome"] == "found"
+    assert attempt.read_back[-1]["by"] == "engine"
+    assert second.proc.poll() is None
+    assert "read back: published" in second.output()
+
+
+def test_a_request_lost_before_the_platform_made_the_post_is_sent_again_once(
+    live, sandbox, start_worker, platform_env
+):
+    platform_env["OMNIPOST_PUBLISH_TIMEOUT"] = "3"
+    platform_env["OMNIPOST_HTTP_TIMEOUT"] = "1"
+    platform_env["OMNIPOST_READ_BACK_SETTLE"] = "1"
+    brand = add_brand(live, "Acme").id
+    member = connect(live, brand, "linkedin", "urn:li:person:lostrequest", "Lost Member")
+    post = add_post(live, brand=brand, title="Lost", text="Try again (please) #now").id
+    variant = add_variant(live, post=post, account=member, draft=True).id
+    worker = start_worker("--workers", "2", env=platform_env)
+    publish_now(live, variant)
+
+    def published():
+        run_cli(platform_env, "schedule")
+        return get_variant(live, variant).status == "published"
+
+    wait_for(published, timeout=40, interval=1, what="read back twice, then sent again")
+    [created] = sandbox.posts
+    assert created.text == "Try again (please) #now"
+    attempts = list_attempts(live, variant=variant)
+    assert [a.attempt_no for a in attempts] == [2, 1]
+    assert [s["outcome"] for s in attempts[1].read_back][-2:] == ["absent", "absent"]
+    assert worker.proc.poll() is None
 
 
 def test_worker_once_publishes_what_is_due_and_exits(live, sandbox, platform_env):

@@ -404,6 +404,7 @@ def variant_show(app: App, variant_id: str, as_json: bool) -> None:
         ("planned", app.show(v.scheduled_at)),
         ("attempts", v.attempts),
         ("next attempt", app.show(v.next_attempt_at)),
+        *([("next read-back", app.show(v.check_at))] if v.check_at else []),
         ("published", app.show(v.published_at)),
         ("external id", v.external_post_id or "-"),
         ("last error", v.last_error or "-"),
@@ -529,3 +530,27 @@ def variant_mark_published(
         echo_json(variant_json(updated, app.settings.tz))
     else:
         click.echo(f"variant {updated.id} marked published")
+
+
+@variant.command("check")
+@click.argument("variant_id")
+@json_option
+@pass_app
+def variant_check(app: App, variant_id: str, as_json: bool) -> None:
+    """Ask the platform now whether an unconfirmed variant's post is there.
+
+    The same read-back the worker does by itself: listed with the text that was sent, the
+    variant is published with its id; not listed, it is asked again after read_back_settle
+    seconds (absent twice: sent again); the platform cannot be asked: it stays unconfirmed, with
+    the reason. Exits 0 once the platform answered, whatever it said; non-zero when the variant
+    cannot be checked.
+    """
+    from omnipost_tui.services.readback import check
+    from omnipost_tui.services.variants import get_variant
+
+    verdict = check(app.ctx, variant_id)
+    if as_json:
+        data = variant_json(get_variant(app.ctx, verdict.variant_id), app.settings.tz)
+        echo_json({"read_back": verdict.outcome, "message": verdict.message, "variant": data})
+    else:
+        click.echo(f"variant {verdict.variant_id} is {verdict.status}: {verdict.message}")

@@ -491,6 +491,12 @@ class SandboxServer:
         """What ``GET /_sandbox/oauth`` answers: codes issued and used, tokens issued."""
         return self._grants.counts()
 
+    def set_behaviour(self, account: str, name: str) -> None:
+        """From now on ``account`` behaves as ``name`` (ValueError for an unknown one)."""
+        behaviour = normalize_behaviour(name)
+        with self._lock:
+            self._behaviours[account] = behaviour
+
     def behaviour_for(self, account: str) -> str:
         """The behaviour of ``account``: explicit mapping, else keyword in the id, else ok."""
         explicit = self._behaviours.get(account)

@@ -13,6 +13,7 @@ from rich.text import Text
 
 from omnipost_tui import states
 from omnipost_tui.platforms import LABELS
+from omnipost_tui.services.readback import Verdict, check
 from omnipost_tui.services.variants import (
     PublishNowResult,
     RetryResult,
@@ -43,6 +44,7 @@ RULES: dict[str, states.Action] = {
     "retry": states.RETRY,
     "unschedule": states.UNSCHEDULE,
     "mark_published": states.MARK_PUBLISHED,
+    "check_platform": states.CHECK,
     "move": states.MOVE_ON_CALENDAR,
 }
 
@@ -135,8 +137,8 @@ class VariantActions(_Base):
             body = Text(
                 f"The last attempt may have published it on {variant.account_name}.\n"
                 "Check the page first: retrying a post that is already there publishes it twice.\n"
-                f"If it is there, press {self.key_for('action_mark_published')} instead "
-                "to mark it published."
+                f"Press {self.key_for('action_check_platform')} to ask the platform, or if you "
+                f"found it, {self.key_for('action_mark_published')} to mark it published."
             )
             self.app.push_screen(ConfirmScreen(f"Retry variant {variant.id}?", body, "retry"), go)
         else:
@@ -181,6 +183,26 @@ class VariantActions(_Base):
             ),
             answered,
         )
+
+    # --- read back: ask the platform whether an unconfirmed post is there ---------------------
+
+    def action_check_platform(self) -> None:
+        variant = self._selected_for("check_platform")
+        if variant is None:
+            return
+        label = LABELS.get(variant.platform, variant.platform)
+        self.notify(f"asking {label} whether variant {variant.id} is on {variant.account_name}…")
+
+        def checked(verdict: Verdict) -> None:
+            self.notify(
+                verdict.message,
+                title=f"variant {verdict.variant_id} is {verdict.status}",
+                severity="information" if verdict.status == states.PUBLISHED else "warning",
+                timeout=12,
+            )
+            self.refresh_data()
+
+        self.call(check, self.app.ctx, variant.id, done=checked)
 
     # --- the editor ---------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from typing import ClassVar, TypedDict
 
@@ -136,6 +137,30 @@ def upload_steps(summary: str | None) -> Text | None:
     return text
 
 
+READ_BACK_STYLES = {"found": "green", "absent": "yellow", "error": "yellow", "unavailable": "red"}
+
+
+def read_back_steps(a: AttemptView, tz) -> Text | None:
+    """One line per read of the platform that looked for this attempt's post."""
+    if not a.read_back:
+        return None
+    text = Text()
+    for step in a.read_back:
+        if text:
+            text.append("\n")
+        try:
+            at = format_local(datetime.fromisoformat(str(step.get("at"))), tz, seconds=True)
+        except ValueError:
+            at = "?"
+        outcome = str(step.get("outcome", "?"))
+        text.append(f"{at} ", style="dim")
+        text.append(f"{outcome}", style=f"bold {READ_BACK_STYLES.get(outcome, '')}")
+        text.append(f" ({step.get('by', '?')}): ", style="dim")
+        # Text, not markup: the detail may quote the platform.
+        text.append(str(step.get("detail", "")))
+    return text
+
+
 def attempt_detail(a: AttemptView, tz) -> RenderableType:
     """Every field of one attempt, then the request and the answer, pretty-printed."""
     fields = Table.grid(padding=(0, 1))
@@ -167,9 +192,11 @@ def attempt_detail(a: AttemptView, tz) -> RenderableType:
     )
     fields.add_row("worker", Text(a.worker or "—", style="" if a.worker else "dim"))
     steps = upload_steps(a.request_summary)
+    reads = read_back_steps(a, tz)
     return Group(
         fields,
         *((Rule("images", style="dim", align="left"), steps) if steps is not None else ()),
+        *((Rule("read back", style="dim", align="left"), reads) if reads is not None else ()),
         Rule("request (redacted)", style="dim", align="left"),
         pretty_json(a.request_summary),
         Rule("raw response", style="dim", align="left"),
@@ -187,6 +214,7 @@ class AttemptsScreen(VariantActions, OmniScreen):
         Binding("r", "retry", "Retry", id="attempts.retry"),
         Binding("e", "edit", "Edit", id="attempts.edit"),
         Binding("m", "mark_published", "Mark published", id="attempts.mark_published", show=False),
+        Binding("c", "check_platform", "Check on platform", id="attempts.check", show=False),
         Binding("v", "show_variant", "Show variant", id="attempts.variant", show=False),
         Binding("d", "toggle_detail", "Detail", id="attempts.detail"),
         Binding("slash", "filter", "Filter", id="attempts.filter"),
@@ -527,6 +555,9 @@ class AttemptsScreen(VariantActions, OmniScreen):
 
     def action_mark_published(self) -> None:
         self._with_variant(super().action_mark_published)
+
+    def action_check_platform(self) -> None:
+        self._with_variant(super().action_check_platform)
 
     def action_show_variant(self) -> None:
         self._with_variant(self._show_variant)

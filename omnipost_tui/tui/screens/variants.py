@@ -104,6 +104,7 @@ class VariantsScreen(VariantActions, OmniScreen):
         Binding("n", "new", "New", id="variants.new"),
         Binding("u", "unschedule", "Unschedule", id="variants.unschedule"),
         Binding("m", "mark_published", "Mark published", id="variants.mark_published"),
+        Binding("c", "check_platform", "Check on platform", id="variants.check", show=False),
         Binding("slash", "filter", "Filter", id="variants.filter"),
         Binding("escape", "clear_filter", "Clear filter", id="variants.clear_filter", show=False),
         Binding(
