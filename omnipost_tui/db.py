@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
 from sqlalchemy import CursorResult, Engine, Result, create_engine, event, inspect, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import (
@@ -42,6 +39,10 @@ from omnipost_tui.errors import (
 )
 from omnipost_tui.files import create_private_file, make_private_dir, open_private
 from omnipost_tui.redact import mask_url_password
+
+if TYPE_CHECKING:
+    # Alembic is imported when a schema changes, not by every command that checks it is current.
+    from alembic.config import Config
 
 log = logging.getLogger("omnipost.db")
 
@@ -212,7 +213,7 @@ class Database:
         """The schema revision; None for an empty database. Another program's database (tables
         but no OmniPost revision) is refused: DatabaseUnavailable."""
         with self._guard(), self.engine.connect() as conn:
-            revision = MigrationContext.configure(conn).get_current_revision()
+            revision = _stored_revision(conn)
             if revision is None:
                 self._refuse_foreign(inspect(conn).get_table_names())
             return revision
@@ -225,7 +226,7 @@ class Database:
 
     @staticmethod
     def head_revision() -> str:
-        return ScriptDirectory.from_config(_alembic_config()).get_current_head() or ""
+        return head_revision()
 
     def upgrade(self, revision: str = "head", *, backup_dir: Path | None = None) -> Path | None:
         """Bring the schema to ``revision``; safe when several processes start at once.
@@ -260,8 +261,11 @@ class Database:
         path = sqlite_path(self.url)
         if path is None or not path.exists():
             return None
+        from alembic.script import ScriptDirectory
+        from alembic.util import CommandError
+
         with self._guard(), self.engine.connect() as conn:
-            current = MigrationContext.configure(conn).get_current_revision()
+            current = _stored_revision(conn)
         if current is None:
             return None
         script = ScriptDirectory.from_config(_alembic_config())
@@ -293,14 +297,16 @@ class Database:
         if conn.dialect.name == "postgresql":
             # Serialise concurrent starters; the lock ends with the transaction.
             conn.execute(text("SELECT pg_advisory_xact_lock(7478201)"))
-        if MigrationContext.configure(conn).get_current_revision() is None:
+        from alembic.util import CommandError
+
+        if _stored_revision(conn) is None:
             self._refuse_foreign(inspect(conn).get_table_names())
         try:
             _run_alembic(conn, revision)
         except CommandError as exc:
             # Typically a database written by a newer OmniPost: alembic cannot find its
             # revision here. Say so instead of showing alembic's traceback.
-            current = MigrationContext.configure(conn).get_current_revision()
+            current = _stored_revision(conn)
             where = sqlite_path(self.url) or make_url(self.url).render_as_string(hide_password=True)
             raise DatabaseUnavailable(
                 f"database {where} has schema revision {current!r}, which this version of "
@@ -374,7 +380,42 @@ def _refuse_foreign_sqlite_file(path: Path) -> None:
     refuse_foreign_database(path, tables)
 
 
+def _stored_revision(conn: Connection) -> str | None:
+    """The revision recorded in ``alembic_version`` (what alembic's MigrationContext reads),
+    None when the table is missing or empty."""
+    if not inspect(conn).has_table(VERSION_TABLE):
+        return None
+    revisions = [row[0] for row in conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}"))]
+    if len(revisions) > 1:
+        # OmniPost's history is one line; several heads means someone else's branches.
+        raise DatabaseUnavailable(
+            f"the database records several schema revisions ({', '.join(sorted(revisions))}); "
+            "it was not migrated by OmniPost"
+        )
+    return revisions[0] if revisions else None
+
+
+_REVISION_LINE = re.compile(r'^(down_revision|revision)\s*=\s*(?:"([^"]*)"|None)', re.M)
+
+
+@cache
+def head_revision() -> str:
+    """The newest migration's revision, read from the scripts' ``revision = …`` and
+    ``down_revision = …`` lines: the one no other script builds on (tests/test_db.py checks it
+    against alembic's own answer)."""
+    revisions: set[str] = set()
+    built_on: set[str] = set()
+    for script in (MIGRATIONS_DIR / "versions").glob("[0-9]*.py"):
+        for name, value in _REVISION_LINE.findall(script.read_text(encoding="utf-8")):
+            if value:
+                (revisions if name == "revision" else built_on).add(value)
+    heads = revisions - built_on
+    return max(heads) if heads else ""
+
+
 def _alembic_config(connection: Connection | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     if connection is not None:
@@ -383,6 +424,8 @@ def _alembic_config(connection: Connection | None = None) -> Config:
 
 
 def _run_alembic(connection: Connection, revision: str) -> None:
+    from alembic import command
+
     command.upgrade(_alembic_config(connection), revision)
 
 

@@ -18,6 +18,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from omnipost_tui.image_modes import IMAGES_INHERIT
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes in Python; UTC in the database whatever the backend.
@@ -116,13 +118,6 @@ class Post(Base):
     images: Mapped[list[PostImage]] = relationship(
         order_by="PostImage.position", cascade="all, delete-orphan"
     )
-
-
-# A variant's images: the post's (inherit), none, or its own list.
-IMAGES_INHERIT = "inherit"
-IMAGES_NONE = "none"
-IMAGES_OWN = "own"
-IMAGES_MODES = (IMAGES_INHERIT, IMAGES_NONE, IMAGES_OWN)
 
 
 class MediaFile(Base):

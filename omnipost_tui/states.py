@@ -18,11 +18,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from sqlalchemy import ColumnElement, SQLColumnExpression, and_, func, or_
+if TYPE_CHECKING:
+    from sqlalchemy import ColumnElement, SQLColumnExpression
 
-from omnipost_tui.models import PostVariant
+# The SQL forms at the end import SQLAlchemy and the models when a query is built: the statuses
+# and rules are also read by commands (`omnipost --help`, TAB completion) that never touch the
+# database.
 
 DRAFT = "draft"
 SCHEDULED = "scheduled"
@@ -196,13 +199,12 @@ def due_time(
     return next_attempt_at if next_attempt_at is not None else scheduled_at
 
 
-# The due time of one row (no index behind it: for single-row conditions).
-DUE_AT = func.coalesce(PostVariant.next_attempt_at, PostVariant.scheduled_at)
-
-
 def due_by(moment: datetime, *, strictly_before: bool = False) -> ColumnElement[bool]:
     """``due_time`` at ``moment`` or earlier, as two range searches on the
     (status, scheduled_at) and (status, next_attempt_at) indexes."""
+    from sqlalchemy import and_, or_
+
+    from omnipost_tui.models import PostVariant
 
     def reached(column: SQLColumnExpression[datetime | None]) -> ColumnElement[bool]:
         return column < moment if strictly_before else column <= moment
@@ -219,6 +221,12 @@ def due_by(moment: datetime, *, strictly_before: bool = False) -> ColumnElement[
 
 def still_due_at(status: str, due_at: datetime | None) -> tuple[ColumnElement[bool], ...]:
     """The row is still in ``status`` and due at ``due_at``: nobody moved it since it was read."""
-    # DUE_AT on the left, so the comparison types as SQL (it is an expression, not a constant).
-    same_time = DUE_AT.is_(None) if due_at is None else DUE_AT == due_at  # noqa: SIM300
+    from sqlalchemy import func
+
+    from omnipost_tui.models import PostVariant
+
+    # The due time of this one row (no index behind it: fine for a single-row condition), on
+    # the left so the comparison types as SQL.
+    due_at_now = func.coalesce(PostVariant.next_attempt_at, PostVariant.scheduled_at)
+    same_time = due_at_now.is_(None) if due_at is None else due_at_now == due_at
     return (PostVariant.status == status, same_time)

@@ -771,7 +771,10 @@ def test_db_upgrade_is_idempotent(cli) -> None:
 def command_paths(command: click.Command, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
     yield path
     if isinstance(command, click.Group):
-        for name, sub in sorted(command.commands.items()):
+        ctx = click.Context(command)  # the top level imports its commands when asked
+        for name in command.list_commands(ctx):
+            sub = command.get_command(ctx, name)
+            assert sub is not None, name
             yield from command_paths(sub, (*path, name))
 
 

@@ -282,7 +282,7 @@ def resolve(args: tuple[str, ...]) -> Resolved:
                 index += 1  # its value
             continue
         if isinstance(command, click.Group):
-            sub = command.commands.get(token)
+            sub = command.get_command(click.Context(command), token)
             if sub is None:
                 found.problem = f"{token!r} is not a command of `{shown}`"
                 return found
@@ -428,7 +428,7 @@ def test_every_command_in_the_commands_table_exists(readme: str):
         for word in path:
             if not isinstance(command, click.Group):
                 break
-            sub = command.commands.get(word)
+            sub = command.get_command(click.Context(command), word)
             if sub is None:
                 problems.append(f"README.md line {number}: `{span}`: no command {word!r}")
                 break

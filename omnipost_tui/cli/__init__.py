@@ -10,17 +10,130 @@ how they print, in ``output``.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import sys
+from typing import NamedTuple
 
 import click
 
 from omnipost_tui import __version__
-from omnipost_tui.cli import accounts, connect, demo, operations, posts, publishing
 from omnipost_tui.cli.base import PROG, App, OmniPostGroup
 from omnipost_tui.errors import OmniPostError
 
 
-@click.group(cls=OmniPostGroup, invoke_without_command=True)
+class Entry(NamedTuple):
+    """Where a top-level command lives, and the sentence ``omnipost --help`` shows for it."""
+
+    module: str  # under omnipost_tui.cli
+    attribute: str
+    summary: str  # the command's own first sentence (tests/test_cli_startup.py keeps them equal)
+
+
+# Each command lives in the module named for what the user is doing. A command's module (and
+# with it SQLAlchemy, the models, httpx) is imported only when that command runs, so
+# `omnipost --help` and a TAB completion answer at once.
+COMMANDS: dict[str, Entry] = {
+    # brands and accounts
+    "brand": Entry("accounts", "brand", "Brands own accounts and posts."),
+    "account": Entry(
+        "connect", "account", "Connected Facebook Pages and LinkedIn members/organizations."
+    ),
+    # posts and variants
+    "post": Entry(
+        "posts",
+        "post",
+        "Posts: a title, a text and an optional link shared by their variants.",
+    ),
+    "variant": Entry("posts", "variant", "Variants: one post on one account at one time."),
+    # publishing
+    "publish": Entry(
+        "publishing", "publish", "Publish a variant now (draft, scheduled, retrying or failed)."
+    ),
+    "failed": Entry(
+        "publishing",
+        "failed",
+        "Variants waiting for a human: failed and unconfirmed, with their last error.",
+    ),
+    "retry": Entry(
+        "publishing", "retry", "Retry failed variants now with a fresh set of attempts."
+    ),
+    "attempts": Entry(
+        "publishing",
+        "attempts",
+        "Publication attempts, newest first: result, HTTP status, error, external id.",
+    ),
+    # operations
+    "worker": Entry(
+        "operations",
+        "worker",
+        "Run the publishing worker (huey consumer) until SIGINT or SIGTERM.",
+    ),
+    "schedule": Entry(
+        "operations",
+        "schedule",
+        "Run the sweep once now: recover stuck publishes, fail missed ones, queue what is due.",
+    ),
+    "status": Entry(
+        "operations",
+        "status",
+        "Counts per status, what is due next, the worker's heartbeat and the queue.",
+    ),
+    "doctor": Entry(
+        "operations",
+        "doctor",
+        "Check that this install can publish, one line per check with the fix.",
+    ),
+    "logs": Entry(
+        "operations",
+        "logs_cmd",
+        "Show the log: what the worker published, retried and refused, and every command's errors.",
+    ),
+    "backup": Entry(
+        "operations",
+        "backup_cmd",
+        "Copy the SQLite database to TARGET; prints the path written.",
+    ),
+    "config": Entry(
+        "operations",
+        "config_cmd",
+        "Show the effective configuration and where each value came from (secrets masked).",
+    ),
+    "db": Entry("operations", "db", "Database maintenance."),
+    # first run
+    "demo": Entry(
+        "demo",
+        "demo",
+        "See it work: demo data, a local stand-in for Facebook and LinkedIn, a real worker.",
+    ),
+}
+
+
+class TopLevel(OmniPostGroup):
+    """The ``omnipost`` group: its commands are imported when they are used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        module = importlib.import_module(f"omnipost_tui.cli.{entry.module}")
+        command: click.Command = getattr(module, entry.attribute)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # click's own layout and shortening, from the summaries: no command module is imported.
+        limit = formatter.width - 6 - max(map(len, COMMANDS))
+        rows = [
+            (name, click.Command(name, help=COMMANDS[name].summary).get_short_help_str(limit))
+            for name in self.list_commands(ctx)
+        ]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=TopLevel, invoke_without_command=True)
 @click.option("-v", "--verbose", is_flag=True, help="More detail in the log (DEBUG).")
 @click.version_option(__version__, prog_name="omnipost")
 @click.pass_context
@@ -56,37 +169,6 @@ def _setup_logging(app: App, *, stderr: bool) -> None:
     # A broken configuration is reported by the command itself, as one line.
     with contextlib.suppress(OmniPostError):
         setup_logging(app.settings, stderr=stderr, verbose=app.verbose)
-
-
-# Each command lives in the module named for what the user is doing; ``omnipost --help`` lists
-# them alphabetically.
-accounts.account.add_command(connect.connect)
-accounts.account.add_command(connect.reconnect)
-for command in (
-    # brands and accounts
-    accounts.brand,
-    accounts.account,
-    # posts and variants
-    posts.post,
-    posts.variant,
-    # publishing
-    publishing.publish,
-    publishing.failed,
-    publishing.retry,
-    publishing.attempts,
-    # operations
-    operations.worker,
-    operations.schedule,
-    operations.status,
-    operations.doctor,
-    operations.logs_cmd,
-    operations.backup_cmd,
-    operations.config_cmd,
-    operations.db,
-    # first run
-    demo.demo,
-):
-    cli.add_command(command)
 
 
 def main() -> None:

@@ -14,16 +14,20 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
-from typing import Any, Concatenate, NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, NoReturn, ParamSpec, TypeVar
 
 import click
 
 from omnipost_tui import clock
 from omnipost_tui.config import Settings, load_settings
 from omnipost_tui.errors import OmniPostError, ValidationError
-from omnipost_tui.services.context import Context, open_context
 from omnipost_tui.text import visible_line
 from omnipost_tui.times import format_local, iso_local, parse_when
+
+if TYPE_CHECKING:
+    # The database layer (SQLAlchemy, the models) is imported by the first command that opens
+    # it, not by `omnipost --help` or a TAB completion.
+    from omnipost_tui.services.context import Context
 
 log = logging.getLogger("omnipost.cli")
 
@@ -56,6 +60,7 @@ class App:
     def ctx(self) -> Context:
         if self._ctx is None:
             from omnipost_tui.engine.queue import open_queue
+            from omnipost_tui.services.context import open_context
 
             self._ctx = open_context(self.settings, open_queue=open_queue)
         return self._ctx

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from omnipost_tui.cli.accounts import expiry_text, read_refresh_token, read_token
+from omnipost_tui.cli.accounts import account, expiry_text, read_refresh_token, read_token
 from omnipost_tui.cli.base import App, json_option, pass_app
 from omnipost_tui.cli.output import echo_json, table
 from omnipost_tui.errors import OmniPostError, ValidationError
@@ -353,3 +353,8 @@ def _next_stdin_line(prompt: str) -> str:
         raise ValidationError(
             "the answer on stdin is not valid UTF-8; nothing was connected"
         ) from None
+
+
+# `omnipost account connect|reconnect`: the account group, with the commands that sign in.
+account.add_command(connect)
+account.add_command(reconnect)

@@ -4,18 +4,20 @@ their variants (one post on one account at one time).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from omnipost_tui.cli.base import App, json_option, pass_app, text_arg
 from omnipost_tui.cli.output import dumps, echo_json, table
 from omnipost_tui.errors import ValidationError
-from omnipost_tui.services.media import ImageInput, human_size
 from omnipost_tui.services.views import ImageView, VariantView, image_json, post_json, variant_json
 from omnipost_tui.states import RETRYING
 from omnipost_tui.text import visible, visible_line
 from omnipost_tui.times import WHEN_HELP, format_relative, parse_until, parse_when
+
+if TYPE_CHECKING:
+    from omnipost_tui.services.media import ImageInput
 
 # --- posts ----------------------------------------------------------------------------------------
 
@@ -72,6 +74,8 @@ def _image_inputs(paths: tuple[str, ...], alts: tuple[str, ...]) -> list[ImageIn
         raise ValidationError(
             f"{len(alts)} --alt for {len(paths)} --image; give one alt text per image, in order"
         )
+    from omnipost_tui.services.media import ImageInput
+
     padded = list(alts) + [""] * (len(paths) - len(alts))
     return [ImageInput(path, alt) for path, alt in zip(paths, padded, strict=True)]
 
@@ -83,6 +87,8 @@ def _images_line(images: tuple[ImageView, ...]) -> str:
 
 
 def _echo_images(images: list[ImageView]) -> None:
+    from omnipost_tui.services.media import human_size
+
     if not images:
         click.echo("no images")
         return
@@ -113,7 +119,7 @@ def post_image() -> None:
 @pass_app
 def post_image_add(app: App, post_id: str, path: str, alt: str, as_json: bool) -> None:
     """Attach the image at PATH after the post's others (OmniPost keeps its own copy)."""
-    from omnipost_tui.services.media import attach_images
+    from omnipost_tui.services.media import ImageInput, attach_images, human_size
 
     attached = attach_images(app.ctx, post_id, [ImageInput(path, alt)])
     if as_json:

@@ -18,9 +18,9 @@ from omnipost_tui import clock
 from omnipost_tui.config import Settings
 from omnipost_tui.connectors.base import text_with_link
 from omnipost_tui.errors import InvalidTransition, OmniPostError, ValidationError
+from omnipost_tui.image_modes import IMAGES_INHERIT
 from omnipost_tui.models import (
     CONNECTED,
-    IMAGES_INHERIT,
     REVOKED,
     ConnectedSocialAccount,
     MediaFile,

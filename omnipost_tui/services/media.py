@@ -27,10 +27,8 @@ from omnipost_tui.config import Paths, Settings
 from omnipost_tui.connectors.base import ImageUpload
 from omnipost_tui.errors import InvalidTransition, NotFound, ValidationError
 from omnipost_tui.files import PRIVATE_FILE_MODE, make_private_dir
+from omnipost_tui.image_modes import IMAGES_INHERIT, IMAGES_MODES, IMAGES_OWN
 from omnipost_tui.models import (
-    IMAGES_INHERIT,
-    IMAGES_MODES,
-    IMAGES_OWN,
     MediaFile,
     Post,
     PostImage,

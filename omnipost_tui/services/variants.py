@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from omnipost_tui import clock, states
 from omnipost_tui.errors import InvalidTransition, ValidationError
+from omnipost_tui.image_modes import IMAGES_INHERIT
 from omnipost_tui.models import (
     CONNECTED,
-    IMAGES_INHERIT,
     REVOKED,
     ConnectedSocialAccount,
     Post,

@@ -11,23 +11,25 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from omnipost_tui.models import (
-    IMAGES_INHERIT,
-    IMAGES_NONE,
-    IMAGES_OWN,
-    Brand,
-    ConnectedSocialAccount,
-    Post,
-    PostImage,
-    PostVariant,
-    PublicationAttempt,
-    VariantImage,
-)
+from omnipost_tui.image_modes import IMAGES_INHERIT, IMAGES_NONE, IMAGES_OWN
 from omnipost_tui.states import DRAFT, VARIANT_STATUSES
 from omnipost_tui.times import iso_local
+
+if TYPE_CHECKING:
+    # Views are built from rows, but printing one (the commands' JSON and tables) needs no
+    # database layer: the models stay unimported until a query has made rows.
+    from omnipost_tui.models import (
+        Brand,
+        ConnectedSocialAccount,
+        Post,
+        PostImage,
+        PostVariant,
+        PublicationAttempt,
+        VariantImage,
+    )
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,8 @@ from textual.widgets import Checkbox, Input, Label, Select, TextArea
 
 from omnipost_tui import clock
 from omnipost_tui.errors import OmniPostError
-from omnipost_tui.models import CONNECTED, IMAGES_INHERIT
+from omnipost_tui.image_modes import IMAGES_INHERIT
+from omnipost_tui.models import CONNECTED
 from omnipost_tui.services.accounts import list_accounts
 from omnipost_tui.services.brands import list_brands
 from omnipost_tui.services.compose import (
