@@ -582,3 +582,13 @@ def test_an_empty_postgresql_database_becomes_omniposts(postgres_url: str) -> No
         assert database.current_revision() == Database.head_revision()
     finally:
         database.dispose()
+
+
+def test_the_head_read_from_the_scripts_is_alembics_head():
+    # db.head_revision reads the scripts' revision lines so that checking a database is current
+    # does not import alembic; it must name the revision alembic itself would upgrade to.
+    from alembic.script import ScriptDirectory
+
+    from omnipost_tui.db import MIGRATIONS_DIR, head_revision
+
+    assert head_revision() == ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
