@@ -52,13 +52,12 @@ class Stack:
         return self.ctx.settings.database_url
 
 
-@pytest.fixture(params=[SQLITE, pytest.param(POSTGRES, marks=pytest.mark.services)])
-def stack(request, home, sandbox, process_env, monkeypatch) -> Iterator[Stack]:
+def open_stack(request, setup: str, sandbox, process_env, monkeypatch) -> Stack:
     values = {
         "OMNIPOST_FACEBOOK_GRAPH_URL": sandbox.url,
         "OMNIPOST_LINKEDIN_API_URL": sandbox.url,
     }
-    if request.param == POSTGRES:
+    if setup == POSTGRES:
         values.update(
             OMNIPOST_DATABASE_URL=request.getfixturevalue("postgres_url"),
             OMNIPOST_QUEUE_URL=REDIS_URL,
@@ -69,15 +68,21 @@ def stack(request, home, sandbox, process_env, monkeypatch) -> Iterator[Stack]:
     process_env.update(values)
     context = open_context(load_settings(), open_queue=open_queue)
     process_env["OMNIPOST_DATABASE_URL"] = worker_database_url(context.settings.database_url)
-    yield Stack(request.param, context, process_env)
-    context.close()
+    return Stack(setup, context, process_env)
 
 
-@pytest.fixture
-def postgres_stack(request, stack: Stack) -> Stack:
-    if stack.setup != POSTGRES:
-        pytest.skip("PostgreSQL only")
-    return stack
+@pytest.fixture(params=[SQLITE, pytest.param(POSTGRES, marks=pytest.mark.services)])
+def stack(request, home, sandbox, process_env, monkeypatch) -> Iterator[Stack]:
+    opened = open_stack(request, request.param, sandbox, process_env, monkeypatch)
+    yield opened
+    opened.ctx.close()
+
+
+@pytest.fixture(params=[pytest.param(POSTGRES, marks=pytest.mark.services)])
+def postgres_stack(request, home, sandbox, process_env, monkeypatch) -> Iterator[Stack]:
+    opened = open_stack(request, request.param, sandbox, process_env, monkeypatch)
+    yield opened
+    opened.ctx.close()
 
 
 def started(start_worker, *args: str) -> WorkerProcess:
@@ -115,7 +120,7 @@ def test_an_answer_that_comes_back_into_a_locked_database_is_recorded(
     its post id once the lock is gone, never turned into ``unconfirmed``."""
     sandbox.slow_seconds = 3.0
     worker = started(start_worker, "--workers", "8")
-    due = spread_over(clock.now() + timedelta(seconds=4), timedelta(seconds=4), VARIANTS)
+    due = spread_over(clock.now() + timedelta(seconds=5), timedelta(seconds=4), VARIANTS)
     burst = schedule_burst(stack.ctx, "lock1", due, slow=8)
     wait_for(lambda: sandbox.in_flight, timeout=20, what="slow requests on their way")
     with write_locked(stack.database_url):
@@ -135,8 +140,11 @@ def test_an_answer_that_comes_back_into_a_locked_database_is_recorded(
     result = tally(stack.ctx, sandbox, burst)
     assert_each_exactly_once(result)
     attempts = [a for a in list_attempts(stack.ctx) if a.variant_id in burst.texts]
-    assert len(attempts) == VARIANTS, "one attempt each: nothing was sent again"
-    assert {a.result for a in attempts} == {"success"}
+    sent = [a for a in attempts if a.sent_at is not None]
+    assert sorted(a.variant_id for a in sent) == sorted(burst.texts), "each sent once"
+    assert {a.result for a in sent} == {"success"}, "each answer recorded as it was"
+    # A claim the lock stopped short of its sending point sent nothing and was tried again.
+    assert {a.error_class for a in attempts if a.sent_at is None} <= {"database_busy"}
     assert "recovered a stuck publish" not in worker.output()
     if stack.setup == SQLITE:
         assert "recorded the answer" in worker.output()
@@ -147,18 +155,19 @@ def test_an_answer_that_comes_back_into_a_locked_database_is_recorded(
 def test_variants_due_while_the_database_is_locked_go_out_once_it_is_released(
     stack: Stack, sandbox, start_worker
 ):
-    """Fault 3: half the variants fall due while another program holds the write lock (18 s
-    here, longer than SQLite's busy timeout; 45 s in the benchmark), the other half in the
-    seconds after. They go out as soon as it is released, not when the sweep sends their
-    messages again (two minutes later)."""
-    lock_seconds = 18
+    """Fault 3: half the variants fall due while another program holds the write lock, the
+    other half in the seconds after. They go out as soon as it is released, not when the sweep
+    sends their messages again (two minutes later). SQLite's lock lasts past its busy timeout
+    (15 s), so that the first claims give up while it is held; PostgreSQL has no such timeout,
+    its claims simply wait. (45 s on both in the benchmark.)"""
+    lock_seconds = 18 if stack.setup == SQLITE else 10
     worker = started(start_worker)
-    lock_at = clock.now() + timedelta(seconds=8)  # time enough to schedule them all
+    lock_at = clock.now() + timedelta(seconds=5)  # time enough to schedule them all
     release_at = lock_at + timedelta(seconds=lock_seconds)
     half = VARIANTS // 2
     due = [
-        *spread_over(lock_at + timedelta(seconds=2), timedelta(seconds=lock_seconds - 4), half),
-        *spread_over(release_at + timedelta(seconds=1), timedelta(seconds=5), VARIANTS - half),
+        *spread_over(lock_at + timedelta(seconds=1), timedelta(seconds=lock_seconds - 3), half),
+        *spread_over(release_at + timedelta(seconds=1), timedelta(seconds=3), VARIANTS - half),
     ]
     burst = schedule_burst(stack.ctx, "due3", due)
     wait_for(lambda: clock.now() >= lock_at, timeout=20, what="the time to take the lock")
@@ -183,7 +192,7 @@ def test_connections_cut_in_the_middle_of_a_burst_lose_nothing(
     database) five times while the burst goes out."""
     stack = postgres_stack
     worker = started(start_worker)
-    due = spread_over(clock.now() + timedelta(seconds=4), timedelta(seconds=6), VARIANTS)
+    due = spread_over(clock.now() + timedelta(seconds=5), timedelta(seconds=6), VARIANTS)
     burst = schedule_burst(stack.ctx, "cut4", due)
     wait_for(lambda: len(sandbox.posts) >= 20, timeout=30, what="the burst to be under way")
     cuts = 0
