@@ -335,6 +335,27 @@ def postgres_url() -> Iterator[str]:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+REDIS_URL = os.environ.get("OMNIPOST_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+def redis_queue() -> Iterator[str]:
+    """A private queue name on the shared Redis (its keys deleted afterwards)."""
+    try:
+        import redis
+    except ImportError:
+        service_unavailable("redis is not installed (pip install -e '.[scale]')")
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        service_unavailable(f"Redis is not reachable at {REDIS_URL}: {exc}")
+    name = f"omnipost-test-{secrets.token_hex(4)}"
+    yield name
+    for key in client.scan_iter(f"*{name}*"):
+        client.delete(key)
+
+
 # --- the TUI ----------------------------------------------------------------------------------
 
 # The demo data is seen from Wednesday 9 December 2026, 10:30 in Berlin: fixed, so snapshots

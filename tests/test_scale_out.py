@@ -6,8 +6,6 @@ OMNIPOST_REQUIRE_SERVICES=1 (CI), which turns a missing service into a failure.
 
 from __future__ import annotations
 
-import os
-import secrets
 import threading
 from collections import Counter
 from datetime import timedelta
@@ -24,28 +22,9 @@ from omnipost_tui.services.brands import add_brand
 from omnipost_tui.services.context import open_context
 from omnipost_tui.services.posts import add_post
 from omnipost_tui.services.variants import VariantFilter, add_variant, list_variants
-from tests.conftest import FB_TOKEN, service_unavailable, wait_for
+from tests.conftest import FB_TOKEN, REDIS_URL, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
-
-REDIS_URL = os.environ.get("OMNIPOST_TEST_REDIS", "redis://127.0.0.1:6379/0")
-
-
-@pytest.fixture
-def redis_queue():
-    try:
-        import redis
-    except ImportError:
-        service_unavailable("redis is not installed (pip install -e '.[scale]')")
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        service_unavailable(f"Redis is not reachable at {REDIS_URL}: {exc}")
-    name = f"omnipost-test-{secrets.token_hex(4)}"
-    yield name
-    for key in client.scan_iter(f"*{name}*"):
-        client.delete(key)
 
 
 @pytest.fixture

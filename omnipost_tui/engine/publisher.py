@@ -16,7 +16,7 @@ from omnipost_tui.connectors import Connector, PlatformError, PublishRequest, co
 from omnipost_tui.crypto import TokenUnreadable
 from omnipost_tui.engine import alerting, readback
 from omnipost_tui.engine.staging import Staged, StagingFailed, discard_all, stage_images
-from omnipost_tui.errors import DatabaseBusy, OmniPostError
+from omnipost_tui.errors import DatabaseBusy, OmniPostError, QueueUnavailable
 from omnipost_tui.models import CONNECTED, FAIL, SUCCESS
 from omnipost_tui.platforms import LABELS
 from omnipost_tui.services import publishing, retry, tokens
@@ -43,6 +43,9 @@ RECORD_RETRY_FIRST_S = 0.5
 RECORD_RETRY_MAX_S = 10.0
 # Longer than any lock or restart worth waiting for; after that the log holds the answer.
 RECORD_ANSWER_FOR = timedelta(hours=1)
+# A message the database would not let us claim comes back this soon (SQLite has already
+# waited out its busy timeout; a cut PostgreSQL connection is replaced at once).
+BUSY_LOOK_AGAIN_S = 1.0
 # _refusal's answer when the account changed while it looked (a token renewed meanwhile).
 ACCOUNT_CHANGED = "account changed meanwhile"
 
@@ -57,6 +60,41 @@ class AttemptFields(TypedDict):
 
 def publish_variant(ctx: Context, variant_id: int, *, worker_id: str | None = None) -> str | None:
     """Publish ``variant_id`` if it is due and nobody else has it. Returns the new status."""
+    try:
+        claimed = _claim_when_due(ctx, variant_id, worker_id)
+    except DatabaseBusy as exc:
+        _look_again_soon(ctx, variant_id, exc)
+        return None
+    if not isinstance(claimed, Claim):
+        return claimed
+    return _attempt(ctx, claimed)
+
+
+def _look_again_soon(ctx: Context, variant_id: int, exc: DatabaseBusy) -> None:
+    """The database would not let us claim (another program holds its write lock, a connection
+    was cut): nothing was sent, so the message goes back to the queue. Dropped, it would wait
+    for the sweep, which sends another only ``STALE_DISPATCH`` after the last: minutes late."""
+    try:
+        ctx.queue.enqueue_publish(variant_id, clock.now() + timedelta(seconds=BUSY_LOOK_AGAIN_S))
+    except QueueUnavailable as queue_exc:
+        log.warning(
+            "not claimed (%s); could not queue it again either (%s): the sweep will",
+            exc.message,
+            queue_exc.message,
+            extra={"variant": variant_id},
+        )
+        return
+    log.warning(
+        "not claimed (%s); looking again in %g s",
+        exc.message,
+        BUSY_LOOK_AGAIN_S,
+        extra={"variant": variant_id},
+    )
+
+
+def _claim_when_due(ctx: Context, variant_id: int, worker_id: str | None) -> Claim | str | None:
+    """The variant claimed for this attempt; else the status it ended in without a request
+    (failed, retrying), or None when there is nothing to do."""
     state = publishing.load_due_state(ctx, variant_id)
     if state is None or state.due_at is None:
         log.debug("nothing to do", extra={"variant": variant_id})
@@ -103,8 +141,7 @@ def publish_variant(ctx: Context, variant_id: int, *, worker_id: str | None = No
         log.debug(
             "not claimed (not due, or taken by another worker)", extra={"variant": variant_id}
         )
-        return None
-    return _attempt(ctx, claim)
+    return claim
 
 
 def _renewal_due(ctx: Context, state: DueState, now: datetime) -> bool:
@@ -190,6 +227,10 @@ def _attempt(ctx: Context, claim: Claim) -> str | None:
             result=FAIL, error_class="token_unreadable", error_message=exc.message
         )
         return _finish(ctx, claim, record, Outcome(status=FAILED, last_error=exc.message), fields)
+    except DatabaseBusy as exc:
+        if connector is not None:
+            connector.close()
+        return _busy_before_sending(ctx, claim, exc, fields)
     except StagingFailed as exc:
         # Nothing is public before the create call: a failed upload is retried like any
         # error that sent nothing, or fails the variant when the platform refuses the image.
@@ -214,6 +255,8 @@ def _attempt(ctx: Context, claim: Claim) -> str | None:
     try:
         try:
             marked = publishing.mark_sending(ctx, claim, clock.now())
+        except DatabaseBusy as exc:
+            return _busy_before_sending(ctx, claim, exc, fields)
         except Exception as exc:  # not marked, so not sent: retry like any transient error
             log.exception("could not mark the sending point", extra=fields)
             reason = f"could not prepare the request: {type(exc).__name__}"
@@ -234,6 +277,24 @@ def _attempt(ctx: Context, claim: Claim) -> str | None:
         return _create(ctx, claim, connector, staged, fields, label)
     finally:
         connector.close()
+
+
+def _busy_before_sending(
+    ctx: Context, claim: Claim, exc: DatabaseBusy, fields: AttemptFields
+) -> str:
+    """Claimed, but the database stopped us before the sending point: nothing was sent, so it
+    is retried as soon as the database lets us record that (not after the usual wait, which is
+    for a platform's trouble, not ours)."""
+    reason = f"nothing was sent: {exc.message}"
+    record = AttemptRecord(result=FAIL, error_class="database_busy", error_message=reason)
+    outcome = retry.before_sending(
+        reason,
+        attempt_in_round=claim.attempt_in_round,
+        settings=ctx.settings,
+        now=clock.now(),
+        wait=False,
+    )
+    return _finish(ctx, claim, record, outcome, fields)
 
 
 def _create(

@@ -18,6 +18,7 @@ from huey.consumer import Consumer, Scheduler, Worker
 
 from omnipost_tui.engine.queue import describe_queue, huey_of
 from omnipost_tui.engine.sweep import SweepReport, sweep
+from omnipost_tui.errors import OmniPostError
 from omnipost_tui.services import workers
 from omnipost_tui.services.context import Context
 from omnipost_tui.services.workers import HEARTBEAT_INTERVAL
@@ -173,8 +174,36 @@ class GracefulConsumer(Consumer):  # type: ignore[misc]  # huey ships no types
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
     def run(self) -> None:
-        with self.outage.watching():
+        with self.outage.watching(), TaskErrorsInOneLine().watching():
             super().run()
+
+
+class TaskErrorsInOneLine(logging.Filter):
+    """A task that fails with an error written for users (a database locked by another program
+    past its busy timeout, a cut connection) is one line in the log: "task … failed: message".
+
+    huey logs every failing task with its traceback, which says nothing more about such an
+    error and, under a lock held for a minute, buries the log. Bugs keep their traceback."""
+
+    UNHANDLED = "Unhandled exception in task %s."  # what huey 3.5 logs, on the "huey" logger
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if record.msg == self.UNHANDLED and isinstance(exc, OmniPostError):
+            record.msg = "task %s failed: %s"
+            record.args = (*(record.args or ()), exc.message)
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+    @contextmanager
+    def watching(self) -> Iterator[None]:
+        logger = logging.getLogger("huey")
+        logger.addFilter(self)
+        try:
+            yield
+        finally:
+            logger.removeFilter(self)
 
 
 class Heartbeat(threading.Thread):
@@ -188,7 +217,9 @@ class Heartbeat(threading.Thread):
         while not self.stopped.wait(HEARTBEAT_INTERVAL.total_seconds()):
             try:
                 workers.beat(self.ctx, self.worker_id)
-            except Exception:  # a locked database for a moment must not kill the heartbeat
+            except OmniPostError as exc:  # a locked database for a moment must not kill it
+                log.warning("could not write the heartbeat: %s", exc.message)
+            except Exception:
                 log.warning("could not write the heartbeat", exc_info=True)
 
     def stop(self) -> None:
