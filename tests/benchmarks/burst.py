@@ -67,6 +67,9 @@ class Run:
     first_ms: float = 0.0  # due → first arrival
     median_ms: float = 0.0  # due → median arrival
     early: int = 0
+    # OmniPost only, from the attempts (median / p90 ms): due → claimed, claimed → sending
+    # point, sending point → answer recorded. Where a slow burst spends its time.
+    phases_ms: dict[str, list[float]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
 
 
@@ -432,6 +435,14 @@ def run_burst(env: dict[str, str], url: str, args: argparse.Namespace, *, two_wo
             ).where(PostVariant.id.in_(ids))
         ).all()
         attempts = session.scalar(select(func.count()).select_from(PublicationAttempt)) or 0
+        times = session.execute(
+            select(
+                PublicationAttempt.started_at,
+                PublicationAttempt.sent_at,
+                PublicationAttempt.finished_at,
+            )
+        ).all()
+    run.phases_ms = _phases(due, times)
     by_id = {variant_id: (status, post_id, tries) for variant_id, status, post_id, tries in rows}
     wrong = []
     for n, variant_id in enumerate(ids):
@@ -449,6 +460,30 @@ def run_burst(env: dict[str, str], url: str, args: argparse.Namespace, *, two_wo
     for key in env:
         os.environ.pop(key, None)
     return run
+
+
+def _phases(due: datetime, times: list[Any]) -> dict[str, list[float]]:
+    def spread(values: list[float]) -> list[float]:
+        values.sort()
+        return [round(statistics.median(values), 1), round(values[int(len(values) * 0.9)], 1)]
+
+    def ms(later: datetime | None, earlier: datetime | None) -> float | None:
+        if later is None or earlier is None:
+            return None
+        # SQLite hands back naive UTC datetimes.
+        later, earlier = (t if t.tzinfo else t.replace(tzinfo=UTC) for t in (later, earlier))
+        return (later - earlier).total_seconds() * 1000
+
+    phases: dict[str, list[float]] = {}
+    for name, pick in (
+        ("due→claimed", lambda row: ms(row[0], due)),
+        ("claimed→sending", lambda row: ms(row[1], row[0])),
+        ("sending→recorded", lambda row: ms(row[2], row[1])),
+    ):
+        values = [v for v in map(pick, times) if v is not None]
+        if values:
+            phases[name] = spread(values)
+    return phases
 
 
 def _profile(directory: Path, setup: str, workers: list[Worker]) -> list[subprocess.Popen[bytes]]:
@@ -496,6 +531,16 @@ def _print_table(results: list[dict[str, Any]]) -> None:
             f"{ours['median_ms']:>9.0f} {ours['early']:>5}  "
             f"{'yes' if not problems else '; '.join(problems)}"
         )
+    print(
+        "phases, median / p90 ms: "
+        + " | ".join(
+            f"{result['omnipost']['setup']}: "
+            + ", ".join(
+                f"{k} {v[0]:.0f}/{v[1]:.0f}" for k, v in result["omnipost"]["phases_ms"].items()
+            )
+            for result in results
+        )
+    )
 
 
 if __name__ == "__main__":
