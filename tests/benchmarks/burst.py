@@ -70,6 +70,9 @@ class Run:
     # OmniPost only, from the attempts (median / p90 ms): due → claimed, claimed → sending
     # point, sending point → answer recorded. Where a slow burst spends its time.
     phases_ms: dict[str, list[float]] = field(default_factory=dict)
+    # OmniPost only: CPU seconds the worker process(es) used from just before the due second
+    # until all were published (Linux /proc; 0 elsewhere). The GIL caps a process at one core.
+    worker_cpu_s: float = 0.0
     problems: list[str] = field(default_factory=list)
 
 
@@ -317,6 +320,14 @@ class Worker:
                 raise SystemExit(f"worker did not start:\n{self.log.read_text(errors='replace')}")
             time.sleep(0.1)
 
+    def cpu_seconds(self) -> float:
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        # utime and stime, fields 14 and 15 of stat(5), after the command's parenthesis.
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
@@ -394,6 +405,7 @@ def run_burst(env: dict[str, str], url: str, args: argparse.Namespace, *, two_wo
             raise SystemExit(f"setting up took longer than --lead {lead:g} s; give a longer one")
         if args.profile:
             profilers = _profile(args.profile, setup, workers)
+        cpu_before = sum(worker.cpu_seconds() for worker in workers)
 
         def published() -> int:
             with ctx.db.read() as session:
@@ -409,6 +421,7 @@ def run_burst(env: dict[str, str], url: str, args: argparse.Namespace, *, two_wo
         deadline = time.monotonic() + lead + 120 + count * 0.1
         while published() < count and time.monotonic() < deadline:
             time.sleep(0.5)
+        cpu_used = sum(worker.cpu_seconds() for worker in workers) - cpu_before
         time.sleep(1.0)  # a duplicate, if there were one, would arrive now
     finally:
         for profiler in profilers:
@@ -420,6 +433,7 @@ def run_burst(env: dict[str, str], url: str, args: argparse.Namespace, *, two_wo
 
     received = _sandbox_posts(url, {external for _, external in accounts})
     run = _timed(setup, count, due, _arrivals(received))
+    run.worker_cpu_s = round(cpu_used, 2)
     by_content = Counter((post["account"], post["text"]) for post in received)
     twice = [key for key, seen in by_content.items() if seen > 1]
     if twice:
@@ -520,7 +534,7 @@ def _print_table(results: list[dict[str, Any]]) -> None:
     print()
     print(
         f"{'setup':<26} {'variants':>8} {'bare s':>7} {'omnipost s':>10} {'ratio':>6} "
-        f"{'first ms':>8} {'median ms':>9} {'early':>5}  exactly once"
+        f"{'first ms':>8} {'median ms':>9} {'early':>5} {'cpu s':>6}  exactly once"
     )
     for result in results:
         bare, ours = result["baseline"], result["omnipost"]
@@ -528,7 +542,7 @@ def _print_table(results: list[dict[str, Any]]) -> None:
         print(
             f"{ours['setup']:<26} {result['variants']:>8} {bare['seconds']:>7.2f} "
             f"{ours['seconds']:>10.2f} {result['ratio']:>6.2f} {ours['first_ms']:>8.0f} "
-            f"{ours['median_ms']:>9.0f} {ours['early']:>5}  "
+            f"{ours['median_ms']:>9.0f} {ours['early']:>5} {ours['worker_cpu_s']:>6.1f}  "
             f"{'yes' if not problems else '; '.join(problems)}"
         )
     print(
