@@ -11,6 +11,7 @@ import logging
 import os
 import re
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -175,6 +176,12 @@ class Database:
             _refuse_foreign_sqlite_file(path)
         if self.is_sqlite:
             _harden_sqlite(self.engine)
+        # SQLite has one writer at a time, and its busy handler lets the others sleep in growing
+        # steps (up to 100 ms) before looking again: 16 worker threads queueing for the lock
+        # spent most of a burst asleep while it stood free. Inside one process they queue here
+        # instead and each takes over the moment the previous write ends; other processes still
+        # meet the busy timeout. Re-entrant, so a nested write fails as it did (busy), not hangs.
+        self._writer = threading.RLock() if self.is_sqlite else None
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(
             self.engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False
@@ -189,8 +196,25 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A write transaction: committed when the block ends, rolled back on any error."""
-        with self._guard(), self._write() as session, session.begin():
+        with self._one_writer(), self._guard(), self._write() as session, session.begin():
             yield session
+
+    @contextmanager
+    def _one_writer(self) -> Iterator[None]:
+        """SQLite: wait for this process's other writers first (see ``_writer``), as long as
+        the busy timeout would have waited."""
+        if self._writer is None:
+            yield
+            return
+        if not self._writer.acquire(timeout=SQLITE_BUSY_TIMEOUT_S):
+            where = sqlite_path(self.url) or self.url
+            raise DatabaseBusy(
+                f"database {where} stayed locked for {SQLITE_BUSY_TIMEOUT_S} s; try again"
+            )
+        try:
+            yield
+        finally:
+            self._writer.release()
 
     @contextmanager
     def _guard(self) -> Iterator[None]:

@@ -13,6 +13,7 @@ from typing import Any, TypedDict
 
 from omnipost_tui import clock
 from omnipost_tui.connectors import Connector, PlatformError, PublishRequest, connector_for
+from omnipost_tui.connectors.pool import ClientPool
 from omnipost_tui.crypto import TokenUnreadable
 from omnipost_tui.engine import alerting, readback
 from omnipost_tui.engine.staging import Staged, StagingFailed, discard_all, stage_images
@@ -48,6 +49,14 @@ RECORD_ANSWER_FOR = timedelta(hours=1)
 BUSY_LOOK_AGAIN_S = 1.0
 # _refusal's answer when the account changed while it looked (a token renewed meanwhile).
 ACCOUNT_CHANGED = "account changed meanwhile"
+
+# The HTTP clients publishes go out on: one per worker thread and platform, kept between posts
+# (connectors/pool.py); the worker closes them when it stops (close_clients).
+CLIENTS = ClientPool()
+
+
+def close_clients() -> None:
+    CLIENTS.close()
 
 
 class AttemptFields(TypedDict):
@@ -213,7 +222,7 @@ def _attempt(ctx: Context, claim: Claim) -> str | None:
     connector = None
     try:
         token = ctx.cipher.decrypt(claim.access_token_encrypted, account_label=claim.account_name)
-        connector = connector_for(claim.platform, settings)
+        connector = connector_for(claim.platform, settings, CLIENTS.client(claim.platform))
         request = PublishRequest(
             account_external_id=claim.account_external_id,
             access_token=token,

@@ -16,6 +16,7 @@ from typing import Any
 from huey.api import Huey
 from huey.consumer import Consumer, Scheduler, Worker
 
+from omnipost_tui.engine.publisher import close_clients
 from omnipost_tui.engine.queue import describe_queue, huey_of
 from omnipost_tui.engine.sweep import SweepReport, sweep
 from omnipost_tui.errors import OmniPostError
@@ -278,6 +279,7 @@ def run_worker(ctx: Context, *, threads: int, periodic: bool) -> None:
     try:
         consumer.run()
     finally:
+        close_clients()
         heartbeat.stop()
         workers.unregister_worker(ctx, worker_id)
         log.info("worker stopped", extra={"worker": worker_id})
@@ -317,4 +319,5 @@ def run_once(ctx: Context) -> OnceReport:
             processed += 1
         return OnceReport(report, processed)
     finally:
+        close_clients()
         workers.unregister_worker(ctx, worker_id)

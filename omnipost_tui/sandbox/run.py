@@ -43,6 +43,12 @@ def _build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--slow-seconds", type=float, default=2.0)
     parser.add_argument("--hang-seconds", type=float, default=60.0)
     parser.add_argument(
+        "--answer-delay",
+        type=float,
+        default=0.0,
+        help="seconds every other publish waits before it is answered (default 0)",
+    )
+    parser.add_argument(
         "--list-delay",
         type=float,
         default=0.0,
@@ -108,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         behaviours=dict(args.behaviour),
         slow_seconds=args.slow_seconds,
         hang_seconds=args.hang_seconds,
+        answer_delay_seconds=args.answer_delay,
         list_delay_seconds=args.list_delay,
         image_processing_seconds=args.image_processing_seconds,
     )

@@ -309,6 +309,8 @@ class SandboxServer:
     ``behaviours`` maps an account id (page id or author URN, exact match) to a behaviour name
     and wins over keywords found in the id. ``slow`` accounts answer after ``slow_seconds``,
     ``hang`` accounts after ``hang_seconds`` (or never, if the server stops first).
+    ``answer_delay_seconds`` holds every other publish that long before it is accepted and
+    answered, as a real platform takes its time (a benchmark's 100 ms round trip).
 
     OAuth: ``facebook_pages`` (id, name) are the pages the Facebook user manages
     (``/me/accounts``; ``()``: the user granted none), ``linkedin_member`` (sub, name) signs in
@@ -333,8 +335,10 @@ class SandboxServer:
         clock: Callable[[], float] | None = None,
         image_processing_seconds: float = 0.2,
         list_delay_seconds: float = 0.0,
+        answer_delay_seconds: float = 0.0,
     ) -> None:
         self.host = host
+        self.answer_delay_seconds = answer_delay_seconds
         # A new post shows up in reads of the account's posts only this long after it arrived
         # (platforms take a moment to list a post).
         self.list_delay_seconds = list_delay_seconds
@@ -1456,7 +1460,9 @@ class SandboxServer:
         if behaviour == DOWN:
             return self._record(publish, payloads.server_error())
 
-        delay = {SLOW: self.slow_seconds, HANG: self.hang_seconds}.get(behaviour, 0.0)
+        delay = {SLOW: self.slow_seconds, HANG: self.hang_seconds}.get(
+            behaviour, self.answer_delay_seconds
+        )
         if delay > 0 and self._stopping.wait(delay):
             # The server is stopping: drop the connection, as a dying platform would.
             self._record(publish, None)

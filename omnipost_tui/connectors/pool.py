@@ -1,0 +1,41 @@
+"""One httpx client per thread and platform, kept for every request that thread sends there.
+
+A new ``httpx.Client`` per publish costs a TLS context (loading the CA bundle: several ms of
+CPU, under the GIL that every worker thread shares) and, against the real platforms, a new TCP
+connection and TLS handshake. A worker thread publishes one post at a time, so a client of its
+own per platform is never shared: no pool contention, and its connection is kept alive between
+the thread's posts. ``close`` (when the worker stops) closes them all.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import httpx
+
+
+class ClientPool:
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._clients: list[httpx.Client] = []
+
+    def client(self, platform: str) -> httpx.Client:
+        """This thread's client for ``platform``, made on first use. Each request gives its own
+        timeout (the connectors pass the configured one), so the client needs none."""
+        clients: dict[str, httpx.Client] | None = getattr(self._local, "clients", None)
+        if clients is None:
+            clients = self._local.clients = {}
+        client = clients.get(platform)
+        if client is None or client.is_closed:
+            client = clients[platform] = httpx.Client()
+            with self._lock:
+                self._clients.append(client)
+        return client
+
+    def close(self) -> None:
+        """Close every client made so far; a thread that publishes later gets a new one."""
+        with self._lock:
+            clients, self._clients = self._clients, []
+        for client in clients:
+            client.close()
