@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -118,10 +119,18 @@ def running_demo(home: Path | None, *, keep: bool = False) -> Iterator[DemoRun]:
 SignalHandler = Callable[[int, FrameType | None], Any] | int | None
 
 
+# Set by SIGTERM / SIGHUP. The handler also raises KeyboardInterrupt, but Python ignores an
+# exception raised while a garbage-collection callback runs (SQLAlchemy registers some), so a
+# signal landing there would be lost: the headless watch loop looks at this flag too.
+STOP_REQUESTED = threading.Event()
+
+
 def _stop_on_hangup() -> dict[signal.Signals, SignalHandler]:
     """SIGTERM and SIGHUP end the demo like Ctrl-C does, so the clean-up runs."""
+    STOP_REQUESTED.clear()
 
     def interrupt(signum: int, frame: FrameType | None) -> None:
+        STOP_REQUESTED.set()
         raise KeyboardInterrupt
 
     saved: dict[signal.Signals, SignalHandler] = {signal.SIGINT: signal.getsignal(signal.SIGINT)}
@@ -221,6 +230,8 @@ def watch(
     seen: dict[int, str] = {v.id: v.status for v in list_variants(ctx)}
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
+        if STOP_REQUESTED.is_set():
+            raise KeyboardInterrupt  # the signal's own raise was swallowed (see STOP_REQUESTED)
         if worker.poll() is not None:
             raise OmniPostError(f"the demo worker stopped (exit status {worker.returncode})")
         variants = list_variants(ctx)
@@ -231,7 +242,7 @@ def watch(
                 seen[variant.id] = variant.status
         if until_settled and _live_batch_settled(variants, start):
             break
-        time.sleep(interval)
+        STOP_REQUESTED.wait(interval)
     return seen
 
 
