@@ -1,0 +1,175 @@
+"""The keys that encrypt stored tokens: where they come from, and re-encrypting every stored
+token with the first of them (``omnipost key rotate``).
+
+A rotation is one write transaction: every token is re-encrypted or none is. While it runs and
+after it, a process that has both keys reads old and new ciphertext alike; that is why the old
+key must stay in the list until every worker runs with the new list (the key file is re-read by
+running processes when it changes; ``OMNIPOST_SECRET_KEY`` and a systemd credential only when a
+process starts).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from omnipost_tui.config import Settings
+from omnipost_tui.crypto import (
+    KEY_FILE,
+    TokenCipher,
+    TokenUnreadable,
+    generate_key,
+    load_keys,
+    write_key_file,
+)
+from omnipost_tui.errors import ConfigError, ValidationError
+from omnipost_tui.models import ConnectedSocialAccount
+from omnipost_tui.services.context import Context, key_source
+
+log = logging.getLogger("omnipost.keys")
+
+# The encrypted columns of an account, and how a message names each. Nothing else in the
+# database is encrypted with these keys (app secrets and the webhook live in config.toml or
+# the environment).
+TOKEN_COLUMNS = (
+    ("access_token_encrypted", "access token"),
+    ("refresh_token_encrypted", "refresh token"),
+)
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """What ``omnipost config`` says about the keys: the source, how many, never a key."""
+
+    source: str
+    kind: str
+    keys: int | None  # None: not readable (``problem`` says why) or not created yet
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class Rotation:
+    reencrypted: int  # tokens written under the first key by this run
+    accounts: int  # accounts those tokens belong to
+    unchanged: int  # tokens that were under the first key already
+    keys: int  # keys in the list after the run
+    source: str
+    new_key: bool  # --new: a key was made and put first in the key file
+    dropped: int  # --drop-old: keys taken out of the key file
+
+
+def key_info(settings: Settings) -> KeyInfo:
+    """Where the keys come from and how many there are; never creates the key file, never
+    opens the database."""
+    source = key_source(settings)
+    if source.kind == KEY_FILE and source.path is not None and not source.path.exists():
+        return KeyInfo(source.description, source.kind, None, "not created yet: made on first use")
+    try:
+        keys = load_keys(source, settings.secret_key, create=False)
+    except ConfigError as exc:
+        return KeyInfo(source.description, source.kind, None, exc.message)
+    return KeyInfo(source.description, source.kind, len(keys))
+
+
+def rotate_keys(ctx: Context, *, new: bool = False, drop_old: bool = False) -> Rotation:
+    """Re-encrypt every stored token with the first key, in one transaction.
+
+    ``new`` (key file only): make a key and put it first in the key file, the old ones after it,
+    before re-encrypting. ``drop_old`` (key file only): once every token is under the first key,
+    leave only that key in the file. A token none of the keys can read is an error naming its
+    account, and then nothing is written: neither a token nor the key file.
+    """
+    source = ctx.key_source
+    if (new or drop_old) and source.kind != KEY_FILE:
+        flag = "--new" if new else "--drop-old"
+        raise ValidationError(
+            f"{flag} changes the key file, but the keys come from {source.description}; change "
+            "them there: omnipost key generate, put the new key first and the old one after "
+            "it, restart the workers, then run omnipost key rotate"
+        )
+    cipher = ctx.cipher
+    if new:
+        # Every token must be readable before the key file changes: an unreadable one is
+        # refused with nothing written, not after the file has been rewritten.
+        _check_readable(ctx, cipher)
+        old = load_keys(source, ctx.settings.secret_key)
+        assert source.path is not None
+        write_key_file(source.path, (generate_key().encode("ascii"), *old))
+        log.info("a new first key was written to %s; the old ones follow it", source.path)
+        cipher = ctx.cipher  # re-read: the file changed
+    reencrypted, accounts, unchanged = _reencrypt_all(ctx, cipher)
+    dropped = 0
+    if drop_old and cipher.key_count > 1:
+        keys = load_keys(source, ctx.settings.secret_key)
+        assert source.path is not None
+        write_key_file(source.path, keys[:1])
+        dropped = len(keys) - 1
+        log.info("the key file %s now holds the first key alone", source.path)
+    log.info(
+        "re-encrypted %d tokens of %d accounts with the first key from %s (%d already used it)",
+        reencrypted,
+        accounts,
+        source.description,
+        unchanged,
+    )
+    return Rotation(
+        reencrypted=reencrypted,
+        accounts=accounts,
+        unchanged=unchanged,
+        keys=ctx.cipher.key_count,
+        source=source.description,
+        new_key=new,
+        dropped=dropped,
+    )
+
+
+def _stored_tokens(account: ConnectedSocialAccount) -> list[tuple[str, str, str]]:
+    """(column, what, ciphertext) of each token the account holds; a removed account holds
+    none (its access token is erased to "")."""
+    found = []
+    for column, noun in TOKEN_COLUMNS:
+        value = getattr(account, column)
+        if value:
+            what = f"the stored {noun} of account {account.id} ({account.name})"
+            found.append((column, what, value))
+    return found
+
+
+def _check_readable(ctx: Context, cipher: TokenCipher) -> None:
+    with ctx.db.read() as session:
+        for account in session.scalars(select(ConnectedSocialAccount)):
+            for _, what, value in _stored_tokens(account):
+                try:
+                    cipher.reencrypt(value, what=what)
+                except TokenUnreadable as exc:
+                    raise TokenUnreadable(
+                        f"{exc.message}; nothing was re-encrypted and the key file is unchanged"
+                    ) from None
+
+
+def _reencrypt_all(ctx: Context, cipher: TokenCipher) -> tuple[int, int, int]:
+    reencrypted = unchanged = 0
+    accounts: set[int] = set()
+    with ctx.db.write() as session:
+        # FOR UPDATE: on PostgreSQL a token refreshed by a worker while this runs waits for
+        # the commit instead of being overwritten by the rotated old one (SQLite's write
+        # transaction holds the whole database already).
+        rows = session.scalars(
+            select(ConnectedSocialAccount).order_by(ConnectedSocialAccount.id).with_for_update()
+        )
+        for account in rows:
+            for column, what, value in _stored_tokens(account):
+                try:
+                    rotated = cipher.reencrypt(value, what=what)
+                except TokenUnreadable as exc:
+                    # Raised inside the transaction: it is rolled back, nothing is written.
+                    raise TokenUnreadable(f"{exc.message}; nothing was re-encrypted") from None
+                if rotated is None:
+                    unchanged += 1
+                    continue
+                setattr(account, column, rotated)
+                reencrypted += 1
+                accounts.add(account.id)
+    return reencrypted, len(accounts), unchanged
