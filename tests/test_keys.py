@@ -11,6 +11,7 @@ import json
 import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -418,3 +419,102 @@ def test_a_running_process_follows_the_key_file_when_it_changes(run, install, ke
         assert TokenCipher(new).decrypt(worker.cipher.encrypt("fresh")) == "fresh"
     finally:
         worker.close()
+
+
+@pytest.mark.slow
+def test_a_running_worker_publishes_through_a_key_file_rotation(
+    home, sandbox, process_env, start_worker, cli, monkeypatch
+):
+    """`key rotate --new --drop-old` while a real worker runs: the worker, which read the old
+    key at start, publishes with the re-encrypted token without a restart."""
+    from omnipost_tui import clock
+    from omnipost_tui.services.posts import add_post
+    from omnipost_tui.services.variants import add_variant, get_variant
+    from tests.conftest import wait_for
+
+    for name in ("OMNIPOST_FACEBOOK_GRAPH_URL", "OMNIPOST_LINKEDIN_API_URL"):
+        monkeypatch.setenv(name, sandbox.url)
+        process_env[name] = sandbox.url
+    ctx = open_ctx()
+    try:
+        brand = add_brand(ctx, "Acme")
+        page = add_account(
+            ctx,
+            brand=brand.id,
+            platform="facebook",
+            external_id="page-ok",
+            name="Acme Page",
+            access_token=FB_TOKEN,
+        )
+        post = add_post(ctx, brand=brand.id, title="Launch", text="Keys rotated, still posting")
+        [old] = (home / "secret.key").read_text().split()
+        worker = start_worker()
+        wait_for(lambda: "worker started" in worker.output(), timeout=30, what="the worker")
+        assert f"1 key(s) from the key file {home}/secret.key" in worker.output()
+
+        result = cli("key", "rotate", "--new", "--drop-old")
+        assert result.exit_code == 0, result.output
+        [new] = (home / "secret.key").read_text().split()
+        assert new != old
+
+        variant = add_variant(
+            ctx, post=post.id, account=page.id, at=clock.now() + timedelta(seconds=2)
+        )
+        wait_for(
+            lambda: get_variant(ctx, variant.id).status in ("published", "failed"),
+            timeout=30,
+            what="the variant to be published",
+        )
+        assert get_variant(ctx, variant.id).status == "published", get_variant(ctx, variant.id)
+        for secret in (old, new, FB_TOKEN):
+            assert secret not in worker.output() + result.output
+    finally:
+        ctx.close()
+
+
+# --- doctor -----------------------------------------------------------------------------------
+
+
+def test_doctor_says_where_the_keys_come_from_and_when_a_rotation_is_due(run, install, monkeypatch):
+    from tests.test_doctor import run_doctor
+
+    new = new_key()
+    run_doctor(run).passed("keys", "1 key from OMNIPOST_SECRET_KEY; it reads every stored token")
+    monkeypatch.setenv("OMNIPOST_SECRET_KEY", f"{new},{install.old}")
+    run_doctor(run).passed(
+        "keys", "2 keys from OMNIPOST_SECRET_KEY; 4 tokens still under an older key", "key rotate"
+    )
+    assert run("key", "rotate", keys=(new,)).exit_code == 0
+    run_doctor(run).passed("keys", "every stored token uses the first: the others can go")
+
+
+def test_doctor_names_the_accounts_whose_tokens_no_key_reads(run, install, monkeypatch):
+    from tests.test_doctor import run_doctor
+
+    new = new_key()
+    monkeypatch.setenv("OMNIPOST_SECRET_KEY", new)  # OLD dropped before a rotation
+    run_doctor(
+        run,
+    ).failed(
+        "keys",
+        ("none of them reads the stored tokens of Acme Page (#1), Acme LinkedIn (#2), Acme Shop",),
+        ("put back a key you removed", "omnipost account reconnect 1"),
+    )
+    monkeypatch.setenv("OMNIPOST_SECRET_KEY", f"{new},not-a-key")
+    run_doctor(run).failed(
+        "keys", ("OMNIPOST_SECRET_KEY: key 2 of 2 is not a valid Fernet key",), ("key generate",)
+    )
+
+
+def test_doctor_notices_a_missing_key_file_and_does_not_create_one(run, install, monkeypatch):
+    from tests.test_doctor import run_doctor
+
+    # The tokens were stored with OMNIPOST_SECRET_KEY; a shell without it would use a new key
+    # file, whose key reads none of them.
+    monkeypatch.delenv("OMNIPOST_SECRET_KEY")
+    run_doctor(run).failed(
+        "keys",
+        (f"the key file {install.home}/secret.key is missing, but the database holds 4 tokens",),
+        ("restore", "OMNIPOST_SECRET_KEY"),
+    )
+    assert not (install.home / "secret.key").exists()

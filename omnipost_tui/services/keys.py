@@ -173,3 +173,38 @@ def _reencrypt_all(ctx: Context, cipher: TokenCipher) -> tuple[int, int, int]:
                 reencrypted += 1
                 accounts.add(account.id)
     return reencrypted, len(accounts), unchanged
+
+
+@dataclass(frozen=True)
+class KeyHealth:
+    """What ``omnipost doctor`` says about the keys against the stored tokens."""
+
+    info: KeyInfo
+    tokens: int  # stored tokens looked at
+    older: int  # readable, but under a key other than the first (a rotation is due)
+    unreadable: tuple[tuple[int, str], ...]  # (account id, name) whose tokens no key reads
+
+
+def key_health(ctx: Context) -> KeyHealth:
+    """Whether this process's keys read every stored token; never creates the key file (a
+    missing one with tokens stored means the key that encrypted them is gone)."""
+    info = key_info(ctx.settings)
+    with ctx.db.read() as session:
+        accounts = session.scalars(
+            select(ConnectedSocialAccount).order_by(ConnectedSocialAccount.id)
+        ).all()
+        stored = [(a.id, a.name, value) for a in accounts for _, _, value in _stored_tokens(a)]
+    if info.keys is None:
+        # No key to try: every stored token is unreadable (none stored: nothing is wrong).
+        unreadable = tuple(dict.fromkeys((id_, name) for id_, name, _ in stored))
+        return KeyHealth(info, len(stored), 0, unreadable)
+    cipher = TokenCipher(load_keys(ctx.key_source, ctx.settings.secret_key, create=False))
+    older = 0
+    lost: dict[int, str] = {}
+    for id_, name, value in stored:
+        try:
+            if cipher.reencrypt(value, what="") is not None:
+                older += 1
+        except TokenUnreadable:
+            lost[id_] = name
+    return KeyHealth(info, len(stored), older, tuple(lost.items()))
