@@ -518,3 +518,34 @@ def test_doctor_notices_a_missing_key_file_and_does_not_create_one(run, install,
         ("restore", "OMNIPOST_SECRET_KEY"),
     )
     assert not (install.home / "secret.key").exists()
+
+
+def test_a_worker_with_a_bad_key_list_stops_at_once_with_one_line(run, install, monkeypatch):
+    before = stored()
+    monkeypatch.setenv("OMNIPOST_SECRET_KEY", f"{install.old},{install.old[:-4]}")
+    assert_user_error(run("worker", "--once"), "OMNIPOST_SECRET_KEY: key 2 of 2 is not a valid")
+    assert stored() == before
+
+
+@pytest.mark.parametrize("change", ["deleted", "garbage", "emptied"])
+def test_a_running_process_keeps_its_keys_when_the_key_file_breaks(
+    install, key_file_install, change, caplog
+):
+    worker = open_ctx()
+    try:
+        access = stored()[1][0]
+        assert worker.cipher.decrypt(access) == FB_TOKEN
+        if change == "deleted":
+            key_file_install.unlink()
+        else:
+            key_file_install.write_text("not a key\n" if change == "garbage" else "")
+        with caplog.at_level("WARNING", logger="omnipost.keys"):
+            assert worker.cipher.decrypt(access) == FB_TOKEN
+            stored_now = worker.cipher.encrypt("fresh")
+        assert TokenCipher(install.old).decrypt(stored_now) == "fresh"
+        assert "still using the keys read before" in caplog.text
+        assert install.old not in caplog.text
+        # Never a new key file in place of a deleted one: its key would read no token.
+        assert key_file_install.exists() == (change != "deleted")
+    finally:
+        worker.close()

@@ -100,9 +100,7 @@ COMMANDS: dict[str, Entry] = {
         "Show the effective configuration and where each value came from (secrets masked).",
     ),
     "db": Entry("operations", "db", "Database maintenance."),
-    "key": Entry(
-        "keys", "key", "The secret keys that encrypt stored tokens: make one, rotate to it."
-    ),
+    "key": Entry("keys", "key", "Keys that encrypt stored tokens: generate one, rotate to it."),
     # first run
     "demo": Entry(
         "demo",

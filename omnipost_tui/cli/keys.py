@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 @click.group("key")
 def key() -> None:
-    """The secret keys that encrypt stored tokens: make one, rotate to it.
+    """Keys that encrypt stored tokens: generate one, rotate to it.
 
     OMNIPOST_SECRET_KEY (or the systemd credential omnipost-secret-key, or the key file) holds
     one key or several, separated by commas: the first encrypts, every one decrypts.

@@ -7,6 +7,7 @@ opens the context with the engine's ``open_queue``, and everything below it only
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,6 +17,9 @@ from typing import Protocol
 from omnipost_tui.config import Settings, load_settings, secure_own_dirs
 from omnipost_tui.crypto import KeySource, TokenCipher, find_key_source, load_keys
 from omnipost_tui.db import Database
+from omnipost_tui.errors import ConfigError
+
+log = logging.getLogger("omnipost.keys")
 
 
 class WorkQueue(Protocol):
@@ -68,10 +72,23 @@ class Context:
         # reads what was re-encrypted with it, without a restart. One stat per use.
         source = self.key_source
         stamp = source.stamp()
-        if self._cipher is None or stamp != self._key_stamp:
+        if self._cipher is None:
             keys = load_keys(source, self.settings.secret_key)
             self._cipher = TokenCipher(keys, source=source.description)
             self._key_stamp = stamp
+        elif stamp != self._key_stamp:
+            self._key_stamp = stamp  # once per change, whatever comes of it
+            try:
+                # Never create it here: a key file that went away (a restore in progress, a
+                # mistake) must not be replaced by a new key that reads none of the tokens.
+                keys = load_keys(source, self.settings.secret_key, create=False)
+            except ConfigError as exc:
+                # Half written by an editor, or broken: keep the keys this process has (they
+                # read what it read so far); doctor and the next start report the file.
+                log.warning("%s; still using the keys read before", exc.message)
+            else:
+                self._cipher = TokenCipher(keys, source=source.description)
+                log.info("%s changed: %d key(s) now", source.description, len(keys))
         return self._cipher
 
     @property
