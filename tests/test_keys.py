@@ -72,6 +72,10 @@ class Install:
 
 @pytest.fixture
 def install(home: Path, monkeypatch: pytest.MonkeyPatch) -> Install:
+    return make_install(home, monkeypatch)
+
+
+def make_install(home: Path, monkeypatch: pytest.MonkeyPatch) -> Install:
     """Three accounts (one with a refresh token) stored under OMNIPOST_SECRET_KEY=OLD, and a
     removed fourth; the memory queue, so no queue file."""
     old = new_key()
@@ -269,6 +273,9 @@ def test_rotate_moves_every_token_to_the_new_key(run, install, monkeypatch):
         3: (FB_TOKEN + "-shop", None),
     }
     assert stored()[install.removed] == ("", None)
+    # The log says what was done (and the `run` fixture checks it holds no key, no token).
+    log = (install.home / "logs" / "omnipost.log").read_text()
+    assert "re-encrypted 4 tokens of 3 accounts with the first key from OMNIPOST_SECRET_KEY" in log
 
     # The old key alone can no longer read them, and says what to do.
     monkeypatch.setenv("OMNIPOST_SECRET_KEY", install.old)
@@ -549,3 +556,33 @@ def test_a_running_process_keeps_its_keys_when_the_key_file_breaks(
         assert key_file_install.exists() == (change != "deleted")
     finally:
         worker.close()
+
+
+@pytest.mark.services
+def test_rotate_on_postgresql_is_one_transaction_too(home, postgres_url, monkeypatch):
+    from omnipost_tui.services.keys import rotate_keys
+
+    monkeypatch.setenv("OMNIPOST_DATABASE_URL", postgres_url)
+    install = make_install(home, monkeypatch)
+    new = new_key()
+    monkeypatch.setenv("OMNIPOST_SECRET_KEY", f"{new},{install.old}")
+    ctx = open_ctx()
+    try:
+        with ctx.db.write() as session:
+            account = session.get(ConnectedSocialAccount, 3)
+            assert account is not None
+            good = account.access_token_encrypted
+            account.access_token_encrypted = TokenCipher(new_key()).encrypt("EAAB-lost")
+        before = stored()
+        with pytest.raises(TokenUnreadable, match=r"account 3 \(Acme Shop\)"):
+            rotate_keys(ctx)
+        assert stored() == before
+        with ctx.db.write() as session:
+            account = session.get(ConnectedSocialAccount, 3)
+            assert account is not None
+            account.access_token_encrypted = good
+        done = rotate_keys(ctx)
+        assert (done.reencrypted, done.accounts) == (4, 3)
+        assert len(tokens_read_with(new)) == 3
+    finally:
+        ctx.close()
