@@ -6,7 +6,8 @@ Where the keys come from, first found wins:
 
 1. the ``secret_key`` setting (``OMNIPOST_SECRET_KEY``, or ``secret_key`` in config.toml);
 2. the systemd credential ``$CREDENTIALS_DIRECTORY/omnipost-secret-key`` (``LoadCredential=``,
-   ``SetCredentialEncrypted=``), so a service never has the key in its environment;
+   ``LoadCredentialEncrypted=``, ``SetCredentialEncrypted=``), so a service never has the key in
+   its environment;
 3. the key file ``secret.key`` in the config dir, created 0600 on first use.
 
 Each holds one key or several, separated by commas or line breaks. Losing the keys makes stored
@@ -19,10 +20,11 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import fcntl
 import os
 import re
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,7 +56,7 @@ class KeySource:
     """Where the keys are read from; never the keys themselves."""
 
     kind: str  # SETTING | CREDENTIAL | KEY_FILE
-    description: str  # for people: "env OMNIPOST_SECRET_KEY", "the key file /…/secret.key"
+    description: str  # for people: "OMNIPOST_SECRET_KEY", "the key file /…/secret.key"
     path: Path | None = None  # the file they are read from (a credential or the key file)
 
     def stamp(self) -> tuple[int, int, int] | None:
@@ -83,7 +85,13 @@ def find_key_source(
     directory = env.get("CREDENTIALS_DIRECTORY", "")
     if directory:
         credential = Path(directory) / CREDENTIAL_NAME
-        if credential.is_file():
+        try:
+            present = credential.is_file()
+        except OSError:
+            # There but not ours to look at: reading it says why, where falling back to the key
+            # file would quietly encrypt with another key.
+            present = True
+        if present:
             return KeySource(CREDENTIAL, f"the systemd credential {credential}", credential)
     return KeySource(KEY_FILE, f"the key file {key_file}", key_file)
 
@@ -153,6 +161,20 @@ def load_or_create_keys(key_file: Path) -> tuple[bytes, ...]:
     return (key,)
 
 
+@contextlib.contextmanager
+def key_file_lock(key_file: Path) -> Iterator[None]:
+    """Held by whoever rewrites the key file for the whole of its change: two rotations at once
+    would each put their own new key first, and the one written last would drop the other's,
+    under which the tokens were just re-encrypted."""
+    make_private_dir(key_file.parent)
+    fd = open_private(key_file.with_name(f"{key_file.name}.lock"), os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def write_key_file(key_file: Path, keys: Sequence[bytes]) -> None:
     """Replace the key file with ``keys``, one a line, atomically: a process reading it at the
     same moment gets the old list or the new one, never half of either, and a crash leaves one
@@ -192,8 +214,13 @@ class TokenCipher:
             keys = parse_keys(",".join(k.decode("ascii", "replace") for k in keys), source)
         self.source = source
         self.key_count = len(keys)
+        self._first_key = keys[0]
         self._first = Fernet(keys[0])
         self._all = MultiFernet([Fernet(key) for key in keys])
+
+    def encrypts_with(self, key: bytes) -> bool:
+        """Whether ``key`` is the first of this list (the one that encrypts)."""
+        return secrets.compare_digest(key, self._first_key)
 
     def encrypt(self, token: str) -> str:
         return self._all.encrypt(token.encode()).decode()

@@ -373,10 +373,12 @@ def test_rotate_new_puts_a_new_key_first_and_keeps_the_old_after_it(run, install
         f"re-encrypted 4 tokens of 3 accounts with key 1 of 2 from the key file {key_file_install}",
     ]
     assert len(tokens_read_with(new)) == 3
-    # No temporary file left beside it.
+    # No temporary file left beside it (the lock file is empty and stays).
     assert sorted(p.name for p in key_file_install.parent.iterdir() if "secret" in p.name) == [
-        "secret.key"
+        "secret.key",
+        "secret.key.lock",
     ]
+    assert (key_file_install.parent / "secret.key.lock").read_bytes() == b""
 
 
 def test_drop_old_leaves_the_first_key_alone_in_the_file(run, install, key_file_install):
@@ -586,3 +588,55 @@ def test_rotate_on_postgresql_is_one_transaction_too(home, postgres_url, monkeyp
         assert len(tokens_read_with(new)) == 3
     finally:
         ctx.close()
+
+
+def test_drop_old_removes_nothing_when_the_file_was_edited_meanwhile(
+    run, install, key_file_install, monkeypatch
+):
+    from omnipost_tui.crypto import write_key_file
+    from omnipost_tui.services import keys
+
+    theirs = new_key()
+    reencrypt = keys._reencrypt_all
+
+    def edited_meanwhile(ctx, cipher):  # by hand: a rotation would wait for the lock
+        done = reencrypt(ctx, cipher)
+        write_key_file(key_file_install, (theirs.encode(), install.old.encode()))
+        return done
+
+    monkeypatch.setattr(keys, "_reencrypt_all", edited_meanwhile)
+    assert_user_error(
+        run("key", "rotate", "--new", "--drop-old", keys=(theirs,)),
+        "changed while the tokens were re-encrypted; no key was removed",
+    )
+    assert key_file_install.read_text().split() == [theirs, install.old]
+
+
+def test_two_rotations_at_once_keep_both_new_keys(install, key_file_install):
+    import threading
+
+    from omnipost_tui.services.keys import rotate_keys
+
+    contexts = [open_ctx(), open_ctx()]
+    errors: list[BaseException] = []
+
+    def rotate(ctx: Context) -> None:
+        try:
+            rotate_keys(ctx, new=True)
+        except BaseException as exc:  # reported below, on the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=rotate, args=(ctx,)) for ctx in contexts]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        for ctx in contexts:
+            ctx.close()
+    assert errors == []
+    # One after the other: the second put its key before the first's, and kept it.
+    first, second, old = key_file_install.read_text().split()
+    assert old == install.old and len({first, second, old}) == 3
+    assert len(tokens_read_with(first)) == 3

@@ -18,13 +18,15 @@ from sqlalchemy import select
 from omnipost_tui.config import Settings
 from omnipost_tui.crypto import (
     KEY_FILE,
+    KeySource,
     TokenCipher,
     TokenUnreadable,
     generate_key,
+    key_file_lock,
     load_keys,
     write_key_file,
 )
-from omnipost_tui.errors import ConfigError, ValidationError
+from omnipost_tui.errors import ConfigError, ConflictError, ValidationError
 from omnipost_tui.models import ConnectedSocialAccount
 from omnipost_tui.services.context import Context, key_source
 
@@ -82,30 +84,46 @@ def rotate_keys(ctx: Context, *, new: bool = False, drop_old: bool = False) -> R
     account, and then nothing is written: neither a token nor the key file.
     """
     source = ctx.key_source
-    if (new or drop_old) and source.kind != KEY_FILE:
+    if not (new or drop_old):
+        return _rotate(ctx, source, new=False, drop_old=False)
+    if source.kind != KEY_FILE or source.path is None:
         flag = "--new" if new else "--drop-old"
         raise ValidationError(
             f"{flag} changes the key file, but the keys come from {source.description}; change "
             "them there: omnipost key generate, put the new key first and the old one after "
             "it, restart the workers, then run omnipost key rotate"
         )
+    with key_file_lock(source.path):
+        return _rotate(ctx, source, new=new, drop_old=drop_old)
+
+
+def _rotate(ctx: Context, source: KeySource, *, new: bool, drop_old: bool) -> Rotation:
     cipher = ctx.cipher
     if new:
         # Every token must be readable before the key file changes: an unreadable one is
         # refused with nothing written, not after the file has been rewritten.
         _check_readable(ctx, cipher)
-        old = load_keys(source, ctx.settings.secret_key)
         assert source.path is not None
-        write_key_file(source.path, (generate_key().encode("ascii"), *old))
+        written = (generate_key().encode("ascii"), *load_keys(source, None, create=False))
+        write_key_file(source.path, written)
         log.info("a new first key was written to %s; the old ones follow it", source.path)
-        cipher = ctx.cipher  # re-read: the file changed
+        # The keys just written, not a re-read of the file: what was re-encrypted must be
+        # under the key that is in it.
+        cipher = TokenCipher(written, source=source.description)
     reencrypted, accounts, unchanged = _reencrypt_all(ctx, cipher)
-    dropped = 0
+    keys_left, dropped = cipher.key_count, 0
     if drop_old and cipher.key_count > 1:
-        keys = load_keys(source, ctx.settings.secret_key)
         assert source.path is not None
-        write_key_file(source.path, keys[:1])
-        dropped = len(keys) - 1
+        current = load_keys(source, None, create=False)
+        if not cipher.encrypts_with(current[0]):
+            # Edited by hand meanwhile (rotations take the lock): whatever it holds now, its
+            # first key is not the one the tokens were just re-encrypted with.
+            raise ConflictError(
+                f"{source.description} changed while the tokens were re-encrypted; no key was "
+                "removed; run omnipost key rotate --drop-old again"
+            )
+        write_key_file(source.path, current[:1])
+        keys_left, dropped = 1, len(current) - 1
         log.info("the key file %s now holds the first key alone", source.path)
     log.info(
         "re-encrypted %d tokens of %d accounts with the first key from %s (%d already used it)",
@@ -118,7 +136,7 @@ def rotate_keys(ctx: Context, *, new: bool = False, drop_old: bool = False) -> R
         reencrypted=reencrypted,
         accounts=accounts,
         unchanged=unchanged,
-        keys=ctx.cipher.key_count,
+        keys=keys_left,
         source=source.description,
         new_key=new,
         dropped=dropped,
