@@ -640,3 +640,17 @@ def test_two_rotations_at_once_keep_both_new_keys(install, key_file_install):
     first, second, old = key_file_install.read_text().split()
     assert old == install.old and len({first, second, old}) == 3
     assert len(tokens_read_with(first)) == 3
+
+
+def test_a_key_list_in_config_toml_is_named_as_such(run, install, monkeypatch):
+    new = new_key()
+    monkeypatch.delenv("OMNIPOST_SECRET_KEY")
+    config = install.home / "config.toml"
+    config.write_text(f'secret_key = "{new},{install.old}"\n')
+    config.chmod(0o600)
+    shown = json.loads(run("config", "--json", keys=(new,)).stdout)
+    assert shown["keys"] == {"source": "secret_key in config.toml", "count": 2, "problem": None}
+    assert shown["settings"]["secret_key"] == {"value": "********", "source": "config.toml"}
+    result = run("key", "rotate", keys=(new,))
+    assert "with key 1 of 2 from secret_key in config.toml" in result.stdout
+    assert len(tokens_read_with(new)) == 3
