@@ -410,11 +410,20 @@ def test_a_corrupt_database_still_gets_a_full_report(cli, install: Install) -> N
     report.passed("queue")
     report.passed("dirs", "writable")
     report.passed("alerts", "webhook set")
-    needing = ("worker", "sweep", "accounts", "tokens", "app_credentials", "attention", "images")
+    needing = (
+        "worker",
+        "sweep",
+        "keys",
+        "accounts",
+        "tokens",
+        "app_credentials",
+        "attention",
+        "images",
+    )
     for name in needing:
         report.failed(name, (NOT_CHECKED,), ("fix the database first",))
     assert report.summary.startswith(
-        f"8 of {len(doctor.CHECK_NAMES)} checks need action: database, worker"
+        f"9 of {len(doctor.CHECK_NAMES)} checks need action: database, worker"
     )
     assert database.read_bytes() == garbage
 

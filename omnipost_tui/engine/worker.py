@@ -299,6 +299,10 @@ def run_worker(ctx: Context, *, threads: int, periodic: bool) -> None:
     worker_id = workers.worker_identity()
     ctx.worker_id = worker_id
     ctx.queue.ping()
+    # A key list that cannot be read stops the worker here, as one line, instead of failing
+    # every publish; the log says where the keys came from (never a key), which is how to tell
+    # that a unit's LoadCredential= took effect.
+    cipher = ctx.cipher
     consumer = GracefulConsumer(
         huey_of(ctx),
         outage=QueueOutage(
@@ -325,9 +329,11 @@ def run_worker(ctx: Context, *, threads: int, periodic: bool) -> None:
     if parent.isdigit():
         watch_parent(int(parent))
     log.info(
-        "worker started (%d thread(s), sweep %s)",
+        "worker started (%d thread(s), sweep %s, %d key(s) from %s)",
         threads,
         "every minute" if periodic else "off",
+        cipher.key_count,
+        cipher.source,
         extra={"worker": worker_id},
     )
     try:
@@ -360,6 +366,8 @@ def run_once(ctx: Context) -> OnceReport:
     worker_id = workers.one_shot_identity(workers.ONCE)
     ctx.worker_id = worker_id
     ctx.queue.ping()
+    # A key list that cannot be read stops the run here, as one line, not every publish.
+    _ = ctx.cipher
     workers.register_worker(ctx, worker_id, periodic=True)
     try:
         report = sweep(ctx, worker_id=worker_id)

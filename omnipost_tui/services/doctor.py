@@ -55,6 +55,7 @@ from omnipost_tui.services.alerts import (
     current_alerts,
 )
 from omnipost_tui.services.context import Context, QueueOpener
+from omnipost_tui.services.keys import key_health
 from omnipost_tui.services.media import media_path
 from omnipost_tui.states import FAILED, UNCONFIRMED
 from omnipost_tui.times import format_duration, format_local, format_relative
@@ -74,6 +75,7 @@ WORKER = "worker"
 SWEEP = "sweep"
 DIRS = "dirs"
 PERMISSIONS = "permissions"
+KEYS = "keys"
 ACCOUNTS = "accounts"
 TOKENS = "tokens"
 APP_CREDENTIALS = "app_credentials"
@@ -89,6 +91,7 @@ CHECK_NAMES = (
     SWEEP,
     DIRS,
     PERMISSIONS,
+    KEYS,
     ACCOUNTS,
     TOKENS,
     APP_CREDENTIALS,
@@ -106,6 +109,7 @@ SETTINGS_USED = {
     WORKER: _DB,
     SWEEP: _DB,
     PERMISSIONS: ("database_url", "queue_url"),
+    KEYS: (*_DB, "secret_key"),
     ACCOUNTS: _DB,
     TOKENS: _DB,
     APP_CREDENTIALS: (*_DB, *(key for keys in APP_CREDENTIAL_SETTINGS.values() for key in keys)),
@@ -153,6 +157,7 @@ def run_checks(
             needs_db(SWEEP, check_sweep),
             _safely(DIRS, settings, lambda: check_dirs(settings)),
             _safely(PERMISSIONS, settings, lambda: check_permissions(settings)),
+            needs_db(KEYS, check_keys),
             needs_db(ACCOUNTS, check_accounts),
             needs_db(TOKENS, check_tokens),
             needs_db(APP_CREDENTIALS, check_app_credentials),
@@ -218,6 +223,8 @@ def _scrub(check: Check, settings: Settings) -> Check:
         settings.facebook_app_secret,
         settings.linkedin_client_secret,
         settings.secret_key,
+        # Each key of a list on its own too: a message may name one of them.
+        *(settings.secret_key or "").split(","),
     )
     return Check(
         check.name,
@@ -514,6 +521,54 @@ def _bytes(count: float) -> str:
 
 
 # --- accounts and tokens ------------------------------------------------------------------------
+
+
+def check_keys(ctx: Context, now: datetime) -> Check:
+    """The keys can be read and read every stored token: a process with other keys than the
+    worker's (a shell without the unit's credential) or a key dropped too early shows here,
+    before a publish fails on it."""
+    health = key_health(ctx)
+    info = health.info
+    if info.keys is None and info.problem and info.source.startswith("the key file"):
+        if not health.unreadable:
+            return Check(KEYS, True, f"{info.source} is made when the first token is stored")
+        return Check(
+            KEYS,
+            False,
+            f"{info.source} is missing, but the database holds "
+            f"{_plural(health.tokens, 'token')} encrypted with the key it held",
+            f"restore {ctx.settings.paths.key_file} from your backup (or set OMNIPOST_SECRET_KEY "
+            "to the key the worker uses)",
+        )
+    if info.keys is None:
+        fix = "correct the key list; omnipost key generate makes a key"
+        return Check(KEYS, False, info.problem or "", fix)
+    where = f"{_plural(info.keys, 'key')} from {info.source}"
+    if health.unreadable:
+        shown = ", ".join(f"{name} (#{id_})" for id_, name in health.unreadable)
+        commands = ", ".join(f"omnipost account reconnect {id_}" for id_, _ in health.unreadable)
+        return Check(
+            KEYS,
+            False,
+            f"{where}: none of them reads the stored tokens of {shown}",
+            "use the keys the worker uses (put back a key you removed, after the first), or "
+            f"reconnect: {commands}",
+        )
+    if health.older:
+        return Check(
+            KEYS,
+            True,
+            f"{where}; {_plural(health.older, 'token')} still under an older key: run omnipost "
+            "key rotate",
+        )
+    if info.keys > 1:
+        return Check(
+            KEYS,
+            True,
+            f"{where}; every stored token uses the first: the others can go once every "
+            "process runs with the first",
+        )
+    return Check(KEYS, True, f"{where}; it reads every stored token")
 
 
 def check_accounts(ctx: Context, now: datetime) -> Check:
