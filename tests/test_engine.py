@@ -806,3 +806,51 @@ def test_an_answer_the_database_refuses_for_good_is_logged_at_once_not_retried(
     last = caplog.records[-1]
     assert last.levelname == "ERROR"
     assert f"mark-published {variant} --external-id {long_id}" in last.getMessage()
+
+
+def test_the_sending_point_is_committed_with_the_claim_before_the_request_leaves(
+    ctx, world, worker, fake_clock, http
+):
+    """A post without pictures: one write takes it and marks it sent. The platform, when it
+    receives the request, would find it recorded as on its way (sending_since, sent_at)."""
+    seen = {}
+
+    def answer(request):
+        [attempt] = list_attempts(ctx, variant=variant.id)
+        seen["sent_at"] = attempt.sent_at
+        seen["status"] = get_variant(ctx, variant.id).status
+        return fb_ok()
+
+    http.post(FEED).mock(side_effect=answer)
+    variant = schedule(ctx, world, fake_clock, 2)
+    worker.run_for(5)
+    assert seen["status"] == "publishing"
+    assert seen["sent_at"] is not None
+    assert get_variant(ctx, variant.id).status == "published"
+
+
+def test_a_request_that_cannot_be_built_is_not_recorded_as_sent(
+    ctx, world, worker, fake_clock, http
+):
+    """The claim marked it sent, then the token could not be decrypted (another key): nothing
+    left, so the attempt says so and the variant fails with the reason, never unconfirmed."""
+    from sqlalchemy import update
+
+    from omnipost_tui.models import ConnectedSocialAccount
+
+    route = http.post(FEED).mock(return_value=fb_ok())
+    variant = schedule(ctx, world, fake_clock, 2)
+    with ctx.db.write() as session:
+        session.execute(
+            update(ConnectedSocialAccount)
+            .where(ConnectedSocialAccount.id == world.facebook_id)
+            .values(access_token_encrypted="gAAAAA-sealed-with-another-key")
+        )
+    worker.run_for(5)
+    assert route.call_count == 0
+    current = get_variant(ctx, variant.id)
+    assert current.status == "failed"
+    assert "cannot be decrypted" in current.last_error
+    [attempt] = list_attempts(ctx, variant=variant.id)
+    assert attempt.error_class == "token_unreadable"
+    assert attempt.sent_at is None

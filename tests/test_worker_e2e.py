@@ -220,6 +220,9 @@ def test_killed_worker_after_sending_is_settled_by_reading_the_page_back(
     worker = start_worker("--workers", "1", env=platform_env)
     publish_now(live, variant)
     wait_until_sent(live, variant)
+    # The sending point is committed just before the request is built and sent: the kill must
+    # come once the platform holds it, not in between (then nothing left, and it is sent again).
+    wait_for(lambda: sandbox.in_flight, timeout=20, what="the platform to hold the request")
     worker.proc.kill()  # no chance to finish or record anything
     worker.wait(timeout=10)
 

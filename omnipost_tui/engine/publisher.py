@@ -145,7 +145,9 @@ def _claim_when_due(ctx: Context, variant_id: int, worker_id: str | None) -> Cla
             return FAILED
         return None
 
-    claim = publishing.claim_variant(ctx, variant_id, now, worker_id or ctx.worker_id)
+    claim = publishing.claim_variant(
+        ctx, variant_id, now, worker_id or ctx.worker_id, send_at_once=True
+    )
     if claim is None:
         log.debug(
             "not claimed (not due, or taken by another worker)", extra={"variant": variant_id}
@@ -233,7 +235,10 @@ def _attempt(ctx: Context, claim: Claim) -> str | None:
         staged = stage_images(ctx, connector, request, claim.variant_id, claim.account_id)
     except TokenUnreadable as exc:
         record = AttemptRecord(
-            result=FAIL, error_class="token_unreadable", error_message=exc.message
+            result=FAIL,
+            error_class="token_unreadable",
+            error_message=exc.message,
+            nothing_sent=claim.sending,
         )
         return _finish(ctx, claim, record, Outcome(status=FAILED, last_error=exc.message), fields)
     except DatabaseBusy as exc:
@@ -255,7 +260,12 @@ def _attempt(ctx: Context, claim: Claim) -> str | None:
             connector.close()
         log.exception("could not prepare the request", extra=fields)
         reason = f"could not prepare the request: {type(exc).__name__}"
-        record = AttemptRecord(result=FAIL, error_class="unexpected", error_message=reason)
+        record = AttemptRecord(
+            result=FAIL,
+            error_class="unexpected",
+            error_message=reason,
+            nothing_sent=claim.sending,
+        )
         outcome = retry.before_sending(
             reason, attempt_in_round=claim.attempt_in_round, settings=settings, now=clock.now()
         )
@@ -263,7 +273,8 @@ def _attempt(ctx: Context, claim: Claim) -> str | None:
 
     try:
         try:
-            marked = publishing.mark_sending(ctx, claim, clock.now())
+            # Committed with the claim already when there was nothing to upload first.
+            marked = claim.sending or publishing.mark_sending(ctx, claim, clock.now())
         except DatabaseBusy as exc:
             return _busy_before_sending(ctx, claim, exc, fields)
         except Exception as exc:  # not marked, so not sent: retry like any transient error

@@ -121,14 +121,28 @@ class Claim:
     text: str
     link: str | None
     images: tuple[ImageView, ...] = ()
+    # The sending point was committed with the claim (``send_at_once``): mark_sending is done.
+    sending: bool = False
 
 
 def claim_variant(
-    ctx: Context, variant_id: int, now: datetime, worker_id: str | None
+    ctx: Context,
+    variant_id: int,
+    now: datetime,
+    worker_id: str | None,
+    *,
+    send_at_once: bool = False,
 ) -> Claim | None:
     """Atomically take a due variant (scheduled|retrying → publishing) and open its attempt.
 
     Returns None when the variant is not due or someone else claimed it: the caller does nothing.
+
+    ``send_at_once``: when the post has no images to upload first, the sending point
+    (``mark_sending``) is committed in the same transaction, one write fewer per publish (at
+    the top of the hour the writes queue for SQLite's single writer). Between this commit and
+    the request there is then nothing that waits on anything: building the request from what
+    was just read. If that fails, the attempt is completed with ``nothing_sent``; a worker
+    killed in those microseconds leaves the variant unconfirmed, which the read-back settles.
     """
     token = secrets.token_hex(16)
     lease = now + timedelta(seconds=ctx.settings.publish_timeout)
@@ -153,8 +167,16 @@ def claim_variant(
             .where(PostVariant.id == variant_id)
             .options(joinedload(PostVariant.account), joinedload(PostVariant.post))
         ).one()
+        images = images_of(variant)
+        sending = send_at_once and not images
+        if sending:
+            variant.sending_since = now
         attempt = PublicationAttempt(
-            variant_id=variant.id, attempt_no=variant.attempts, started_at=now, worker=worker_id
+            variant_id=variant.id,
+            attempt_no=variant.attempts,
+            started_at=now,
+            worker=worker_id,
+            sent_at=now if sending else None,
         )
         session.add(attempt)
         session.flush()
@@ -171,7 +193,8 @@ def claim_variant(
             access_token_encrypted=variant.account.access_token_encrypted,
             text=effective_text(variant),
             link=variant.post.link,
-            images=images_of(variant),
+            images=images,
+            sending=sending,
         )
 
 
@@ -215,6 +238,9 @@ class AttemptRecord:
     external_post_id: str | None = None
     request_summary: str | None = None
     raw_response: str | None = None
+    # The claim committed the sending point, but the request never left (it could not be
+    # built): the attempt must not say it was sent.
+    nothing_sent: bool = False
 
 
 def complete_attempt(
@@ -249,6 +275,7 @@ def complete_attempt(
                 external_post_id=storable(record.external_post_id),
                 request_summary=storable(record.request_summary),
                 raw_response=storable(record.raw_response),
+                **({"sent_at": None} if record.nothing_sent else {}),
             )
         )
         values: dict[str, object] = {
