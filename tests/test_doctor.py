@@ -39,8 +39,12 @@ from tests.conftest import FB_TOKEN, LI_TOKEN, T0, FakeClock, require_services
 WEBHOOK = "https://hooks.slack.test/services/T0001/B0002/webhook-SECRET-4f9a"
 FB_APP_SECRET = "fb-app-SECRET-0f1e2d3c"
 LI_CLIENT_SECRET = "li-client-SECRET-9a8b7c6d"
+PING_UUID = "5f0c9e7a-1b2c-4d3e-8f90-123456789abc"
+# Port 9 (discard) refuses at once: a sweep in these tests (worker --once) pings in no time.
+HEARTBEAT = f"http://127.0.0.1:9/{PING_UUID}"
 CREDENTIALS = {
     "OMNIPOST_ALERT_WEBHOOK": WEBHOOK,
+    "OMNIPOST_HEARTBEAT_URL": HEARTBEAT,
     "OMNIPOST_FACEBOOK_APP_ID": "1234567890",
     "OMNIPOST_FACEBOOK_APP_SECRET": FB_APP_SECRET,
     "OMNIPOST_LINKEDIN_CLIENT_ID": "86abcdef",
@@ -233,6 +237,7 @@ def test_a_healthy_install_passes_every_check_and_exits_0(cli, install: Install)
     report.passed("app_credentials", "Facebook set", "LinkedIn set")
     report.passed("attention", "no failed or unconfirmed variants")
     report.passed("alerts", "webhook set", "5 failures in 1h")
+    report.passed("heartbeat_url", "healthchecks pings to http://127.0.0.1:9/… after every sweep")
 
 
 def test_secrets_never_appear_in_the_report(cli, install: Install, monkeypatch) -> None:
@@ -245,7 +250,14 @@ def test_secrets_never_appear_in_the_report(cli, install: Install, monkeypatch) 
 
     assert broken.needing
     for report in (healthy, broken):
-        for secret in (WEBHOOK, "webhook-SECRET", FB_APP_SECRET, LI_CLIENT_SECRET, FB_TOKEN):
+        for secret in (
+            WEBHOOK,
+            "webhook-SECRET",
+            FB_APP_SECRET,
+            LI_CLIENT_SECRET,
+            FB_TOKEN,
+            PING_UUID,
+        ):
             assert secret not in report.output
 
 
@@ -851,6 +863,44 @@ def test_alerts_unhealthy_without_a_webhook(cli, install: Install, monkeypatch) 
     )
     assert report.needing == ["alerts"]
     assert report.summary == f"of {len(doctor.CHECK_NAMES)} checks, 1 to look at: alerts"
+
+
+def test_no_heartbeat_url_is_a_warning(cli, install: Install, monkeypatch) -> None:
+    monkeypatch.delenv("OMNIPOST_HEARTBEAT_URL")
+
+    report = run_doctor(cli)
+
+    report.warned(
+        "heartbeat_url",
+        ("not set", "a worker that died"),
+        ("OMNIPOST_HEARTBEAT_URL", "OMNIPOST_HEARTBEAT_STYLE=uptime-kuma", "doctor from cron"),
+    )
+    assert report.needing == ["heartbeat_url"]
+    assert report.exit_code == 1
+
+
+def test_the_heartbeat_style_is_shown_and_a_bad_one_is_the_config_check(
+    cli, install: Install, monkeypatch
+) -> None:
+    monkeypatch.setenv("OMNIPOST_HEARTBEAT_STYLE", "uptime-kuma")
+    run_doctor(cli).passed("heartbeat_url", "uptime-kuma pings to http://127.0.0.1:9/…")
+
+    monkeypatch.setenv("OMNIPOST_HEARTBEAT_STYLE", "nagios")
+    report = run_doctor(cli)
+
+    report.failed(
+        "config",
+        ("OMNIPOST_HEARTBEAT_STYLE: expected healthchecks, uptime-kuma or plain (got 'nagios')",),
+        ("correct or unset OMNIPOST_HEARTBEAT_STYLE",),
+    )
+    report.passed("heartbeat_url", "healthchecks pings", WITH_DEFAULT.format("heartbeat_style"))
+    # Every other command stops at it: one line, exit 2.
+    status = cli("status")
+    assert status.exit_code == 2
+    assert status.stderr == (
+        "error: OMNIPOST_HEARTBEAT_STYLE: expected healthchecks, uptime-kuma or plain "
+        "(got 'nagios')\n"
+    )
 
 
 # --- a check that breaks ------------------------------------------------------------------------

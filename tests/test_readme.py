@@ -645,7 +645,9 @@ def test_a_first_post_end_to_end_runs_as_written(readme: str, tmp_path: Path):
         warned = {line.split()[1] for line in doctor_lines if line.startswith("! ")}
         passing = {line.split()[1] for line in doctor_lines if line.startswith("✓ ")}
         # What the README says to expect (worker and sweep may still be starting).
-        assert warned == {"alerts"} and failing <= {"worker", "sweep"}, doctor_lines
+        assert warned == {"alerts", "heartbeat_url"} and failing <= {"worker", "sweep"}, (
+            doctor_lines
+        )
         assert doctor_status == (2 if failing else 1), doctor_lines
         assert {"config", "database", "queue", "accounts", "tokens", "app_credentials"} <= passing
 

@@ -48,7 +48,7 @@ from omnipost_tui.models import (
     VariantImage,
 )
 from omnipost_tui.platforms import APP_CREDENTIAL_SETTINGS, LABELS, PLATFORMS
-from omnipost_tui.redact import mask_url_password, redact_text
+from omnipost_tui.redact import mask_url_password, mask_url_path, redact_text
 from omnipost_tui.services import workers
 from omnipost_tui.services.alerts import (
     ACCOUNT_EXPIRED,
@@ -58,7 +58,7 @@ from omnipost_tui.services.alerts import (
 )
 from omnipost_tui.services.context import Context, QueueOpener
 from omnipost_tui.services.media import media_path
-from omnipost_tui.states import FAILED, UNCONFIRMED
+from omnipost_tui.services.variants import count_needing_attention
 from omnipost_tui.times import format_duration, format_local, format_relative
 
 log = logging.getLogger("omnipost.doctor")
@@ -85,6 +85,7 @@ APP_CREDENTIALS = "app_credentials"
 ATTENTION = "attention"
 IMAGES = "images"
 ALERTS = "alerts"
+HEARTBEAT_URL = "heartbeat_url"
 # The order of the report; the names are stable (scripts read them from --json).
 CHECK_NAMES = (
     CONFIG,
@@ -100,6 +101,7 @@ CHECK_NAMES = (
     ATTENTION,
     IMAGES,
     ALERTS,
+    HEARTBEAT_URL,
 )
 
 # The checks that query the database: "not checked" when it is not usable.
@@ -120,6 +122,7 @@ SETTINGS_USED = {
     ATTENTION: _DB,
     IMAGES: _DB,
     ALERTS: ("alert_webhook", "alert_failures", "alert_window"),
+    HEARTBEAT_URL: ("heartbeat_url", "heartbeat_style"),
 }
 
 
@@ -198,6 +201,7 @@ def run_checks(
         DIRS: lambda: _safely(DIRS, settings, lambda: check_dirs(settings)),
         PERMISSIONS: lambda: _safely(PERMISSIONS, settings, lambda: check_permissions(settings)),
         ALERTS: lambda: _safely(ALERTS, settings, lambda: check_alerts(settings)),
+        HEARTBEAT_URL: lambda: _safely(HEARTBEAT_URL, settings, lambda: check_heartbeat(settings)),
     }
     # Looked up at each run, not once at import: a test replaces one to see it break.
     querying: dict[str, Callable[[Context, datetime], Check]] = {
@@ -266,6 +270,7 @@ def _scrub(check: Check, settings: Settings) -> Check:
     """Last line of defence: no configured secret reaches the report, whatever an error said."""
     secrets = (
         settings.alert_webhook,
+        settings.heartbeat_url,
         settings.facebook_app_secret,
         settings.linkedin_client_secret,
         settings.secret_key,
@@ -715,15 +720,8 @@ def check_app_credentials(ctx: Context, now: datetime) -> Check:
 
 
 def check_attention(ctx: Context, now: datetime) -> Check:
-    with ctx.db.read() as session:
-        counts = dict(
-            session.execute(
-                select(PostVariant.status, func.count())
-                .where(PostVariant.status.in_((FAILED, UNCONFIRMED)))
-                .group_by(PostVariant.status)
-            ).all()
-        )
-    failed, unconfirmed = counts.get(FAILED, 0), counts.get(UNCONFIRMED, 0)
+    waiting = count_needing_attention(ctx)
+    failed, unconfirmed = waiting.failed, waiting.unconfirmed
     if not failed and not unconfirmed:
         return Check(ATTENTION, OK, "no failed or unconfirmed variants")
     steps = ["see them: omnipost failed"]
@@ -791,6 +789,25 @@ def check_alerts(settings: Settings) -> Check:
         f"no webhook: {threshold} would only show in the app",
         "set OMNIPOST_ALERT_WEBHOOK to a Slack-compatible incoming webhook URL "
         "(or alert_webhook in config.toml)",
+    )
+
+
+def check_heartbeat(settings: Settings) -> Check:
+    """The dead man's switch: the worker's alerts cannot say that the worker is gone."""
+    if settings.heartbeat_url:
+        # Where it leads, never the path: a ping URL's UUID or push token is the credential.
+        return Check(
+            HEARTBEAT_URL,
+            OK,
+            f"{settings.heartbeat_style} pings to {mask_url_path(settings.heartbeat_url)} "
+            "after every sweep",
+        )
+    return Check(
+        HEARTBEAT_URL,
+        WARN,
+        "not set: nothing outside OmniPost notices a worker that died or never started",
+        "set OMNIPOST_HEARTBEAT_URL to a healthchecks.io check's ping URL or an Uptime Kuma push "
+        "URL (with OMNIPOST_HEARTBEAT_STYLE=uptime-kuma), or run doctor from cron",
     )
 
 
