@@ -6,7 +6,9 @@ import logging
 import os
 import re
 import secrets
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -300,6 +302,14 @@ def sandbox():
         yield server
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The screens' tests are marked by their file, so that a run can leave them out by name
+    # (.ci/run does on its second interpreter: they drive Textual, which is the same code there).
+    for item in items:
+        if item.path.name.startswith("test_tui_"):
+            item.add_marker(pytest.mark.tui)
+
+
 def require_services() -> bool:
     return os.environ.get("OMNIPOST_REQUIRE_SERVICES") == "1"
 
@@ -380,3 +390,103 @@ def demo(ctx: Context) -> Iterator[Demo]:
     data = seed_demo(ctx, T_DEMO)
     yield Demo(ctx, data, fake)
     clock.install(None)
+
+
+# --- a private redis-server ------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class RedisServer:
+    """A private redis-server on a spare port. With ``keep_data`` its data is in ``directory``,
+    so that a restart finds the schedule it had (as a Redis with persistence would); without,
+    a restart comes back empty (as a cache-only Redis, or one that lost its disk, does)."""
+
+    def __init__(self, directory: Path, *, keep_data: bool = True) -> None:
+        self.directory = directory
+        self.keep_data = keep_data
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        import redis
+
+        self.proc = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(self.directory),
+                "--save",
+                "3600 1" if self.keep_data else "",  # written on shutdown, read back on start
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis.from_url(self.url, socket_connect_timeout=1)
+
+        def answers() -> bool:
+            assert self.proc is not None and self.proc.poll() is None, "redis-server exited"
+            try:
+                return bool(client.ping())
+            except redis.RedisError:
+                return False
+
+        wait_for(answers, timeout=10, what="redis-server to answer")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()  # SIGTERM: Redis saves its data (if it keeps any) and exits
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+    def kill(self) -> None:
+        """SIGKILL: gone at once, nothing saved."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+
+def private_redis(tmp_path: Path, *, keep_data: bool) -> Iterator[RedisServer]:
+    if shutil.which("redis-server") is None:
+        if require_services():
+            pytest.fail("OMNIPOST_REQUIRE_SERVICES=1 but redis-server is not installed")
+        pytest.skip("redis-server is not installed")
+    try:
+        import redis  # noqa: F401
+    except ImportError:
+        if require_services():
+            pytest.fail("OMNIPOST_REQUIRE_SERVICES=1 but the redis client is not installed")
+        pytest.skip("the redis client is not installed (pip install -e '.[scale]')")
+    directory = tmp_path / "redis"
+    directory.mkdir()
+    server = RedisServer(directory, keep_data=keep_data)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A private redis-server that keeps its data across a restart."""
+    yield from private_redis(tmp_path, keep_data=True)
+
+
+@pytest.fixture
+def empty_redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A private redis-server that comes back empty from a restart."""
+    yield from private_redis(tmp_path, keep_data=False)

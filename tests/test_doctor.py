@@ -450,11 +450,20 @@ def test_a_corrupt_database_still_gets_a_full_report(cli, install: Install) -> N
     report.passed("queue")
     report.passed("dirs", "writable")
     report.passed("alerts", "webhook set")
-    needing = ("worker", "sweep", "accounts", "tokens", "app_credentials", "attention", "images")
+    needing = (
+        "worker",
+        "sweep",
+        "keys",
+        "accounts",
+        "tokens",
+        "app_credentials",
+        "attention",
+        "images",
+    )
     for name in needing:
         report.failed(name, (NOT_CHECKED,), ("fix the database first",))
     assert report.summary == (
-        f"of {len(doctor.CHECK_NAMES)} checks, 8 failed: database, {', '.join(needing)}"
+        f"of {len(doctor.CHECK_NAMES)} checks, 9 failed: database, {', '.join(needing)}"
     )
     assert database.read_bytes() == garbage
 

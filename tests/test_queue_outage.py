@@ -10,12 +10,8 @@ a real queue file that another connection holds locked.
 from __future__ import annotations
 
 import logging
-import shutil
-import socket
 import sqlite3
-import subprocess
 import threading
-from collections.abc import Iterator
 from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
@@ -32,7 +28,7 @@ from omnipost_tui.services.brands import add_brand
 from omnipost_tui.services.context import open_context
 from omnipost_tui.services.posts import add_post
 from omnipost_tui.services.variants import add_variant, get_variant
-from tests.conftest import FB_TOKEN, require_services, wait_for
+from tests.conftest import FB_TOKEN, RedisServer, wait_for
 
 UNREACHABLE = "unreachable:"
 BACK = "reachable again after"
@@ -43,83 +39,7 @@ def log_lines(path: Path) -> list[str]:
 
 
 # --- Redis: a real worker, a real redis-server stopped and started ----------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class RedisServer:
-    """A private redis-server on a spare port, its data in ``directory`` so that a restart
-    finds the schedule it had (as a Redis with persistence would)."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.port = free_port()
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        import redis
-
-        self.proc = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--dir",
-                str(self.directory),
-                "--save",
-                "3600 1",  # written on shutdown, read back on start
-                "--appendonly",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        client = redis.Redis.from_url(self.url, socket_connect_timeout=1)
-
-        def answers() -> bool:
-            assert self.proc is not None and self.proc.poll() is None, "redis-server exited"
-            try:
-                return bool(client.ping())
-            except redis.RedisError:
-                return False
-
-        wait_for(answers, timeout=10, what="redis-server to answer")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()  # SIGTERM: Redis saves its data and exits
-            self.proc.wait(timeout=10)
-        self.proc = None
-
-
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    if shutil.which("redis-server") is None:
-        if require_services():
-            pytest.fail("OMNIPOST_REQUIRE_SERVICES=1 but redis-server is not installed")
-        pytest.skip("redis-server is not installed")
-    try:
-        import redis  # noqa: F401
-    except ImportError:
-        if require_services():
-            pytest.fail("OMNIPOST_REQUIRE_SERVICES=1 but the redis client is not installed")
-        pytest.skip("the redis client is not installed (pip install -e '.[scale]')")
-    directory = tmp_path / "redis"
-    directory.mkdir()
-    server = RedisServer(directory)
-    server.start()
-    yield server
-    server.stop()
+# (the redis_server fixture is in conftest.py)
 
 
 @pytest.mark.slow

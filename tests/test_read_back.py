@@ -17,6 +17,7 @@ import httpx
 import pytest
 import respx
 
+from omnipost_tui import clock
 from omnipost_tui.config import load_settings
 from omnipost_tui.connectors import (
     FacebookConnector,
@@ -340,3 +341,34 @@ def test_variant_check_json(live, sandbox, cli):
     assert data["read_back"] == "absent"
     assert data["variant"]["status"] == "unconfirmed"
     assert data["variant"]["check_at"] is not None
+
+
+def test_reads_the_platform_fails_are_asked_again_further_apart_until_it_answers(live, sandbox):
+    """A platform down for a while: each failed read is asked again after twice the wait of
+    the one before (settle 1 s here: 1, 2, 4, 8 s), and once it answers the post is found."""
+    variant = unconfirmed(live, "facebook", "page-lostanswer")
+    sandbox.start_outage(3600)
+    waits = []
+    for _ in range(4):
+        verdict = readback.check(live, variant)
+        assert (verdict.status, verdict.outcome) == ("unconfirmed", "error")
+        assert verdict.check_at is not None
+        waits.append(round((verdict.check_at - clock.now()).total_seconds()))
+        assert "could not be asked just now" in get_variant(live, variant).last_error
+    assert waits == [1, 2, 4, 8]
+    sandbox.start_outage(0)  # back
+    verdict = readback.check(live, variant)
+    assert (verdict.status, verdict.outcome) == ("published", "found")
+    assert len(sandbox.posts) == 1
+
+
+def test_a_platform_down_past_the_last_read_is_left_to_a_human(live, sandbox):
+    variant = unconfirmed(live, "linkedin", "urn:li:organization:lostanswer")
+    sandbox.start_outage(3600)
+    verdicts = [readback.check(live, variant) for _ in range(readback.READ_ERRORS_ALLOWED)]
+    assert [v.outcome for v in verdicts[:-1]] == ["error"] * (readback.READ_ERRORS_ALLOWED - 1)
+    assert verdicts[-1].check_at is None  # the engine stops asking
+    stuck = get_variant(live, variant)
+    assert stuck.status == "unconfirmed"
+    assert "could not be asked" in stuck.last_error
+    assert f"omnipost variant mark-published {variant}" in stuck.last_error

@@ -627,3 +627,41 @@ def test_sandbox_does_not_import_textual() -> None:
         "assert 'textual' not in sys.modules, 'textual imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, check=True, timeout=30)
+
+
+def test_an_outage_answers_each_failure_in_turn_then_recovers(
+    sandbox: SandboxServer, client: httpx.Client
+) -> None:
+    response = client.post("/_sandbox/outage", json={"seconds": 1.5})
+    assert response.json() == {"outage_seconds": 1.5}
+    json500 = fb_publish(client, "123456", "one")
+    assert json500.status_code == 500
+    assert json500.json()["error"]["is_transient"] is True
+    html502 = li_publish(client, "urn:li:organization:1", "two")
+    assert html502.status_code == 502
+    assert html502.headers["content-type"].startswith("text/html")
+    with pytest.raises(httpx.RemoteProtocolError):  # the reset: dropped unanswered
+        fb_publish(client, "123456", "three")
+    with pytest.raises(httpx.ReadTimeout):  # the timeout: no answer within the client's
+        client.post(
+            "/v21.0/123456/feed",
+            data={"message": "four", "access_token": TOKEN},
+            timeout=0.2,
+        )
+    assert sandbox.posts == [], "nothing is created while the platforms are down"
+
+    def published_after() -> bool:
+        try:
+            return fb_publish(client, "123456", "after").status_code == 200
+        except httpx.TransportError:  # a reset or a timeout: still down
+            return False
+
+    wait_for(published_after, timeout=10, interval=0.2, what="the platforms to come back")
+    assert [post.text for post in sandbox.posts] == ["after"]
+
+
+@pytest.mark.parametrize("body", [{}, {"seconds": "soon"}, {"seconds": -1}, {"seconds": True}])
+def test_an_outage_asked_for_wrongly_is_refused(client: httpx.Client, body) -> None:
+    response = client.post("/_sandbox/outage", json=body)
+    assert response.status_code == 400
+    assert "seconds" in response.json()["error"]

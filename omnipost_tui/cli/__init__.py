@@ -2,7 +2,8 @@
 
 The commands are grouped by what the user is doing: ``accounts`` (brands and accounts),
 ``posts`` (posts and variants), ``publishing`` (publish, failed, retry, attempts),
-``operations`` (worker, schedule, status, doctor, logs, backup, config, db) and ``demo``.
+``operations`` (worker, schedule, status, doctor, logs, backup, config, db), ``keys`` (the
+secret keys) and ``demo``.
 What they share (the group that turns errors into one line, ``--json``, stdin) is in ``base``;
 how they print, in ``output``.
 """
@@ -99,6 +100,7 @@ COMMANDS: dict[str, Entry] = {
         "Show the effective configuration and where each value came from (secrets masked).",
     ),
     "db": Entry("operations", "db", "Database maintenance."),
+    "key": Entry("keys", "key", "Keys that encrypt stored tokens: generate one, rotate to it."),
     # first run
     "demo": Entry(
         "demo",

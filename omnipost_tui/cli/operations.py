@@ -30,6 +30,7 @@ from omnipost_tui.times import format_duration, format_relative
 
 if TYPE_CHECKING:
     from omnipost_tui.services.doctor import Check
+    from omnipost_tui.services.keys import KeyInfo
 
 # --- status, sweep, worker ------------------------------------------------------------------------
 
@@ -210,6 +211,8 @@ def db_upgrade(app: App) -> None:
 @pass_app
 def config_cmd(app: App, as_json: bool) -> None:
     """Show the effective configuration and where each value came from (secrets masked)."""
+    from omnipost_tui.services.keys import key_info
+
     settings = app.settings
     rows = settings.describe()
     paths = settings.paths
@@ -219,11 +222,13 @@ def config_cmd(app: App, as_json: bool) -> None:
         ("log file", str(paths.log_file)),
         ("key file", str(paths.key_file)),
     ]
+    keys = key_info(settings)  # where the keys come from, never a key
     if as_json:
         echo_json(
             {
                 "settings": {k: {"value": v, "source": s} for k, v, s in rows},
                 "paths": dict(files),
+                "keys": {"source": keys.source, "count": keys.keys, "problem": keys.problem},
             }
         )
         return
@@ -231,8 +236,17 @@ def config_cmd(app: App, as_json: bool) -> None:
     click.echo("")
     for name, value in files:
         click.echo(f"{name.ljust(12)} {value}")
+    click.echo(f"{'keys'.ljust(12)} {_keys_line(keys)}")
     click.echo("")
     click.echo("every setting can be overridden with OMNIPOST_<SETTING> (e.g. OMNIPOST_TIMEZONE)")
+
+
+def _keys_line(keys: KeyInfo) -> str:
+    if keys.keys is None:
+        return f"{keys.source} ({keys.problem})"
+    if keys.keys == 1:
+        return f"1 key from {keys.source}"
+    return f"{keys.keys} keys from {keys.source} (the first encrypts, every one decrypts)"
 
 
 # --- doctor ---------------------------------------------------------------------------------------

@@ -215,6 +215,19 @@ def server_error() -> Reply:
     return html_reply(500, "Internal Server Error", OUTCOME_SERVER_ERROR)
 
 
+def platform_error_json() -> Reply:
+    """A 500 with the platforms' own error body (Graph's "unexpected error", transient)."""
+    payload = {
+        "error": {
+            "message": "An unexpected error has occurred. Please retry your request later.",
+            "type": "OAuthException",
+            "is_transient": True,
+            "code": 2,
+        }
+    }
+    return json_reply(500, payload, OUTCOME_SERVER_ERROR)
+
+
 def not_found(path: str) -> Reply:
     return json_reply(404, {"error": "not found", "path": path}, OUTCOME_BAD_REQUEST)
 

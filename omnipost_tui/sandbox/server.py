@@ -5,7 +5,9 @@ settings, so both can point at it) plus a small inspection API under ``/_sandbox
 publish gets back depends only on the account it targets (page id or author URN): an explicit
 mapping passed to the constructor, else a keyword contained in the account id (``ratelimit``,
 ``flaky``, ``expired``, ``permanent``/``duplicate``, ``forbidden``, ``slow``, ``hang``, ``down``),
-else success. See ``payloads.py`` for the exact answers.
+else success. See ``payloads.py`` for the exact answers. ``start_outage(seconds)`` (or
+``POST /_sandbox/outage`` with ``{"seconds": 120}``) takes both platforms down for a while:
+500s, HTML error pages, resets and timeouts in turn, then they recover.
 
 Tokens are never stored or echoed: request records only say whether one was present.
 
@@ -129,6 +131,15 @@ FB_CODE_ERRORS = {
 }
 ACCOUNTS_PAGE = 25  # /me/accounts' default limit
 MAX_PAGE_SIZE = 100  # the most Graph and LinkedIn hand out at once
+# What requests get, in turn, during ``start_outage``.
+OUTAGE_KINDS = ("json500", "html502", "reset", "timeout")
+
+
+@dataclass(frozen=True)
+class _Failure:
+    reply: Reply | None  # None: the connection is dropped unanswered
+
+
 ORGANIZATION_ADMIN_SCOPE = "r_organization_admin"
 
 
@@ -366,6 +377,8 @@ class SandboxServer:
         self._next_post_number = 0
         self._in_flight = 0
         self._stopping = threading.Event()
+        self._outage_until = 0.0  # time.monotonic(); see start_outage
+        self._outage_answers = 0
         self._httpd: LoopbackServer | None = None
         self._thread: threading.Thread | None = None
         self._url: str | None = None
@@ -477,6 +490,39 @@ class SandboxServer:
             self._media.reset()
             self._changed.notify_all()
 
+    def start_outage(self, seconds: float) -> None:
+        """For ``seconds`` from now the platforms are down: every publish and every read of an
+        account's posts gets, in turn, a 500 with a JSON error, a 502 HTML page, the connection
+        dropped unanswered (a reset), or no answer until the outage ends (a timeout, for a
+        client whose timeout is shorter). Nothing is created meanwhile."""
+        with self._lock:
+            self._outage_until = time.monotonic() + seconds
+            self._outage_answers = 0
+
+    def _outage_answer(self) -> tuple[str, float] | None:
+        """During an outage, the next kind of failure and the time it has left; else None."""
+        with self._lock:
+            left = self._outage_until - time.monotonic()
+            if left <= 0:
+                return None
+            kind = OUTAGE_KINDS[self._outage_answers % len(OUTAGE_KINDS)]
+            self._outage_answers += 1
+        return kind, left
+
+    def _down(self) -> _Failure | None:
+        """What a request gets during an outage; None when the platforms are up."""
+        outage = self._outage_answer()
+        if outage is None:
+            return None
+        kind, left = outage
+        if kind == "json500":
+            return _Failure(payloads.platform_error_json())
+        if kind == "html502":
+            return _Failure(payloads.html_reply(502, "Bad Gateway", payloads.OUTCOME_SERVER_ERROR))
+        if kind == "timeout":
+            self._stopping.wait(left)
+        return _Failure(None)
+
     @property
     def token_endpoint(self) -> str:
         """The token endpoints' mode: ``ok``, ``html500`` or ``down``."""
@@ -579,6 +625,8 @@ class SandboxServer:
                 return json_reply(200, {"reset": True})
             if seg == ["_sandbox", "oauth-behaviour"]:
                 return self._set_oauth_behaviour(req)
+            if seg == ["_sandbox", "outage"]:
+                return self._set_outage(req)
             if len(seg) >= 3 and seg[-2:] == ["oauth", "access_token"]:
                 return self._token_endpoint_answer(self._facebook_exchange, req)
             if seg[-2:] == ["rest", "posts"]:
@@ -606,6 +654,17 @@ class SandboxServer:
         if mode == TOKEN_ENDPOINT_HTML500:
             return payloads.bad_gateway_html()
         return answer(req)
+
+    def _set_outage(self, req: Incoming) -> Reply:
+        try:
+            body = req.json_body()
+        except ValueError:
+            body = None
+        seconds = body.get("seconds") if isinstance(body, dict) else None
+        if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
+            return json_reply(400, {"error": 'expected {"seconds": a number >= 0}'})
+        self.start_outage(float(seconds))
+        return json_reply(200, {"outage_seconds": seconds})
 
     def _set_oauth_behaviour(self, req: Incoming) -> Reply:
         try:
@@ -1026,6 +1085,10 @@ class SandboxServer:
     def _read_refusal(self, platform: str, account: str, token: str) -> Reply | None:
         if not token:
             return payloads.token_missing(platform)
+        down = self._down()
+        if down is not None:
+            # A read answers: dropped or timed out, it is told as a 500 page.
+            return down.reply or payloads.server_error()
         if self.token_is_expired(token) or self.behaviour_for(account) == EXPIRED:
             return payloads.token_expired(platform)
         if self.behaviour_for(account) == READREFUSED:
@@ -1437,6 +1500,9 @@ class SandboxServer:
         if publish.invalid is not None or publish.account is None:
             invalid = publish.invalid or payloads.not_found(publish.path)
             return self._record(publish, invalid)
+        down = self._down()
+        if down is not None:
+            return self._record(publish, down.reply)
         account = publish.account
         behaviour = self.behaviour_for(account)
         if self.token_is_expired(publish.token):

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 
 from omnipost_tui import clock
+from omnipost_tui.db import rows_matched
 from omnipost_tui.errors import QueueUnavailable
 from omnipost_tui.models import PostVariant
 from omnipost_tui.services.context import Context
@@ -82,3 +83,16 @@ def _record_dispatch(
             .where(PostVariant.id == variant_id, *still_due_at(status, due_at))
             .values(dispatched_at=now)
         )
+
+
+def forget_dispatches(ctx: Context) -> int:
+    """The queue may have lost every message (a Redis restarted empty): mark each variant's
+    message as not sent, so that the next sweep sends them all again at once instead of after
+    ``STALE_DISPATCH``. How many were marked. Duplicates are harmless (claims are CAS)."""
+    with ctx.db.write() as session:
+        result = session.execute(
+            update(PostVariant)
+            .where(PostVariant.dispatched_at.is_not(None))
+            .values(dispatched_at=None)
+        )
+    return rows_matched(result)

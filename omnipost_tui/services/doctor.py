@@ -57,6 +57,7 @@ from omnipost_tui.services.alerts import (
     current_alerts,
 )
 from omnipost_tui.services.context import Context, QueueOpener
+from omnipost_tui.services.keys import key_health
 from omnipost_tui.services.media import media_path
 from omnipost_tui.services.variants import count_needing_attention
 from omnipost_tui.times import format_duration, format_local, format_relative
@@ -79,6 +80,7 @@ WORKER = "worker"
 SWEEP = "sweep"
 DIRS = "dirs"
 PERMISSIONS = "permissions"
+KEYS = "keys"
 ACCOUNTS = "accounts"
 TOKENS = "tokens"
 APP_CREDENTIALS = "app_credentials"
@@ -95,6 +97,7 @@ CHECK_NAMES = (
     SWEEP,
     DIRS,
     PERMISSIONS,
+    KEYS,
     ACCOUNTS,
     TOKENS,
     APP_CREDENTIALS,
@@ -105,7 +108,9 @@ CHECK_NAMES = (
 )
 
 # The checks that query the database: "not checked" when it is not usable.
-NEEDS_DATABASE = frozenset({WORKER, SWEEP, ACCOUNTS, TOKENS, APP_CREDENTIALS, ATTENTION, IMAGES})
+NEEDS_DATABASE = frozenset(
+    {WORKER, SWEEP, KEYS, ACCOUNTS, TOKENS, APP_CREDENTIALS, ATTENTION, IMAGES}
+)
 
 # The settings each check depends on. Paths come from the environment alone (OMNIPOST_HOME),
 # never from config.toml, so the directory checks never depend on it.
@@ -116,6 +121,7 @@ SETTINGS_USED = {
     WORKER: _DB,
     SWEEP: _DB,
     PERMISSIONS: ("database_url", "queue_url"),
+    KEYS: (*_DB, "secret_key"),
     ACCOUNTS: _DB,
     TOKENS: _DB,
     APP_CREDENTIALS: (*_DB, *(key for keys in APP_CREDENTIAL_SETTINGS.values() for key in keys)),
@@ -207,6 +213,7 @@ def run_checks(
     querying: dict[str, Callable[[Context, datetime], Check]] = {
         WORKER: check_worker,
         SWEEP: check_sweep,
+        KEYS: check_keys,
         ACCOUNTS: check_accounts,
         TOKENS: check_tokens,
         APP_CREDENTIALS: check_app_credentials,
@@ -274,6 +281,8 @@ def _scrub(check: Check, settings: Settings) -> Check:
         settings.facebook_app_secret,
         settings.linkedin_client_secret,
         settings.secret_key,
+        # Each key of a list on its own too: a message may name one of them.
+        *(settings.secret_key or "").split(","),
     )
     return replace(
         check,
@@ -580,6 +589,54 @@ def _bytes(count: float) -> str:
 
 
 # --- accounts and tokens ------------------------------------------------------------------------
+
+
+def check_keys(ctx: Context, now: datetime) -> Check:
+    """The keys can be read and read every stored token: a process with other keys than the
+    worker's (a shell without the unit's credential) or a key dropped too early shows here,
+    before a publish fails on it."""
+    health = key_health(ctx)
+    info = health.info
+    if info.keys is None and info.problem and info.source.startswith("the key file"):
+        if not health.unreadable:
+            return Check(KEYS, OK, f"{info.source} is made when the first token is stored")
+        return Check(
+            KEYS,
+            FAIL,
+            f"{info.source} is missing, but the database holds "
+            f"{_plural(health.tokens, 'token')} encrypted with the key it held",
+            f"restore {ctx.settings.paths.key_file} from your backup (or set OMNIPOST_SECRET_KEY "
+            "to the key the worker uses)",
+        )
+    if info.keys is None:
+        fix = "correct the key list; omnipost key generate makes a key"
+        return Check(KEYS, FAIL, info.problem or "", fix)
+    where = f"{_plural(info.keys, 'key')} from {info.source}"
+    if health.unreadable:
+        shown = ", ".join(f"{name} (#{id_})" for id_, name in health.unreadable)
+        commands = ", ".join(f"omnipost account reconnect {id_}" for id_, _ in health.unreadable)
+        return Check(
+            KEYS,
+            FAIL,
+            f"{where}: none of them reads the stored tokens of {shown}",
+            "use the keys the worker uses (put back a key you removed, after the first), or "
+            f"reconnect: {commands}",
+        )
+    if health.older:
+        return Check(
+            KEYS,
+            OK,
+            f"{where}; {_plural(health.older, 'token')} still under an older key: run omnipost "
+            "key rotate",
+        )
+    if info.keys > 1:
+        return Check(
+            KEYS,
+            OK,
+            f"{where}; every stored token uses the first: the others can go once every "
+            "process runs with the first",
+        )
+    return Check(KEYS, OK, f"{where}; it reads every stored token")
 
 
 def check_accounts(ctx: Context, now: datetime) -> Check:

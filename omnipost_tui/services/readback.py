@@ -14,7 +14,7 @@ sent (``Connector.find_post``).
   ``failed`` when that was the last allowed attempt).
 - The platform cannot be asked (no permission, token gone, an error that does not pass): it
   stays unconfirmed for a human, with the reason. A passing error (5xx, timeout, rate limit) is
-  asked again after the settle delay, up to ``READ_ERRORS_ALLOWED`` times.
+  asked again after the settle delay, doubled each time, up to ``READ_ERRORS_ALLOWED`` reads.
 
 Every read is a step in the attempt's ``read_back`` list. The engine runs ``check`` from a
 queue task at ``check_at``; ``omnipost variant check`` and the screens run the same on demand.
@@ -55,8 +55,11 @@ log = logging.getLogger("omnipost.read_back")
 # Posts created this long before the sending point count too: the platform's clock and ours
 # disagree a little, and Graph times are whole seconds.
 CLOCK_MARGIN = timedelta(minutes=2)
-# Reads that failed for a moment (5xx, timeout, rate limit) before it is left to a human.
-READ_ERRORS_ALLOWED = 3
+# Reads that failed for a moment (5xx, timeout, rate limit) before it is left to a human. They
+# are asked again after the settle delay, doubled after each failed read: with the default
+# 60 s the last read comes a quarter of an hour after the first, so an outage of the platform
+# that long does not leave a post to a human.
+READ_ERRORS_ALLOWED = 5
 
 Outcome = Literal["found", "absent", "error", "unavailable"]
 By = Literal["engine", "user"]
@@ -330,7 +333,7 @@ def record(ctx: Context, target: Target, step: Step, now: datetime) -> Verdict:
 
         errors = sum(1 for s in earlier if s.get("outcome") == "error") + (step.outcome == "error")
         if step.outcome == "error" and errors < READ_ERRORS_ALLOWED:
-            ask_at = now + settle
+            ask_at = now + settle * 2 ** (errors - 1)
             message = (
                 f"{target.label} could not be asked just now ({step.detail}); asking again at "
                 f"{_clock(ctx, ask_at)}"

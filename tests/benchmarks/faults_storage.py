@@ -15,8 +15,8 @@ on two set-ups, SQLite + SqliteHuey and PostgreSQL + Redis (``OMNIPOST_TEST_POST
 For each: variants, texts received twice, variants lost (never received, or not ``published``
 with the id the sandbox issued), and how late they went out after the lock was released.
 
-Its helpers are written to be shared with a test of the same faults (next:
-tests/test_faults_storage.py, kept out of the suite until it is reliable on a loaded machine).
+Its helpers are shared with tests/test_faults_storage.py, the same faults on fewer variants
+and shorter locks, which assert the outcome and leave the figures to this script.
 """
 
 from __future__ import annotations
