@@ -313,6 +313,17 @@ def _hour(value: Any) -> int:
     return hour
 
 
+# How heartbeat_url is pinged after each sweep (engine/heartbeat_ping.py says what each sends).
+HEARTBEAT_STYLES = ("healthchecks", "uptime-kuma", "plain")
+
+
+def _heartbeat_style(value: Any) -> str:
+    text = _str(value).lower()
+    if text not in HEARTBEAT_STYLES:
+        raise ValueError(f"expected {', '.join(HEARTBEAT_STYLES[:-1])} or {HEARTBEAT_STYLES[-1]}")
+    return text
+
+
 def _log_level(value: Any) -> str:
     text = _str(value).upper()
     if text not in ("DEBUG", "INFO", "WARNING", "ERROR"):
@@ -501,6 +512,20 @@ OPTIONS: tuple[Option, ...] = (
         'URL that alerts are POSTed to as JSON {"text": …} (Slack-compatible)',
         secret=True,  # a Slack webhook URL is a credential
     ),
+    Option(
+        "heartbeat_url",
+        _optional_url,
+        lambda p: None,
+        "URL pinged after every sweep, a dead man's switch (healthchecks.io, Uptime Kuma push…)",
+        secret=True,  # a healthchecks.io ping URL's UUID is all it takes to ping it
+    ),
+    Option(
+        "heartbeat_style",
+        _heartbeat_style,
+        lambda p: "healthchecks",
+        "how heartbeat_url is pinged: healthchecks (URL, URL/fail), uptime-kuma "
+        "(?status=up|down&msg=…), plain (POST the summary)",
+    ),
     Option("facebook_app_id", _optional_str, lambda p: None, "Facebook app id (token refresh)"),
     Option(
         "facebook_app_secret",
@@ -562,6 +587,8 @@ class Settings:
     alert_failures: int
     alert_window: int
     alert_webhook: str | None = field(repr=False)
+    heartbeat_url: str | None = field(repr=False)
+    heartbeat_style: str
     facebook_app_id: str | None
     facebook_app_secret: str | None = field(repr=False)
     linkedin_client_id: str | None

@@ -75,3 +75,13 @@ def redact_data(value: Any, secrets: Iterable[str | None] = ()) -> Any:
     if isinstance(value, str):
         return redact_text(value, secrets)
     return value
+
+
+def mask_url_path(url: str) -> str:
+    """``https://hc-ping.com/<uuid>?rid=…`` → ``https://hc-ping.com/…``: for URLs whose path or
+    query is the credential (a ping URL's UUID, a push token), only where they lead is shown."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return "…"  # not a URL: nothing in it is safe to show
+    host = re.split(r"[/?#]", rest, maxsplit=1)[0].rsplit("@", 1)[-1]  # no user:password either
+    return f"{scheme}://{host}/…"

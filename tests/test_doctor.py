@@ -1,5 +1,6 @@
-"""``omnipost doctor``: every check passes on a healthy install and fails, with its fix, when
-the thing it checks is broken.
+"""``omnipost doctor``: every check passes on a healthy install and warns or fails, with its
+fix, when the thing it checks is broken; the exit status is the worst level (0 ok, 1 warn,
+2 fail) and 3 when doctor itself could not tell.
 
 The install is built through the service layer on the CLI's own files (SQLite database, SQLite
 queue); ``omnipost doctor`` runs in-process with a fake clock, so heartbeat and sweep ages are
@@ -38,8 +39,12 @@ from tests.conftest import FB_TOKEN, LI_TOKEN, T0, FakeClock, require_services
 WEBHOOK = "https://hooks.slack.test/services/T0001/B0002/webhook-SECRET-4f9a"
 FB_APP_SECRET = "fb-app-SECRET-0f1e2d3c"
 LI_CLIENT_SECRET = "li-client-SECRET-9a8b7c6d"
+PING_UUID = "5f0c9e7a-1b2c-4d3e-8f90-123456789abc"
+# Port 9 (discard) refuses at once: a sweep in these tests (worker --once) pings in no time.
+HEARTBEAT = f"http://127.0.0.1:9/{PING_UUID}"
 CREDENTIALS = {
     "OMNIPOST_ALERT_WEBHOOK": WEBHOOK,
+    "OMNIPOST_HEARTBEAT_URL": HEARTBEAT,
     "OMNIPOST_FACEBOOK_APP_ID": "1234567890",
     "OMNIPOST_FACEBOOK_APP_SECRET": FB_APP_SECRET,
     "OMNIPOST_LINKEDIN_CLIENT_ID": "86abcdef",
@@ -65,22 +70,36 @@ class Report:
     output: str  # everything printed, both runs
 
     @property
-    def failing(self) -> list[str]:
+    def needing(self) -> list[str]:
+        """The checks that are not ok (warnings and failures)."""
         return [name for name, check in self.checks.items() if not check["ok"]]
 
     def passed(self, name: str, *detail: str) -> dict[str, Any]:
         check = self.checks[name]
-        assert check["ok"], f"{name} failed: {check}"
+        assert check["level"] == "ok", f"{name} is not ok: {check}"
         assert self.lines[name].startswith(f"✓ {name} "), self.lines[name]
         for needle in detail:
             assert needle in check["detail"], f"{needle!r} not in {check['detail']!r}"
         return check
 
     def failed(self, name: str, detail: tuple[str, ...], fix: tuple[str, ...]) -> dict[str, Any]:
+        """A failure: the report exits 2 (critical), whatever else it says."""
+        check = self._not_ok(name, "fail", "✗", detail, fix)
+        assert self.exit_code == 2
+        return check
+
+    def warned(self, name: str, detail: tuple[str, ...], fix: tuple[str, ...]) -> dict[str, Any]:
+        """A warning: the report exits 1 unless something else failed."""
+        check = self._not_ok(name, "warn", "!", detail, fix)
+        assert self.exit_code in (1, 2)
+        return check
+
+    def _not_ok(
+        self, name: str, level: str, mark: str, detail: tuple[str, ...], fix: tuple[str, ...]
+    ) -> dict[str, Any]:
         check = self.checks[name]
-        assert not check["ok"], f"{name} passed: {check}"
-        assert self.lines[name].startswith(f"✗ {name} "), self.lines[name]
-        assert self.exit_code == 1
+        assert check["level"] == level, f"{name} is not {level}: {check}"
+        assert self.lines[name].startswith(f"{mark} {name} "), self.lines[name]
         for needle in detail:
             assert needle in check["detail"], f"{needle!r} not in {check['detail']!r}"
         for needle in fix:
@@ -95,29 +114,41 @@ def same_but_free_space(one: str, other: str) -> bool:
     return FREE_SPACE.sub("… free", one) == FREE_SPACE.sub("… free", other)
 
 
-def run_doctor(cli: Callable[..., Result]) -> Report:
-    """``omnipost doctor`` and ``omnipost doctor --json``, checked against each other."""
-    text, as_json = cli("doctor"), cli("doctor", "--json")
+LEVELS = ("ok", "warn", "fail")
+EXIT_STATUS = {"ok": 0, "warn": 1, "fail": 2}
+MARKS = {"ok": "✓", "warn": "!", "fail": "✗"}
+
+
+def run_doctor(cli: Callable[..., Result], *only: str) -> Report:
+    """``omnipost doctor`` and ``omnipost doctor --json``, checked against each other (with
+    ``--only`` when checks are named)."""
+    args = ("--only", ",".join(only)) if only else ()
+    text, as_json = cli("doctor", *args), cli("doctor", *args, "--json")
     for result in (text, as_json):
         assert "Traceback" not in result.output
         assert result.stderr == "", result.stderr
     payload = json.loads(as_json.stdout)
-    assert set(payload) == {"ok", "checks"}
+    assert set(payload) == {"level", "ok", "checks"}
     checks = payload["checks"]
-    assert [c["name"] for c in checks] == list(doctor.CHECK_NAMES)
+    names = [name for name in doctor.CHECK_NAMES if not only or name in only]
+    assert [c["name"] for c in checks] == names
     for check in checks:
-        assert set(check) == {"name", "ok", "detail", "fix"}
+        assert set(check) == {"name", "level", "ok", "detail", "fix"}
+        assert check["level"] in LEVELS
+        assert check["ok"] == (check["level"] == "ok")
         assert check["detail"] and "\n" not in check["detail"]
-        # A failed check always says what to do; a passed one has nothing to fix.
+        # A check that is not ok always says what to do; a passed one has nothing to fix.
         assert (check["fix"] is None) == check["ok"], check
-    assert payload["ok"] == all(c["ok"] for c in checks)
-    assert text.exit_code == as_json.exit_code == (0 if payload["ok"] else 1)
+    # The report is as bad as its worst check, and so is the exit status.
+    assert payload["level"] == max((c["level"] for c in checks), key=LEVELS.index)
+    assert payload["ok"] == (payload["level"] == "ok")
+    assert text.exit_code == as_json.exit_code == EXIT_STATUS[payload["level"]]
 
     *rows, summary = text.stdout.splitlines()
-    width = max(len(name) for name in doctor.CHECK_NAMES)
+    width = max(len(name) for name in names)
     assert len(rows) == len(checks)
     for row, check in zip(rows, checks, strict=True):
-        mark = "✓" if check["ok"] else "✗"
+        mark = MARKS[check["level"]]
         fix = "" if check["ok"] else f" — {check['fix']}"
         # The two runs agree on everything but the free disk space, which other tests change.
         assert same_but_free_space(
@@ -191,7 +222,7 @@ def install(services: Context, fake_clock: FakeClock) -> Install:
 def test_a_healthy_install_passes_every_check_and_exits_0(cli, install: Install) -> None:
     report = run_doctor(cli)
 
-    assert report.failing == []
+    assert report.needing == []
     assert report.exit_code == 0
     assert report.summary == f"all {len(doctor.CHECK_NAMES)} checks passed"
     report.passed("config", "no ", "config.toml: built-in defaults and OMNIPOST_* variables")
@@ -206,6 +237,7 @@ def test_a_healthy_install_passes_every_check_and_exits_0(cli, install: Install)
     report.passed("app_credentials", "Facebook set", "LinkedIn set")
     report.passed("attention", "no failed or unconfirmed variants")
     report.passed("alerts", "webhook set", "5 failures in 1h")
+    report.passed("heartbeat_url", "healthchecks pings to http://127.0.0.1:9/… after every sweep")
 
 
 def test_secrets_never_appear_in_the_report(cli, install: Install, monkeypatch) -> None:
@@ -216,15 +248,23 @@ def test_secrets_never_appear_in_the_report(cli, install: Install, monkeypatch) 
     (install.ctx.settings.paths.database_file).write_bytes(b"not a database " * 300)
     broken = run_doctor(cli)
 
-    assert broken.failing
+    assert broken.needing
     for report in (healthy, broken):
-        for secret in (WEBHOOK, "webhook-SECRET", FB_APP_SECRET, LI_CLIENT_SECRET, FB_TOKEN):
+        for secret in (
+            WEBHOOK,
+            "webhook-SECRET",
+            FB_APP_SECRET,
+            LI_CLIENT_SECRET,
+            FB_TOKEN,
+            PING_UUID,
+        ):
             assert secret not in report.output
 
 
-def test_usage_errors_exit_2_not_1(cli, install: Install) -> None:
+def test_usage_errors_exit_3_unknown_not_a_level(cli, install: Install) -> None:
+    """A monitor reads 1 as warn and 2 as fail: a typo in its command line is neither."""
     result = cli("doctor", "--jsn")
-    assert result.exit_code == 2
+    assert result.exit_code == 3
     assert result.stderr == (
         "error: no such option '--jsn'; did you mean '--json'? (see omnipost doctor --help)\n"
     )
@@ -244,7 +284,7 @@ def test_config_healthy_says_how_many_settings_come_from_the_file(cli, install: 
 
     # OMNIPOST_TIMEZONE (set for every test) wins over the file's timezone.
     report.passed("config", f"{config} read (1 setting taken from it)")
-    assert report.failing == []
+    assert report.needing == []
 
 
 def test_a_config_toml_that_does_not_parse_is_a_failed_check_and_the_rest_still_run(
@@ -274,7 +314,7 @@ def test_a_config_toml_that_does_not_parse_is_a_failed_check_and_the_rest_still_
     report.passed("accounts", "1 brand, 2 connected accounts", WITH_DEFAULT.format("database_url"))
     # The webhook comes from OMNIPOST_ALERT_WEBHOOK, which still counts.
     report.passed("alerts", "webhook set", WITH_DEFAULT.format("alert_failures, alert_window"))
-    assert report.failing == ["config"]
+    assert report.needing == ["config"]
 
 
 @pytest.mark.parametrize("breakage", ["not UTF-8", "a directory"])
@@ -296,7 +336,7 @@ def test_a_config_toml_that_cannot_be_read_is_a_failed_check(
 
     report.failed("config", (f"cannot read config file {config}: {reason}",), (str(config),))
     report.passed("database", WITH_DEFAULT.format("database_url"))
-    assert report.failing == ["config"]
+    assert report.needing == ["config"]
 
 
 def test_one_bad_value_defaults_that_setting_only(cli, install: Install) -> None:
@@ -314,7 +354,7 @@ def test_one_bad_value_defaults_that_setting_only(cli, install: Install) -> None
     report.passed("queue", "reachable", WITH_DEFAULT.format("queue_url"))
     report.passed("database", f"migrated (revision {HEAD})")
     assert "with the default" not in report.checks["database"]["detail"]
-    assert report.failing == ["config"]
+    assert report.needing == ["config"]
 
 
 def test_an_unknown_keymap_id_is_a_failed_config_check(cli, install: Install) -> None:
@@ -330,7 +370,7 @@ def test_an_unknown_keymap_id_is_a_failed_config_check(cli, install: Install) ->
         ("unknown key binding 'variants.publsh'", "did you mean 'variants.publish'"),
         (f"correct [keymap] in {config}",),
     )
-    assert report.failing == ["config"]
+    assert report.needing == ["config"]
 
 
 def test_a_bad_environment_value_is_a_failed_check_naming_the_variable(
@@ -348,7 +388,7 @@ def test_a_bad_environment_value_is_a_failed_check_naming_the_variable(
     report.passed(
         "alerts", "webhook set", "alerts at 5 failures", WITH_DEFAULT.format("alert_failures")
     )
-    assert report.failing == ["config"]
+    assert report.needing == ["config"]
 
 
 # --- database -----------------------------------------------------------------------------------
@@ -422,8 +462,8 @@ def test_a_corrupt_database_still_gets_a_full_report(cli, install: Install) -> N
     )
     for name in needing:
         report.failed(name, (NOT_CHECKED,), ("fix the database first",))
-    assert report.summary.startswith(
-        f"9 of {len(doctor.CHECK_NAMES)} checks need action: database, worker"
+    assert report.summary == (
+        f"of {len(doctor.CHECK_NAMES)} checks, 9 failed: database, {', '.join(needing)}"
     )
     assert database.read_bytes() == garbage
 
@@ -462,7 +502,7 @@ def test_queue_healthy_on_sqlite(cli, install: Install) -> None:
 def test_queue_healthy_on_redis(cli, install: Install, live_redis: str) -> None:
     report = run_doctor(cli)
     report.passed("queue", f"{live_redis} reachable")
-    assert report.failing == []
+    assert report.needing == []
 
 
 @pytest.mark.parametrize("kind", ["dead redis", "memory"])
@@ -476,15 +516,32 @@ def test_queue_unhealthy(cli, install: Install, monkeypatch, kind: str) -> None:
         report.failed("queue", (f"queue {url} is unreachable",), ("Redis", "OMNIPOST_QUEUE_URL"))
     else:
         report.failed("queue", ("a worker cannot see it",), ("OMNIPOST_QUEUE_URL",))
-    assert report.failing == ["queue"]
+    assert report.needing == ["queue"]
 
 
 # --- worker and sweep ---------------------------------------------------------------------------
 
 
 def test_worker_healthy_while_it_beats(cli, install: Install) -> None:
+    install.clock.advance(doctor.HEARTBEAT_LATE.total_seconds())  # three beats of 5 s missed
+    report = run_doctor(cli)
+    report.passed("worker", "1 online", "last heartbeat 15s ago")
+    assert report.exit_code == 0
+
+
+def test_a_worker_whose_heartbeat_is_late_is_a_warning(cli, install: Install) -> None:
     install.clock.advance(workers.ONLINE_WITHIN.total_seconds())  # the last second it counts
-    run_doctor(cli).passed("worker", "1 online", "last heartbeat 30s ago")
+
+    report = run_doctor(cli)
+
+    report.warned(
+        "worker",
+        ("1 online, last heartbeat 30s ago", "it beats every 5s; gone after 30s"),
+        ("omnipost logs -f",),
+    )
+    # The sweep, 30 s ago, is fine: only the heartbeat is late.
+    assert report.needing == ["worker"]
+    assert report.exit_code == 1
 
 
 @pytest.mark.parametrize("state", ["never seen", "silent", "stopped"])
@@ -519,7 +576,7 @@ def test_sweep_healthy_within_two_minutes(cli, install: Install) -> None:
     report = run_doctor(cli)
 
     report.passed("sweep", "last sweep 1m 59s ago")
-    assert report.failing == []
+    assert report.needing == []
 
 
 @pytest.mark.parametrize("state", ["too long ago", "only --no-periodic workers", "never"])
@@ -544,7 +601,7 @@ def test_sweep_unhealthy(cli, install: Install, state: str) -> None:
     report = run_doctor(cli)
 
     report.failed("sweep", detail, ("without --no-periodic", "omnipost worker --once", "cron"))
-    assert report.failing == ["sweep"]  # a worker is online: only the sweep is missing
+    assert report.needing == ["sweep"]  # a worker is online: only the sweep is missing
 
 
 # --- directories --------------------------------------------------------------------------------
@@ -568,7 +625,7 @@ def test_dirs_unhealthy_when_the_log_dir_is_a_file(cli, install: Install) -> Non
     report = run_doctor(cli)
 
     report.failed("dirs", (f"{log_dir} is a file, not a directory",), (str(log_dir),))
-    assert report.failing == ["dirs"]
+    assert report.needing == ["dirs"]
 
 
 def test_dirs_unhealthy_when_the_data_dir_is_a_file(
@@ -610,8 +667,8 @@ def test_dirs_unhealthy_when_the_disk_is_nearly_full(cli, install: Install, monk
 
     report = run_doctor(cli)
 
-    report.failed("dirs", ("only", "free under"), ("free disk space", "at least"))
-    assert report.failing == ["dirs"]
+    report.warned("dirs", ("only", "free under"), ("free disk space", "at least"))
+    assert report.needing == ["dirs"]
 
 
 # --- permissions --------------------------------------------------------------------------------
@@ -629,7 +686,7 @@ def test_files_others_can_read_are_named_with_the_chmod_that_fixes_them(
 
     report = run_doctor(cli)
 
-    check = report.failed(
+    check = report.warned(
         "permissions",
         (*(f"{path} (0644)" for path in opened), f"{paths.data_dir} (0755)"),
         (
@@ -638,7 +695,7 @@ def test_files_others_can_read_are_named_with_the_chmod_that_fixes_them(
         ),
     )
     assert check["detail"].startswith("other users can get at ")
-    assert report.failing == ["permissions"]
+    assert report.needing == ["permissions"]
     for path in opened:
         assert str(path) in check["fix"]
 
@@ -651,7 +708,7 @@ def test_accounts_healthy_with_a_brand_and_a_connected_account(cli, services: Co
     add_page(services)
     report = run_doctor(cli)
     report.passed("accounts", "1 brand, 1 connected account")
-    assert report.failing == []
+    assert report.needing == []
 
 
 @pytest.mark.parametrize("state", ["empty", "brand only", "only a removed account"])
@@ -664,10 +721,10 @@ def test_accounts_unhealthy(cli, services: Context, state: str) -> None:
     report = run_doctor(cli)
 
     if state == "empty":
-        report.failed("accounts", ("0 brands, 0 connected accounts",), ("omnipost brand add",))
+        report.warned("accounts", ("0 brands, 0 connected accounts",), ("omnipost brand add",))
     else:
-        report.failed("accounts", ("1 brand, 0 connected accounts",), ("omnipost account connect",))
-    assert report.failing == ["accounts"]
+        report.warned("accounts", ("1 brand, 0 connected accounts",), ("omnipost account connect",))
+    assert report.needing == ["accounts"]
 
 
 # --- tokens -------------------------------------------------------------------------------------
@@ -681,7 +738,7 @@ def test_tokens_healthy(cli, install: Install) -> None:
 def test_a_token_nobody_knows_the_expiry_of_needs_action(cli, install: Install) -> None:
     add_page(install.ctx, expires_in=None, page="104300")
     report = run_doctor(cli)
-    report.failed("tokens", ("expiry unknown for Acme Page 104300",), ("account check --all",))
+    report.warned("tokens", ("expiry unknown for Acme Page 104300",), ("account check --all",))
 
 
 @pytest.mark.parametrize("state", ["expiring", "past its expiry", "marked expired"])
@@ -700,7 +757,10 @@ def test_tokens_unhealthy(cli, install: Install, state: str) -> None:
 
     report = run_doctor(cli)
 
-    report.failed("tokens", (detail,), (f"omnipost account reconnect {account}",))
+    if state == "expiring":  # it still publishes, for three more days
+        report.warned("tokens", (detail,), (f"omnipost account reconnect {account}",))
+    else:  # the next post through it fails
+        report.failed("tokens", (detail,), (f"omnipost account reconnect {account}",))
     assert f"reconnect {install.facebook_id}" not in report.checks["tokens"]["fix"]
 
 
@@ -718,7 +778,7 @@ def test_app_credentials_not_needed_without_accounts_of_that_platform(
     report = run_doctor(cli)
 
     report.passed("app_credentials", "Facebook set", "LinkedIn not needed (no LinkedIn account)")
-    assert report.failing == []
+    assert report.needing == []
 
 
 @pytest.mark.parametrize(
@@ -745,9 +805,9 @@ def test_app_credentials_unhealthy(
 
     report = run_doctor(cli)
 
-    check = report.failed("app_credentials", ("not set, needed to refresh tokens",), fix)
+    check = report.warned("app_credentials", ("not set, needed to refresh tokens",), fix)
     assert not_in_fix not in check["fix"]
-    assert report.failing == ["app_credentials"]
+    assert report.needing == ["app_credentials"]
 
 
 # --- variants waiting for a human -----------------------------------------------------------------
@@ -758,7 +818,7 @@ def test_attention_healthy_with_scheduled_and_published_variants(cli, install: I
     add_variant(install.ctx, post=post.id, account=install.facebook_id, at=T0 + FAR / 2)
     report = run_doctor(cli)
     report.passed("attention", "no failed or unconfirmed variants")
-    assert report.failing == []
+    assert report.needing == []
 
 
 def test_attention_unhealthy_with_failed_and_unconfirmed_variants(cli, install: Install) -> None:
@@ -779,7 +839,7 @@ def test_attention_unhealthy_with_failed_and_unconfirmed_variants(cli, install: 
 
     report = run_doctor(cli)
 
-    report.failed(
+    report.warned(
         "attention",
         ("1 failed, 1 unconfirmed",),
         ("omnipost failed", "omnipost retry", "omnipost variant mark-published"),
@@ -797,7 +857,7 @@ def test_alerts_healthy_shows_the_threshold_not_the_url(cli, install: Install, m
 
     check = report.passed("alerts", "webhook set; alerts at 3 failures in 30m")
     assert "hooks.slack.test" not in check["detail"]
-    assert report.failing == []
+    assert report.needing == []
 
 
 def test_alerts_unhealthy_without_a_webhook(cli, install: Install, monkeypatch) -> None:
@@ -805,13 +865,51 @@ def test_alerts_unhealthy_without_a_webhook(cli, install: Install, monkeypatch) 
 
     report = run_doctor(cli)
 
-    report.failed(
+    report.warned(
         "alerts",
         ("no webhook", "5 failures in 1h"),
         ("OMNIPOST_ALERT_WEBHOOK", "Slack-compatible"),
     )
-    assert report.failing == ["alerts"]
-    assert report.summary == f"1 of {len(doctor.CHECK_NAMES)} checks need action: alerts"
+    assert report.needing == ["alerts"]
+    assert report.summary == f"of {len(doctor.CHECK_NAMES)} checks, 1 to look at: alerts"
+
+
+def test_no_heartbeat_url_is_a_warning(cli, install: Install, monkeypatch) -> None:
+    monkeypatch.delenv("OMNIPOST_HEARTBEAT_URL")
+
+    report = run_doctor(cli)
+
+    report.warned(
+        "heartbeat_url",
+        ("not set", "a worker that died"),
+        ("OMNIPOST_HEARTBEAT_URL", "OMNIPOST_HEARTBEAT_STYLE=uptime-kuma", "doctor from cron"),
+    )
+    assert report.needing == ["heartbeat_url"]
+    assert report.exit_code == 1
+
+
+def test_the_heartbeat_style_is_shown_and_a_bad_one_is_the_config_check(
+    cli, install: Install, monkeypatch
+) -> None:
+    monkeypatch.setenv("OMNIPOST_HEARTBEAT_STYLE", "uptime-kuma")
+    run_doctor(cli).passed("heartbeat_url", "uptime-kuma pings to http://127.0.0.1:9/…")
+
+    monkeypatch.setenv("OMNIPOST_HEARTBEAT_STYLE", "nagios")
+    report = run_doctor(cli)
+
+    report.failed(
+        "config",
+        ("OMNIPOST_HEARTBEAT_STYLE: expected healthchecks, uptime-kuma or plain (got 'nagios')",),
+        ("correct or unset OMNIPOST_HEARTBEAT_STYLE",),
+    )
+    report.passed("heartbeat_url", "healthchecks pings", WITH_DEFAULT.format("heartbeat_style"))
+    # Every other command stops at it: one line, exit 2.
+    status = cli("status")
+    assert status.exit_code == 2
+    assert status.stderr == (
+        "error: OMNIPOST_HEARTBEAT_STYLE: expected healthchecks, uptime-kuma or plain "
+        "(got 'nagios')\n"
+    )
 
 
 # --- a check that breaks ------------------------------------------------------------------------
@@ -828,7 +926,7 @@ def test_a_check_that_crashes_is_reported_and_the_others_still_run(
     report = run_doctor(cli)
 
     report.failed("accounts", ("could not check (RuntimeError: boom)",), ("see the log at",))
-    assert report.failing == ["accounts"]
+    assert report.needing == ["accounts"]
 
 
 def test_a_cron_only_install_passes_the_worker_check(cli, monkeypatch) -> None:
@@ -840,3 +938,77 @@ def test_a_cron_only_install_passes_the_worker_check(cli, monkeypatch) -> None:
     sweep = next(c for c in report["checks"] if c["name"] == "sweep")
     assert worker["ok"] and "cron mode" in worker["detail"]
     assert sweep["ok"]
+
+
+# --- exit status and --only, for monitoring -----------------------------------------------------
+
+CRON_CHECKS = ("worker", "sweep", "attention")  # the README's cron recipe
+
+
+def test_only_runs_the_named_checks_and_exits_by_their_worst_level(cli, install: Install) -> None:
+    healthy = run_doctor(cli, *CRON_CHECKS)
+    assert healthy.exit_code == 0
+    assert healthy.summary == "all 3 checks passed"
+
+    # Another problem that --only leaves out does not page.
+    assert run_doctor(cli, "alerts", "worker").exit_code == 0
+    install.clock.advance(12 * 60)  # the worker died without a word
+
+    dead = run_doctor(cli, *CRON_CHECKS)
+
+    dead.failed("worker", ("no heartbeat for 12m",), ("omnipost worker",))
+    dead.failed("sweep", ("last sweep 12m ago",), ("omnipost worker",))
+    assert dead.summary == "of 3 checks, 2 failed: worker, sweep"
+
+
+def test_only_names_may_come_in_any_order_and_the_report_keeps_its_own(
+    cli, install: Install
+) -> None:
+    result = cli("doctor", "--only", " attention , worker,worker", "--json")
+    assert result.exit_code == 0, result.output
+    assert [c["name"] for c in json.loads(result.stdout)["checks"]] == ["worker", "attention"]
+
+
+def test_only_checks_that_need_no_database_do_not_open_it(cli, home: Path) -> None:
+    """A fresh home: no database at all, which --only queue,dirs neither needs nor creates."""
+    report = run_doctor(cli, "queue", "dirs")
+    assert report.exit_code == 0
+    assert not load_settings().paths.database_file.exists()
+
+
+@pytest.mark.parametrize("names", ["worker,wroker", "", ","])
+def test_an_unknown_only_name_is_one_line_and_exit_3(cli, install: Install, names: str) -> None:
+    result = cli("doctor", "--only", names)
+
+    assert result.exit_code == 3
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith("error: ")
+    assert "the checks are: " + ", ".join(doctor.CHECK_NAMES) in line
+    if names == "worker,wroker":
+        assert "unknown check 'wroker' in --only" in line
+
+
+def test_a_crash_of_doctor_itself_exits_3_not_1(cli, install: Install, monkeypatch) -> None:
+    """1 is a warning to a monitor; a doctor that could not run must not look like one."""
+
+    def crash(*args: object, **kwargs: object) -> list[doctor.Check]:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(doctor, "run_checks", crash)
+
+    result = cli("doctor", "--only", "worker")
+
+    assert result.exit_code == 3
+    assert "Traceback" not in result.output
+    assert result.stderr.startswith("error: something went wrong; see the log at ")
+    # Other commands keep their own statuses: a crash is 1, bad input 2.
+    assert cli("status", "--jsn").exit_code == 2
+
+
+def test_an_expiring_token_is_a_warning_and_an_expired_one_a_failure(cli, install: Install) -> None:
+    add_page(install.ctx, expires_in=timedelta(days=3), page="104300")
+    assert run_doctor(cli, "tokens").exit_code == 1
+    install.clock.advance(timedelta(days=4).total_seconds())
+    workers.beat(install.ctx, WORKER_ID, swept=True)
+    assert run_doctor(cli, "tokens", "worker").exit_code == 2

@@ -760,7 +760,9 @@ def test_doctor_names_the_post_whose_image_left_the_media_directory(
     assert f"post {post} (b.png)" in check["detail"]
     assert "a.jpg" not in check["detail"]
     assert "restore media/ from a backup" in check["fix"]
-    assert cli("doctor").exit_code == 1
+    # A warning: the install works, that post fails at its time unless the image comes back.
+    assert check["level"] == "warn"
+    assert cli("doctor", "--only", "images").exit_code == 1
 
 
 def test_doctor_names_the_variant_whose_own_image_left_the_media_directory(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from omnipost_tui.redact import MASK, mask_url_password, redact_data, redact_text
+from omnipost_tui.redact import MASK, mask_url_password, mask_url_path, redact_data, redact_text
 
 
 def test_known_secret_values_are_replaced_anywhere():
@@ -32,3 +32,12 @@ def test_url_passwords_are_masked_and_user_names_kept():
     assert mask_url_password("redis://:pw@h:6379/0") == "redis://:***@h:6379/0"
     assert mask_url_password("postgresql://u@h/db") == "postgresql://u@h/db"
     assert "hunter2" not in mask_url_password("postgresql://u@h/db?password=hunter2")
+
+
+def test_ping_urls_show_only_where_they_lead():
+    uuid = "5f0c9e7a-1b2c-4d3e-8f90-123456789abc"
+    assert mask_url_path(f"https://hc-ping.com/{uuid}") == "https://hc-ping.com/…"
+    assert mask_url_path(f"https://hc-ping.com/{uuid}/fail?rid=1") == "https://hc-ping.com/…"
+    shown = mask_url_path("http://bot:pw-Secret@kuma.lan:3001/api/push/Tok3n?status=up&msg=OK")
+    assert shown == "http://kuma.lan:3001/…"
+    assert mask_url_path("no url at all Tok3n") == "…"

@@ -2,7 +2,8 @@
 line and an exit status, ``--json``, and reading stdin.
 
 Errors a user can cause print ``error: <message>`` on stderr and exit 2; anything unexpected is
-logged with its traceback and reported as one line pointing at the log.
+logged with its traceback and reported as one line pointing at the log, exit 1. A
+``MonitoringCommand`` (doctor), whose 0/1/2 are answers, exits 3 for both instead.
 """
 
 from __future__ import annotations
@@ -38,8 +39,24 @@ _Command = TypeVar("_Command", bound=Callable[..., Any])
 OK = 0
 USER_ERROR = 2
 UNEXPECTED = 1
-# Monitoring convention (doctor): 0 all well, 1 something needs action (usage errors stay 2).
+# `account watch-expiry`: something needs action.
 NEEDS_ACTION = 1
+# Nagios plugin convention (doctor): 0 ok, 1 warning, 2 critical, 3 unknown.
+CHECK_OK = 0
+CHECK_WARN = 1
+CHECK_FAIL = 2
+CHECK_UNKNOWN = 3
+
+
+class MonitoringCommand(click.Command):
+    """A command whose exit status is its answer, for a monitor to page on (doctor: 0, 1, 2).
+
+    Anything that is not an answer (a bad option, an error it could not report as a check, a
+    crash) still prints its one line but exits CHECK_UNKNOWN: otherwise a usage error (2
+    elsewhere) would read as "fail" and a crash (1) as "warn".
+    """
+
+    error_exit_code = CHECK_UNKNOWN
 
 
 class App:
@@ -111,9 +128,9 @@ class OmniPostGroup(click.Group):
             return super().invoke(ctx)
         except OmniPostError as exc:
             click.echo(f"error: {visible_line(exc.message)}", err=True)
-            ctx.exit(exc.exit_code)
+            ctx.exit(self._error_exit_code(ctx) or exc.exit_code)
         except click.UsageError as exc:
-            _usage_error(exc)
+            _usage_error(exc, self._error_exit_code(ctx))
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except KeyboardInterrupt:
@@ -129,10 +146,16 @@ class OmniPostGroup(click.Group):
             app: App | None = ctx.find_object(App)
             where = _log_location(app)
             click.echo(f"error: something went wrong; see the log at {where}", err=True)
-            ctx.exit(UNEXPECTED)
+            ctx.exit(self._error_exit_code(ctx) or UNEXPECTED)
+
+    def _error_exit_code(self, ctx: click.Context) -> int | None:
+        """The exit status the running subcommand wants for errors, if it is particular."""
+        name = ctx.invoked_subcommand
+        command = self.get_command(ctx, name) if name else None
+        return command.error_exit_code if isinstance(command, MonitoringCommand) else None
 
 
-def _usage_error(exc: click.UsageError) -> NoReturn:
+def _usage_error(exc: click.UsageError, exit_code: int | None = None) -> NoReturn:
     """Print click's complaint as our one line, with where to read about the command."""
     if isinstance(exc, click.exceptions.NoArgsIsHelpError):
         raise exc  # `omnipost variant` alone: the group's help is the answer
@@ -146,7 +169,7 @@ def _usage_error(exc: click.UsageError) -> NoReturn:
         # The root's own name is however we were started (python -m, a test runner): say ours.
         where += [c.info_name or "" for c in _context_chain(exc.ctx)][1:]
     click.echo(f"error: {visible_line(message)} (see {' '.join(where)} --help)", err=True)
-    raise click.exceptions.Exit(exc.exit_code)
+    raise click.exceptions.Exit(exit_code or exc.exit_code)
 
 
 def _context_chain(ctx: click.Context) -> list[click.Context]:

@@ -12,7 +12,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from omnipost_tui.cli.base import NEEDS_ACTION, App, json_option, pass_app
+from omnipost_tui.cli.base import (
+    CHECK_FAIL,
+    CHECK_OK,
+    CHECK_WARN,
+    App,
+    MonitoringCommand,
+    json_option,
+    pass_app,
+)
 from omnipost_tui.cli.output import dumps, echo_json, table
 from omnipost_tui.config import ConfigProblem, Settings
 from omnipost_tui.errors import OmniPostError
@@ -21,6 +29,7 @@ from omnipost_tui.text import visible
 from omnipost_tui.times import format_duration, format_relative
 
 if TYPE_CHECKING:
+    from omnipost_tui.services.doctor import Check
     from omnipost_tui.services.keys import KeyInfo
 
 # --- status, sweep, worker ------------------------------------------------------------------------
@@ -257,23 +266,34 @@ def _keymap_problems(settings: Settings) -> list[ConfigProblem]:
     return []
 
 
-@click.command()
+@click.command(cls=MonitoringCommand)
+@click.option(
+    "--only",
+    metavar="NAME,…",
+    help="Run only these checks (comma-separated names, as --json lists them), e.g. "
+    "worker,sweep,attention.",
+)
 @json_option
 @pass_app
-def doctor(app: App, as_json: bool) -> None:
+def doctor(app: App, only: str | None, as_json: bool) -> None:
     """Check that this install can publish, one line per check with the fix.
 
     Configuration, database, queue, worker heartbeat, periodic sweep, data and log directories,
     file permissions, brands and accounts, expiring tokens, app credentials for token refresh,
-    variants waiting for you, failure alerts. A config.toml that cannot be read is a failed
-    check: the others run with the defaults and say so. Exits 1 when something needs action,
-    0 when all is well (for monitoring).
+    variants waiting for you, failure alerts, the heartbeat URL. A config.toml that cannot be
+    read is a failed check: the others run with the defaults and say so.
+
+    Each check is ok (✓), a warning (!: publishing works, something needs a look) or a failure
+    (✗: posts will not go out, or nobody would know). Exit status, as monitoring plugins use
+    it: 0 all ok, 1 a warning, 2 a failure, 3 doctor could not tell (a bad option, an
+    unknown --only name, a crash).
     """
     from omnipost_tui.config import read_settings
     from omnipost_tui.engine.queue import open_queue
     from omnipost_tui.logs import setup_logging
-    from omnipost_tui.services.doctor import run_checks
+    from omnipost_tui.services.doctor import FAIL, OK, WARN, parse_only, run_checks, worst
 
+    names = parse_only(only) if only is not None else None
     # Not app.settings nor app.ctx: those stop at a broken config.toml, or migrate the database
     # or fail on a broken one, and reporting what is broken is the point. The service opens what
     # each check needs.
@@ -281,30 +301,53 @@ def doctor(app: App, as_json: bool) -> None:
     if problems:
         setup_logging(settings, verbose=app.verbose)  # the group could not, with that config
     problems = [*problems, *_keymap_problems(settings)]
-    checks = run_checks(settings, open_queue, problems)
-    failing = [c.name for c in checks if not c.ok]
+    checks = run_checks(settings, open_queue, problems, names)
+    level = worst(checks)
     if as_json:
         echo_json(
             {
-                "ok": not failing,
+                "level": level,
+                "ok": level == OK,
                 "checks": [
-                    {"name": c.name, "ok": c.ok, "detail": c.detail, "fix": c.fix} for c in checks
+                    {
+                        "name": c.name,
+                        "level": c.level,
+                        "ok": c.ok,
+                        "detail": c.detail,
+                        "fix": c.fix,
+                    }
+                    for c in checks
                 ],
             }
         )
     else:
+        marks = {
+            OK: click.style("✓", fg="green"),
+            WARN: click.style("!", fg="yellow"),
+            FAIL: click.style("✗", fg="red"),
+        }
         width = max(len(c.name) for c in checks)
         for c in checks:
-            mark = click.style("✓", fg="green") if c.ok else click.style("✗", fg="red")
             fix = f" — {c.fix}" if not c.ok and c.fix else ""
             # The detail may name a stored account or quote a platform: never raw.
-            click.echo(f"{mark} {c.name.ljust(width)}  {visible(f'{c.detail}{fix}')}")
-        if failing:
-            click.echo(f"{len(failing)} of {len(checks)} checks need action: {', '.join(failing)}")
-        else:
-            click.echo(f"all {len(checks)} checks passed")
-    if failing:
-        raise click.exceptions.Exit(NEEDS_ACTION)
+            click.echo(f"{marks[c.level]} {c.name.ljust(width)}  {visible(f'{c.detail}{fix}')}")
+        click.echo(_doctor_summary(checks))
+    raise click.exceptions.Exit({OK: CHECK_OK, WARN: CHECK_WARN, FAIL: CHECK_FAIL}[level])
+
+
+def _doctor_summary(checks: list[Check]) -> str:
+    from omnipost_tui.services.doctor import FAIL, WARN
+
+    failed = [c.name for c in checks if c.level == FAIL]
+    warned = [c.name for c in checks if c.level == WARN]
+    if not failed and not warned:
+        return f"all {len(checks)} checks passed"
+    parts = [
+        f"{len(names)} {label}: {', '.join(names)}"
+        for label, names in (("failed", failed), ("to look at", warned))
+        if names
+    ]
+    return f"of {len(checks)} checks, " + "; ".join(parts)
 
 
 # --- logs and backup ------------------------------------------------------------------------------

@@ -3,16 +3,20 @@
 It is the safety net behind exact etas: it recovers variants whose worker died, fails variants
 too late to publish, and dispatches everything due within the look-ahead that has no message on
 its way. It is idempotent: several sweeps at once only send harmless duplicate messages.
+
+Every sweep (the worker's each minute, ``worker --once``, ``omnipost schedule``) ends with the
+heartbeat ping when ``heartbeat_url`` is set: the dead man's switch that notices a worker gone.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from omnipost_tui import clock
-from omnipost_tui.engine import alerting, readback, token_watch
+from omnipost_tui.engine import alerting, heartbeat_ping, readback, token_watch
 from omnipost_tui.engine.queue import engine_queue
 from omnipost_tui.services import publishing, staging, workers
 from omnipost_tui.services.context import Context
@@ -45,6 +49,30 @@ def _stage_images_ahead(ctx: Context, now: datetime) -> list[int]:
 
 
 def sweep(ctx: Context, *, worker_id: str | None = None) -> SweepReport:
+    """One sweep, then the heartbeat ping with its outcome (a sweep that raises pings too)."""
+    started = time.monotonic()
+
+    def elapsed_ms() -> int:
+        return round((time.monotonic() - started) * 1000)
+
+    try:
+        report = _sweep(ctx, worker_id)
+    except Exception as exc:
+        heartbeat_ping.ping(ctx.settings, heartbeat_ping.outcome_of_crash(exc, elapsed_ms()))
+        raise
+    if ctx.settings.heartbeat_url:  # counting what waits for a human is for the monitor only
+        outcome = heartbeat_ping.outcome_of_sweep(
+            ctx,
+            dispatched=len(report.dispatched),
+            recovered=len(report.recovered),
+            missed=len(report.missed),
+            duration_ms=elapsed_ms(),
+        )
+        heartbeat_ping.ping(ctx.settings, outcome)
+    return report
+
+
+def _sweep(ctx: Context, worker_id: str | None) -> SweepReport:
     now = clock.now()
     report = SweepReport()
     report.recovered = publishing.recover_stuck(ctx, now)

@@ -1,13 +1,14 @@
 """``omnipost doctor``: the product guide's production checklist, one check at a time.
 
-Each check says whether it passed, one line of detail, and when it failed the command that fixes
-it. It must work on a broken install (that is when it is run): a config.toml or an
-``OMNIPOST_*`` value that cannot be read is the failed ``config`` check, and the other checks run
-with the default of each setting that could not be read, saying so; a corrupt or unreachable
-database is the failed ``database`` check, the checks that need the database are then reported
-as not checked, and the others (queue, directories, alerts) still run. Nothing here changes
-domain state; the only writes are a temporary file in each directory, deleted at once, and the
-queue file that opening a SQLite queue creates.
+Each check has a level (``ok``; ``warn``: publishing works, but something needs a look;
+``fail``: posts will not go out, or nobody would know), one line of detail, and unless it is ok
+the command that fixes it. It must work on a broken install (that is when it is run): a
+config.toml or an ``OMNIPOST_*`` value that cannot be read is the failed ``config`` check, and
+the other checks run with the default of each setting that could not be read, saying so; a
+corrupt or unreachable database is the failed ``database`` check, the checks that need the
+database are then reported as not checked, and the others (queue, directories, alerts) still
+run. Nothing here changes domain state; the only writes are a temporary file in each directory,
+deleted at once, and the queue file that opening a SQLite queue creates.
 
 One module although it is long: the checks share one shape (``Check``), one order and one
 rule for a broken install, and reading them side by side is what keeps them consistent.
@@ -19,9 +20,10 @@ import logging
 import shutil
 import stat
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from alembic.script import ScriptDirectory
@@ -30,7 +32,7 @@ from sqlalchemy import func, select
 from omnipost_tui import clock
 from omnipost_tui.config import OPTIONS_BY_KEY, ConfigProblem, Settings, may_tighten
 from omnipost_tui.db import MIGRATIONS_DIR, Database, default_backup_dir, sqlite_path
-from omnipost_tui.errors import OmniPostError
+from omnipost_tui.errors import OmniPostError, ValidationError
 from omnipost_tui.files import make_private_dir
 from omnipost_tui.logs import log_files
 from omnipost_tui.models import (
@@ -46,7 +48,7 @@ from omnipost_tui.models import (
     VariantImage,
 )
 from omnipost_tui.platforms import APP_CREDENTIAL_SETTINGS, LABELS, PLATFORMS
-from omnipost_tui.redact import mask_url_password, redact_text
+from omnipost_tui.redact import mask_url_password, mask_url_path, redact_text
 from omnipost_tui.services import workers
 from omnipost_tui.services.alerts import (
     ACCOUNT_EXPIRED,
@@ -57,11 +59,14 @@ from omnipost_tui.services.alerts import (
 from omnipost_tui.services.context import Context, QueueOpener
 from omnipost_tui.services.keys import key_health
 from omnipost_tui.services.media import media_path
-from omnipost_tui.states import FAILED, UNCONFIRMED
+from omnipost_tui.services.variants import count_needing_attention
 from omnipost_tui.times import format_duration, format_local, format_relative
 
 log = logging.getLogger("omnipost.doctor")
 
+# A worker beats every 5 s and counts as gone after 30 s; three missed beats is a machine too
+# busy or a worker stuck, worth a look before it is gone.
+HEARTBEAT_LATE = 3 * workers.HEARTBEAT_INTERVAL
 # The product guide's cron runs the scheduler every minute; two minutes without a sweep means
 # the safety net is gone (one late tick is tolerated).
 SWEEP_WITHIN = timedelta(seconds=120)
@@ -82,6 +87,7 @@ APP_CREDENTIALS = "app_credentials"
 ATTENTION = "attention"
 IMAGES = "images"
 ALERTS = "alerts"
+HEARTBEAT_URL = "heartbeat_url"
 # The order of the report; the names are stable (scripts read them from --json).
 CHECK_NAMES = (
     CONFIG,
@@ -98,6 +104,12 @@ CHECK_NAMES = (
     ATTENTION,
     IMAGES,
     ALERTS,
+    HEARTBEAT_URL,
+)
+
+# The checks that query the database: "not checked" when it is not usable.
+NEEDS_DATABASE = frozenset(
+    {WORKER, SWEEP, KEYS, ACCOUNTS, TOKENS, APP_CREDENTIALS, ATTENTION, IMAGES}
 )
 
 # The settings each check depends on. Paths come from the environment alone (OMNIPOST_HOME),
@@ -116,21 +128,52 @@ SETTINGS_USED = {
     ATTENTION: _DB,
     IMAGES: _DB,
     ALERTS: ("alert_webhook", "alert_failures", "alert_window"),
+    HEARTBEAT_URL: ("heartbeat_url", "heartbeat_style"),
 }
+
+
+# A check's level, best first. Monitoring reads them through the exit status (cli: 0, 1, 2).
+OK = "ok"
+WARN = "warn"  # publishing works; something needs a look (an expiring token, no webhook…)
+FAIL = "fail"  # posts will not go out, or would fail with nobody told (no worker, no sweep…)
+LEVELS = (OK, WARN, FAIL)
 
 
 @dataclass(frozen=True)
 class Check:
     name: str
-    ok: bool
+    level: str  # one of LEVELS
     detail: str
     fix: str | None = None  # a command or concrete step; None when ok
 
+    @property
+    def ok(self) -> bool:
+        return self.level == OK
+
+
+def worst(checks: Iterable[Check]) -> str:
+    """The report's level: its worst check's (ok for no checks)."""
+    return max((check.level for check in checks), key=LEVELS.index, default=OK)
+
+
+def parse_only(text: str) -> tuple[str, ...]:
+    """``--only worker,sweep``: check names from CHECK_NAMES, in the report's order."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in CHECK_NAMES]
+    if unknown or not names:
+        what = f"unknown check {unknown[0]!r}" if unknown else "no check named"
+        raise ValidationError(f"{what} in --only; the checks are: {', '.join(CHECK_NAMES)}")
+    return tuple(name for name in CHECK_NAMES if name in names)
+
 
 def run_checks(
-    settings: Settings, open_queue: QueueOpener, problems: Sequence[ConfigProblem] = ()
+    settings: Settings,
+    open_queue: QueueOpener,
+    problems: Sequence[ConfigProblem] = (),
+    only: Collection[str] | None = None,
 ) -> list[Check]:
-    """Every check, in CHECK_NAMES order; never raises for the state of the install.
+    """Every check (or those named in ``only``), in CHECK_NAMES order; never raises for the
+    state of the install.
 
     ``open_queue`` reaches the queue the settings name (the engine's).
 
@@ -138,41 +181,57 @@ def run_checks(
     of each setting concerned, and the checks that use one say so.
     """
     now = clock.now()
-    database, database_check = open_database(settings)
-    ctx = Context(settings=settings, db=database) if database and database_check.ok else None
+    wanted = set(CHECK_NAMES if only is None else only)
+    # Opened only when a wanted check needs it (doctor --only queue must not touch it).
+    database, database_check = (
+        open_database(settings) if wanted & {DATABASE, *NEEDS_DATABASE} else (None, None)
+    )
+    usable = database is not None and database_check is not None and database_check.ok
+    ctx = Context(settings=settings, db=database) if database and usable else None
 
     def needs_db(name: str, check: Callable[[Context, datetime], Check]) -> Check:
         if ctx is None:
             return Check(
-                name, False, "not checked: the database is not usable", "fix the database first"
+                name, FAIL, "not checked: the database is not usable", "fix the database first"
             )
         return _safely(name, settings, lambda: check(ctx, now))
 
+    def database_report() -> Check:
+        assert database_check is not None  # opened above: DATABASE is wanted
+        return database_check
+
+    runs: dict[str, Callable[[], Check]] = {
+        CONFIG: lambda: check_config(settings, problems),
+        DATABASE: database_report,
+        QUEUE: lambda: _safely(QUEUE, settings, lambda: check_queue(settings, open_queue)),
+        DIRS: lambda: _safely(DIRS, settings, lambda: check_dirs(settings)),
+        PERMISSIONS: lambda: _safely(PERMISSIONS, settings, lambda: check_permissions(settings)),
+        ALERTS: lambda: _safely(ALERTS, settings, lambda: check_alerts(settings)),
+        HEARTBEAT_URL: lambda: _safely(HEARTBEAT_URL, settings, lambda: check_heartbeat(settings)),
+    }
+    # Looked up at each run, not once at import: a test replaces one to see it break.
+    querying: dict[str, Callable[[Context, datetime], Check]] = {
+        WORKER: check_worker,
+        SWEEP: check_sweep,
+        KEYS: check_keys,
+        ACCOUNTS: check_accounts,
+        TOKENS: check_tokens,
+        APP_CREDENTIALS: check_app_credentials,
+        ATTENTION: check_attention,
+        IMAGES: check_images,
+    }
+    for name, check in querying.items():
+        runs[name] = partial(needs_db, name, check)
     try:
-        checks = [
-            check_config(settings, problems),
-            database_check,
-            _safely(QUEUE, settings, lambda: check_queue(settings, open_queue)),
-            needs_db(WORKER, check_worker),
-            needs_db(SWEEP, check_sweep),
-            _safely(DIRS, settings, lambda: check_dirs(settings)),
-            _safely(PERMISSIONS, settings, lambda: check_permissions(settings)),
-            needs_db(KEYS, check_keys),
-            needs_db(ACCOUNTS, check_accounts),
-            needs_db(TOKENS, check_tokens),
-            needs_db(APP_CREDENTIALS, check_app_credentials),
-            needs_db(ATTENTION, check_attention),
-            needs_db(IMAGES, check_images),
-            _safely(ALERTS, settings, lambda: check_alerts(settings)),
-        ]
+        checks = [runs[name]() for name in CHECK_NAMES if name in wanted]
     finally:
         if database is not None:
             database.dispose()
     unread = _unread_settings(settings, problems)
     checks = [_scrub(_with_defaults(check, unread), settings) for check in checks]
-    failing = [check.name for check in checks if not check.ok]
-    if failing:
-        log.warning("doctor: %s need action", ", ".join(failing))
+    needing = [f"{check.name} ({check.level})" for check in checks if not check.ok]
+    if needing:
+        log.warning("doctor: %s need action", ", ".join(needing))
     return checks
 
 
@@ -181,14 +240,12 @@ def _safely(name: str, settings: Settings, check: Callable[[], Check]) -> Check:
     try:
         return check()
     except OmniPostError as exc:
-        return Check(
-            name, False, exc.message, "fix the cause above, then run omnipost doctor again"
-        )
+        return Check(name, FAIL, exc.message, "fix the cause above, then run omnipost doctor again")
     except Exception as exc:
         log.exception("doctor: the %s check failed unexpectedly", name)
         return Check(
             name,
-            False,
+            FAIL,
             f"could not check ({type(exc).__name__}: {_first_line(exc)})",
             f"see the log at {settings.paths.log_file}",
         )
@@ -220,17 +277,17 @@ def _scrub(check: Check, settings: Settings) -> Check:
     """Last line of defence: no configured secret reaches the report, whatever an error said."""
     secrets = (
         settings.alert_webhook,
+        settings.heartbeat_url,
         settings.facebook_app_secret,
         settings.linkedin_client_secret,
         settings.secret_key,
         # Each key of a list on its own too: a message may name one of them.
         *(settings.secret_key or "").split(","),
     )
-    return Check(
-        check.name,
-        check.ok,
-        redact_text(check.detail, secrets) or "",
-        redact_text(check.fix, secrets),
+    return replace(
+        check,
+        detail=redact_text(check.detail, secrets) or "",
+        fix=redact_text(check.fix, secrets),
     )
 
 
@@ -247,14 +304,14 @@ def check_config(settings: Settings, problems: Sequence[ConfigProblem]) -> Check
     if problems:
         return Check(
             CONFIG,
-            False,
+            FAIL,
             "; ".join(problem.message for problem in problems),
             "; ".join(dict.fromkeys(problem.fix for problem in problems)),
         )
     if not path.exists():
-        return Check(CONFIG, True, f"no {path}: built-in defaults and OMNIPOST_* variables")
+        return Check(CONFIG, OK, f"no {path}: built-in defaults and OMNIPOST_* variables")
     from_file = sum(1 for source in settings.sources.values() if source == "config.toml")
-    return Check(CONFIG, True, f"{path} read ({_plural(from_file, 'setting')} taken from it)")
+    return Check(CONFIG, OK, f"{path} read ({_plural(from_file, 'setting')} taken from it)")
 
 
 # --- database -----------------------------------------------------------------------------------
@@ -267,7 +324,7 @@ def open_database(settings: Settings) -> tuple[Database | None, Check]:
     path = _sqlite_file(url)
     if path is not None and not path.exists():
         return None, Check(
-            DATABASE, False, f"database file {path} does not exist yet", "omnipost db upgrade"
+            DATABASE, FAIL, f"database file {path} does not exist yet", "omnipost db upgrade"
         )
     database: Database | None = None
     try:
@@ -279,20 +336,20 @@ def open_database(settings: Settings) -> tuple[Database | None, Check]:
         if not isinstance(exc, OmniPostError):
             log.exception("doctor: opening the database failed unexpectedly")
         detail = exc.message if isinstance(exc, OmniPostError) else _first_line(exc)
-        return None, Check(DATABASE, False, detail, _database_fix(path))
+        return None, Check(DATABASE, FAIL, detail, _database_fix(path))
     head = Database.head_revision()
     if current == head:
-        return database, Check(DATABASE, True, f"migrated (revision {head})")
+        return database, Check(DATABASE, OK, f"migrated (revision {head})")
     if current is None or current in _known_revisions():
         return database, Check(
             DATABASE,
-            False,
+            FAIL,
             f"schema at revision {current or 'none (empty database)'}, this OmniPost needs {head}",
             "omnipost db upgrade",
         )
     return database, Check(
         DATABASE,
-        False,
+        FAIL,
         f"schema revision {current!r} is newer than this OmniPost knows ({head})",
         "upgrade OmniPost to the version that migrated this database",
     )
@@ -328,7 +385,7 @@ def check_queue(settings: Settings, open_queue: QueueOpener) -> Check:
         # Reachable, but it lives inside one process: the worker never sees what the CLI queues.
         return Check(
             QUEUE,
-            False,
+            FAIL,
             f"{shown} is private to each process; a worker cannot see it",
             "set OMNIPOST_QUEUE_URL to sqlite:///PATH (one machine) or redis://HOST:6379/0",
         )
@@ -341,8 +398,8 @@ def check_queue(settings: Settings, open_queue: QueueOpener) -> Check:
             queue.close()
     except Exception as exc:
         detail = exc.message if isinstance(exc, OmniPostError) else _unreachable(shown, exc)
-        return Check(QUEUE, False, detail, _queue_fix(url, exc))
-    return Check(QUEUE, True, f"{shown} reachable ({pending} waiting, {scheduled} scheduled)")
+        return Check(QUEUE, FAIL, detail, _queue_fix(url, exc))
+    return Check(QUEUE, OK, f"{shown} reachable ({pending} waiting, {scheduled} scheduled)")
 
 
 def _unreachable(shown: str, exc: BaseException) -> str:
@@ -368,15 +425,23 @@ def check_worker(ctx: Context, now: datetime) -> Check:
     online = [w for w in seen if w.online(now)]
     if online:
         age = min(w.age(now) for w in online)
+        detail = f"{len(online)} online, last heartbeat {format_duration(age)} ago"
+        if age <= HEARTBEAT_LATE.total_seconds():
+            return Check(WORKER, OK, detail)
+        every = format_duration(workers.HEARTBEAT_INTERVAL.total_seconds())
         return Check(
-            WORKER, True, f"{len(online)} online, last heartbeat {format_duration(age)} ago"
+            WORKER,
+            WARN,
+            f"{detail} (it beats every {every}; gone after "
+            f"{format_duration(workers.ONLINE_WITHIN.total_seconds())})",
+            "see what the worker is doing: omnipost logs -f (a stuck worker or a busy machine)",
         )
     recent = SWEEP_WITHIN.total_seconds()
     cron = [w for w in seen if workers.is_one_shot(w.id, workers.ONCE) and w.age(now) <= recent]
     if cron:
         # Cron-only installs: `omnipost worker --once` every minute is the worker.
         age = min(w.age(now) for w in cron)
-        return Check(WORKER, True, f"cron mode: worker --once ran {format_duration(age)} ago")
+        return Check(WORKER, OK, f"cron mode: worker --once ran {format_duration(age)} ago")
     if not seen:
         detail = "never seen"
     else:
@@ -384,7 +449,7 @@ def check_worker(ctx: Context, now: datetime) -> Check:
         since = format_duration(last.age(now))
         # A clean stop records its time: "stopped" tells a shutdown from a crash or a hang.
         detail = f"stopped {since} ago" if last.stopped_at else f"no heartbeat for {since}"
-    return Check(WORKER, False, detail, "start it: omnipost worker (keep it running with systemd)")
+    return Check(WORKER, FAIL, detail, "start it: omnipost worker (keep it running with systemd)")
 
 
 def check_sweep(ctx: Context, now: datetime) -> Check:
@@ -395,15 +460,15 @@ def check_sweep(ctx: Context, now: datetime) -> Check:
         "or run omnipost worker --once from cron every minute"
     )
     if not sweeps:
-        return Check(SWEEP, False, "no sweep has run yet", fix)
+        return Check(SWEEP, FAIL, "no sweep has run yet", fix)
     age = now - max(sweeps)
     detail = f"last sweep {format_duration(age.total_seconds())} ago"
     if age <= SWEEP_WITHIN:
-        return Check(SWEEP, True, detail)
+        return Check(SWEEP, OK, detail)
     online = [w for w in seen if w.online(now)]
     if online and not any(w.periodic for w in online):
         detail += "; every running worker has --no-periodic"
-    return Check(SWEEP, False, f"{detail} (it should run every minute)", fix)
+    return Check(SWEEP, FAIL, f"{detail} (it should run every minute)", fix)
 
 
 # --- directories --------------------------------------------------------------------------------
@@ -414,9 +479,11 @@ def check_dirs(settings: Settings) -> Check:
     shown: list[str] = []
     problems: list[str] = []
     fixes: list[str] = []
+    level = WARN  # little disk left still works, for now
     for label, directory in (("data", paths.data_dir), ("logs", paths.log_dir)):
         problem = _unwritable(directory)
         if problem is not None:
+            level = FAIL
             problems.append(problem)
             fixes.append(
                 f"make {directory} a directory this user can write (mkdir -p, chown, chmod u+rwx),"
@@ -431,8 +498,8 @@ def check_dirs(settings: Settings) -> Check:
                 f"free disk space where {directory} lives (at least {_bytes(MIN_FREE_BYTES)})"
             )
     if problems:
-        return Check(DIRS, False, "; ".join(problems), "; ".join(fixes))
-    return Check(DIRS, True, "writable; " + "; ".join(shown))
+        return Check(DIRS, level, "; ".join(problems), "; ".join(fixes))
+    return Check(DIRS, OK, "writable; " + "; ".join(shown))
 
 
 def _unwritable(directory: Path) -> str | None:
@@ -471,7 +538,7 @@ def check_permissions(settings: Settings) -> Check:
     open_files = _open_to_others(files, stat.S_ISREG)
     open_dirs = _open_to_others(dict.fromkeys(directories), stat.S_ISDIR)
     if not open_files and not open_dirs:
-        return Check(PERMISSIONS, True, "key, database, queue, config and logs private to you")
+        return Check(PERMISSIONS, OK, "key, database, queue, config and logs private to you")
     shown = [f"{path} ({mode:04o})" for path, mode in (*open_files, *open_dirs)]
     # A directory shared by design (/tmp), another user's or the user's home is not to be
     # chmod'ed: OmniPost's files belong in a directory of their own.
@@ -488,7 +555,8 @@ def check_permissions(settings: Settings) -> Check:
             f"set OMNIPOST_HOME to a directory of OmniPost's own instead of "
             f"{', '.join(str(path) for path in shared)}"
         )
-    return Check(PERMISSIONS, False, "other users can get at " + ", ".join(shown), "; ".join(fixes))
+    # Publishing works; but whoever can read the key and the database has every token.
+    return Check(PERMISSIONS, WARN, "other users can get at " + ", ".join(shown), "; ".join(fixes))
 
 
 def _open_to_others(paths: Iterable[Path], kind: Callable[[int], bool]) -> list[tuple[Path, int]]:
@@ -531,10 +599,10 @@ def check_keys(ctx: Context, now: datetime) -> Check:
     info = health.info
     if info.keys is None and info.problem and info.source.startswith("the key file"):
         if not health.unreadable:
-            return Check(KEYS, True, f"{info.source} is made when the first token is stored")
+            return Check(KEYS, OK, f"{info.source} is made when the first token is stored")
         return Check(
             KEYS,
-            False,
+            FAIL,
             f"{info.source} is missing, but the database holds "
             f"{_plural(health.tokens, 'token')} encrypted with the key it held",
             f"restore {ctx.settings.paths.key_file} from your backup (or set OMNIPOST_SECRET_KEY "
@@ -542,14 +610,14 @@ def check_keys(ctx: Context, now: datetime) -> Check:
         )
     if info.keys is None:
         fix = "correct the key list; omnipost key generate makes a key"
-        return Check(KEYS, False, info.problem or "", fix)
+        return Check(KEYS, FAIL, info.problem or "", fix)
     where = f"{_plural(info.keys, 'key')} from {info.source}"
     if health.unreadable:
         shown = ", ".join(f"{name} (#{id_})" for id_, name in health.unreadable)
         commands = ", ".join(f"omnipost account reconnect {id_}" for id_, _ in health.unreadable)
         return Check(
             KEYS,
-            False,
+            FAIL,
             f"{where}: none of them reads the stored tokens of {shown}",
             "use the keys the worker uses (put back a key you removed, after the first), or "
             f"reconnect: {commands}",
@@ -557,18 +625,18 @@ def check_keys(ctx: Context, now: datetime) -> Check:
     if health.older:
         return Check(
             KEYS,
-            True,
+            OK,
             f"{where}; {_plural(health.older, 'token')} still under an older key: run omnipost "
             "key rotate",
         )
     if info.keys > 1:
         return Check(
             KEYS,
-            True,
+            OK,
             f"{where}; every stored token uses the first: the others can go once every "
             "process runs with the first",
         )
-    return Check(KEYS, True, f"{where}; it reads every stored token")
+    return Check(KEYS, OK, f"{where}; it reads every stored token")
 
 
 def check_accounts(ctx: Context, now: datetime) -> Check:
@@ -599,13 +667,13 @@ def check_accounts(ctx: Context, now: datetime) -> Check:
     if brands == 0:
         return Check(
             ACCOUNTS,
-            False,
+            WARN,  # a new install: nothing to publish yet, nothing broken
             detail,
             "omnipost brand add NAME, then omnipost account connect facebook|linkedin --brand NAME",
         )
     if not accounts:
         return Check(
-            ACCOUNTS, False, detail, "omnipost account connect facebook|linkedin --brand NAME"
+            ACCOUNTS, WARN, detail, "omnipost account connect facebook|linkedin --brand NAME"
         )
     tz = ctx.settings.tz
     parts = []
@@ -620,7 +688,7 @@ def check_accounts(ctx: Context, now: datetime) -> Check:
         else:
             token = f"token expires {format_relative(expires_at, now)}"
         parts.append(f"{name} (#{account_id}): {shown}, {token}")
-    return Check(ACCOUNTS, True, f"{detail}: " + "; ".join(parts))
+    return Check(ACCOUNTS, OK, f"{detail}: " + "; ".join(parts))
 
 
 def check_tokens(ctx: Context, now: datetime) -> Check:
@@ -638,10 +706,18 @@ def check_tokens(ctx: Context, now: datetime) -> Check:
                 ConnectedSocialAccount.token_never_expires.is_(False),
             )
         ).all()
+        # Past its expiry: the next post through it fails (one expiring soon still goes out).
+        lapsed = session.scalar(
+            select(func.count()).where(
+                ConnectedSocialAccount.status == CONNECTED,
+                ConnectedSocialAccount.token_never_expires.is_(False),
+                ConnectedSocialAccount.token_expires_at <= now,
+            )
+        )
     if not alerts and not unknown:
         return Check(
             TOKENS,
-            True,
+            OK,
             f"none expired or expiring within {format_duration(EXPIRY_WARNING.total_seconds())}",
         )
     details = [alert.message for alert in alerts]
@@ -658,7 +734,8 @@ def check_tokens(ctx: Context, now: datetime) -> Check:
             "record it: omnipost account check --all (with the app credentials), or "
             "omnipost account reconnect ID --expires-at WHEN"
         )
-    return Check(TOKENS, False, "; ".join(details), "; ".join(fixes))
+    expired = lapsed or any(alert.kind == ACCOUNT_EXPIRED for alert in alerts)
+    return Check(TOKENS, FAIL if expired else WARN, "; ".join(details), "; ".join(fixes))
 
 
 def check_app_credentials(ctx: Context, now: datetime) -> Check:
@@ -689,28 +766,21 @@ def check_app_credentials(ctx: Context, now: datetime) -> Check:
         names = " and ".join(OPTIONS_BY_KEY[key].env_var for key in missing)
         return Check(
             APP_CREDENTIALS,
-            False,
+            WARN,  # publishing works until a token needs renewing
             "; ".join(parts),
             f"set {names} (or {', '.join(missing)} in config.toml)",
         )
-    return Check(APP_CREDENTIALS, True, "; ".join(parts))
+    return Check(APP_CREDENTIALS, OK, "; ".join(parts))
 
 
 # --- variants and alerts ------------------------------------------------------------------------
 
 
 def check_attention(ctx: Context, now: datetime) -> Check:
-    with ctx.db.read() as session:
-        counts = dict(
-            session.execute(
-                select(PostVariant.status, func.count())
-                .where(PostVariant.status.in_((FAILED, UNCONFIRMED)))
-                .group_by(PostVariant.status)
-            ).all()
-        )
-    failed, unconfirmed = counts.get(FAILED, 0), counts.get(UNCONFIRMED, 0)
+    waiting = count_needing_attention(ctx)
+    failed, unconfirmed = waiting.failed, waiting.unconfirmed
     if not failed and not unconfirmed:
-        return Check(ATTENTION, True, "no failed or unconfirmed variants")
+        return Check(ATTENTION, OK, "no failed or unconfirmed variants")
     steps = ["see them: omnipost failed"]
     if failed:
         steps.append("omnipost retry ID… (or retry all)")
@@ -718,7 +788,7 @@ def check_attention(ctx: Context, now: datetime) -> Check:
         steps.append("check the page, then omnipost variant mark-published ID or omnipost retry ID")
     return Check(
         ATTENTION,
-        False,
+        WARN,  # the install works; these posts need a person
         f"{failed} failed, {unconfirmed} unconfirmed, waiting for a human",
         "; ".join(steps),
     )
@@ -747,16 +817,16 @@ def check_images(ctx: Context, now: datetime) -> Check:
             ):
                 affected.append(f"variant {variant_id} ({name})")
     if not files:
-        return Check(IMAGES, True, "no images attached")
+        return Check(IMAGES, OK, "no images attached")
     if not gone:
         return Check(
-            IMAGES, True, f"{_plural(len(files), 'image')} ({_bytes(total)}) in {paths.media_dir}"
+            IMAGES, OK, f"{_plural(len(files), 'image')} ({_bytes(total)}) in {paths.media_dir}"
         )
     shown = ", ".join(affected[:5]) or "no post uses them"
     more = f" and {len(affected) - 5} more" if len(affected) > 5 else ""
     return Check(
         IMAGES,
-        False,
+        WARN,  # only the posts named fail, and not before their time
         f"{_plural(len(gone), 'image')} missing from {paths.media_dir}: {shown}{more}",
         "restore media/ from a backup, or attach the images again "
         "(omnipost post image remove, then add)",
@@ -769,13 +839,32 @@ def check_alerts(settings: Settings) -> Check:
     )
     if settings.alert_webhook:
         # Never the URL itself: a Slack webhook URL is a credential.
-        return Check(ALERTS, True, f"webhook set; alerts at {threshold}")
+        return Check(ALERTS, OK, f"webhook set; alerts at {threshold}")
     return Check(
         ALERTS,
-        False,
+        WARN,
         f"no webhook: {threshold} would only show in the app",
         "set OMNIPOST_ALERT_WEBHOOK to a Slack-compatible incoming webhook URL "
         "(or alert_webhook in config.toml)",
+    )
+
+
+def check_heartbeat(settings: Settings) -> Check:
+    """The dead man's switch: the worker's alerts cannot say that the worker is gone."""
+    if settings.heartbeat_url:
+        # Where it leads, never the path: a ping URL's UUID or push token is the credential.
+        return Check(
+            HEARTBEAT_URL,
+            OK,
+            f"{settings.heartbeat_style} pings to {mask_url_path(settings.heartbeat_url)} "
+            "after every sweep",
+        )
+    return Check(
+        HEARTBEAT_URL,
+        WARN,
+        "not set: nothing outside OmniPost notices a worker that died or never started",
+        "set OMNIPOST_HEARTBEAT_URL to a healthchecks.io check's ping URL or an Uptime Kuma push "
+        "URL (with OMNIPOST_HEARTBEAT_STYLE=uptime-kuma), or run doctor from cron",
     )
 
 

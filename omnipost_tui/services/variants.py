@@ -571,3 +571,27 @@ def cursor_of(variant: VariantView) -> Cursor:
 def needs_attention(ctx: Context) -> list[VariantView]:
     """Failed and unconfirmed variants: the ones waiting for a human."""
     return list_variants(ctx, VariantFilter(statuses=(FAILED, UNCONFIRMED)))
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """How many variants wait for a human (doctor's attention check, the sweep's heartbeat)."""
+
+    failed: int
+    unconfirmed: int
+
+    def __bool__(self) -> bool:
+        return bool(self.failed or self.unconfirmed)
+
+
+def count_needing_attention(ctx: Context) -> Waiting:
+    """The counts of ``needs_attention``, in one cheap query (on the status index)."""
+    with ctx.db.read() as session:
+        counts = dict(
+            session.execute(
+                select(PostVariant.status, func.count())
+                .where(PostVariant.status.in_((FAILED, UNCONFIRMED)))
+                .group_by(PostVariant.status)
+            ).all()
+        )
+    return Waiting(failed=counts.get(FAILED, 0), unconfirmed=counts.get(UNCONFIRMED, 0))
