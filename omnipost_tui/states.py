@@ -230,3 +230,20 @@ def still_due_at(status: str, due_at: datetime | None) -> tuple[ColumnElement[bo
     due_at_now = func.coalesce(PostVariant.next_attempt_at, PostVariant.scheduled_at)
     same_time = due_at_now.is_(None) if due_at is None else due_at_now == due_at
     return (PostVariant.status == status, same_time)
+
+
+def still_due_at_bound() -> tuple[ColumnElement[bool], ...]:
+    """``still_due_at`` for many rows with one statement: the row's id, the status and the due
+    time it was read with are the bound parameters ``row_id``, ``row_status`` and ``row_due``.
+    Executed once per row, the statement is compiled once (building one per row cost 1 to 2 ms
+    each: seconds for the thousands a sweep meets after an outage)."""
+    from sqlalchemy import bindparam, func
+
+    from omnipost_tui.models import PostVariant
+
+    due_at_now = func.coalesce(PostVariant.next_attempt_at, PostVariant.scheduled_at)
+    return (
+        PostVariant.id == bindparam("row_id"),
+        PostVariant.status == bindparam("row_status"),
+        due_at_now == bindparam("row_due", type_=PostVariant.scheduled_at.type),
+    )

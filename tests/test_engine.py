@@ -402,6 +402,26 @@ def test_missed_window_fails_instead_of_publishing_days_late(ctx, world, worker,
     assert failed.last_error.startswith("missed")
 
 
+def test_a_weekend_of_missed_variants_fails_them_all_in_batches_and_nothing_else(
+    ctx, world, worker, fake_clock, http, monkeypatch
+):
+    monkeypatch.setattr(publishing, "MISSED_PER_TRANSACTION", 3)  # 7 make three batches
+    route = http.post(FEED).mock(return_value=fb_ok())
+    missed = [schedule(ctx, world, fake_clock, 600 + n).id for n in range(7)]
+    worker.huey.flush()
+    fake_clock.advance(2 * 86400)
+    later = schedule(ctx, world, fake_clock, 3600).id  # planned after the outage: untouched
+    report = worker.sweep()
+    assert sorted(report.missed) == sorted(missed)
+    for variant_id in missed:
+        failed = get_variant(ctx, variant_id)
+        assert failed.status == "failed"
+        assert failed.last_error.startswith("missed: it was due at")
+    assert get_variant(ctx, later).status == "scheduled"
+    worker.deliver()
+    assert route.call_count == 0
+
+
 def test_late_but_within_the_window_is_caught_up_by_the_sweep(ctx, world, worker, fake_clock, http):
     route = http.post(FEED).mock(return_value=fb_ok())
     variant = schedule(ctx, world, fake_clock, 600)

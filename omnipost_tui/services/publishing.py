@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import Session, joinedload
 
 from omnipost_tui.db import rows_matched
 from omnipost_tui.models import (
@@ -28,7 +28,7 @@ from omnipost_tui.services import retry
 from omnipost_tui.services.context import Context
 from omnipost_tui.services.dispatch import LOOKAHEAD, STALE_DISPATCH
 from omnipost_tui.services.retry import Outcome
-from omnipost_tui.services.transitions import move_variants
+from omnipost_tui.services.transitions import move_each_still_due, move_variants
 from omnipost_tui.services.views import ImageView, effective_text, images_of
 from omnipost_tui.states import (
     FAILED,
@@ -92,18 +92,29 @@ def fail_before_claim(
     who rescheduled it a moment ago must not find it failed.
     """
     with ctx.db.write() as session:
-        moved = move_variants(
-            session,
-            PostVariant.id == variant_id,
-            *still_due_at(expected_status, due_at),
-            sources=(expected_status,),
-            target=FAILED,
-            last_error=message,
-            next_attempt_at=None,
-            dispatched_at=None,
-            updated_at=now,
-        )
-        return moved == 1
+        return _fail_due(session, variant_id, expected_status, due_at, message, now)
+
+
+def _fail_due(
+    session: Session,
+    variant_id: int,
+    expected_status: str,
+    due_at: datetime | None,
+    message: str,
+    now: datetime,
+) -> bool:
+    moved = move_variants(
+        session,
+        PostVariant.id == variant_id,
+        *still_due_at(expected_status, due_at),
+        sources=(expected_status,),
+        target=FAILED,
+        last_error=message,
+        next_attempt_at=None,
+        dispatched_at=None,
+        updated_at=now,
+    )
+    return moved == 1
 
 
 @dataclass(frozen=True)
@@ -419,6 +430,9 @@ def recover_stuck(ctx: Context, now: datetime) -> list[Recovered]:
     return recovered
 
 
+MISSED_PER_TRANSACTION = 500
+
+
 def missed_cutoff(ctx: Context, now: datetime) -> datetime:
     return now - timedelta(seconds=ctx.settings.max_lateness)
 
@@ -435,11 +449,25 @@ def fail_missed(ctx: Context, now: datetime) -> list[int]:
                 PostVariant.next_attempt_at,
             ).where(due_by(cutoff, strictly_before=True))
         ).all()
-    missed = []
-    for variant_id, status, scheduled_at, next_attempt_at in late:
-        due = due_time(status, scheduled_at, next_attempt_at)
-        if fail_before_claim(ctx, variant_id, status, due, missed_message(ctx, due), now):
-            missed.append(variant_id)
+    rows = [
+        (variant_id, status, due)
+        for variant_id, status, scheduled_at, next_attempt_at in late
+        if (due := due_time(status, scheduled_at, next_attempt_at)) is not None
+    ]
+    missed: list[int] = []
+    # Several per transaction (after a long outage there are thousands), a chunk at a time so
+    # that each hold of the write lock stays short.
+    for start in range(0, len(rows), MISSED_PER_TRANSACTION):
+        with ctx.db.write() as session:
+            missed += move_each_still_due(
+                session,
+                rows[start : start + MISSED_PER_TRANSACTION],
+                target=FAILED,
+                row_values=lambda _id, _status, due: {"last_error": missed_message(ctx, due)},
+                next_attempt_at=None,
+                dispatched_at=None,
+                updated_at=now,
+            )
     return missed
 
 

@@ -7,17 +7,18 @@ racing for the same variant both ask the database, so exactly one of them wins.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from omnipost_tui import clock
 from omnipost_tui.db import rows_matched
 from omnipost_tui.errors import InvalidTransition
 from omnipost_tui.models import PostVariant
-from omnipost_tui.states import UNCONFIRMED, require_moves
+from omnipost_tui.states import UNCONFIRMED, require_moves, still_due_at_bound
 
 
 def move_variants(
@@ -43,6 +44,43 @@ def move_variants(
             .execution_options(synchronize_session=False)
         )
     )
+
+
+def move_each_still_due(
+    session: Session,
+    rows: Sequence[tuple[int, str, datetime]],
+    *,
+    target: str,
+    row_values: Callable[[int, str, datetime], dict[str, Any]] | None = None,
+    **values: Any,
+) -> list[int]:
+    """Move each (variant id, status, due time) read a moment ago to ``target``, if it is still
+    in that status and due at that time (``still_due_at``); ``values`` are set on every row,
+    ``row_values(id, status, due)`` per row. Returns the ids that moved.
+
+    For the sweep's batches (thousands of missed variants after an outage): one statement,
+    compiled once and executed per row (``still_due_at_bound``).
+    """
+    if not rows:
+        return []
+    require_moves({status for _, status, _ in rows}, target)
+    if target != UNCONFIRMED:
+        values.setdefault("check_at", None)
+    per_row = sorted(row_values(*rows[0])) if row_values is not None else []
+    statement = (
+        update(PostVariant)
+        .where(*still_due_at_bound())
+        .values(status=target, **values, **{name: bindparam(f"row_{name}") for name in per_row})
+    )
+    connection = session.connection()
+    moved = []
+    for variant_id, status, due in rows:
+        params = {"row_id": variant_id, "row_status": status, "row_due": due}
+        if row_values is not None:
+            params.update({f"row_{k}": v for k, v in row_values(variant_id, status, due).items()})
+        if rows_matched(connection.execute(statement, params)) == 1:
+            moved.append(variant_id)
+    return moved
 
 
 def change_variant(session: Session, variant: PostVariant, **values: Any) -> None:
