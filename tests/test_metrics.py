@@ -270,3 +270,55 @@ def test_a_busy_metrics_port_is_one_line_and_a_failed_start(process_env, home: P
         "what listens there"
     ]
     assert "Traceback" not in done.stdout + done.stderr
+
+
+# --- PostgreSQL and Redis -------------------------------------------------------------------------
+
+
+@pytest.mark.services
+def test_the_same_numbers_on_postgresql_and_redis(
+    home, monkeypatch, postgres_url, redis_queue, cli, fake_clock
+):
+    from omnipost_tui.config import load_settings
+    from omnipost_tui.engine.queue import open_queue
+    from omnipost_tui.services.context import open_context
+    from tests.conftest import REDIS_URL, make_world
+
+    monkeypatch.setenv("OMNIPOST_DATABASE_URL", postgres_url)
+    monkeypatch.setenv("OMNIPOST_QUEUE_URL", REDIS_URL)
+    monkeypatch.setenv("OMNIPOST_QUEUE_NAME", redis_queue)
+    ctx = open_context(load_settings(), open_queue=open_queue)
+    try:
+        world = make_world(ctx)
+        add_variant(
+            ctx, post=world.post_id, account=world.linkedin_id, at=later(fake_clock, 600)
+        )  # scheduled, queued by the sweep later: nothing in Redis yet
+        planned = later(fake_clock, 60)
+        variant = add_variant(ctx, post=world.post_id, account=world.facebook_id, at=planned)
+        fake_clock.current = planned + timedelta(seconds=3)
+        go_out(ctx, variant.id, fake_clock.now(), ok=True)
+        workers.register_worker(ctx, "host-b:2", periodic=False)
+    finally:
+        ctx.close()
+    result = cli("metrics")
+    samples, _ = parse(result.stdout)
+    assert one(samples, "omnipost_database_up") == 1
+    assert one(samples, "omnipost_queue_up") == 1
+    variants = {dict(k)["status"]: v for k, v in samples["omnipost_variants"].items()}
+    assert (variants["scheduled"], variants["published"]) == (1, 1)
+    assert samples["omnipost_attempts_total"] == {(("result", "success"), ("error_class", "")): 1}
+    assert samples["omnipost_publish_lateness_seconds"][(("quantile", "0.5"),)] == 3
+    assert one(samples, "omnipost_heartbeat_age_seconds") == 0
+    assert one(samples, "omnipost_last_sweep_age_seconds") == math.inf  # --no-periodic only
+
+
+def later(fake_clock, seconds: int):
+    return fake_clock.now() + timedelta(seconds=seconds)
+
+
+def test_metrics_port_cannot_go_with_once(cli):
+    result = cli("worker", "--once", "--metrics-port", "9477")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "error: --metrics-port needs a running worker; it cannot go with --once"
+    )
