@@ -322,3 +322,29 @@ def test_metrics_port_cannot_go_with_once(cli):
     assert result.stderr.strip() == (
         "error: --metrics-port needs a running worker; it cannot go with --once"
     )
+
+
+def test_a_scrape_while_the_database_fails_answers_and_logs_one_line(ctx, monkeypatch, caplog):
+    from omnipost_tui.engine.metrics_server import MetricsServer
+    from omnipost_tui.errors import DatabaseBusy
+    from omnipost_tui.services import metrics
+
+    def locked(*_: object) -> None:
+        raise DatabaseBusy("database /x/omnipost.db stayed locked for 30 s; try again")
+
+    server = MetricsServer(ctx, "127.0.0.1", 0)
+    server.start()
+    try:
+        monkeypatch.setattr(metrics, "_database_families", locked)
+        with caplog.at_level("WARNING", logger="omnipost"):
+            response = httpx.get(server.url, timeout=5)
+        assert response.status_code == 200
+        samples, _ = parse(response.text)
+        assert one(samples, "omnipost_database_up") == 0
+        assert one(samples, "omnipost_queue_up") == 1
+        assert [r.getMessage() for r in caplog.records] == [
+            "metrics: the database could not be read: database /x/omnipost.db stayed locked "
+            "for 30 s; try again"
+        ]
+    finally:
+        server.stop()
