@@ -348,3 +348,20 @@ def test_a_scrape_while_the_database_fails_answers_and_logs_one_line(ctx, monkey
         ]
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("host", ["::1", "127.0.0.1"])
+def test_the_endpoint_listens_on_ipv4_and_ipv6_and_names_a_bad_host(ctx, host):
+    from omnipost_tui.engine.metrics_server import MetricsPortUnavailable, MetricsServer
+
+    try:
+        server = MetricsServer(ctx, host, 0)
+    except MetricsPortUnavailable:
+        pytest.skip(f"{host} is not configured on this machine")
+    server.start()
+    try:
+        assert httpx.get(server.url, timeout=5).status_code == 200
+    finally:
+        server.stop()
+    with pytest.raises(MetricsPortUnavailable, match=r"^cannot listen on no-such\.invalid port"):
+        MetricsServer(ctx, "no-such.invalid", 0)

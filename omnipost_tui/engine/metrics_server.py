@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -61,20 +62,28 @@ class MetricsServer(ThreadingHTTPServer):
 
     def __init__(self, ctx: Context, host: str, port: int) -> None:
         self.ctx = ctx
+        if ":" in host:  # an IPv6 address (::1, ::); the class attribute says IPv4
+            self.address_family = socket.AF_INET6
         try:
             super().__init__((host, port), _Handler)
         except OSError as exc:
-            in_use = exc.errno == errno.EADDRINUSE
-            why = "is in use" if in_use else f"cannot be used ({exc.strerror or exc})"
-            raise MetricsPortUnavailable(
-                f"--metrics-port {port} on {host} {why}; choose another port or stop what "
-                "listens there"
-            ) from None
+            if exc.errno == errno.EADDRINUSE:
+                message = (
+                    f"--metrics-port {port} on {host} is in use; choose another port or stop "
+                    "what listens there"
+                )
+            else:
+                message = (
+                    f"cannot listen on {host} port {port} for --metrics-port "
+                    f"({exc.strerror or exc}); check --metrics-host and the port"
+                )
+            raise MetricsPortUnavailable(message) from None
 
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
-        return f"http://{host!s}:{port}/metrics"
+        shown = f"[{host!s}]" if self.address_family == socket.AF_INET6 else str(host)
+        return f"http://{shown}:{port}/metrics"
 
     def start(self) -> threading.Thread:
         thread = threading.Thread(target=self.serve_forever, name="omnipost-metrics", daemon=True)
