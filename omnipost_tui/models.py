@@ -240,6 +240,8 @@ class PublicationAttempt(Base):
     __table_args__ = (
         UniqueConstraint("variant_id", "attempt_no", name="uq_attempt_variant_no"),
         Index("ix_attempts_variant_id", "variant_id", "id"),
+        # `omnipost metrics`: attempts by result and error class, counted on the index alone.
+        Index("ix_attempts_result_class", "result", "error_class"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -2,7 +2,7 @@
 
 The commands are grouped by what the user is doing: ``accounts`` (brands and accounts),
 ``posts`` (posts and variants), ``publishing`` (publish, failed, retry, attempts),
-``operations`` (worker, schedule, status, doctor, logs, backup, config, db), ``keys`` (the
+``operations`` (worker, schedule, status, metrics, doctor, logs, backup, config, db), ``keys`` (the
 secret keys) and ``demo``.
 What they share (the group that turns errors into one line, ``--json``, stdin) is in ``base``;
 how they print, in ``output``.
@@ -78,6 +78,11 @@ COMMANDS: dict[str, Entry] = {
         "operations",
         "status",
         "Counts per status, what is due next, the worker's heartbeat and the queue.",
+    ),
+    "metrics": Entry(
+        "operations",
+        "metrics_cmd",
+        "Print Prometheus metrics: variants per status, attempts, lateness, heartbeats, queue.",
     ),
     "doctor": Entry(
         "operations",

@@ -1,5 +1,5 @@
-"""Running and looking after the install: ``worker``, ``schedule``, ``status``, ``doctor``,
-``logs``, ``backup``, ``config`` and ``db upgrade``.
+"""Running and looking after the install: ``worker``, ``schedule``, ``status``, ``metrics``,
+``doctor``, ``logs``, ``backup``, ``config`` and ``db upgrade``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from omnipost_tui.cli.base import (
 )
 from omnipost_tui.cli.output import dumps, echo_json, table
 from omnipost_tui.config import ConfigProblem, Settings
-from omnipost_tui.errors import OmniPostError
+from omnipost_tui.errors import OmniPostError, ValidationError
 from omnipost_tui.files import make_private_dir
 from omnipost_tui.text import visible
 from omnipost_tui.times import format_duration, format_relative
@@ -162,11 +162,33 @@ def schedule(app: App, as_json: bool) -> None:
     is_flag=True,
     help="Sweep, publish what is due now, then exit (for cron-only installs).",
 )
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(1, 65535),
+    metavar="PORT",
+    help="Serve Prometheus metrics at http://HOST:PORT/metrics (the text of omnipost metrics).",
+)
+@click.option(
+    "--metrics-host",
+    default="127.0.0.1",
+    show_default=True,
+    metavar="HOST",
+    help="The address --metrics-port listens on (0.0.0.0: every interface).",
+)
 @pass_app
-def worker(app: App, threads: int, no_periodic: bool, once: bool) -> None:
+def worker(
+    app: App,
+    threads: int,
+    no_periodic: bool,
+    once: bool,
+    metrics_port: int | None,
+    metrics_host: str,
+) -> None:
     """Run the publishing worker (huey consumer) until SIGINT or SIGTERM."""
     from omnipost_tui.engine.worker import run_once, run_worker
 
+    if once and metrics_port is not None:
+        raise ValidationError("--metrics-port needs a running worker; it cannot go with --once")
     if once:
         report = run_once(app.ctx)
         click.echo(
@@ -174,7 +196,32 @@ def worker(app: App, threads: int, no_periodic: bool, once: bool) -> None:
             f"recovered, {len(report.sweep.missed)} missed; {report.processed} message(s) handled"
         )
         return
-    run_worker(app.ctx, threads=threads, periodic=not no_periodic)
+    run_worker(
+        app.ctx,
+        threads=threads,
+        periodic=not no_periodic,
+        metrics_port=metrics_port,
+        metrics_host=metrics_host,
+    )
+
+
+@click.command("metrics")
+@pass_app
+def metrics_cmd(app: App) -> None:
+    """Print Prometheus metrics: variants per status, attempts, lateness, heartbeats, queue.
+
+    Text exposition format 0.0.4, for node_exporter's textfile collector (run from cron) or a
+    look by hand. A database or queue that cannot be read is reported in the metrics
+    (omnipost_database_up 0, omnipost_queue_up 0) and the rest is still printed; the exit
+    status is then 0 too, so that the file is replaced and the alert fires on the value, not on
+    a file that silently went stale. Tokens and URLs are never in it.
+    """
+    from omnipost_tui.engine.queue import open_queue
+    from omnipost_tui.services.metrics import metrics_text_for
+
+    settings = app.settings  # a broken configuration is one line and exit 2, as everywhere
+    text, _ = metrics_text_for(settings, lambda: app.ctx, open_queue)
+    click.echo(text, nl=False)
 
 
 # --- configuration and database -------------------------------------------------------------------

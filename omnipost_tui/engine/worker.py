@@ -17,6 +17,7 @@ from typing import Any
 from huey.api import Huey
 from huey.consumer import Consumer, Scheduler, Worker
 
+from omnipost_tui.engine.metrics_server import MetricsServer
 from omnipost_tui.engine.publisher import close_clients
 from omnipost_tui.engine.queue import describe_queue, huey_of
 from omnipost_tui.engine.sweep import SweepReport, sweep
@@ -295,7 +296,14 @@ def watch_parent(parent: int) -> threading.Thread:
     return thread
 
 
-def run_worker(ctx: Context, *, threads: int, periodic: bool) -> None:
+def run_worker(
+    ctx: Context,
+    *,
+    threads: int,
+    periodic: bool,
+    metrics_port: int | None = None,
+    metrics_host: str = "127.0.0.1",
+) -> None:
     worker_id = workers.worker_identity()
     ctx.worker_id = worker_id
     ctx.queue.ping()
@@ -322,6 +330,8 @@ def run_worker(ctx: Context, *, threads: int, periodic: bool) -> None:
         # A publish holds its claim at most this long; waiting longer cannot help.
         shutdown_timeout=ctx.settings.publish_timeout,
     )
+    # Bound before anything is registered: a port in use stops the start as one line.
+    metrics = MetricsServer(ctx, metrics_host, metrics_port) if metrics_port is not None else None
     workers.register_worker(ctx, worker_id, periodic=periodic)
     heartbeat = Heartbeat(ctx, worker_id)
     heartbeat.start()
@@ -336,9 +346,14 @@ def run_worker(ctx: Context, *, threads: int, periodic: bool) -> None:
         cipher.source,
         extra={"worker": worker_id},
     )
+    if metrics is not None:
+        metrics.start()
+        log.info("metrics at %s", metrics.url, extra={"worker": worker_id})
     try:
         consumer.run()
     finally:
+        if metrics is not None:
+            metrics.stop()
         close_clients()
         heartbeat.stop()
         workers.unregister_worker(ctx, worker_id)
