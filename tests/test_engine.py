@@ -23,6 +23,7 @@ from omnipost_tui.services import publishing
 from omnipost_tui.services.accounts import get_account, mark_account_expired
 from omnipost_tui.services.attempts import list_attempts
 from omnipost_tui.services.context import Context
+from omnipost_tui.services.dispatch import dispatch
 from omnipost_tui.services.variants import (
     add_variant,
     get_variant,
@@ -420,6 +421,30 @@ def test_a_weekend_of_missed_variants_fails_them_all_in_batches_and_nothing_else
     assert get_variant(ctx, later).status == "scheduled"
     worker.deliver()
     assert route.call_count == 0
+
+
+def test_a_dead_workers_unclaimed_messages_are_sent_again_when_its_claims_are_recovered(
+    ctx, world, worker, fake_clock, http
+):
+    """The worker that died held a claim (stuck in publishing) and a message it had taken but
+    not claimed yet (gone with it). Recovering the claim sends the other again at once, not
+    when it looks stale two minutes after it was sent."""
+    route = http.post(FEED).mock(return_value=fb_ok())
+    stuck = schedule(ctx, world, fake_clock, 1)
+    held = schedule(ctx, world, fake_clock, 2)
+    fake_clock.advance(3)
+    assert publishing.claim_variant(ctx, stuck.id, fake_clock.now(), "dead-worker")
+    fake_clock.advance(ctx.settings.publish_timeout + 1)  # its lease runs out
+    # The last message for the other went out a moment ago (not stale), and the dead worker
+    # had taken it.
+    dispatch(ctx, [(held.id, "scheduled", held.scheduled_at)], fake_clock.now())
+    worker.huey.flush()
+    report = worker.sweep()
+    assert [item.variant_id for item in report.recovered] == [stuck.id]
+    assert held.id in [item.variant_id for item in report.dispatched]
+    worker.deliver()
+    assert get_variant(ctx, held.id).status == "published"
+    assert route.call_count == 2  # and the recovered one (nothing was sent) went out once
 
 
 def test_late_but_within_the_window_is_caught_up_by_the_sweep(ctx, world, worker, fake_clock, http):

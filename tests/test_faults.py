@@ -282,7 +282,7 @@ def test_a_worker_killed_mid_request_is_finished_by_the_survivor_and_the_read_ba
         sweep_now(stack.ctx)  # the next sweep, now rather than within a minute
         return not unpublished(stack.ctx, burst)
 
-    wait_for(all_published, timeout=60, interval=1, what="every variant to be published")
+    wait_for(all_published, timeout=90, interval=1, what="every variant to be published")
     result = tally(stack.ctx, sandbox, burst)
     assert_each_exactly_once(result)
     confirmed = [

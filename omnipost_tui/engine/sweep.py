@@ -20,7 +20,7 @@ from omnipost_tui.engine import alerting, heartbeat_ping, readback, token_watch
 from omnipost_tui.engine.queue import engine_queue
 from omnipost_tui.services import publishing, staging, workers
 from omnipost_tui.services.context import Context
-from omnipost_tui.services.dispatch import Dispatched, dispatch
+from omnipost_tui.services.dispatch import Dispatched, dispatch, forget_dispatches
 from omnipost_tui.services.publishing import Recovered
 
 log = logging.getLogger("omnipost.engine.sweep")
@@ -80,6 +80,12 @@ def _sweep(ctx: Context, worker_id: str | None) -> SweepReport:
         log.warning(
             "recovered a stuck publish", extra={"variant": item.variant_id, "outcome": item.status}
         )
+    if report.recovered:
+        # A worker died. Besides its claims it may have held messages it had taken but not
+        # claimed yet (one waiting out an early arrival, one per thread): those are gone, and
+        # the sweep would send them again only once they look stale, minutes later. Sent again
+        # now instead; duplicates are harmless (claims are CAS).
+        forget_dispatches(ctx)
     report.missed = publishing.fail_missed(ctx, now)
     for variant_id in report.missed:
         log.warning("missed its window", extra={"variant": variant_id, "outcome": "failed"})
