@@ -484,7 +484,7 @@ def test_far_future_year_is_refused_as_a_typo(refuse: Refuse, seeded: World) -> 
         ("2027-03-28T02:30", "2027-03-28 02:30 does not exist in Europe/Berlin"),
         ("2027-03-28 02:00", "does not exist"),
         ("2026-10-25T02:30", "2026-10-25 02:30 happens twice in Europe/Berlin"),
-        ("2027-10-31T02:30", "add an offset, e.g. 2027-10-31T02:30+02:00"),
+        ("2027-10-31T02:30", "add an offset: 2027-10-31T02:30+02:00 for the first"),
     ],
 )
 def test_dst_gap_and_ambiguous_local_times(
