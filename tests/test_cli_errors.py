@@ -955,3 +955,11 @@ def test_a_queue_file_locked_after_it_was_opened_saves_nothing(
 
 def test_time_beyond_the_calendar(refuse: Refuse, seeded: World) -> None:
     refuse(*schedule_args(at="9999-12-31T23:59+00:00"), expect=("out of range",))
+
+
+@pytest.mark.parametrize("ref", ["²", "٣", "1_0"])
+def test_an_id_is_ascii_digits(refuse: Refuse, seeded: World, ref: str) -> None:
+    # "²" passes str.isdigit but not int(): it used to end in "something went wrong"; "٣" and
+    # "1_0" were read as ids 3 and 10.
+    refuse("variant", "add", "--post", "1", "--account", ref, "--draft", expect=(f"{ref!r}",))
+    refuse("variant", "show", ref, expect=("variant id must be a number",))

@@ -347,3 +347,40 @@ def test_variant_add_schedules_any_text_exactly_or_says_why_in_one_line(
     assert result.exit_code == 0, result.output
     shown = json.loads(result.stdout)
     assert shown["custom_text"] == shown["text"] == stored_form(text)
+
+
+# --- ids and names typed on the command line -------------------------------------------------
+
+REFS = st.one_of(
+    st.sampled_from(["1", "2", " 2 ", "01", "Acme Page", "Acme LinkedIn", "0", "-1", "+1", "1_0"]),
+    st.sampled_from(["²", "٢", "２", "1\u2028", "\u2028", "Acme\x00", "\udc80"]),
+    st.text(max_size=6),
+)
+
+
+def id_of(ref: str, names: dict[str, int]) -> int | None:
+    """What OmniPost should find for ``ref``: an id in ASCII digits, else an exact name."""
+    text = ref.strip()
+    if text.isascii() and text.isdigit():
+        return int(text)
+    return names.get(text)
+
+
+@given(post_ref=REFS, account_ref=REFS)
+@example(post_ref="1", account_ref="²")  # isdigit but not int(): "something went wrong"
+@example(post_ref="²", account_ref="1")
+@example(post_ref="1\u2028", account_ref="1")  # the line separator was echoed in the error
+@settings(
+    max_examples=CLI_EXAMPLES,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_any_post_or_account_typed_is_found_or_refused_in_one_line(
+    cli: Callable[..., Result], acme: World, post_ref: str, account_ref: str
+) -> None:
+    result = cli("variant", "add", "--post", post_ref, "--account", account_ref, "--draft")
+    post = id_of(post_ref, {})
+    account = id_of(account_ref, {"Acme Page": acme.facebook_id, "Acme LinkedIn": acme.linkedin_id})
+    if post == acme.post_id and account in (acme.facebook_id, acme.linkedin_id):
+        assert result.exit_code == 0, result.output
+        return
+    refused_with_one_line(result)
