@@ -14,21 +14,29 @@ from __future__ import annotations
 
 import functools
 import itertools
+import json
 import re
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from hypothesis import example, given
+import pytest
+from click.testing import Result
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from omnipost_tui.errors import ValidationError
+from omnipost_tui.services.variants import MAX_AHEAD, NOW_GRACE
 from omnipost_tui.times import (
     EARLIEST,
     LATEST,
     iso_local,
     parse_duration,
+    parse_until,
     parse_when,
 )
+from tests.conftest import T0, FakeClock, World, make_world
+from tests.test_cli_errors import assert_user_error
 
 NOW = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
 
@@ -136,6 +144,18 @@ def test_anything_typed_is_a_time_that_reads_back_or_one_clear_line(text: str, t
     assert parse_when(shown, tz, NOW) == value.replace(microsecond=0)
     # And the full ISO form, to the microsecond, as exactly that instant.
     assert parse_when(value.astimezone(tz).isoformat(), tz, NOW) == value
+
+
+@given(TYPED, ZONES)
+@example("2999-12-31", ZoneInfo("UTC"))
+@example("9999-12-31", ZoneInfo("Pacific/Kiritimati"))
+def test_anything_typed_as_an_upper_bound_is_a_time_or_one_clear_line(text: str, tz: ZoneInfo):
+    try:
+        value = parse_until(text, tz, NOW)
+    except ValidationError as error:
+        one_line(error)
+        return
+    assert value.utcoffset() == timedelta(0)
 
 
 @given(st.text(max_size=12), ZONES)
@@ -296,3 +316,48 @@ def test_a_naive_wall_time_is_its_one_instant_or_refused_naming_the_choices(
         assert {parse_when(s, tz, NOW) for s in suggested} == candidates, message
         return
     assert candidates == {value}, f"{text} in {tz.key} read as {value}, not one of {candidates}"
+
+
+# --- through the command line ----------------------------------------------------------------
+
+
+@pytest.fixture
+def acme(home, fake_clock: FakeClock) -> Iterator[World]:
+    """Acme's Facebook page (account 1) and post 1, on the CLI's own files; the clock at T0."""
+    from omnipost_tui.config import load_settings
+    from omnipost_tui.engine.queue import open_queue
+    from omnipost_tui.services.context import open_context
+
+    context = open_context(load_settings(), open_queue=open_queue)
+    try:
+        yield make_world(context)
+    finally:
+        context.close()
+
+
+@given(text=TYPED)
+@example(text="+5\u017f")
+@example(text="2026-10-25 02:30")
+@example(text="+3w")
+@example(text="2026-12-02T07:59:54Z")  # 6 s ago: in the past
+@example(text="2026-12-02T07:59:56Z")  # 4 s ago: "now", within the grace
+@settings(
+    max_examples=max(10, settings.default.max_examples // 2),
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_variant_add_at_any_time_schedules_that_instant_or_says_why_in_one_line(
+    cli: Callable[..., Result], acme: World, text: str
+):
+    berlin = ZoneInfo("Europe/Berlin")
+    result = cli("variant", "add", "--post", "1", "--account", "1", "--at", text, "--json")
+    try:
+        expected: datetime | None = parse_when(text, berlin, T0)
+    except ValidationError:
+        expected = None
+    if expected is None or not T0 - NOW_GRACE <= expected <= T0 + MAX_AHEAD:
+        assert result.exit_code != 0
+        assert_user_error(result)
+        return
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.stdout)["scheduled_at"]
+    assert datetime.fromisoformat(shown) == expected.replace(microsecond=0)
