@@ -39,9 +39,9 @@ from omnipost_tui.models import Post, PostVariant
 from omnipost_tui.platforms import FACEBOOK, LINKEDIN, TEXT_LIMITS
 from omnipost_tui.services.compose import PostPlan, VariantPlan, save_plan
 from omnipost_tui.services.context import Context
-from omnipost_tui.services.posts import add_post, get_post
+from omnipost_tui.services.posts import add_post, get_post, update_post
 from omnipost_tui.services.publishing import claim_variant
-from omnipost_tui.services.variants import add_variant
+from omnipost_tui.services.variants import add_variant, get_variant, update_variant
 from tests.conftest import FB_TOKEN, GRAPH, LI_TOKEN, LINKEDIN_API, T0, FakeClock, World
 from tests.test_cli_errors import assert_user_error
 from tests.test_connector_linkedin import walk_little
@@ -166,9 +166,29 @@ def counts(ctx: Context) -> tuple[int, int]:
     return posts, variants
 
 
-def schedule(ctx: Context, world: World, platform: str, how: str, text: str) -> int:
+BASE = "We launch today (really)!"
+EDITS = ("variant edit", "post edit")
+
+
+def prepare(ctx: Context, world: World, platform: str, how: str) -> int | None:
+    """For an edit: the scheduled variant (of a post of its own) that is about to be edited."""
+    if how not in EDITS:
+        return None
+    account = world.facebook_id if platform == FACEBOOK else world.linkedin_id
+    post = add_post(ctx, brand=world.brand_id, title="Props", text=BASE)
+    return add_variant(ctx, post=post.id, account=account, at=AT).id
+
+
+def schedule(
+    ctx: Context, world: World, platform: str, how: str, text: str, edited: int | None
+) -> int:
     """Schedule ``text`` on ``platform`` the way ``how`` says; returns the variant id."""
     account = world.facebook_id if platform == FACEBOOK else world.linkedin_id
+    if edited is not None:
+        if how == "variant edit":
+            return update_variant(ctx, edited, custom_text=text).id
+        update_post(ctx, get_variant(ctx, edited).post_id, text=text)
+        return edited
     if how == "post text":
         post = add_post(ctx, brand=world.brand_id, title="Props", text=text)
         return add_variant(ctx, post=post.id, account=account, at=AT).id
@@ -212,7 +232,7 @@ def sent_body(ctx: Context, platform: str, text: str, link: str | None) -> dict[
     return body
 
 
-@pytest.mark.parametrize("how", ["post text", "variant text", "editor"])
+@pytest.mark.parametrize("how", ["post text", "variant text", "editor", *EDITS])
 @pytest.mark.parametrize("platform", [FACEBOOK, LINKEDIN])
 @given(text=TEXTS)
 @example(text="httpſ://x.example/a_b")  # long s: LinkedIn used to get an unescaped "_"
@@ -224,14 +244,14 @@ def sent_body(ctx: Context, platform: str, text: str, link: str | None) -> dict[
 def test_any_text_goes_out_exactly_or_is_refused_with_one_line(
     ctx: Context, world: World, fake_clock: FakeClock, platform: str, how: str, text: str
 ) -> None:
-    # A variant's own blank text means "use the post's text" (documented); the post's is
-    # "We launch today (really)!".
-    base = "We launch today (really)!"
-    effective = base if how == "variant text" and not text.strip() else text
+    # A variant's own blank text means "use the post's text" (documented).
+    own_text = how in ("variant text", "variant edit")
+    effective = BASE if own_text and not text.strip() else text
     refusal = expected_refusal(effective, platform)
+    edited = prepare(ctx, world, platform, how)
     before = counts(ctx)
     try:
-        variant_id = schedule(ctx, world, platform, how, text)
+        variant_id = schedule(ctx, world, platform, how, text, edited)
     except OmniPostError as error:
         assert_one_line(error)
         assert refusal is not None, f"refused ({error.message}) though it can go out"
@@ -239,6 +259,8 @@ def test_any_text_goes_out_exactly_or_is_refused_with_one_line(
         assert variants == before[1], "a refused text left a variant behind"
         if how == "editor":  # the editor saves all or nothing (add_post alone keeps its post)
             assert posts == before[0], "a refused plan left its post behind"
+        if edited is not None:
+            assert get_variant(ctx, edited).text == BASE, "a refused edit changed the text"
         return
     assert refusal is None, f"accepted though {refusal}"
     # What the worker publishes from, claimed at the planned time.
