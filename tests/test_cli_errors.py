@@ -963,3 +963,20 @@ def test_an_id_is_ascii_digits(refuse: Refuse, seeded: World, ref: str) -> None:
     # "1_0" were read as ids 3 and 10.
     refuse("variant", "add", "--post", "1", "--account", ref, "--draft", expect=(f"{ref!r}",))
     refuse("variant", "show", ref, expect=("variant id must be a number",))
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("variant", "add", "--post", "1", "--account", "\udc80", "--draft"),
+        ("post", "add", "--brand", "\udc80", "--title", "T", "--text", "x"),
+        ("post", "list", "--brand", "\udc80"),
+        ("variant", "list", "--search", "\udc80"),
+    ],
+)
+def test_an_undecodable_byte_in_a_name_or_search_is_one_line(
+    refuse: Refuse, seeded: World, args: tuple[str, ...]
+) -> None:
+    # An argument in another encoding reaches us as a lone surrogate, which SQLite's driver
+    # cannot encode: it used to end in "something went wrong" instead of saying what is wrong.
+    refuse(*args, expect=("not valid UTF-8 (byte 0x80",))

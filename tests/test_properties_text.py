@@ -392,6 +392,7 @@ def id_of(ref: str, names: dict[str, int]) -> int | None:
 @example(post_ref="1", account_ref="²")  # isdigit but not int(): "something went wrong"
 @example(post_ref="²", account_ref="1")
 @example(post_ref="1\u2028", account_ref="1")  # the line separator was echoed in the error
+@example(post_ref="1", account_ref="\udc80")  # an undecodable byte: the driver could not encode it
 @settings(
     max_examples=CLI_EXAMPLES,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from omnipost_tui.errors import NotFound, ValidationError
 from omnipost_tui.models import REVOKED, Brand, ConnectedSocialAccount, Post, PostVariant
+from omnipost_tui.text import check_line
 
 
 def is_id(text: str) -> bool:
@@ -26,8 +27,15 @@ def parse_id(ref: str | int, what: str) -> int:
     return value
 
 
+def _name_ref(ref: str | int, what: str) -> str:
+    """``ref`` as a name may be looked up: no name holds a control character or an undecodable
+    byte (an argument in another encoding), and the database driver cannot even encode the
+    latter, which used to end in "something went wrong"."""
+    return check_line(str(ref).strip(), what)
+
+
 def brand_by_ref(session: Session, ref: str | int) -> Brand:
-    text = str(ref).strip()
+    text = _name_ref(ref, "brand")
     if is_id(text):
         brand = session.get(Brand, int(text))
         if brand is not None:
@@ -39,7 +47,7 @@ def brand_by_ref(session: Session, ref: str | int) -> Brand:
 
 
 def account_by_ref(session: Session, ref: str | int) -> ConnectedSocialAccount:
-    text = str(ref).strip()
+    text = _name_ref(ref, "account")
     if is_id(text):
         account = session.get(ConnectedSocialAccount, int(text))
         if account is not None:
