@@ -1,8 +1,9 @@
 """Properties of post text, from what a user writes to what each platform is sent (hypothesis).
 
 For any text, through every service that takes one (``add_post`` + ``add_variant``, a variant's
-own text, the editor's ``save_plan``), then the claim the worker publishes from and the
-connector's request as it leaves (captured with respx):
+own text, the editor's ``save_plan``, editing a scheduled variant's text or its post's), then
+the claim the worker publishes from and the connector's request as it leaves (captured with
+respx):
 
 - accepted: Facebook's ``message`` is the text byte for byte; LinkedIn's ``commentary`` is
   exactly ``escape_little_text(text)``, and read with little's grammar (the recogniser in
@@ -13,7 +14,9 @@ connector's request as it leaves (captured with respx):
   surrogate, over the platform's limit), so a text accepted or refused by mistake fails too.
 
 And through ``omnipost post add`` / ``variant add`` (argument and stdin, stdin as raw bytes):
-stored and shown by ``--json`` exactly, or exit 2 with one ``error:`` line and no traceback.
+stored and shown by ``--json`` exactly, or exit 2 with one ``error:`` line and no traceback;
+and any ``--post`` or ``--account`` typed is found (an id in ASCII digits, or a name) or refused
+the same way.
 """
 
 from __future__ import annotations
@@ -33,16 +36,27 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from omnipost_tui.config import load_settings
 from omnipost_tui.connectors import PublishRequest, connector_for, escape_little_text
+from omnipost_tui.engine.queue import open_queue
 from omnipost_tui.errors import OmniPostError
 from omnipost_tui.models import Post, PostVariant
 from omnipost_tui.platforms import FACEBOOK, LINKEDIN, TEXT_LIMITS
 from omnipost_tui.services.compose import PostPlan, VariantPlan, save_plan
-from omnipost_tui.services.context import Context
+from omnipost_tui.services.context import Context, open_context
 from omnipost_tui.services.posts import add_post, get_post, update_post
 from omnipost_tui.services.publishing import claim_variant
 from omnipost_tui.services.variants import add_variant, get_variant, update_variant
-from tests.conftest import FB_TOKEN, GRAPH, LI_TOKEN, LINKEDIN_API, T0, FakeClock, World
+from tests.conftest import (
+    FB_TOKEN,
+    GRAPH,
+    LI_TOKEN,
+    LINKEDIN_API,
+    T0,
+    FakeClock,
+    World,
+    make_world,
+)
 from tests.test_cli_errors import assert_user_error
 from tests.test_connector_linkedin import walk_little
 
@@ -284,10 +298,7 @@ CLI_EXAMPLES = max(10, settings.default.max_examples // 2)
 
 @pytest.fixture
 def services(home) -> Iterator[Context]:
-    from omnipost_tui.config import load_settings
-    from omnipost_tui.engine.queue import open_queue
-    from omnipost_tui.services.context import open_context
-
+    """A service context on the CLI's own files (SQLite database and queue)."""
     context = open_context(load_settings(), open_queue=open_queue)
     yield context
     context.close()
@@ -295,8 +306,7 @@ def services(home) -> Iterator[Context]:
 
 @pytest.fixture
 def acme(services: Context) -> World:
-    from tests.conftest import make_world
-
+    """Brand Acme: Facebook "Acme Page" (1), LinkedIn "Acme LinkedIn" (2), post 1."""
     return make_world(services)
 
 

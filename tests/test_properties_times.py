@@ -25,7 +25,10 @@ from click.testing import Result
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from omnipost_tui.config import load_settings
+from omnipost_tui.engine.queue import open_queue
 from omnipost_tui.errors import ValidationError
+from omnipost_tui.services.context import open_context
 from omnipost_tui.services.variants import MAX_AHEAD, NOW_GRACE
 from omnipost_tui.times import (
     EARLIEST,
@@ -324,10 +327,6 @@ def test_a_naive_wall_time_is_its_one_instant_or_refused_naming_the_choices(
 @pytest.fixture
 def acme(home, fake_clock: FakeClock) -> Iterator[World]:
     """Acme's Facebook page (account 1) and post 1, on the CLI's own files; the clock at T0."""
-    from omnipost_tui.config import load_settings
-    from omnipost_tui.engine.queue import open_queue
-    from omnipost_tui.services.context import open_context
-
     context = open_context(load_settings(), open_queue=open_queue)
     try:
         yield make_world(context)
