@@ -11,8 +11,10 @@ from zoneinfo import ZoneInfo
 
 from omnipost_tui.errors import ValidationError
 
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$", re.IGNORECASE)
-_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# re.ASCII: without it IGNORECASE lets "ſ" (long s) match the unit s, which then is no key of
+# _UNIT_SECONDS (a crash), and \d lets "+٥m" through while dates refuse Arabic-Indic digits.
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$", re.IGNORECASE | re.ASCII)
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 DURATION_HELP = "a number and a unit: 90s, 30m, 12h, 7d, 2w"
@@ -38,7 +40,7 @@ def localize(naive: datetime, tz: ZoneInfo, *, ambiguous_ok: bool = False) -> da
     """
     first = naive.replace(tzinfo=tz, fold=0)
     second = naive.replace(tzinfo=tz, fold=1)
-    shown = naive.strftime("%Y-%m-%d %H:%M")
+    shown = _wall_time(naive).replace("T", " ")
     if first.utcoffset() != second.utcoffset():
         # Both folds map back to the same wall time only when the time is ambiguous (clocks went
         # back); when clocks jumped forward the wall time does not exist at all.
@@ -48,12 +50,20 @@ def localize(naive: datetime, tz: ZoneInfo, *, ambiguous_ok: bool = False) -> da
             )
         if ambiguous_ok:
             return first
-        off = first.strftime("%z")
         raise ValidationError(
-            f"{shown} happens twice in {tz.key} (clocks go back then); add an offset, "
-            f"e.g. {naive.strftime('%Y-%m-%dT%H:%M')}{off[:3]}:{off[3:]}"
+            f"{shown} happens twice in {tz.key} (clocks go back then); add an offset: "
+            f"{_wall_time(first)} for the first, {_wall_time(second)} for the second"
         )
     return first
+
+
+def _wall_time(value: datetime) -> str:
+    """``value`` as the user may type it back, offset included when it has one: the seconds
+    only when there are some (a suggestion must be the very instant the user meant), and the
+    offset with its seconds where a zone's offset has them (``+00:19:32``; ``%z`` cut into
+    ``+HH:MM`` made those unreadable)."""
+    whole_minute = value.second == 0 and value.microsecond == 0
+    return value.isoformat(timespec="minutes" if whole_minute else "auto")
 
 
 # Times outside this range are typos, and some cannot even be shown in every zone.
@@ -113,6 +123,9 @@ def _parse(raw: str, tz: ZoneInfo, now: datetime) -> datetime:
     except ValueError:
         raise ValidationError(f"cannot read time {raw!r}; use {WHEN_HELP}") from None
     if parsed.tzinfo is None:
+        if not EARLIEST.year <= parsed.year <= LATEST.year:
+            # Out of range whatever the zone: say so rather than explain a DST change of 1935.
+            raise OverflowError
         parsed = localize(parsed, tz)
     return parsed.astimezone(UTC)
 

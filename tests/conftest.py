@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import settings as hypothesis_settings
 
 from omnipost_tui import clock
 from omnipost_tui.config import load_settings
@@ -28,6 +29,18 @@ from omnipost_tui.services.brands import add_brand
 from omnipost_tui.services.context import Context, open_context
 from omnipost_tui.services.posts import add_post
 from tests.scenes import DEMO_NOW, settle  # noqa: F401  (tests import settle from here)
+
+# Property tests (hypothesis): a modest number of examples by default, so that the suite stays
+# fast on a shared machine; HYPOTHESIS_PROFILE=thorough looks much harder (before a release,
+# after touching text or time handling). A test's own @settings(max_examples=…) wins over both.
+# deadline=None: one slow example on a loaded machine is no defect.
+hypothesis_settings.register_profile("fast", max_examples=40, deadline=None)
+hypothesis_settings.register_profile(
+    "thorough",
+    parent=hypothesis_settings.get_profile("fast"),
+    max_examples=1_000,
+)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fast"))
 
 GRAPH = "https://graph.test"
 LINKEDIN_API = "https://api.linkedin.test"

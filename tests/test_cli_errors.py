@@ -484,7 +484,7 @@ def test_far_future_year_is_refused_as_a_typo(refuse: Refuse, seeded: World) -> 
         ("2027-03-28T02:30", "2027-03-28 02:30 does not exist in Europe/Berlin"),
         ("2027-03-28 02:00", "does not exist"),
         ("2026-10-25T02:30", "2026-10-25 02:30 happens twice in Europe/Berlin"),
-        ("2027-10-31T02:30", "add an offset, e.g. 2027-10-31T02:30+02:00"),
+        ("2027-10-31T02:30", "add an offset: 2027-10-31T02:30+02:00 for the first"),
     ],
 )
 def test_dst_gap_and_ambiguous_local_times(
@@ -955,3 +955,28 @@ def test_a_queue_file_locked_after_it_was_opened_saves_nothing(
 
 def test_time_beyond_the_calendar(refuse: Refuse, seeded: World) -> None:
     refuse(*schedule_args(at="9999-12-31T23:59+00:00"), expect=("out of range",))
+
+
+@pytest.mark.parametrize("ref", ["²", "٣", "1_0"])
+def test_an_id_is_ascii_digits(refuse: Refuse, seeded: World, ref: str) -> None:
+    # "²" passes str.isdigit but not int(): it used to end in "something went wrong"; "٣" and
+    # "1_0" were read as ids 3 and 10.
+    refuse("variant", "add", "--post", "1", "--account", ref, "--draft", expect=(f"{ref!r}",))
+    refuse("variant", "show", ref, expect=("variant id must be a number",))
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("variant", "add", "--post", "1", "--account", "\udc80", "--draft"),
+        ("post", "add", "--brand", "\udc80", "--title", "T", "--text", "x"),
+        ("post", "list", "--brand", "\udc80"),
+        ("variant", "list", "--search", "\udc80"),
+    ],
+)
+def test_an_undecodable_byte_in_a_name_or_search_is_one_line(
+    refuse: Refuse, seeded: World, args: tuple[str, ...]
+) -> None:
+    # An argument in another encoding reaches us as a lone surrogate, which SQLite's driver
+    # cannot encode: it used to end in "something went wrong" instead of saying what is wrong.
+    refuse(*args, expect=("not valid UTF-8 (byte 0x80",))

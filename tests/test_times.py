@@ -15,6 +15,7 @@ from omnipost_tui.times import (
     format_relative,
     format_seconds,
     iso_local,
+    parse_duration,
     parse_until,
     parse_when,
 )
@@ -150,6 +151,33 @@ def test_an_ambiguous_wall_time_is_refused_with_an_offset_to_use():
     # The suggestion works, and so does the other offset.
     assert parse_when("2026-10-25T02:30+02:00", BERLIN, NOW) == utc(2026, 10, 25, 0, 30)
     assert parse_when("2026-10-25T02:30+01:00", BERLIN, NOW) == utc(2026, 10, 25, 1, 30)
+
+
+def test_the_offsets_suggested_for_a_repeated_hour_keep_the_seconds_typed():
+    # The hint used to say 02:30 for 02:30:15: typed back, it was 15 seconds off.
+    with pytest.raises(ValidationError) as info:
+        parse_when("2026-10-25 02:30:15", BERLIN, NOW)
+    message = info.value.message
+    assert "2026-10-25T02:30:15+02:00 for the first" in message
+    assert "2026-10-25T02:30:15+01:00 for the second" in message
+
+
+@pytest.mark.parametrize("text", ["+5\u017f", "+\u0665m", "+\uff15h", "+5\u2028m"])
+def test_durations_are_ascii_digits_and_units_only(text):
+    # "ſ" (long s) case-folds to "s": the duration regex, without re.ASCII, matched it and the
+    # unit lookup then crashed with KeyError; Arabic-Indic and fullwidth digits were accepted
+    # as durations though refused in dates. Both are refused with the forms that work.
+    with pytest.raises(ValidationError, match="cannot read time") as info:
+        parse_when(text, BERLIN, NOW)
+    assert WHEN_HELP in info.value.message
+    with pytest.raises(ValidationError, match="as a duration"):
+        parse_duration(text[1:])
+
+
+def test_an_ambiguous_wall_time_long_before_1970_is_out_of_range_not_a_dst_puzzle():
+    # Amsterdam's 1935 offsets had seconds; the hint used to suggest "+01:1932", unreadable.
+    with pytest.raises(ValidationError, match="out of range"):
+        parse_when("1935-10-06 02:30", ZoneInfo("Europe/Amsterdam"), NOW)
 
 
 def test_a_bare_date_whose_midnight_dst_skips_is_the_start_of_that_day():

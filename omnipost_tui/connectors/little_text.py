@@ -41,7 +41,10 @@ Kind = Literal["text", "hashtag", "mention", "url"]
 
 _NAME = r"[^|{}@\[\]()<>#\\*_~\r\n]+"
 _MENTION = re.compile(rf"@\[({_NAME})\]\((urn:li:(?:organization|person):[A-Za-z0-9_-]+)\)")
-_URL = re.compile(r"https?://[^\s\\<>{}|]+", re.IGNORECASE)
+# The scheme spelled out in ASCII rather than re.IGNORECASE: that also matches "ſ" (long s) as
+# "s", and "httpſ://x/a_b" then went out unescaped, an address to us but not to LinkedIn, which
+# cut the post at its "_". \s stays Unicode: any space ends an address.
+_URL = re.compile(r"[hH][tT][tT][pP][sS]?://[^\s\\<>{}|]+")
 _URL_TRAILING = ".,;:!?'\""
 _HASHTAG = re.compile(r"#[^\W_]+")
 _CLOSERS = {")": "(", "]": "["}

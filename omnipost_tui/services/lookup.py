@@ -7,21 +7,36 @@ from sqlalchemy.orm import Session
 
 from omnipost_tui.errors import NotFound, ValidationError
 from omnipost_tui.models import REVOKED, Brand, ConnectedSocialAccount, Post, PostVariant
+from omnipost_tui.text import check_line
+
+
+def is_id(text: str) -> bool:
+    """Whether ``text`` is an id: ASCII digits only. ``str.isdigit`` alone also takes "²",
+    which ``int`` then refuses (a crash), and "٣", which would make a brand named "٣"
+    impossible to find by name; ``int`` alone also takes "1_0" and "+1"."""
+    return text.isascii() and text.isdigit()
 
 
 def parse_id(ref: str | int, what: str) -> int:
-    try:
-        value = int(str(ref).strip())
-    except ValueError:
-        raise ValidationError(f"{what} id must be a number, got {ref!r}") from None
+    text = str(ref).strip()
+    if not is_id(text):
+        raise ValidationError(f"{what} id must be a number, got {ref!r}")
+    value = int(text)
     if value < 1:
         raise ValidationError(f"{what} id must be a positive number, got {ref!r}")
     return value
 
 
+def _name_ref(ref: str | int, what: str) -> str:
+    """``ref`` as a name may be looked up: no name holds a control character or an undecodable
+    byte (an argument in another encoding), and the database driver cannot even encode the
+    latter, which used to end in "something went wrong"."""
+    return check_line(str(ref).strip(), what)
+
+
 def brand_by_ref(session: Session, ref: str | int) -> Brand:
-    text = str(ref).strip()
-    if text.isdigit():
+    text = _name_ref(ref, "brand")
+    if is_id(text):
         brand = session.get(Brand, int(text))
         if brand is not None:
             return brand
@@ -32,8 +47,8 @@ def brand_by_ref(session: Session, ref: str | int) -> Brand:
 
 
 def account_by_ref(session: Session, ref: str | int) -> ConnectedSocialAccount:
-    text = str(ref).strip()
-    if text.isdigit():
+    text = _name_ref(ref, "account")
+    if is_id(text):
         account = session.get(ConnectedSocialAccount, int(text))
         if account is not None:
             return account
@@ -52,14 +67,17 @@ def account_by_ref(session: Session, ref: str | int) -> ConnectedSocialAccount:
 
 
 def post_by_id(session: Session, ref: str | int) -> Post:
-    post = session.get(Post, parse_id(ref, "post"))
+    # The id as read, not ``ref``: that may carry spaces (a U+2028 would break the line).
+    post_id = parse_id(ref, "post")
+    post = session.get(Post, post_id)
     if post is None:
-        raise NotFound(f"no post {ref} (see: omnipost post list)")
+        raise NotFound(f"no post {post_id} (see: omnipost post list)")
     return post
 
 
 def variant_by_id(session: Session, ref: str | int) -> PostVariant:
-    variant = session.get(PostVariant, parse_id(ref, "variant"))
+    variant_id = parse_id(ref, "variant")
+    variant = session.get(PostVariant, variant_id)
     if variant is None:
-        raise NotFound(f"no variant {ref} (see: omnipost variant list)")
+        raise NotFound(f"no variant {variant_id} (see: omnipost variant list)")
     return variant

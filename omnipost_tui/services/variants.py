@@ -433,7 +433,9 @@ def _filtered(session: Session, query: Select[*_Row], flt: VariantFilter) -> Sel
     if flt.brand is not None:
         query = query.where(Post.brand_id == brand_by_ref(session, flt.brand).id)
     if flt.search:
-        pattern = f"%{flt.search.strip()}%"
+        # Refused like any text with a control character or an undecodable byte: the database
+        # driver cannot encode the latter ("something went wrong"), and no text holds either.
+        pattern = f"%{check_text(flt.search.strip(), 'search text')}%"
         query = query.where(
             or_(
                 Post.title.ilike(pattern),
