@@ -4,7 +4,8 @@
 
 Seeds a fresh SQLite database in a temporary OMNIPOST_HOME (bulk inserts of real rows, the
 same shape the services write), then times, with the real app in Textual's headless mode:
-opening the variants screen, the next page, the last page, and a filtered first page.
+opening the variants screen, the next page, the last page, and a filtered first page; then
+the app's resident memory and the CPU of its idle live poll (``--idle-seconds``).
 """
 
 from __future__ import annotations
@@ -120,6 +121,32 @@ async def _measure(ctx: Context, count: int) -> dict[str, list[float]]:
     return timings
 
 
+def _rss_mb() -> int:
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) // 1024
+    return -1
+
+
+async def _resting(ctx: Context, count: int, seconds: float) -> tuple[int, float]:
+    """The app's resident memory with the last page shown, and the CPU its live poll uses
+    while nothing happens (percent of one core over ``seconds``)."""
+    from omnipost_tui.tui.app import OmniPostApp
+
+    app = OmniPostApp(ctx, start_mode="calendar")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _until_shown(pilot, "", widget="Calendar")
+        await pilot.press("2")
+        await _until_shown(pilot, "1–100 of")
+        await pilot.press("G")
+        await _until_shown(pilot, f"–{count:,} of")
+        cpu, wall = time.process_time(), time.perf_counter()
+        await asyncio.sleep(seconds)
+        busy = (time.process_time() - cpu) / (time.perf_counter() - wall) * 100
+        return _rss_mb(), busy
+
+
 async def _until_shown(pilot, text: str, timeout: float = 10.0, widget: str = "") -> None:
     from textual.widgets import Label
 
@@ -140,6 +167,7 @@ async def _until_shown(pilot, text: str, timeout: float = 10.0, widget: str = ""
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variants", type=int, default=100_000)
+    parser.add_argument("--idle-seconds", type=float, default=20.0)
     args = parser.parse_args()
     os.environ["OMNIPOST_HOME"] = tempfile.mkdtemp(prefix="omnipost-bench-")
     os.environ["OMNIPOST_QUEUE_URL"] = "memory://"
@@ -156,6 +184,8 @@ def main() -> int:
             f"{label:>10}: median {statistics.median(ms):6.0f} ms   "
             f"min {ms[0]:6.0f} ms   max {ms[-1]:6.0f} ms   ({len(ms)} runs)"
         )
+    rss, idle = asyncio.run(_resting(ctx, args.variants, args.idle_seconds))
+    print(f"resident memory {rss} MB; idle live poll {idle:.1f} % of one core")
     ctx.close()
     return 0
 

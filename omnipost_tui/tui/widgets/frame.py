@@ -74,6 +74,8 @@ class StatusBar(Static):
     if TYPE_CHECKING:
         app = getters.app(OmniPostApp)  # typed only: importing the app here would be circular
 
+    _shown: Text | None = None
+
     def on_mount(self) -> None:
         self.watch(self.app, "summary", self._render_summary)
         # Ages and countdowns move with the clock, not only when the database changes.
@@ -84,6 +86,7 @@ class StatusBar(Static):
 
     def _render_summary(self, summary) -> None:
         if summary is None:
+            self._shown = None
             self.update(Text(" loading…", style="dim"))
             return
         text = self._summary_text(summary, compact=False)
@@ -93,7 +96,11 @@ class StatusBar(Static):
             text = self._summary_text(summary, compact=True)
         text.no_wrap = True
         text.overflow = "ellipsis"
-        self.update(text)
+        # Asked every second: most seconds nothing changed, and a layout of the screen was most
+        # of the idle app's CPU. One line across the screen whatever it says: no layout needed.
+        if text != self._shown:
+            self._shown = text
+            self.update(text, layout=False)
 
     def _summary_text(self, summary, *, compact: bool) -> Text:
         """``○ worker OFFLINE  due 0  retrying 1  failed 2  …``: each label with its number, a
