@@ -32,7 +32,7 @@ from omnipost_tui.models import (
 )
 from omnipost_tui.services import workers
 from omnipost_tui.services.context import Context, QueueOpener, WorkQueue
-from omnipost_tui.states import VARIANT_STATUSES, due_by
+from omnipost_tui.services.status import variant_counts
 
 log = logging.getLogger("omnipost.metrics")
 
@@ -115,13 +115,7 @@ def nearest_rank(sorted_values: list[float], q: float) -> float:
 def _database_families(ctx: Context, now: datetime) -> list[Family]:
     """Everything that comes from the database, in one read session."""
     with ctx.db.read() as session:
-        by_status = dict.fromkeys(VARIANT_STATUSES, 0)
-        by_status.update(
-            session.execute(
-                select(PostVariant.status, func.count()).group_by(PostVariant.status)
-            ).all()
-        )
-        due = session.scalar(select(func.count()).select_from(PostVariant).where(due_by(now)))
+        by_status, due = variant_counts(session, now)
         accounts = dict.fromkeys(ACCOUNT_STATUSES, 0)
         accounts.update(
             session.execute(

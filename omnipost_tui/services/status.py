@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from omnipost_tui import clock
 from omnipost_tui.errors import QueueUnavailable
@@ -46,16 +47,20 @@ class StatusReport:
         return max(sweeps) if sweeps else None
 
 
+def variant_counts(session: Session, now: datetime) -> tuple[dict[str, int], int]:
+    """Variants per status (every status, 0 included) and how many are due and unclaimed."""
+    counts = dict.fromkeys(VARIANT_STATUSES, 0)
+    counts.update(
+        session.execute(select(PostVariant.status, func.count()).group_by(PostVariant.status)).all()
+    )
+    due_now = session.scalar(select(func.count()).select_from(PostVariant).where(due_by(now)))
+    return counts, int(due_now or 0)
+
+
 def status_report(ctx: Context, *, with_queue: bool = True) -> StatusReport:
     now = clock.now()
     with ctx.db.read() as session:
-        counts = dict.fromkeys(VARIANT_STATUSES, 0)
-        counts.update(
-            session.execute(
-                select(PostVariant.status, func.count()).group_by(PostVariant.status)
-            ).all()
-        )
-        due_now = session.scalar(select(func.count()).select_from(PostVariant).where(due_by(now)))
+        counts, due_now = variant_counts(session, now)
         next_row = session.execute(
             select(PostVariant.id, PostVariant.scheduled_at)
             .where(
@@ -76,7 +81,7 @@ def status_report(ctx: Context, *, with_queue: bool = True) -> StatusReport:
     return StatusReport(
         now=now,
         counts=counts,
-        due_now=due_now or 0,
+        due_now=due_now,
         next_due_at=next_row[1] if next_row else None,
         next_due_variant=next_row[0] if next_row else None,
         workers=workers.list_workers(ctx),
