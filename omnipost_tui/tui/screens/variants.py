@@ -83,7 +83,11 @@ def load_page(ctx, flt: VariantFilter, anchor: Cursor | None, *, from_end: bool 
         has_next = len(rows) > PAGE
         rows = rows[:PAGE]
     total = count_variants(ctx, flt)
-    offset = count_variants(ctx, flt, before=cursor_of(rows[0])) if rows else 0
+    if from_end:
+        # The last page: what comes before it is the rest (counting them read the whole index).
+        offset = total - len(rows)
+    else:
+        offset = count_variants(ctx, flt, before=cursor_of(rows[0])) if rows else 0
     return Page([shown(v) for v in rows], anchor, has_next, total, offset)
 
 
