@@ -256,6 +256,20 @@ def omnipost_command() -> list[str]:
     return [sys.executable, "-m", "omnipost_tui"]
 
 
+def run_cli(
+    env: dict[str, str], *args: str, input: str | None = None
+) -> subprocess.CompletedProcess:
+    """``omnipost ARGS`` as a real process with ``env``; its output captured as text."""
+    return subprocess.run(
+        [*omnipost_command(), *args],
+        env=env,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 class WorkerProcess:
     """A real ``omnipost worker`` subprocess; stopped (and reaped) at teardown."""
 

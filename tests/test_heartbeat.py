@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import socket
-import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -33,7 +32,7 @@ from omnipost_tui.errors import DatabaseUnavailable
 from omnipost_tui.services import publishing, workers
 from omnipost_tui.services.context import Context, open_context
 from omnipost_tui.services.variants import add_variant
-from tests.conftest import T0, FakeClock, make_world, omnipost_command, wait_for
+from tests.conftest import T0, FakeClock, make_world, run_cli, wait_for
 
 UUID = "5f0c9e7a-1b2c-4d3e-8f90-123456789abc"
 HEALTHCHECKS = f"https://hc-ping.com/{UUID}"
@@ -338,26 +337,14 @@ def test_worker_once_from_cron_pings_a_real_monitor(
 ) -> None:
     env = {**process_env, "OMNIPOST_HEARTBEAT_URL": f"{monitor.url}/{UUID}"}
 
-    result = subprocess.run(
-        [*omnipost_command(), "worker", "--once"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_cli(env, "worker", "--once")
 
     assert result.returncode == 0, result.stderr
     [ping] = wait_for(lambda: monitor.received, what="the heartbeat ping")
     assert (ping.method, ping.path) == ("POST", f"/{UUID}")
     assert ping.body == "sweep ok: 0 queued, 0 recovered, 0 missed"
     # doctor says where the pings go, never the UUID.
-    doctor = subprocess.run(
-        [*omnipost_command(), "doctor", "--only", "worker,sweep,heartbeat_url", "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    doctor = run_cli(env, "doctor", "--only", "worker,sweep,heartbeat_url", "--json")
     assert doctor.returncode == 0, doctor.stdout
     assert UUID not in doctor.stdout
     checks = {c["name"]: c for c in json.loads(doctor.stdout)["checks"]}
@@ -373,13 +360,7 @@ def test_a_monitor_that_is_down_leaves_one_line_in_the_workers_log(
     port = free_port()
     env = {**process_env, "OMNIPOST_HEARTBEAT_URL": f"http://127.0.0.1:{port}/{UUID}"}
 
-    result = subprocess.run(
-        [*omnipost_command(), "worker", "--once"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_cli(env, "worker", "--once")
 
     assert result.returncode == 0, result.stderr
     log = (home / "logs" / "omnipost.log").read_text()

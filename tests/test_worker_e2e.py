@@ -4,7 +4,6 @@ and a loopback server standing in for Facebook and LinkedIn."""
 from __future__ import annotations
 
 import signal
-import subprocess
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -21,7 +20,7 @@ from omnipost_tui.services.brands import add_brand
 from omnipost_tui.services.context import Context, open_context
 from omnipost_tui.services.posts import add_post
 from omnipost_tui.services.variants import add_variant, get_variant, publish_now
-from tests.conftest import FB_TOKEN, LI_TOKEN, omnipost_command, wait_for
+from tests.conftest import FB_TOKEN, LI_TOKEN, run_cli, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -54,19 +53,6 @@ def connect(ctx: Context, brand: int, platform: str, external_id: str, name: str
     return add_account(
         ctx, brand=brand, platform=platform, external_id=external_id, name=name, access_token=token
     ).id
-
-
-def run_cli(
-    env: dict[str, str], *args: str, input: str | None = None
-) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [*omnipost_command(), *args],
-        env=env,
-        input=input,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 def wait_until_sent(ctx: Context, variant_id: int) -> None:

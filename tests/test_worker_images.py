@@ -21,12 +21,11 @@ from omnipost_tui.services.context import Context
 from omnipost_tui.services.media import ImageInput
 from omnipost_tui.services.posts import add_post
 from omnipost_tui.services.variants import add_variant, get_variant, publish_now, unschedule_variant
-from tests.conftest import FB_TOKEN, LI_TOKEN, wait_for
+from tests.conftest import FB_TOKEN, LI_TOKEN, run_cli, wait_for
 from tests.test_worker_e2e import (  # noqa: F401  (fixtures)
     connect,
     live,
     platform_env,
-    run_cli,
     settle,
     wait_until_sent,
 )
