@@ -18,7 +18,7 @@ from omnipost_tui.db import rows_matched
 from omnipost_tui.errors import QueueUnavailable
 from omnipost_tui.models import PostVariant
 from omnipost_tui.services.context import Context
-from omnipost_tui.states import still_due_at_bound
+from omnipost_tui.states import WAITING, still_due_at_bound
 
 log = logging.getLogger("omnipost.dispatch")
 
@@ -96,7 +96,9 @@ def forget_dispatches(ctx: Context) -> int:
     with ctx.db.write() as session:
         result = session.execute(
             update(PostVariant)
-            .where(PostVariant.dispatched_at.is_not(None))
+            # Only waiting variants carry a message (a claim or an answer clears it); their
+            # status keeps this to the index instead of a scan of the whole history.
+            .where(PostVariant.status.in_(WAITING), PostVariant.dispatched_at.is_not(None))
             .values(dispatched_at=None)
         )
     return rows_matched(result)
