@@ -20,3 +20,11 @@ APP_CREDENTIAL_SETTINGS = {
     FACEBOOK: ("facebook_app_id", "facebook_app_secret"),
     LINKEDIN: ("linkedin_client_id", "linkedin_client_secret"),
 }
+
+
+def text_with_link(text: str, link: str | None) -> str:
+    """The post text with its link on a new line (unless the text has it already): a post
+    with images has no link card, so the link travels in the text."""
+    if not link or link in text:
+        return text
+    return f"{text}\n{link}" if text else link

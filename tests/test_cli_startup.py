@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
 import click
@@ -98,3 +99,67 @@ def test_an_unknown_command_is_one_line_with_the_nearest_names(home: Path):
     assert result.stderr.strip().splitlines() == [
         "error: no such command 'variants' (see omnipost --help)"
     ]
+
+
+# What a command that puts one message in a SQLite queue never needs: the clients of the
+# queues and platforms it does not talk to (0.3 s of imports together).
+UNUSED_CLIENTS = ("redis", "psycopg", "httpx")
+
+LOADED = """
+import json, sys
+from omnipost_tui.cli import main
+try:
+    main()
+except SystemExit as exit:
+    code = exit.code
+print(json.dumps([code, sorted(m for m in {names!r} if sys.modules.get(m) is not None)]),
+      file=sys.stderr)
+"""
+
+
+def test_status_and_scheduling_a_variant_do_not_load_clients_they_do_not_use(home: Path):
+    env = {**os.environ, "OMNIPOST_HOME": str(home), "OMNIPOST_TIMEZONE": "UTC"}
+    run = partial(subprocess.run, capture_output=True, text=True, env=env, timeout=60)
+    omnipost = [sys.executable, "-m", "omnipost_tui"]
+    run([*omnipost, "brand", "add", "Acme"], check=True)
+    run([*omnipost, "post", "add", "--brand", "Acme", "--title", "T", "--text", "Hi"], check=True)
+    account = ["--platform", "facebook", "--external-id", "1001", "--name", "Acme Page"]
+    add_account = [*omnipost, "account", "add", "--brand", "Acme", *account, "--token-stdin"]
+    run(add_account, input="token-for-the-test", check=True)
+    probe = [sys.executable, "-c", LOADED.format(names=UNUSED_CLIENTS)]
+
+    for args in (["status"], ["variant", "add", "--post", "1", "--account", "1", "--at", "+1d"]):
+        result = run([*probe, *args])
+        code, loaded = json.loads(result.stderr.strip().splitlines()[-1])
+        assert code in (0, None), result.stderr
+        assert loaded == [], args
+    # The variant was really scheduled (the sweep sends it when it falls due).
+    shown = run([*omnipost, "status", "--json"], check=True).stdout
+    assert json.loads(shown)["counts"]["scheduled"] == 1
+
+
+REDIS_AFTER_SQLITE = """
+import sys
+from omnipost_tui.engine.queue import Queue
+assert sys.modules.get("redis") is None  # huey came without it
+Queue("sqlite:///" + sys.argv[1], "first", None).enqueue_publish(1)
+queue = Queue(sys.argv[2], sys.argv[3], None)
+queue.ping()
+queue.enqueue_publish(7)
+print(queue.counts())
+"""
+
+
+def test_a_process_that_loaded_huey_without_redis_still_uses_a_redis_queue(
+    tmp_path: Path, redis_queue: str
+):
+    from tests.conftest import REDIS_URL
+
+    result = subprocess.run(
+        [sys.executable, "-c", REDIS_AFTER_SQLITE, str(tmp_path / "q.db"), REDIS_URL, redis_queue],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "(1, 0)"  # one message pending on Redis

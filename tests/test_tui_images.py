@@ -11,6 +11,7 @@ from PIL import Image
 from textual.widgets import Input, Label, TextArea
 
 from omnipost_tui.engine.queue import open_queue
+from omnipost_tui.platforms import text_with_link
 from omnipost_tui.services.context import Context
 from omnipost_tui.services.media import (
     ImageInput,
@@ -23,7 +24,7 @@ from omnipost_tui.services.media import (
 from omnipost_tui.tui.app import OmniPostApp
 from omnipost_tui.tui.screens.confirm import ConfirmScreen
 from omnipost_tui.tui.screens.editor import EditorScreen
-from omnipost_tui.tui.screens.preview import PreviewScreen, text_with_link
+from omnipost_tui.tui.screens.preview import PreviewScreen
 from omnipost_tui.tui.widgets.images import ImageList, ImagesField, fit_cells
 from omnipost_tui.tui.widgets.path_input import PathInput, complete_path
 from omnipost_tui.tui.widgets.variant_row import FieldError

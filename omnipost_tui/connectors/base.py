@@ -281,14 +281,6 @@ def describe_file(image: ImageUpload) -> str:
     return f"<{image.shown_name}, {image.size} bytes, sha256 {image.sha256[:12]}…>"
 
 
-def text_with_link(text: str, link: str | None) -> str:
-    """The post text with its link on a new line (unless the text has it already): a post
-    with images has no link card, so the link travels in the text."""
-    if not link or link in text:
-        return text
-    return f"{text}\n{link}" if text else link
-
-
 def staged_in_order(request: PublishRequest) -> tuple[StagedImage, ...]:
     """The staged counterpart of each of the request's images, in image order.
 

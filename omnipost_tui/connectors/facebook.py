@@ -30,7 +30,6 @@ from omnipost_tui.connectors.base import (
     same_text,
     staged_in_order,
     summarize_request,
-    text_with_link,
     upload_log,
 )
 from omnipost_tui.connectors.errors import (
@@ -43,7 +42,7 @@ from omnipost_tui.connectors.errors import (
     Transient,
     restate,
 )
-from omnipost_tui.platforms import FACEBOOK
+from omnipost_tui.platforms import FACEBOOK, text_with_link
 from omnipost_tui.redact import redact_text
 
 LABEL = "Facebook"

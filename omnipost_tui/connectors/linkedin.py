@@ -29,7 +29,6 @@ from omnipost_tui.connectors.base import (
     same_text,
     staged_in_order,
     summarize_request,
-    text_with_link,
     upload_log,
 )
 from omnipost_tui.connectors.errors import (
@@ -43,7 +42,7 @@ from omnipost_tui.connectors.errors import (
     restate,
 )
 from omnipost_tui.connectors.little_text import escape_little_text, plain_with_mentions
-from omnipost_tui.platforms import LINKEDIN
+from omnipost_tui.platforms import LINKEDIN, text_with_link
 from omnipost_tui.redact import redact_text
 from omnipost_tui.times import format_seconds
 

@@ -13,9 +13,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
-from huey.api import Huey, TaskWrapper
-
+from omnipost_tui.engine.huey_loader import (
+    Huey,
+    MemoryHuey,
+    RedisHuey,
+    SqliteHuey,
+    TaskWrapper,
+    crontab,
+    redis_for_huey,
+)
 from omnipost_tui.errors import QueueUnavailable
 from omnipost_tui.files import create_private_file
 from omnipost_tui.redact import mask_url_password
@@ -39,8 +45,7 @@ SQLITE_QUEUE_BUSY_TIMEOUT_S = 15
 
 def make_huey(queue_url: str, name: str) -> Huey:
     if queue_url.startswith(("redis://", "rediss://")):
-        import redis
-
+        redis = redis_for_huey()
         # A host that silently drops packets must not hang a command for minutes.
         pool = redis.ConnectionPool.from_url(queue_url, socket_connect_timeout=5)
         # results=False: nobody reads task results, and storing them would grow the queue.

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from omnipost_tui import clock
 from omnipost_tui.config import Settings
-from omnipost_tui.connectors.base import text_with_link
 from omnipost_tui.errors import InvalidTransition, OmniPostError, ValidationError
 from omnipost_tui.image_modes import IMAGES_INHERIT
 from omnipost_tui.models import (
@@ -27,6 +26,7 @@ from omnipost_tui.models import (
     Post,
     PostVariant,
 )
+from omnipost_tui.platforms import text_with_link
 from omnipost_tui.services.context import Context
 from omnipost_tui.services.dispatch import dispatch_saved
 from omnipost_tui.services.lookup import brand_by_ref, post_by_id, variant_by_id

@@ -18,13 +18,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from omnipost_tui import clock
 from omnipost_tui.config import Paths, Settings
-from omnipost_tui.connectors.base import ImageUpload
 from omnipost_tui.errors import InvalidTransition, NotFound, ValidationError
 from omnipost_tui.files import PRIVATE_FILE_MODE, make_private_dir
 from omnipost_tui.image_modes import IMAGES_INHERIT, IMAGES_MODES, IMAGES_OWN
@@ -41,6 +41,9 @@ from omnipost_tui.services.lookup import post_by_id, variant_by_id
 from omnipost_tui.services.views import ImageView, VariantView, images_of
 from omnipost_tui.states import EDIT, WAITING
 from omnipost_tui.text import check_line
+
+if TYPE_CHECKING:
+    from omnipost_tui.connectors.base import ImageUpload
 
 # Formats both platforms take, by what Pillow reads in the file (never by its name).
 MIME_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif"}
@@ -277,6 +280,10 @@ def check_variant_images(settings: Settings, variant: PostVariant, label: str) -
 
 def uploads_of(paths: Paths, images: Iterable[ImageView]) -> tuple[ImageUpload, ...]:
     """What a connector needs to upload ``images`` (OmniPost's copies, not the originals)."""
+    # Imported here: the connectors bring httpx (0.1 s), which `variant add` and the other
+    # commands that attach or check images never need.
+    from omnipost_tui.connectors.base import ImageUpload
+
     return tuple(
         ImageUpload(
             position=image.position,

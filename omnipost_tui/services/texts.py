@@ -4,10 +4,9 @@ not at publish time."""
 from __future__ import annotations
 
 from omnipost_tui.config import Settings
-from omnipost_tui.connectors.base import text_with_link
 from omnipost_tui.errors import ValidationError
 from omnipost_tui.models import PostVariant
-from omnipost_tui.platforms import LABELS, TEXT_LIMITS
+from omnipost_tui.platforms import LABELS, TEXT_LIMITS, text_with_link
 from omnipost_tui.services.media import images_problem, missing_file, missing_message
 from omnipost_tui.services.views import effective_text, images_of
 
@@ -28,7 +27,7 @@ def text_problem(platform: str, text: str) -> str | None:
 def check_publishable(settings: Settings, variant: PostVariant, label: str) -> None:
     images = images_of(variant)
     text = effective_text(variant)
-    # With pictures the link travels in the text (connectors.base.text_with_link): count it.
+    # With pictures the link travels in the text (platforms.text_with_link): count it.
     problem = text_problem(
         variant.platform, text_with_link(text, variant.post.link) if images else text
     )

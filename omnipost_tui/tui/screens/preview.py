@@ -15,9 +15,11 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
-from omnipost_tui.connectors.base import text_with_link  # the connectors' own rule
 from omnipost_tui.image_modes import IMAGES_INHERIT, IMAGES_NONE, IMAGES_OWN
-from omnipost_tui.platforms import LABELS
+from omnipost_tui.platforms import (
+    LABELS,
+    text_with_link,  # the connectors' own rule
+)
 from omnipost_tui.text import visible_line
 from omnipost_tui.tui.widgets.variant_row import counter_text, shown_text
 
