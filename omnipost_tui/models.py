@@ -242,6 +242,9 @@ class PublicationAttempt(Base):
         Index("ix_attempts_variant_id", "variant_id", "id"),
         # `omnipost metrics`: attempts by result and error class, counted on the index alone.
         Index("ix_attempts_result_class", "result", "error_class"),
+        # The attempts of one result, newest first (the attempts screen's filter), a page at a
+        # time instead of all of them sorted.
+        Index("ix_attempts_result_id", "result", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

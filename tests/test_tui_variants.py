@@ -289,7 +289,7 @@ async def test_status_changes_from_another_process_show_live_and_the_cursor_stay
 
 
 async def test_pages_through_many_variants_with_keys(demo):
-    from tests.benchmarks.many_variants import seed_many
+    from tests.benchmarks.seeding import seed_many
 
     seed_many(demo.ctx, 250, start=demo.clock.now() + timedelta(days=40))
     app = OmniPostApp(demo.ctx)
@@ -326,7 +326,7 @@ async def test_pages_through_many_variants_with_keys(demo):
 
 async def test_a_hundred_thousand_variants_open_and_page(ctx):
     """Behaviour at scale (timings: python -m tests.benchmarks.many_variants)."""
-    from tests.benchmarks.many_variants import seed_many
+    from tests.benchmarks.seeding import seed_many
 
     seed_many(ctx, 100_000)
     app = OmniPostApp(ctx)

@@ -49,10 +49,15 @@ def current_alerts(ctx: Context, now: datetime | None = None) -> list[Alert]:
     alerts: list[Alert] = []
     since = now - timedelta(seconds=settings.alert_window)
     with ctx.db.read() as session:
+        # The result is a FILTER, not a WHERE: the attempts of the window are found on the
+        # finished_at index; offered the result in the WHERE, SQLite walks every failure
+        # there ever was instead (84 ms on 300,000 attempts, every few seconds in the TUI).
+        failed = PublicationAttempt.result == FAIL
         failures, latest = session.execute(
-            select(func.count(PublicationAttempt.id), func.max(PublicationAttempt.id)).where(
-                PublicationAttempt.result == FAIL, PublicationAttempt.finished_at >= since
-            )
+            select(
+                func.count(PublicationAttempt.id).filter(failed),
+                func.max(PublicationAttempt.id).filter(failed),
+            ).where(PublicationAttempt.finished_at >= since)
         ).one()
         accounts = session.scalars(
             select(ConnectedSocialAccount)

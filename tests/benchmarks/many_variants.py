@@ -1,97 +1,28 @@
 """100,000 variants: how fast does the variants screen open and page?
 
-    python -m tests.benchmarks.many_variants [--variants 100000]
+    python -m tests.benchmarks.many_variants [--variants 100000] [--attempts 300000]
+                                             [--idle-seconds 20] [--json many_variants.json]
 
 Seeds a fresh SQLite database in a temporary OMNIPOST_HOME (bulk inserts of real rows, the
-same shape the services write), then times, with the real app in Textual's headless mode:
-opening the variants screen, the next page, the last page, and a filtered first page; then
-the app's resident memory and the CPU of its idle live poll (``--idle-seconds``).
+same shape the services write: ``tests/benchmarks/seeding.py``), then times, with the real
+app in Textual's headless mode: opening the variants screen, the next page, the last page, and
+a filtered first page; then the app's resident memory and the CPU of its idle live poll
+(``--idle-seconds``). Prints the figures; they also go to ``--json``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import statistics
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
-
-from sqlalchemy import insert
 
 from omnipost_tui.engine.queue import open_queue
-from omnipost_tui.models import Brand, ConnectedSocialAccount, Post, PostVariant
 from omnipost_tui.services.context import Context
-from omnipost_tui.states import VARIANT_STATUSES
-
-START = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
-
-
-def seed_many(ctx: Context, count: int, *, start: datetime = START) -> None:
-    """``count`` variants over about a year, every status, on two accounts of one brand."""
-    now = start
-    with ctx.db.write() as session:
-        brand_id = session.execute(
-            insert(Brand).values(name="Bulk", created_at=now).returning(Brand.id)
-        ).scalar_one()
-        accounts = []
-        for platform, external in (
-            ("facebook", "bulk-page"),
-            ("linkedin", "urn:li:organization:9"),
-        ):
-            accounts.append(
-                session.execute(
-                    insert(ConnectedSocialAccount)
-                    .values(
-                        brand_id=brand_id,
-                        platform=platform,
-                        external_id=external,
-                        name=f"Bulk {platform}",
-                        access_token_encrypted=ctx.cipher.encrypt("bulk-token"),
-                        status="connected",
-                        created_at=now,
-                        updated_at=now,
-                    )
-                    .returning(ConnectedSocialAccount.id)
-                ).scalar_one()
-            )
-        posts = [
-            session.execute(
-                insert(Post)
-                .values(
-                    brand_id=brand_id,
-                    title=f"Bulk post {n}",
-                    base_text=f"Bulk post number {n}: something worth reading.",
-                    status="draft",
-                    created_at=now,
-                    updated_at=now,
-                )
-                .returning(Post.id)
-            ).scalar_one()
-            for n in range(100)
-        ]
-        rows = []
-        for n in range(count):
-            account = accounts[n % 2]
-            rows.append(
-                {
-                    "post_id": posts[n % len(posts)],
-                    "platform": "facebook" if account == accounts[0] else "linkedin",
-                    "account_id": account,
-                    "scheduled_at": start + timedelta(minutes=5 * n),
-                    "status": VARIANT_STATUSES[n % len(VARIANT_STATUSES)],
-                    "attempts": 0,
-                    "attempts_before_retry": 0,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            )
-            if len(rows) == 5000:
-                session.execute(insert(PostVariant), rows)
-                rows = []
-        if rows:
-            session.execute(insert(PostVariant), rows)
+from tests.benchmarks.seeding import seed_attempts, seed_many
 
 
 class _Paints:
@@ -209,7 +140,9 @@ async def _until_shown(pilot, text: str, timeout: float = 10.0, widget: str = ""
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variants", type=int, default=100_000)
+    parser.add_argument("--attempts", type=int, default=300_000)
     parser.add_argument("--idle-seconds", type=float, default=20.0)
+    parser.add_argument("--json", default="many_variants.json", help="where to write the figures")
     args = parser.parse_args()
     os.environ["OMNIPOST_HOME"] = tempfile.mkdtemp(prefix="omnipost-bench-")
     os.environ["OMNIPOST_QUEUE_URL"] = "memory://"
@@ -218,17 +151,27 @@ def main() -> int:
     ctx = open_context(open_queue=open_queue)
     started = time.perf_counter()
     seed_many(ctx, args.variants)
-    print(f"seeded {args.variants:,} variants in {time.perf_counter() - started:.1f} s")
+    seed_attempts(ctx, args.attempts)
+    print(
+        f"seeded {args.variants:,} variants and {args.attempts:,} attempts in "
+        f"{time.perf_counter() - started:.1f} s"
+    )
     timings = asyncio.run(_measure(ctx, args.variants))
+    figures: dict[str, object] = {"variants": args.variants, "attempts": args.attempts}
     for label, values in timings.items():
         ms = sorted(v * 1000 for v in values)
         print(
             f"{label:>10}: median {statistics.median(ms):6.0f} ms   "
             f"min {ms[0]:6.0f} ms   max {ms[-1]:6.0f} ms   ({len(ms)} runs)"
         )
+        figures[f"{label} ms"] = {"median": statistics.median(ms), "all": ms}
     rss, idle = asyncio.run(_resting(ctx, args.variants, args.idle_seconds))
     print(f"resident memory {rss} MB; idle live poll {idle:.1f} % of one core")
+    figures.update({"resident MB": rss, "idle CPU %": round(idle, 2), "cpus": os.cpu_count()})
     ctx.close()
+    with open(args.json, "w", encoding="utf-8") as out:
+        json.dump(figures, out, indent=2)
+    print(f"wrote {args.json}")
     return 0
 
 

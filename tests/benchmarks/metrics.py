@@ -20,45 +20,9 @@ import tempfile
 import time
 from datetime import timedelta
 
-from sqlalchemy import insert, select
-
 from omnipost_tui import clock
 from omnipost_tui.engine.queue import open_queue
-from omnipost_tui.models import PostVariant, PublicationAttempt
-from omnipost_tui.services.context import Context
-from tests.benchmarks.many_variants import seed_many
-
-RESULTS = (("success", None), ("fail", "transient"), ("fail", "permanent"), ("fail", "rate_limit"))
-
-
-def seed_attempts(ctx: Context, count: int) -> None:
-    now = clock.now()
-    with ctx.db.write() as session:
-        ids = session.scalars(select(PostVariant.id).order_by(PostVariant.id)).all()
-        rows = []
-        for n in range(count):
-            variant_id = ids[n % len(ids)]
-            attempt_no = n // len(ids) + 1
-            result, error_class = RESULTS[n % len(RESULTS)]
-            recent = n < 1000  # the last hour: first attempts that went out 0.05-5 s late
-            finished = now - timedelta(minutes=n % 60 if recent else 120 + n)
-            rows.append(
-                {
-                    "variant_id": variant_id,
-                    "attempt_no": attempt_no,
-                    "started_at": finished,
-                    "sent_at": finished,
-                    "finished_at": finished,
-                    "result": "success" if recent else result,
-                    "error_class": None if recent else error_class,
-                    "http_status": 200 if result == "success" else 400,
-                }
-            )
-            if len(rows) == 5000:
-                session.execute(insert(PublicationAttempt), rows)
-                rows = []
-        if rows:
-            session.execute(insert(PublicationAttempt), rows)
+from tests.benchmarks.seeding import seed_attempts, seed_many
 
 
 def main() -> int:

@@ -21,98 +21,64 @@ import os
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, update
 
+from tests.benchmarks.seeding import insert_in_batches, seed_brand
+
 RUNS = 5
 
 
 def seed(ctx: Any, total: int, due: int, now: datetime) -> list[int]:
     """``total`` variants, ``due`` of them due now; the ids of the due ones."""
-    from omnipost_tui.models import Brand, ConnectedSocialAccount, Post, PostVariant
+    from omnipost_tui.models import PostVariant
 
     with ctx.db.write() as session:
-        brand = session.execute(
-            insert(Brand).values(name="History", created_at=now).returning(Brand.id)
-        ).scalar_one()
-        accounts = [
-            session.execute(
-                insert(ConnectedSocialAccount)
-                .values(
-                    brand_id=brand,
-                    platform=platform,
-                    external_id=external,
-                    name=f"History {platform}",
-                    access_token_encrypted=ctx.cipher.encrypt("history-token-not-secret"),
-                    status="connected",
-                    created_at=now,
-                    updated_at=now,
-                )
-                .returning(ConnectedSocialAccount.id)
-            ).scalar_one()
-            for platform, external in (("facebook", "page-1"), ("linkedin", "urn:li:person:1"))
-        ]
-        posts = [
-            session.execute(
-                insert(Post)
-                .values(
-                    brand_id=brand,
-                    title=f"Post {n}",
-                    base_text=f"Post number {n}",
-                    status="draft",
-                    created_at=now,
-                    updated_at=now,
-                )
-                .returning(Post.id)
-            ).scalar_one()
-            for n in range(200)
-        ]
-        rows: list[dict[str, Any]] = []
+        brand = seed_brand(ctx, session, "History", now, posts=200)
         ahead = max(total // 50, 1)  # 2 % scheduled in the coming weeks
-        for n in range(total - due):
-            account = accounts[n % 2]
-            row: dict[str, Any] = {
-                "post_id": posts[n % len(posts)],
-                "platform": "facebook" if n % 2 == 0 else "linkedin",
-                "account_id": account,
-                "attempts": 1,
-                "attempts_before_retry": 0,
-                "created_at": now,
-                "updated_at": now,
-            }
-            if n < ahead:
-                row.update(
-                    status="scheduled",
-                    scheduled_at=now + timedelta(days=1, minutes=n),
-                    attempts=0,
-                )
-            else:
-                past = now - timedelta(minutes=n)
-                failed = n % 40 == 0
-                row.update(
-                    status="failed" if failed else "published",
-                    scheduled_at=past,
-                    published_at=None if failed else past,
-                    external_post_id=None if failed else f"post-{n}",
-                    last_error="refused" if failed else None,
-                )
-            rows.append(row)
-            if len(rows) == 10_000:
-                session.execute(insert(PostVariant), rows)
-                rows = []
-        if rows:
-            session.execute(insert(PostVariant), rows)
+
+        def history() -> Iterator[dict[str, Any]]:
+            for n in range(total - due):
+                platform, account = brand.account(n)
+                row: dict[str, Any] = {
+                    "post_id": brand.posts[n % len(brand.posts)],
+                    "platform": platform,
+                    "account_id": account,
+                    "attempts": 1,
+                    "attempts_before_retry": 0,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                if n < ahead:
+                    row.update(
+                        status="scheduled",
+                        scheduled_at=now + timedelta(days=1, minutes=n),
+                        attempts=0,
+                    )
+                else:
+                    past = now - timedelta(minutes=n)
+                    failed = n % 40 == 0
+                    row.update(
+                        status="failed" if failed else "published",
+                        scheduled_at=past,
+                        published_at=None if failed else past,
+                        external_post_id=None if failed else f"post-{n}",
+                        last_error="refused" if failed else None,
+                    )
+                yield row
+
+        insert_in_batches(session, PostVariant, history())
         due_ids = [
             session.execute(
                 insert(PostVariant)
                 .values(
-                    post_id=posts[n % len(posts)],
+                    post_id=brand.posts[n % len(brand.posts)],
                     platform="facebook",
-                    account_id=accounts[0],
+                    account_id=brand.facebook,
                     scheduled_at=now + timedelta(seconds=n % 60),
                     status="scheduled",
                     attempts=0,
