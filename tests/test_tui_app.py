@@ -616,3 +616,31 @@ async def test_notifications_in_the_editor_never_cover_the_field_nor_the_save_su
         after = screen_text(app).splitlines()
         for row in (line, *kept):
             assert after[row] == before[row], row
+
+
+@pytest.mark.parametrize("key", ["1", "2", "3", "4"])
+async def test_a_poll_that_finds_nothing_new_redraws_nothing(demo, monkeypatch, key):
+    """The live poll shows every screen's data again every few seconds; when none of it changed
+    no widget is drawn again (each label update used to lay the whole screen out: the idle
+    app's CPU)."""
+    from textual.widget import Widget
+
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press(key)
+        await settle(pilot)
+        summary = app._load_summary(demo.clock.now())
+        app._apply_summary(summary)  # the screen catches up with this poll's data
+        await settle(pilot)
+        redrawn: list[str] = []
+        refresh = Widget.refresh
+
+        def counted(widget, *args, **kwargs):
+            redrawn.append(f"{type(widget).__name__}#{widget.id}")
+            return refresh(widget, *args, **kwargs)
+
+        monkeypatch.setattr(Widget, "refresh", counted)
+        for _ in range(3):
+            app._apply_summary(app._load_summary(demo.clock.now()))
+            await settle(pilot)
+        assert redrawn == []

@@ -17,7 +17,7 @@ from typing import ClassVar
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.notifications import Notification, Notify, SeverityLevel
-from textual.reactive import reactive
+from textual.reactive import var
 from textual.screen import Screen
 
 from omnipost_tui import clock
@@ -78,8 +78,10 @@ class OmniPostApp(App):
         Binding("ctrl+c", "quit", "Quit", id="app.quit_now", show=False, priority=True),
     ]
 
-    summary: reactive[LiveSummary | None] = reactive(None, always_update=True)
-    unseen_alerts: reactive[tuple[Alert, ...]] = reactive((), always_update=True)
+    # var, not reactive: the widgets that show them watch them and redraw themselves; a
+    # reactive would also repaint the whole screen on every poll.
+    summary: var[LiveSummary | None] = var(None, always_update=True)
+    unseen_alerts: var[tuple[Alert, ...]] = var((), always_update=True)
 
     def __init__(
         self,

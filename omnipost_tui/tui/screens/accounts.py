@@ -45,6 +45,7 @@ from omnipost_tui.tui.screens.confirm import ConfirmScreen
 from omnipost_tui.tui.screens.connect import PASTE, AddAccountChooser, Connected, ConnectScreen
 from omnipost_tui.tui.variant_actions import NO_WORKER
 from omnipost_tui.tui.widgets.flex_table import FlexTable
+from omnipost_tui.tui.widgets.updates import update_if_changed
 
 # (key, header, width); None: shares what the fixed columns leave (see FLEX).
 # Cells after a flexible column start with a space: a long name never touches the next value.
@@ -108,6 +109,7 @@ class AccountsScreen(OmniScreen):
         self._accounts: dict[str, AccountView] = {}
         self._brands: dict[str, BrandView] = {}
         self._cursor_to = ""  # a row key the next load should put the cursor on
+        self._detail_of: tuple[object, ...] = ()  # what the detail pane was drawn from
 
     def compose_body(self) -> ComposeResult:
         yield Label("", id="summary")
@@ -226,7 +228,7 @@ class AccountsScreen(OmniScreen):
             text.append(" — r: reconnect", style="dim")
         elif not overview.brands:
             text.append(" — b: add a brand, then a: add an account", style="dim")
-        self.query_one("#summary", Label).update(text)
+        update_if_changed(self.query_one("#summary", Label), text)
 
     # --- the selected row ---------------------------------------------------------------------
 
@@ -237,6 +239,12 @@ class AccountsScreen(OmniScreen):
         detail = self.query_one("#account-detail", Static)
         key = self.query_one(FlexTable).cursor_key()
         account = self._accounts.get(key)
+        # The token line counts down with the clock; the rest changes only with the row.
+        token = self._token_line(account, clock.now()).plain if account else ""
+        shown = (key, account, self._brands.get(key), token)
+        if shown == self._detail_of:  # the poll shows the same row again: nothing to redraw
+            return
+        self._detail_of = shown
         if account is not None:
             detail.update(self._account_detail(account))
             return

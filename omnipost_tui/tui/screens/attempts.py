@@ -36,6 +36,7 @@ from omnipost_tui.tui.base import OmniScreen
 from omnipost_tui.tui.format import fit_line, local, pretty_json, result_text, shown, took
 from omnipost_tui.tui.variant_actions import VariantActions
 from omnipost_tui.tui.widgets.flex_table import FlexTable
+from omnipost_tui.tui.widgets.updates import update_if_changed
 
 PAGE = 100
 # Wide enough for the table (80 columns) and a readable detail pane beside it.
@@ -347,12 +348,13 @@ class AttemptsScreen(VariantActions, OmniScreen):
         filtered = [("  ", "(filtered — Esc clears)")] if self._filtered() else []
         if not page.rows:
             what = "no attempts match the filter" if self._filtered() else "no attempts yet"
-            label.update(fit_line(width, what, *filtered))
+            update_if_changed(label, fit_line(width, what, *filtered))
             return
         first = page.offset + 1
         last = page.offset + len(page.rows)
         noun = "attempt" if page.total == 1 else "attempts"
-        label.update(
+        update_if_changed(
+            label,
             fit_line(
                 width,
                 f"{first:,}–{last:,} of {page.total:,} {noun}",
@@ -361,7 +363,7 @@ class AttemptsScreen(VariantActions, OmniScreen):
                 ("   ", "[ ] pages"),
                 (" · ", "/ filter"),
                 (" · ", "d detail"),
-            )
+            ),
         )
 
     # --- the detail pane ----------------------------------------------------------------------

@@ -57,6 +57,7 @@ from omnipost_tui.tui.format import (
 from omnipost_tui.tui.variant_actions import VariantActions
 from omnipost_tui.tui.widgets.keyed_table import KeyedTable
 from omnipost_tui.tui.widgets.month_grid import COUNTED_STATUSES, MonthGrid
+from omnipost_tui.tui.widgets.updates import update_if_changed
 
 
 def load_days(
@@ -359,7 +360,7 @@ class CalendarScreen(VariantActions, OmniScreen):
             text.append(f" · {n} variant{'s' if n != 1 else ''}" if n else " · nothing planned")
             if n == 0 and self._filtered():
                 text.append(" (filtered)")
-        self.query_one("#day-title", Label).update(text)
+        update_if_changed(self.query_one("#day-title", Label), text)
 
     def _show_detail(self) -> None:
         """The selected variant in full: what the narrow agenda columns cut off."""

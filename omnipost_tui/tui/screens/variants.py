@@ -39,6 +39,7 @@ from omnipost_tui.tui.base import OmniScreen
 from omnipost_tui.tui.format import countdown, first_line, fit_line, local, shown, status_text
 from omnipost_tui.tui.variant_actions import VariantActions
 from omnipost_tui.tui.widgets.flex_table import FlexTable
+from omnipost_tui.tui.widgets.updates import update_if_changed
 
 PAGE = 100
 # Sorts after every real row: "the end" for paging backwards from the last page.
@@ -224,19 +225,17 @@ class VariantsScreen(VariantActions, OmniScreen):
 
     def _show_position(self) -> None:
         page = self.page
-        label = self.query_one("#position", Label)
         if page is None:
             return
         width = self.size.width - 2  # the label's padding
         filtered = [("  ", "(filtered — Esc clears)")] if self._filtered() else []
         if not page.rows:
             what = "no variants match the filter" if self._filtered() else "no variants yet"
-            label.update(fit_line(width, what, *filtered, (" — ", "n: new post")))
-            return
-        first = page.offset + 1
-        last = page.offset + len(page.rows)
-        label.update(
-            fit_line(
+            line = fit_line(width, what, *filtered, (" — ", "n: new post"))
+        else:
+            first = page.offset + 1
+            last = page.offset + len(page.rows)
+            line = fit_line(
                 width,
                 f"{first:,}–{last:,} of {page.total:,} variants",
                 *filtered,
@@ -244,7 +243,7 @@ class VariantsScreen(VariantActions, OmniScreen):
                 (" · ", "/ filter"),
                 (" · ", "Enter attempts"),
             )
-        )
+        update_if_changed(self.query_one("#position", Label), line)
 
     def on_resize(self) -> None:
         self._show_position()

@@ -19,6 +19,7 @@ from textual.widgets._footer import FooterKey
 from omnipost_tui import clock
 from omnipost_tui.times import format_duration
 from omnipost_tui.tui.format import STATUS_ICONS
+from omnipost_tui.tui.widgets.updates import update_if_changed
 
 if TYPE_CHECKING:
     from textual import getters
@@ -65,7 +66,7 @@ class AlertLine(Static):
             first.kind, "4 accounts"
         )
         more = f"  (+{len(alerts) - 1} more)" if len(alerts) > 1 else ""
-        self.update(Text(f"⚠ {first.message}{more} — press {hint}", style="bold"))
+        update_if_changed(self, Text(f"⚠ {first.message}{more} — press {hint}", style="bold"))
 
 
 class StatusBar(Static):
@@ -73,8 +74,6 @@ class StatusBar(Static):
 
     if TYPE_CHECKING:
         app = getters.app(OmniPostApp)  # typed only: importing the app here would be circular
-
-    _shown: Text | None = None
 
     def on_mount(self) -> None:
         self.watch(self.app, "summary", self._render_summary)
@@ -86,8 +85,7 @@ class StatusBar(Static):
 
     def _render_summary(self, summary) -> None:
         if summary is None:
-            self._shown = None
-            self.update(Text(" loading…", style="dim"))
+            update_if_changed(self, Text(" loading…", style="dim"))
             return
         text = self._summary_text(summary, compact=False)
         if text.cell_len > self.size.width:
@@ -96,11 +94,9 @@ class StatusBar(Static):
             text = self._summary_text(summary, compact=True)
         text.no_wrap = True
         text.overflow = "ellipsis"
-        # Asked every second: most seconds nothing changed, and a layout of the screen was most
-        # of the idle app's CPU. One line across the screen whatever it says: no layout needed.
-        if text != self._shown:
-            self._shown = text
-            self.update(text, layout=False)
+        # Asked every second, and most seconds nothing changed. One line across the screen
+        # whatever it says: no layout needed.
+        update_if_changed(self, text, layout=False)
 
     def _summary_text(self, summary, *, compact: bool) -> Text:
         """``○ worker OFFLINE  due 0  retrying 1  failed 2  …``: each label with its number, a
