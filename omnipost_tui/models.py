@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import cast
 
 from sqlalchemy import (
     Boolean,
@@ -11,6 +12,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -308,3 +310,14 @@ class MaintenanceRun(Base):
 
     name: Mapped[str] = mapped_column(String(50), primary_key=True)
     last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# The tables themselves, for Core statements where the ORM's machinery would cost more than the
+# statement (the publish path: services/publishing.py).
+VARIANTS = cast(Table, PostVariant.__table__)
+ACCOUNTS = cast(Table, ConnectedSocialAccount.__table__)
+ATTEMPTS = cast(Table, PublicationAttempt.__table__)
+POSTS = cast(Table, Post.__table__)
+POST_IMAGES = cast(Table, PostImage.__table__)
+VARIANT_IMAGES = cast(Table, VariantImage.__table__)
+MEDIA_FILES = cast(Table, MediaFile.__table__)

@@ -11,14 +11,22 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import Connection, insert, or_, select, update
+from sqlalchemy.orm import Session
 
 from omnipost_tui.db import rows_matched
+from omnipost_tui.image_modes import IMAGES_NONE, IMAGES_OWN
 from omnipost_tui.models import (
+    ACCOUNTS,
+    ATTEMPTS,
     CONNECTED,
     EXPIRED,
     INTERRUPTED,
+    MEDIA_FILES,
+    POST_IMAGES,
+    POSTS,
+    VARIANT_IMAGES,
+    VARIANTS,
     ConnectedSocialAccount,
     PostVariant,
     PublicationAttempt,
@@ -29,7 +37,7 @@ from omnipost_tui.services.context import Context
 from omnipost_tui.services.dispatch import LOOKAHEAD, STALE_DISPATCH
 from omnipost_tui.services.retry import Outcome
 from omnipost_tui.services.transitions import move_each_still_due, move_variants
-from omnipost_tui.services.views import ImageView, effective_text, images_of
+from omnipost_tui.services.views import ImageView, text_to_publish
 from omnipost_tui.states import (
     FAILED,
     PUBLISHED,
@@ -60,21 +68,44 @@ class DueState:
     access_token_encrypted: str = field(default="", repr=False)
 
 
+# The publish path's statements run on the session's connection as Core statements over the
+# tables (models.VARIANTS…): the ORM's loading, unit of work and bulk-update machinery were
+# most of a publish's CPU (tests/benchmarks/publish_cost.py), CPU a burst does not have.
+
+
 def load_due_state(ctx: Context, variant_id: int) -> DueState | None:
+    v, a = VARIANTS.c, ACCOUNTS.c
     with ctx.db.read() as session:
-        variant = session.get(PostVariant, variant_id, options=[joinedload(PostVariant.account)])
-        if variant is None:
+        row = (
+            session.connection()
+            .execute(
+                select(
+                    v.status,
+                    v.scheduled_at,
+                    v.next_attempt_at,
+                    v.account_id,
+                    a.name,
+                    a.status.label("account_status"),
+                    a.token_expires_at,
+                    a.access_token_encrypted,
+                )
+                .join_from(VARIANTS, ACCOUNTS, v.account_id == a.id)
+                .where(v.id == variant_id)
+            )
+            .first()
+        )
+        if row is None:
             return None
         return DueState(
-            variant_id=variant.id,
-            status=variant.status,
-            scheduled_at=variant.scheduled_at,
-            due_at=due_time(variant.status, variant.scheduled_at, variant.next_attempt_at),
-            account_id=variant.account_id,
-            account_name=variant.account.name,
-            account_status=variant.account.status,
-            token_expires_at=variant.account.token_expires_at,
-            access_token_encrypted=variant.account.access_token_encrypted,
+            variant_id=variant_id,
+            status=row.status,
+            scheduled_at=row.scheduled_at,
+            due_at=due_time(row.status, row.scheduled_at, row.next_attempt_at),
+            account_id=row.account_id,
+            account_name=row.name,
+            account_status=row.account_status,
+            token_expires_at=row.token_expires_at,
+            access_token_encrypted=row.access_token_encrypted,
         )
 
 
@@ -173,40 +204,99 @@ def claim_variant(
         )
         if claimed != 1:
             return None
-        variant = session.scalars(
-            select(PostVariant)
-            .where(PostVariant.id == variant_id)
-            .options(joinedload(PostVariant.account), joinedload(PostVariant.post))
+        connection = session.connection()
+        v, a, p = VARIANTS.c, ACCOUNTS.c, POSTS.c
+        variant = connection.execute(
+            select(
+                v.attempts,
+                v.attempts_before_retry,
+                v.platform,
+                v.account_id,
+                v.custom_text,
+                v.images_mode,
+                v.post_id,
+                a.name.label("account_name"),
+                a.external_id.label("account_external_id"),
+                a.access_token_encrypted,
+                p.base_text,
+                p.link,
+            )
+            .join_from(VARIANTS, ACCOUNTS, v.account_id == a.id)
+            .join(POSTS, v.post_id == p.id)
+            .where(v.id == variant_id)
         ).one()
-        images = images_of(variant)
+        images = images_to_publish(connection, variant_id, variant.post_id, variant.images_mode)
         sending = send_at_once and not images
         if sending:
-            variant.sending_since = now
-        attempt = PublicationAttempt(
-            variant_id=variant.id,
-            attempt_no=variant.attempts,
-            started_at=now,
-            worker=worker_id,
-            sent_at=now if sending else None,
-        )
-        session.add(attempt)
-        session.flush()
+            connection.execute(
+                update(VARIANTS).where(VARIANTS.c.id == variant_id).values(sending_since=now)
+            )
+        attempt_id = connection.execute(
+            insert(ATTEMPTS)
+            .values(
+                variant_id=variant_id,
+                attempt_no=variant.attempts,
+                started_at=now,
+                worker=worker_id,
+                sent_at=now if sending else None,
+            )
+            .returning(ATTEMPTS.c.id)
+        ).scalar_one()
         return Claim(
-            variant_id=variant.id,
-            attempt_id=attempt.id,
-            attempt_no=attempt.attempt_no,
+            variant_id=variant_id,
+            attempt_id=attempt_id,
+            attempt_no=variant.attempts,
             attempt_in_round=variant.attempts - variant.attempts_before_retry,
             token=token,
             platform=variant.platform,
             account_id=variant.account_id,
-            account_name=variant.account.name,
-            account_external_id=variant.account.external_id,
-            access_token_encrypted=variant.account.access_token_encrypted,
-            text=effective_text(variant),
-            link=variant.post.link,
+            account_name=variant.account_name,
+            account_external_id=variant.account_external_id,
+            access_token_encrypted=variant.access_token_encrypted,
+            text=text_to_publish(variant.custom_text, variant.base_text),
+            link=variant.link,
             images=images,
             sending=sending,
         )
+
+
+def images_to_publish(
+    connection: Connection, variant_id: int, post_id: int, mode: str
+) -> tuple[ImageView, ...]:
+    """``views.images_of`` in one Core statement: the post's images, the variant's own, or
+    none."""
+    if mode == IMAGES_NONE:
+        return ()
+    rows = VARIANT_IMAGES if mode == IMAGES_OWN else POST_IMAGES
+    owner = rows.c.variant_id == variant_id if mode == IMAGES_OWN else rows.c.post_id == post_id
+    m = MEDIA_FILES.c
+    return tuple(
+        ImageView(
+            position=row.position,
+            name=row.original_name,
+            format=row.format,
+            width=row.width,
+            height=row.height,
+            size=row.size_bytes,
+            alt=row.alt_text,
+            sha256=row.sha256,
+        )
+        for row in connection.execute(
+            select(
+                rows.c.position,
+                rows.c.original_name,
+                rows.c.alt_text,
+                rows.c.sha256,
+                m.format,
+                m.width,
+                m.height,
+                m.size_bytes,
+            )
+            .join(MEDIA_FILES, rows.c.sha256 == m.sha256)
+            .where(owner)
+            .order_by(rows.c.position)
+        )
+    )
 
 
 def mark_sending(ctx: Context, claim: Claim, now: datetime) -> bool:
@@ -273,9 +363,9 @@ def complete_attempt(
     attempt is recorded either way.
     """
     with ctx.db.write() as session:
-        session.execute(
-            update(PublicationAttempt)
-            .where(PublicationAttempt.id == claim.attempt_id)
+        session.connection().execute(
+            update(ATTEMPTS)
+            .where(ATTEMPTS.c.id == claim.attempt_id)
             .values(
                 finished_at=now,
                 result=record.result,

@@ -109,7 +109,8 @@ class ImageView:
 
 
 def images_of(variant: PostVariant) -> tuple[ImageView, ...]:
-    """The images ``variant`` publishes: the post's, its own, or none."""
+    """The images ``variant`` publishes: the post's, its own, or none (the same rule, read in
+    one statement for the publish path: ``publishing.images_to_publish``)."""
     if variant.images_mode == IMAGES_NONE:
         return ()
     rows = variant.own_images if variant.images_mode == IMAGES_OWN else variant.post.images
@@ -232,8 +233,12 @@ class VariantView:
 
 
 def effective_text(variant: PostVariant) -> str:
-    custom = variant.custom_text
-    return custom if custom is not None and custom.strip() else variant.post.base_text
+    return text_to_publish(variant.custom_text, variant.post.base_text)
+
+
+def text_to_publish(custom_text: str | None, base_text: str) -> str:
+    """A variant's own text when it has one, else its post's."""
+    return custom_text if custom_text is not None and custom_text.strip() else base_text
 
 
 @dataclass(frozen=True)

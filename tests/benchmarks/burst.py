@@ -21,9 +21,9 @@ the sandbox received each variant's text on its account once, and each variant i
 ``--postgres`` is an admin URL (a fresh database is created in it and dropped afterwards);
 ``--redis`` the queue's URL (a fresh queue name, its keys deleted afterwards). Without them, or
 when they are not reachable, only SQLite runs. ``--profile DIR`` attaches py-spy (when installed)
-to each worker for the burst and writes its collapsed stacks there. Prints a table; the numbers
-also go to ``--json`` (default ``burst.json`` in the current directory). Exit 1 when a variant
-did not arrive exactly once or arrived early.
+to each worker for the burst and writes the collapsed stacks of the threads holding the GIL
+there. Prints a table; the numbers also go to ``--json`` (default ``burst.json`` in the current
+directory). Exit 1 when a variant did not arrive exactly once or arrived early.
 """
 
 from __future__ import annotations
@@ -512,7 +512,10 @@ def _profile(directory: Path, setup: str, workers: list[Worker]) -> list[subproc
             [
                 spy,
                 "record",
-                "--idle",
+                # What holds the GIL is what costs CPU here (waits on the network, the queue
+                # or a lock do not); sampled without pausing the worker.
+                "--gil",
+                "--nonblocking",
                 "--threads",
                 "--format",
                 "raw",
