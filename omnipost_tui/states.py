@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from sqlalchemy import ColumnElement, SQLColumnExpression
+    from sqlalchemy import BindParameter, ColumnElement, SQLColumnExpression
 
 # The SQL forms at the end import SQLAlchemy and the models when a query is built: the statuses
 # and rules are also read by commands (`omnipost --help`, TAB completion) that never touch the
@@ -199,9 +199,11 @@ def due_time(
     return next_attempt_at if next_attempt_at is not None else scheduled_at
 
 
-def due_by(moment: datetime, *, strictly_before: bool = False) -> ColumnElement[bool]:
-    """``due_time`` at ``moment`` or earlier, as two range searches on the
-    (status, scheduled_at) and (status, next_attempt_at) indexes."""
+def due_by(
+    moment: datetime | BindParameter[datetime], *, strictly_before: bool = False
+) -> ColumnElement[bool]:
+    """``due_time`` at ``moment`` (a time, or a parameter bound to one) or earlier, as two
+    range searches on the (status, scheduled_at) and (status, next_attempt_at) indexes."""
     from sqlalchemy import and_, or_
 
     from omnipost_tui.models import PostVariant

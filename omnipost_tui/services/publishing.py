@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from omnipost_tui.db import rows_matched
@@ -30,13 +30,14 @@ from omnipost_tui.models import (
     ConnectedSocialAccount,
     PostVariant,
     PublicationAttempt,
+    UTCDateTime,
 )
 from omnipost_tui.platforms import LABELS
 from omnipost_tui.services import retry
 from omnipost_tui.services.context import Context
 from omnipost_tui.services.dispatch import LOOKAHEAD, STALE_DISPATCH
 from omnipost_tui.services.retry import Outcome
-from omnipost_tui.services.transitions import move_each_still_due, move_variants
+from omnipost_tui.services.transitions import PreparedMove, move_each_still_due, move_variants
 from omnipost_tui.services.views import ImageView, text_to_publish
 from omnipost_tui.states import (
     FAILED,
@@ -167,6 +168,21 @@ class Claim:
     sending: bool = False
 
 
+_CLAIM_NOW = bindparam("claim_now", type_=UTCDateTime)
+_CLAIM = PreparedMove(
+    VARIANTS.c.id == bindparam("claim_variant"),
+    due_by(_CLAIM_NOW),
+    sources=WAITING,
+    target=PUBLISHING,
+    attempts=VARIANTS.c.attempts + 1,
+    claim_token=bindparam("claim_token_"),
+    lease_expires_at=bindparam("claim_lease", type_=UTCDateTime),
+    sending_since=None,
+    dispatched_at=None,
+    updated_at=_CLAIM_NOW,
+)
+
+
 def claim_variant(
     ctx: Context,
     variant_id: int,
@@ -189,19 +205,8 @@ def claim_variant(
     token = secrets.token_hex(16)
     lease = now + timedelta(seconds=ctx.settings.publish_timeout)
     with ctx.db.write() as session:
-        claimed = move_variants(
-            session,
-            PostVariant.id == variant_id,
-            due_by(now),
-            sources=WAITING,
-            target=PUBLISHING,
-            attempts=PostVariant.attempts + 1,
-            claim_token=token,
-            lease_expires_at=lease,
-            sending_since=None,
-            dispatched_at=None,
-            updated_at=now,
-        )
+        claimed = _CLAIM(session, claim_variant=variant_id, claim_now=now, claim_token_=token,
+                         claim_lease=lease)  # fmt: skip
         if claimed != 1:
             return None
         connection = session.connection()
@@ -344,6 +349,41 @@ class AttemptRecord:
     nothing_sent: bool = False
 
 
+_ANSWER_COLUMNS = (
+    "finished_at",
+    "result",
+    "http_status",
+    "error_code",
+    "error_message",
+    "error_class",
+    "external_post_id",
+    "request_summary",
+    "raw_response",
+)
+_finish_attempt = update(ATTEMPTS).where(ATTEMPTS.c.id == bindparam("done_attempt"))
+_finish_attempt = _finish_attempt.values(
+    {name: bindparam(f"done_{name}", type_=ATTEMPTS.c[name].type) for name in _ANSWER_COLUMNS}
+)
+# By ``nothing_sent``: an attempt whose request never left does not say it was sent.
+_FINISH_ATTEMPT = {False: _finish_attempt, True: _finish_attempt.values(sent_at=None)}
+_COMPLETIONS: dict[tuple[str, tuple[str, ...]], PreparedMove] = {}
+
+
+def _completion(target: str, names: tuple[str, ...]) -> PreparedMove:
+    """The completion's move to ``target`` setting the columns ``names``: a handful of shapes,
+    each prepared the first time it is needed (two threads may both prepare one: harmless)."""
+    move = _COMPLETIONS.get((target, names))
+    if move is None:
+        move = _COMPLETIONS[target, names] = PreparedMove(
+            VARIANTS.c.id == bindparam("done_variant"),
+            VARIANTS.c.claim_token == bindparam("done_token"),
+            sources=(PUBLISHING, UNCONFIRMED),
+            target=target,
+            **{name: bindparam(f"done_{name}", type_=VARIANTS.c[name].type) for name in names},
+        )
+    return move
+
+
 def complete_attempt(
     ctx: Context,
     claim: Claim,
@@ -364,20 +404,19 @@ def complete_attempt(
     """
     with ctx.db.write() as session:
         session.connection().execute(
-            update(ATTEMPTS)
-            .where(ATTEMPTS.c.id == claim.attempt_id)
-            .values(
-                finished_at=now,
-                result=record.result,
-                http_status=record.http_status,
-                error_code=storable(record.error_code),
-                error_message=storable(record.error_message),
-                error_class=record.error_class,
-                external_post_id=storable(record.external_post_id),
-                request_summary=storable(record.request_summary),
-                raw_response=storable(record.raw_response),
-                **({"sent_at": None} if record.nothing_sent else {}),
-            )
+            _FINISH_ATTEMPT[record.nothing_sent],
+            {
+                "done_attempt": claim.attempt_id,
+                "done_finished_at": now,
+                "done_result": record.result,
+                "done_http_status": record.http_status,
+                "done_error_code": storable(record.error_code),
+                "done_error_message": storable(record.error_message),
+                "done_error_class": record.error_class,
+                "done_external_post_id": storable(record.external_post_id),
+                "done_request_summary": storable(record.request_summary),
+                "done_raw_response": storable(record.raw_response),
+            },
         )
         values: dict[str, object] = {
             "next_attempt_at": outcome.next_attempt_at,
@@ -393,13 +432,12 @@ def complete_attempt(
             values["claim_token"] = None
         else:
             values["check_at"] = written_at or now  # read the platform back at once
-        changed = move_variants(
+        complete = _completion(outcome.status, tuple(values))
+        changed = complete(
             session,
-            PostVariant.id == claim.variant_id,
-            PostVariant.claim_token == claim.token,
-            sources=(PUBLISHING, UNCONFIRMED),
-            target=outcome.status,
-            **values,
+            done_variant=claim.variant_id,
+            done_token=claim.token,
+            **{f"done_{name}": value for name, value in values.items()},
         )
         if outcome.expire_account:
             session.execute(

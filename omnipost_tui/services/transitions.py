@@ -48,6 +48,28 @@ def move_variants(
     )
 
 
+class PreparedMove:
+    """A move built once with bound parameters, for the moves every publish makes (the claim,
+    the completion): building the statement and its cache key anew each time was a fifth of a
+    claim's CPU. Called with the parameters' values; returns how many rows moved."""
+
+    def __init__(
+        self, *where: ColumnElement[bool], sources: Iterable[str], target: str, **values: Any
+    ) -> None:
+        sources = tuple(sources)
+        require_moves(sources, target)
+        if target != UNCONFIRMED:
+            values.setdefault("check_at", None)
+        self.statement = (
+            update(VARIANTS)
+            .where(VARIANTS.c.status.in_(sources), *where)
+            .values(status=target, **values)
+        )
+
+    def __call__(self, session: Session, **params: Any) -> int:
+        return rows_matched(session.connection().execute(self.statement, params))
+
+
 def move_each_still_due(
     session: Session,
     rows: Sequence[tuple[int, str, datetime]],

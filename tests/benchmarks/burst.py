@@ -520,7 +520,7 @@ def _profile(directory: Path, setup: str, workers: list[Worker]) -> list[subproc
                 "--format",
                 "raw",
                 "--rate",
-                "200",
+                "1000",
                 "--pid",
                 str(worker.proc.pid),
                 "-o",
