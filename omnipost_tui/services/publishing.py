@@ -10,12 +10,23 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    Table,
+    bindparam,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from omnipost_tui.db import rows_matched
-from omnipost_tui.image_modes import IMAGES_NONE, IMAGES_OWN
+from omnipost_tui.image_modes import IMAGES_INHERIT, IMAGES_NONE, IMAGES_OWN
 from omnipost_tui.models import (
     ACCOUNTS,
     ATTEMPTS,
@@ -74,27 +85,30 @@ class DueState:
 # most of a publish's CPU (tests/benchmarks/publish_cost.py), CPU a burst does not have.
 
 
-def load_due_state(ctx: Context, variant_id: int) -> DueState | None:
+def _due_state_statement() -> Select[Any]:
     v, a = VARIANTS.c, ACCOUNTS.c
-    with ctx.db.read() as session:
-        row = (
-            session.connection()
-            .execute(
-                select(
-                    v.status,
-                    v.scheduled_at,
-                    v.next_attempt_at,
-                    v.account_id,
-                    a.name,
-                    a.status.label("account_status"),
-                    a.token_expires_at,
-                    a.access_token_encrypted,
-                )
-                .join_from(VARIANTS, ACCOUNTS, v.account_id == a.id)
-                .where(v.id == variant_id)
-            )
-            .first()
+    return (
+        select(
+            v.status,
+            v.scheduled_at,
+            v.next_attempt_at,
+            v.account_id,
+            a.name,
+            a.status.label("account_status"),
+            a.token_expires_at,
+            a.access_token_encrypted,
         )
+        .join_from(VARIANTS, ACCOUNTS, v.account_id == a.id)
+        .where(v.id == bindparam("variant"))
+    )
+
+
+_DUE_STATE = _due_state_statement()
+
+
+def load_due_state(ctx: Context, variant_id: int) -> DueState | None:
+    with ctx.db.read() as session:
+        row = session.connection().execute(_DUE_STATE, {"variant": variant_id}).first()
         if row is None:
             return None
         return DueState(
@@ -183,6 +197,39 @@ _CLAIM = PreparedMove(
 )
 
 
+def _claimed_statement() -> Select[Any]:
+    v, a, p = VARIANTS.c, ACCOUNTS.c, POSTS.c
+    return (
+        select(
+            v.attempts,
+            v.attempts_before_retry,
+            v.platform,
+            v.account_id,
+            v.custom_text,
+            v.images_mode,
+            v.post_id,
+            a.name.label("account_name"),
+            a.external_id.label("account_external_id"),
+            a.access_token_encrypted,
+            p.base_text,
+            p.link,
+        )
+        .join_from(VARIANTS, ACCOUNTS, v.account_id == a.id)
+        .join(POSTS, v.post_id == p.id)
+        .where(v.id == bindparam("variant"))
+    )
+
+
+# What the claim reads and writes after the move, each statement built once (PreparedMove).
+_CLAIMED = _claimed_statement()
+_SENDING_SINCE = (
+    update(VARIANTS)
+    .where(VARIANTS.c.id == bindparam("variant"))
+    .values(sending_since=bindparam("since", type_=UTCDateTime))
+)
+_OPEN_ATTEMPT = insert(ATTEMPTS).returning(ATTEMPTS.c.id)
+
+
 def claim_variant(
     ctx: Context,
     variant_id: int,
@@ -210,42 +257,20 @@ def claim_variant(
         if claimed != 1:
             return None
         connection = session.connection()
-        v, a, p = VARIANTS.c, ACCOUNTS.c, POSTS.c
-        variant = connection.execute(
-            select(
-                v.attempts,
-                v.attempts_before_retry,
-                v.platform,
-                v.account_id,
-                v.custom_text,
-                v.images_mode,
-                v.post_id,
-                a.name.label("account_name"),
-                a.external_id.label("account_external_id"),
-                a.access_token_encrypted,
-                p.base_text,
-                p.link,
-            )
-            .join_from(VARIANTS, ACCOUNTS, v.account_id == a.id)
-            .join(POSTS, v.post_id == p.id)
-            .where(v.id == variant_id)
-        ).one()
+        variant = connection.execute(_CLAIMED, {"variant": variant_id}).one()
         images = images_to_publish(connection, variant_id, variant.post_id, variant.images_mode)
         sending = send_at_once and not images
         if sending:
-            connection.execute(
-                update(VARIANTS).where(VARIANTS.c.id == variant_id).values(sending_since=now)
-            )
+            connection.execute(_SENDING_SINCE, {"variant": variant_id, "since": now})
         attempt_id = connection.execute(
-            insert(ATTEMPTS)
-            .values(
-                variant_id=variant_id,
-                attempt_no=variant.attempts,
-                started_at=now,
-                worker=worker_id,
-                sent_at=now if sending else None,
-            )
-            .returning(ATTEMPTS.c.id)
+            _OPEN_ATTEMPT,
+            {
+                "variant_id": variant_id,
+                "attempt_no": variant.attempts,
+                "started_at": now,
+                "worker": worker_id,
+                "sent_at": now if sending else None,
+            },
         ).scalar_one()
         return Claim(
             variant_id=variant_id,
@@ -265,16 +290,39 @@ def claim_variant(
         )
 
 
+def _images_statement(rows: Table, owner: ColumnElement[bool]) -> Select[Any]:
+    m = MEDIA_FILES.c
+    return (
+        select(
+            rows.c.position,
+            rows.c.original_name,
+            rows.c.alt_text,
+            rows.c.sha256,
+            m.format,
+            m.width,
+            m.height,
+            m.size_bytes,
+        )
+        .join(MEDIA_FILES, rows.c.sha256 == m.sha256)
+        .where(owner)
+        .order_by(rows.c.position)
+    )
+
+
+_IMAGES = {
+    IMAGES_OWN: _images_statement(
+        VARIANT_IMAGES, VARIANT_IMAGES.c.variant_id == bindparam("variant")
+    ),
+    IMAGES_INHERIT: _images_statement(POST_IMAGES, POST_IMAGES.c.post_id == bindparam("post")),
+}
+
+
 def images_to_publish(
     connection: Connection, variant_id: int, post_id: int, mode: str
 ) -> tuple[ImageView, ...]:
-    """``views.images_of`` in one Core statement: the post's images, the variant's own, or
-    none."""
+    """``views.images_of`` in one statement: the post's images, the variant's own, or none."""
     if mode == IMAGES_NONE:
         return ()
-    rows = VARIANT_IMAGES if mode == IMAGES_OWN else POST_IMAGES
-    owner = rows.c.variant_id == variant_id if mode == IMAGES_OWN else rows.c.post_id == post_id
-    m = MEDIA_FILES.c
     return tuple(
         ImageView(
             position=row.position,
@@ -286,21 +334,7 @@ def images_to_publish(
             alt=row.alt_text,
             sha256=row.sha256,
         )
-        for row in connection.execute(
-            select(
-                rows.c.position,
-                rows.c.original_name,
-                rows.c.alt_text,
-                rows.c.sha256,
-                m.format,
-                m.width,
-                m.height,
-                m.size_bytes,
-            )
-            .join(MEDIA_FILES, rows.c.sha256 == m.sha256)
-            .where(owner)
-            .order_by(rows.c.position)
-        )
+        for row in connection.execute(_IMAGES[mode], {"variant": variant_id, "post": post_id})
     )
 
 
