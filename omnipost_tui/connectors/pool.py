@@ -4,11 +4,14 @@ A new ``httpx.Client`` per publish costs a TLS context (loading the CA bundle: s
 CPU, under the GIL that every worker thread shares) and, against the real platforms, a new TCP
 connection and TLS handshake. A worker thread publishes one post at a time, so a client of its
 own per platform is never shared: no pool contention, and its connection is kept alive between
-the thread's posts. ``close`` (when the worker stops) closes them all.
+the thread's posts. ``close`` (when the worker stops) closes them all. The TLS context itself
+(the CA bundle, read and parsed) is made once for all of them: sixteen threads starting a burst
+on two platforms would otherwise each load it, 32 times in the burst's first second.
 """
 
 from __future__ import annotations
 
+import ssl
 import threading
 
 import httpx
@@ -19,6 +22,7 @@ class ClientPool:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._clients: list[httpx.Client] = []
+        self._tls: ssl.SSLContext | None = None
 
     def client(self, platform: str) -> httpx.Client:
         """This thread's client for ``platform``, made on first use. Each request gives its own
@@ -28,8 +32,10 @@ class ClientPool:
             clients = self._local.clients = {}
         client = clients.get(platform)
         if client is None or client.is_closed:
-            client = clients[platform] = httpx.Client()
             with self._lock:
+                if self._tls is None:
+                    self._tls = httpx.create_ssl_context()  # as httpx.Client() would make it
+                client = clients[platform] = httpx.Client(verify=self._tls)
                 self._clients.append(client)
         return client
 
