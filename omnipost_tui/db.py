@@ -163,7 +163,14 @@ class Database:
             connect_args = (
                 {"timeout": SQLITE_BUSY_TIMEOUT_S} if self.is_sqlite else {"connect_timeout": 5}
             )
-            self.engine: Engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+            # PostgreSQL: room in the pool for every thread of a worker (16 by default) and its
+            # sweep. With the default five, the connections beyond it were closed as each publish
+            # gave them back and opened again for the next: a connection per publish at the top
+            # of the hour. They are opened only when needed; a command uses one.
+            pool = {} if self.is_sqlite else {"pool_size": 20, "max_overflow": 10}
+            self.engine: Engine = create_engine(
+                url, connect_args=connect_args, pool_pre_ping=True, **pool
+            )
         except (ArgumentError, NoSuchModuleError, ImportError, ValueError) as exc:
             raise ConfigError(
                 f"OMNIPOST_DATABASE_URL {mask_url_password(url)!r} cannot be used ({exc}); use "
