@@ -12,6 +12,7 @@ import contextlib
 import os
 import sys
 import tempfile
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -62,7 +63,21 @@ async def settle(pilot, rounds: int = 3, most: int = 50) -> None:
         await pilot.pause()
         quiet = 0 if running else quiet + 1
         if quiet >= rounds:
-            return
+            break
+    await _laid_out(pilot)
+
+
+async def _laid_out(pilot, timeout: float = 5.0) -> None:
+    """Until the screen has laid out and painted what the last results changed. Its update
+    timer does that once a frame; on a busy machine the frame can come after the pauses above,
+    and a picture or a region read before it shows the old layout. (Textual private: no public
+    "layout pending" in 8.2.8.)"""
+    screen = pilot.app.screen
+    deadline = time.monotonic() + timeout
+    while screen._layout_required or screen._dirty_widgets:
+        if time.monotonic() > deadline:
+            raise TimeoutError("the screen never finished its layout")
+        await pilot.pause(0.01)
 
 
 def visit(keys: tuple[str, ...]):

@@ -597,6 +597,7 @@ async def test_notifications_in_the_editor_never_cover_the_field_nor_the_save_su
         assert isinstance(editor, EditorScreen)
         summary = editor.query_one("#summary")
         await wait_in_app(pilot, lambda: "ctrl+s saves" in str(summary.render()), "the summary")
+        await settle(pilot)  # and laid out: the regions below are the new text's
         assert editor.query_one(KeyBar).region.y == 23
         kept = [*range(summary.region.y, 23), 23]  # the save summary, the key bar
         assert len(kept) == 3  # the summary takes two lines at 80 columns

@@ -197,6 +197,11 @@ class GracefulConsumer(Consumer):  # type: ignore[misc]  # huey ships no types
         super().start()
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
+    def publishing_cut_short(self) -> bool:
+        """After ``run``: a worker thread is still running its task (a second signal stopped the
+        consumer without waiting for it)."""
+        return any(thread.is_alive() for _, thread in self.worker_threads)
+
     def run(self) -> None:
         with self.outage.watching(), TaskErrorsInOneLine().watching():
             super().run()
@@ -354,7 +359,11 @@ def run_worker(
     finally:
         if metrics is not None:
             metrics.stop()
-        close_clients()
+        if not consumer.publishing_cut_short():
+            # Not while a publish stopped at once is still waiting on its request: closing its
+            # client would end the wait in an error, which it would record as the platform's
+            # answer. The process ends and recovery decides, as after a kill.
+            close_clients()
         heartbeat.stop()
         workers.unregister_worker(ctx, worker_id)
         log.info("worker stopped", extra={"worker": worker_id})
