@@ -189,7 +189,7 @@ _CLAIM = PreparedMove(
     sources=WAITING,
     target=PUBLISHING,
     attempts=VARIANTS.c.attempts + 1,
-    claim_token=bindparam("claim_token_"),
+    claim_token=bindparam("claim_new_token"),
     lease_expires_at=bindparam("claim_lease", type_=UTCDateTime),
     sending_since=None,
     dispatched_at=None,
@@ -252,7 +252,7 @@ def claim_variant(
     token = secrets.token_hex(16)
     lease = now + timedelta(seconds=ctx.settings.publish_timeout)
     with ctx.db.write() as session:
-        claimed = _CLAIM(session, claim_variant=variant_id, claim_now=now, claim_token_=token,
+        claimed = _CLAIM(session, claim_variant=variant_id, claim_now=now, claim_new_token=token,
                          claim_lease=lease)  # fmt: skip
         if claimed != 1:
             return None
