@@ -30,28 +30,14 @@ def move_variants(
 ) -> int:
     """Move the variants matching ``where`` that are in one of ``sources`` to ``target``,
     setting ``values`` too; returns how many moved."""
-    sources = tuple(sources)
-    require_moves(sources, target)
-    if target != UNCONFIRMED:
-        # The next read-back belongs to unconfirmed alone: whatever moves a variant out of it
-        # (a late answer, the read-back itself, a user) ends the asking.
-        values.setdefault("check_at", None)
-    # A Core UPDATE of the table on the session's connection: the ORM's bulk-update path
-    # would only add CPU to every claim and completion (there is nothing in the session to
-    # synchronise; the callers read what they need after the move).
-    return rows_matched(
-        session.connection().execute(
-            update(VARIANTS)
-            .where(VARIANTS.c.status.in_(sources), *where)
-            .values(status=target, **values)
-        )
-    )
+    return PreparedMove(*where, sources=sources, target=target, **values)(session)
 
 
 class PreparedMove:
-    """A move built once with bound parameters, for the moves every publish makes (the claim,
-    the completion): building the statement and its cache key anew each time was a fifth of a
-    claim's CPU. Called with the parameters' values; returns how many rows moved."""
+    """A move as a statement: ``move_variants`` makes one per call; the moves every publish
+    makes (the claim, the completion) are made once with bound parameters, as building the
+    statement and its cache key anew each time was a fifth of a claim's CPU. Called with the
+    parameters' values; returns how many rows moved."""
 
     def __init__(
         self, *where: ColumnElement[bool], sources: Iterable[str], target: str, **values: Any
@@ -59,6 +45,8 @@ class PreparedMove:
         sources = tuple(sources)
         require_moves(sources, target)
         if target != UNCONFIRMED:
+            # The next read-back belongs to unconfirmed alone: whatever moves a variant out of
+            # it (a late answer, the read-back itself, a user) ends the asking.
             values.setdefault("check_at", None)
         self.statement = (
             update(VARIANTS)
@@ -67,6 +55,8 @@ class PreparedMove:
         )
 
     def __call__(self, session: Session, **params: Any) -> int:
+        # Core on the session's connection: the ORM's bulk-update path would only add CPU (there
+        # is nothing in the session to synchronise; callers read what they need after the move).
         return rows_matched(session.connection().execute(self.statement, params))
 
 
@@ -87,22 +77,20 @@ def move_each_still_due(
     """
     if not rows:
         return []
-    require_moves({status for _, status, _ in rows}, target)
-    if target != UNCONFIRMED:
-        values.setdefault("check_at", None)
     per_row = sorted(row_values(*rows[0])) if row_values is not None else []
-    statement = (
-        update(PostVariant)
-        .where(*still_due_at_bound())
-        .values(status=target, **values, **{name: bindparam(f"row_{name}") for name in per_row})
+    move = PreparedMove(
+        *still_due_at_bound(),
+        sources={status for _, status, _ in rows},
+        target=target,
+        **values,
+        **{name: bindparam(f"row_{name}") for name in per_row},
     )
-    connection = session.connection()
     moved = []
     for variant_id, status, due in rows:
         params = {"row_id": variant_id, "row_status": status, "row_due": due}
         if row_values is not None:
             params.update({f"row_{k}": v for k, v in row_values(variant_id, status, due).items()})
-        if rows_matched(connection.execute(statement, params)) == 1:
+        if move(session, **params) == 1:
             moved.append(variant_id)
     return moved
 

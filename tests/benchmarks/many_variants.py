@@ -17,12 +17,10 @@ import asyncio
 import json
 import os
 import statistics
-import tempfile
 import time
 
-from omnipost_tui.engine.queue import open_queue
 from omnipost_tui.services.context import Context
-from tests.benchmarks.seeding import seed_attempts, seed_many
+from tests.benchmarks.seeding import scratch_context, seed_attempts, seed_many
 
 
 class _Paints:
@@ -144,11 +142,7 @@ def main() -> int:
     parser.add_argument("--idle-seconds", type=float, default=20.0)
     parser.add_argument("--json", default="many_variants.json", help="where to write the figures")
     args = parser.parse_args()
-    os.environ["OMNIPOST_HOME"] = tempfile.mkdtemp(prefix="omnipost-bench-")
-    os.environ["OMNIPOST_QUEUE_URL"] = "memory://"
-    from omnipost_tui.services.context import open_context
-
-    ctx = open_context(open_queue=open_queue)
+    ctx = scratch_context("tui")
     started = time.perf_counter()
     seed_many(ctx, args.variants)
     seed_attempts(ctx, args.attempts)

@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import secrets
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,23 +45,14 @@ def _database(postgres: str | None) -> Iterator[str | None]:
 
 
 def measure(variants: int, database_url: str | None) -> dict[str, Any]:
-    os.environ["OMNIPOST_HOME"] = tempfile.mkdtemp(prefix="omnipost-bench-cost-")
-    os.environ["OMNIPOST_QUEUE_URL"] = "memory://"
-    if database_url:
-        os.environ["OMNIPOST_DATABASE_URL"] = database_url
-    else:
-        os.environ.pop("OMNIPOST_DATABASE_URL", None)
-
     from omnipost_tui import clock
-    from omnipost_tui.engine.queue import open_queue
     from omnipost_tui.models import PostVariant
     from omnipost_tui.services import publishing
-    from omnipost_tui.services.context import open_context
     from omnipost_tui.services.publishing import AttemptRecord
     from omnipost_tui.services.retry import Outcome
-    from tests.benchmarks.seeding import seed_many
+    from tests.benchmarks.seeding import scratch_context, seed_many
 
-    ctx = open_context(open_queue=open_queue)
+    ctx = scratch_context("cost", database_url)
     try:
         now = clock.now()
         seed_many(ctx, variants, start=now - timedelta(minutes=5 * variants + 1))

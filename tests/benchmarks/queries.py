@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -28,20 +26,16 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--json", default="queries.json", help="where to write the figures")
     args = parser.parse_args()
-    os.environ["OMNIPOST_HOME"] = tempfile.mkdtemp(prefix="omnipost-bench-queries-")
-    os.environ["OMNIPOST_QUEUE_URL"] = "memory://"
 
     from omnipost_tui import clock
-    from omnipost_tui.engine.queue import open_queue
     from omnipost_tui.services.alerts import current_alerts
     from omnipost_tui.services.attempts import attempts_finished_since, list_attempts
-    from omnipost_tui.services.context import open_context
     from omnipost_tui.services.status import status_report
     from omnipost_tui.services.variants import VariantFilter
     from omnipost_tui.tui.screens.variants import load_page
-    from tests.benchmarks.seeding import seed_attempts, seed_many
+    from tests.benchmarks.seeding import scratch_context, seed_attempts, seed_many
 
-    ctx = open_context(open_queue=open_queue)
+    ctx = scratch_context("queries")
     seed_many(ctx, args.variants)
     seed_attempts(ctx, args.attempts)
     now = clock.now()

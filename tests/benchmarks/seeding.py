@@ -7,6 +7,8 @@ audit at a time) would take hours over.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -38,6 +40,21 @@ class SeededBrand:
     def account(self, n: int) -> tuple[str, int]:
         """The platform and account of the ``n``-th variant: the two in turn."""
         return ("facebook", self.facebook) if n % 2 == 0 else ("linkedin", self.linkedin)
+
+
+def scratch_context(prefix: str, database_url: str | None = None) -> Context:
+    """A context on a fresh OMNIPOST_HOME in a temporary directory (its SQLite database, or
+    ``database_url``), with the queue in memory: what the in-process benchmarks measure on."""
+    from omnipost_tui.engine.queue import open_queue
+    from omnipost_tui.services.context import open_context
+
+    os.environ["OMNIPOST_HOME"] = tempfile.mkdtemp(prefix=f"omnipost-bench-{prefix}-")
+    os.environ["OMNIPOST_QUEUE_URL"] = "memory://"
+    if database_url:
+        os.environ["OMNIPOST_DATABASE_URL"] = database_url
+    else:
+        os.environ.pop("OMNIPOST_DATABASE_URL", None)
+    return open_context(open_queue=open_queue)
 
 
 def seed_brand(ctx: Context, session: Session, name: str, now: datetime, posts: int) -> SeededBrand:

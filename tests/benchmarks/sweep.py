@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
@@ -28,7 +26,7 @@ from typing import Any
 
 from sqlalchemy import insert, update
 
-from tests.benchmarks.seeding import insert_in_batches, seed_brand
+from tests.benchmarks.seeding import insert_in_batches, scratch_context, seed_brand
 
 RUNS = 5
 
@@ -123,15 +121,10 @@ def steps(ctx: Any) -> dict[str, Callable[[datetime], object]]:
 
 
 def measure(total: int, due: int, missed: int) -> dict[str, Any]:
-    home = tempfile.mkdtemp(prefix="omnipost-bench-sweep-")
-    os.environ["OMNIPOST_HOME"] = home
-    os.environ["OMNIPOST_QUEUE_URL"] = "memory://"
     from omnipost_tui import clock
-    from omnipost_tui.engine.queue import open_queue
     from omnipost_tui.engine.sweep import sweep
-    from omnipost_tui.services.context import open_context
 
-    ctx = open_context(open_queue=open_queue)
+    ctx = scratch_context("sweep")
     from omnipost_tui.logs import setup_logging
 
     setup_logging(ctx.settings)  # the log file, as in the worker: each missed one is a line
