@@ -168,8 +168,11 @@ def test_a_second_signal_stops_the_worker_at_once(
     live, sandbox, start_worker, platform_env, signum
 ):
     # The request hangs for the whole publish timeout: only the second signal can end the wait.
-    platform_env["OMNIPOST_PUBLISH_TIMEOUT"] = "60"
-    platform_env["OMNIPOST_HTTP_TIMEOUT"] = "20"
+    # Timeouts far beyond the test's own waits: on a loaded machine a 20 s read timeout could
+    # fire first, and its answer (unconfirmed) land before the second signal ends the worker.
+    platform_env["OMNIPOST_PUBLISH_TIMEOUT"] = "300"
+    platform_env["OMNIPOST_HTTP_TIMEOUT"] = "90"
+    sandbox.hang_seconds = 200
     brand = add_brand(live, "Acme").id
     page = connect(live, brand, "facebook", "page-hang", "Hanging Page")
     post = add_post(live, brand=brand, title="Stuck", text="Waiting").id
@@ -187,7 +190,8 @@ def test_a_second_signal_stops_the_worker_at_once(
     worker.signal(signum)
     assert worker.wait(timeout=10) == 0, worker.output()
     assert "shut down now" in worker.output()
-    assert get_variant(live, variant).status == "publishing"  # recovery decides, as after a kill
+    # Recovery decides, as after a kill.
+    assert get_variant(live, variant).status == "publishing", worker.output()
 
 
 def test_killed_worker_after_sending_is_settled_by_reading_the_page_back(
