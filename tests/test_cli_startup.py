@@ -163,3 +163,31 @@ def test_a_process_that_loaded_huey_without_redis_still_uses_a_redis_queue(
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "(1, 0)"  # one message pending on Redis
+
+
+GARBAGE_COLLECTION = """
+import gc, json, sys, time
+from omnipost_tui.cli import main
+try:
+    main()
+except SystemExit:
+    pass
+paused = not gc.isenabled()
+deadline = time.monotonic() + 30
+while not gc.isenabled() and time.monotonic() < deadline:  # the rest of a long command
+    time.sleep(0.05)
+print(json.dumps([paused, gc.isenabled()]))
+"""
+
+
+def test_start_up_pauses_garbage_collection_and_a_long_command_gets_it_back(home: Path):
+    # Start-up runs without the collector (cli.main; 40 ms of each command); the app and the
+    # worker run for hours and must collect as usual.
+    result = subprocess.run(
+        [sys.executable, "-c", GARBAGE_COLLECTION, "--help"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OMNIPOST_HOME": str(home)},
+        timeout=60,
+    )
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [True, True]

@@ -11,8 +11,10 @@ how they print, in ``output``.
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import sys
+import threading
 from typing import NamedTuple
 
 import click
@@ -179,4 +181,25 @@ def _setup_logging(app: App, *, stderr: bool) -> None:
 
 
 def main() -> None:
+    _collect_garbage_after_start_up()
     cli(prog_name=PROG)
+
+
+# How long a command runs before the garbage collector runs again: longer than a one-shot
+# command takes, short enough that nothing piles up in the app or the worker.
+START_UP_SECONDS = 1.0
+
+
+def _collect_garbage_after_start_up() -> None:
+    """Pause the garbage collector while a command starts.
+
+    Importing SQLAlchemy and the models makes some 50,000 objects that live as long as
+    the process; the collector's passes over them while they are made free nothing and
+    cost ~40 ms of every command (a tenth of `omnipost variant add`). A one-shot command ends
+    before collection resumes; the app, the worker and any long command get it back after
+    ``START_UP_SECONDS``.
+    """
+    gc.disable()
+    resume = threading.Timer(START_UP_SECONDS, gc.enable)
+    resume.daemon = True  # never keeps a finished command waiting
+    resume.start()
