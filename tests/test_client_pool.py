@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ssl
+import subprocess
+import sys
 import threading
 
 import httpx
@@ -33,3 +35,25 @@ def test_each_thread_keeps_its_own_client_per_platform_and_all_share_one_verifyi
     assert mine.is_closed and theirs[0].is_closed
     assert pool.client("facebook") is not mine  # closed clients are replaced
     pool.close()
+
+
+PREPARE = """
+import sys
+from omnipost_tui.connectors.pool import ClientPool
+pool = ClientPool()
+before = "httpcore" in sys.modules
+pool.prepare()
+after = "httpcore" in sys.modules
+prepared = pool._tls
+client = pool.client("facebook")
+print(before, after, client._transport._pool._ssl_context is prepared)
+"""
+
+
+def test_prepare_does_the_first_requests_imports_and_loads_the_ca_bundle_before_work_comes():
+    # The worker prepares before it takes work: the first post of a burst must not wait while
+    # its thread (and every other) imports httpcore and reads the CA bundle.
+    result = subprocess.run(
+        [sys.executable, "-c", PREPARE], capture_output=True, text=True, timeout=60
+    )
+    assert result.stdout.split() == ["False", "True", "True"], result.stderr

@@ -24,6 +24,18 @@ class ClientPool:
         self._clients: list[httpx.Client] = []
         self._tls: ssl.SSLContext | None = None
 
+    def prepare(self) -> None:
+        """Do now what the first request would do while it is due: load the CA bundle, and
+        import the transport (httpx imports httpcore when it makes its first client: ~50 ms
+        that the first post would be late by, every thread of a burst waiting on the import)."""
+        httpx.HTTPTransport(verify=self._tls_context()).close()
+
+    def _tls_context(self) -> ssl.SSLContext:
+        with self._lock:
+            if self._tls is None:
+                self._tls = httpx.create_ssl_context()  # as httpx.Client() would make it
+            return self._tls
+
     def client(self, platform: str) -> httpx.Client:
         """This thread's client for ``platform``, made on first use. Each request gives its own
         timeout (the connectors pass the configured one), so the client needs none."""
@@ -32,10 +44,8 @@ class ClientPool:
             clients = self._local.clients = {}
         client = clients.get(platform)
         if client is None or client.is_closed:
+            client = clients[platform] = httpx.Client(verify=self._tls_context())
             with self._lock:
-                if self._tls is None:
-                    self._tls = httpx.create_ssl_context()  # as httpx.Client() would make it
-                client = clients[platform] = httpx.Client(verify=self._tls)
                 self._clients.append(client)
         return client
 

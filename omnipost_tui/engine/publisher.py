@@ -51,8 +51,13 @@ BUSY_LOOK_AGAIN_S = 1.0
 ACCOUNT_CHANGED = "account changed meanwhile"
 
 # The HTTP clients publishes go out on: one per worker thread and platform, kept between posts
-# (connectors/pool.py); the worker closes them when it stops (close_clients).
+# (connectors/pool.py); the worker prepares them before it takes work (prepare_clients) and
+# closes them when it stops (close_clients).
 CLIENTS = ClientPool()
+
+
+def prepare_clients() -> None:
+    CLIENTS.prepare()
 
 
 def close_clients() -> None:

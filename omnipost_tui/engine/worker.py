@@ -18,7 +18,7 @@ from huey.api import Huey
 from huey.consumer import Consumer, Scheduler, Worker
 
 from omnipost_tui.engine.metrics_server import MetricsServer
-from omnipost_tui.engine.publisher import close_clients
+from omnipost_tui.engine.publisher import close_clients, prepare_clients
 from omnipost_tui.engine.queue import describe_queue, huey_of
 from omnipost_tui.engine.sweep import SweepReport, sweep
 from omnipost_tui.errors import OmniPostError
@@ -316,6 +316,7 @@ def run_worker(
     # every publish; the log says where the keys came from (never a key), which is how to tell
     # that a unit's LoadCredential= took effect.
     cipher = ctx.cipher
+    prepare_clients()
     consumer = GracefulConsumer(
         huey_of(ctx),
         outage=QueueOutage(
