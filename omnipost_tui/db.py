@@ -135,7 +135,8 @@ def _sqlite_backup(source: Path, target: Path) -> None:
 
 
 def _describe_db_error(url: str, exc: BaseException) -> str:
-    where = sqlite_path(url) or make_url(url).render_as_string(hide_password=True)
+    # mask_url_password: a password in the query (?password=…) as well as in user:password@.
+    where = sqlite_path(url) or mask_url_password(url)
     reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
     if "file is not a database" in reason or "malformed" in reason:
         return f"database file {where} is corrupt or not an OmniPost database ({reason})"
@@ -251,7 +252,7 @@ class Database:
 
     def _refuse_foreign(self, tables: Iterable[str]) -> None:
         refuse_foreign_database(
-            sqlite_path(self.url) or make_url(self.url).render_as_string(hide_password=True),
+            sqlite_path(self.url) or mask_url_password(self.url),
             tables,
         )
 
@@ -338,7 +339,7 @@ class Database:
             # Typically a database written by a newer OmniPost: alembic cannot find its
             # revision here. Say so instead of showing alembic's traceback.
             current = _stored_revision(conn)
-            where = sqlite_path(self.url) or make_url(self.url).render_as_string(hide_password=True)
+            where = sqlite_path(self.url) or mask_url_password(self.url)
             raise DatabaseUnavailable(
                 f"database {where} has schema revision {current!r}, which this version of "
                 f"OmniPost does not know (it knows up to {self.head_revision()!r}); it was "

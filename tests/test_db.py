@@ -20,7 +20,7 @@ from omnipost_tui import db as db_module
 from omnipost_tui.config import load_settings
 from omnipost_tui.db import Database
 from omnipost_tui.engine.queue import open_queue
-from omnipost_tui.errors import DatabaseUnavailable
+from omnipost_tui.errors import DatabaseUnavailable, OmniPostError
 from omnipost_tui.models import Base, Brand, PostVariant, PublicationAttempt
 from omnipost_tui.services.context import open_context
 
@@ -119,6 +119,23 @@ def test_a_corrupt_file_is_reported_by_name_by_open_context(home: Path):
         open_context(load_settings(), open_queue=open_queue)
     assert str(path) in info.value.message
     assert "corrupt" in info.value.message.replace(str(path), "")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg://omnipost:hunter2@127.0.0.1:1/omnipost",
+        "postgresql+psycopg://omnipost@127.0.0.1:1/omnipost?password=hunter2",
+    ],
+)
+def test_a_database_that_cannot_be_reached_is_named_without_its_password(url: str):
+    pytest.importorskip("psycopg")
+    database = Database(url)
+    with pytest.raises(OmniPostError) as info:
+        database.ensure_schema()
+    assert "127.0.0.1:1/omnipost" in info.value.message  # where it is, so it can be fixed
+    assert "hunter2" not in info.value.message
+    database.dispose()
 
 
 def test_a_database_from_a_newer_version_is_reported_not_a_traceback(db, db_path):
