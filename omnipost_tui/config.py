@@ -27,8 +27,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
 
-from omnipost_tui.errors import ConfigError
-from omnipost_tui.files import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, make_private_dir
+from omnipost_tui.errors import ConfigError, ValidationError
+from omnipost_tui.files import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, expand_user, make_private_dir
 from omnipost_tui.redact import mask_url_password
 
 APP_NAME = "omnipost"
@@ -122,7 +122,10 @@ def resolve_paths(env: Mapping[str, str]) -> Paths:
     """``OMNIPOST_HOME`` puts everything under one directory; otherwise the platform's dirs."""
     home = env.get("OMNIPOST_HOME")
     if home:
-        root = Path(home).expanduser().resolve()
+        try:
+            root = expand_user(home, "OMNIPOST_HOME").resolve()
+        except ValidationError as exc:
+            raise ConfigError(exc.message) from None
         return Paths(data_dir=root, config_dir=root, log_dir=root / "logs")
     return Paths(
         data_dir=platformdirs.user_data_path(APP_NAME),

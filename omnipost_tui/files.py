@@ -12,8 +12,22 @@ import contextlib
 import os
 from pathlib import Path
 
+from omnipost_tui.errors import ValidationError
+
 PRIVATE_FILE_MODE = 0o600
 PRIVATE_DIR_MODE = 0o700
+
+
+def expand_user(path: str | Path, what: str = "path") -> Path:
+    """``path`` with a leading ``~`` or ``~user`` expanded; ValidationError (one line) when that
+    home cannot be found (no such user, or no home at all)."""
+    try:
+        return Path(path).expanduser()
+    except RuntimeError:
+        raise ValidationError(
+            f"{what} {str(path)!r} starts with a home directory that cannot be found (no such "
+            "user?); give the full path"
+        ) from None
 
 
 def make_private_dir(directory: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import stat
 import threading
@@ -106,6 +107,36 @@ def test_backing_up_onto_the_database_itself_is_refused(ctx: Context, world: Wor
     assert result.exit_code == 2
     assert "the database itself" in result.stderr
     assert rows(database, "brands") == before
+
+
+def test_force_never_replaces_what_is_not_a_regular_file(
+    ctx: Context, world: World, cli, tmp_path: Path
+):
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)  # as /dev/null would be, for root: --force must not turn it into a file
+    result = cli("backup", "--force", str(pipe))
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: ") and "not a regular file" in result.stderr
+    assert stat.S_ISFIFO(pipe.stat().st_mode)
+    assert not (tmp_path / "media").exists()
+
+
+def test_a_backup_whose_images_cannot_be_written_writes_nothing(
+    ctx: Context, world: World, cli, tmp_path: Path
+):
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    (folder / "media").write_text("in the way")  # where the images of the backup go
+    result = cli("backup", str(folder / "b.db"))
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: ") and "media" in result.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["media"]
+
+
+def test_a_path_under_a_home_that_does_not_exist_is_one_line(ctx: Context, world: World, cli):
+    result = cli("backup", "~no-such-user-here/b.db")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: ") and "full path" in result.stderr
 
 
 def test_backup_json(ctx: Context, world: World, cli):

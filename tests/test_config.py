@@ -79,6 +79,12 @@ def test_relative_omnipost_home_is_made_absolute(tmp_path, monkeypatch):
     assert settings.database_url == f"sqlite:///{(tmp_path / 'rel').resolve() / 'omnipost.db'}"
 
 
+def test_an_omnipost_home_under_a_user_that_does_not_exist_is_one_line():
+    with pytest.raises(ConfigError) as info:
+        resolve_paths({"OMNIPOST_HOME": "~no-such-user-here/omnipost"})
+    assert "OMNIPOST_HOME" in info.value.message and "full path" in info.value.message
+
+
 def test_timezone_defaults_to_the_system_zone_from_tz(env, monkeypatch):
     monkeypatch.setenv("TZ", "America/New_York")
     settings = load_settings(env)

@@ -24,7 +24,7 @@ from omnipost_tui.cli.base import (
 from omnipost_tui.cli.output import dumps, echo_json, table
 from omnipost_tui.config import ConfigProblem, Settings
 from omnipost_tui.errors import OmniPostError, ValidationError
-from omnipost_tui.files import make_private_dir
+from omnipost_tui.files import expand_user, make_private_dir
 from omnipost_tui.text import visible
 from omnipost_tui.times import format_duration, format_relative
 
@@ -511,7 +511,7 @@ def backup_cmd(app: App, target: str | None, force: bool, as_json: bool) -> None
         destination = Path(target)
         if target.endswith(os.sep):
             # "DIR/": a directory, even one that does not exist yet.
-            make_private_dir(destination.expanduser())
+            make_private_dir(expand_user(destination, "backup path"))
     made = make_backup(app.settings, destination, replace=force)
     if as_json:
         echo_json(

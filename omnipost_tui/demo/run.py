@@ -29,7 +29,7 @@ from omnipost_tui.config import load_settings
 from omnipost_tui.demo.data import schedule_live, seed_demo
 from omnipost_tui.engine.queue import open_queue
 from omnipost_tui.errors import OmniPostError
-from omnipost_tui.files import make_private_dir, open_private
+from omnipost_tui.files import expand_user, make_private_dir, open_private
 from omnipost_tui.sandbox import SandboxServer, omnipost_settings
 from omnipost_tui.services.context import Context, open_context
 from omnipost_tui.services.variants import list_variants
@@ -68,7 +68,7 @@ def running_demo(home: Path | None, *, keep: bool = False) -> Iterator[DemoRun]:
     """Set the demo up, yield it, and tear everything down whatever happens (also on SIGTERM
     and SIGHUP: a closed terminal or a dropped SSH session)."""
     throwaway = home is None
-    home = Path(home or tempfile.mkdtemp(prefix="omnipost-demo-")).expanduser().resolve()
+    home = expand_user(home or tempfile.mkdtemp(prefix="omnipost-demo-"), "--home").resolve()
     sandbox = None
     worker = None
     ctx = None

@@ -23,7 +23,7 @@ from omnipost_tui.engine.huey_loader import (
     redis_for_huey,
 )
 from omnipost_tui.errors import QueueUnavailable
-from omnipost_tui.files import create_private_file
+from omnipost_tui.files import create_private_file, expand_user
 from omnipost_tui.redact import mask_url_password
 from omnipost_tui.times import ensure_utc
 
@@ -55,7 +55,7 @@ def make_huey(queue_url: str, name: str) -> Huey:
     if not queue_url.startswith("sqlite:///"):
         raise QueueUnavailable(f"queue URL {queue_url!r} must look like sqlite:///PATH")
     # Same convention as SQLAlchemy: sqlite:///relative/path, sqlite:////absolute/path.
-    path = Path(queue_url.removeprefix("sqlite:///")).expanduser().resolve()
+    path = expand_user(queue_url.removeprefix("sqlite:///"), "OMNIPOST_QUEUE_URL").resolve()
     create_private_file(path)
     try:
         # The first argument is the queue name, not the file (DESIGN.md, huey facts). Opening

@@ -17,7 +17,7 @@ from omnipost_tui import clock
 from omnipost_tui.config import Settings
 from omnipost_tui.db import copy_sqlite_database, default_backup_dir, new_backup_path, sqlite_path
 from omnipost_tui.errors import ConfigError, DatabaseUnavailable, ValidationError
-from omnipost_tui.files import PRIVATE_FILE_MODE, make_private_dir
+from omnipost_tui.files import PRIVATE_FILE_MODE, expand_user, make_private_dir
 from omnipost_tui.redact import mask_url_password
 
 BACKUP_STEM = "omnipost"
@@ -52,8 +52,23 @@ def make_backup(settings: Settings, target: Path | None = None, *, replace: bool
             "omnipost command)"
         )
     destination = _destination(source, target, replace=replace)
+    media_target = destination.parent / "media"
+    if media_target.exists() and not media_target.is_dir():
+        raise ValidationError(
+            f"{media_target} is not a directory, and the images are backed up there; move it "
+            "away or back up into another directory. Nothing was backed up"
+        )
+    new = not destination.exists()
     copy_sqlite_database(source, destination)
-    media_dir, copied = copy_media(settings.paths.media_dir, destination.parent / "media")
+    try:
+        media_dir, copied = copy_media(settings.paths.media_dir, media_target)
+    except OSError as exc:
+        if new:
+            destination.unlink(missing_ok=True)  # a database whose images are missing is no backup
+        raise ValidationError(
+            f"cannot copy the images into {media_target}: {exc.strerror or exc}; "
+            f"{'nothing was backed up' if new else f'{destination} holds the database only'}"
+        ) from None
     return Backup(
         path=destination,
         database=source,
@@ -103,11 +118,16 @@ def _destination(source: Path, target: Path | None, *, replace: bool) -> Path:
     now = clock.now()
     if target is None:
         return new_backup_path(default_backup_dir(source), BACKUP_STEM, now)
-    target = target.expanduser()
+    target = expand_user(target, "backup path")
     if target.is_dir():
         return new_backup_path(target, BACKUP_STEM, now)
     if target.exists() and _same_file(target, source):
         raise ValidationError(f"{target} is the database itself; give another path")
+    if target.exists() and not target.is_file():
+        # --force replaces a file: never a device, a pipe or a socket (/dev/null as root).
+        raise ValidationError(
+            f"{target} is not a regular file; give the path of a file or a directory"
+        )
     if target.exists() and not replace:
         raise ValidationError(
             f"{target} already exists; give another path, or --force to replace it"

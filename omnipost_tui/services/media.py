@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from omnipost_tui import clock
 from omnipost_tui.config import Paths, Settings
 from omnipost_tui.errors import InvalidTransition, NotFound, ValidationError
-from omnipost_tui.files import PRIVATE_FILE_MODE, make_private_dir
+from omnipost_tui.files import PRIVATE_FILE_MODE, expand_user, make_private_dir
 from omnipost_tui.image_modes import IMAGES_INHERIT, IMAGES_MODES, IMAGES_OWN
 from omnipost_tui.models import (
     MediaFile,
@@ -94,7 +94,7 @@ def read_image(path_text: str) -> tuple[bytes, MediaFacts]:
     shown = path_text.strip()
     if not shown:
         raise ValidationError("image path is empty")
-    path = Path(shown).expanduser()
+    path = expand_user(shown, "image path")
     try:
         if path.is_dir():
             raise ValidationError(f"{shown} is a directory, not an image")
