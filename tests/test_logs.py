@@ -370,6 +370,33 @@ def test_logs_follow_in_a_real_process_prints_new_entries_and_exits_0_on_ctrl_c(
     assert "Traceback" not in stderr
 
 
+def test_logs_follow_json_prints_one_object_per_line(home: Path, process_env):
+    path = load_settings().paths.log_file
+    append(path, record("already there", variant=7))
+    append(path, record("and another", variant=8))
+    proc = subprocess.Popen(
+        [*omnipost_command(), "logs", "-f", "--json"],
+        env=process_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    reader = threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True)
+    reader.start()
+    try:
+        # A reader that takes a line at a time (jq -c, a log shipper) gets whole objects.
+        first, second = (json.loads(lines.get(timeout=15)) for _ in range(2))
+    except queue.Empty:
+        proc.kill()
+        pytest.fail(f"no output from omnipost logs -f --json; stderr: {proc.stderr.read()}")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=15)
+    assert (first["message"], first["variant"]) == ("already there", "7")
+    assert (second["message"], second["variant"]) == ("and another", "8")
+
+
 def test_setup_logging_makes_the_log_dirs_private(tmp_path: Path, monkeypatch):
     home = tmp_path / "fresh" / "omnipost"
     monkeypatch.setenv("OMNIPOST_HOME", str(home))

@@ -864,6 +864,26 @@ def test_keyset_pagination_with_a_filter_and_odd_page_sizes(ctx, catalogue):
         assert paged == [v.id for v in everything], limit
 
 
+def test_search_finds_the_text_as_typed_percent_and_underscore_included(ctx, world, fake_clock):
+    def variant_of(title: str, text: str) -> int:
+        post = add_post(ctx, brand=world.brand_id, title=title, text=text)
+        return add_variant(ctx, post=post.id, account=world.facebook_id, draft=True).id
+
+    half = variant_of("Sale", "50% off today")
+    visitors = variant_of("Milestone", "500 visitors")
+    snake = variant_of("Code", "call load_posts first")
+    plain = variant_of("Code too", "call loadXposts first")
+
+    def found(search: str) -> set[int]:
+        return {v.id for v in list_variants(ctx, VariantFilter(search=search))}
+
+    assert found("50%") == {half}  # not "500 visitors": % is a percent sign here
+    assert found("%") == {half}
+    assert found("load_posts") == {snake}  # _ is an underscore, not any character
+    assert found("loadxposts") == {plain}
+    assert found("50") >= {half, visitors}
+
+
 def test_filters(ctx, world, catalogue, fake_clock):
     ids = catalogue["ids"]
 

@@ -47,9 +47,10 @@ def _cell(value: Any, max_width: int) -> str:
 _JSON_RAW = re.compile("[\x7f-\x9f\ud800-\udfff]")
 
 
-def dumps(data: Any) -> str:
-    """JSON for scripts, with nothing in it that a terminal would take as a control."""
-    text = json.dumps(data, indent=2, ensure_ascii=False)
+def dumps(data: Any, *, one_line: bool = False) -> str:
+    """JSON for scripts, with nothing in it that a terminal would take as a control;
+    ``one_line`` for streams read a line at a time (``logs -f --json``)."""
+    text = json.dumps(data, indent=None if one_line else 2, ensure_ascii=False)
     return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 

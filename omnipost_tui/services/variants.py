@@ -6,6 +6,7 @@ a rowcount of 0 means a worker or another user changed it first, and the action 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -435,12 +436,14 @@ def _filtered(session: Session, query: Select[*_Row], flt: VariantFilter) -> Sel
     if flt.search:
         # Refused like any text with a control character or an undecodable byte: the database
         # driver cannot encode the latter ("something went wrong"), and no text holds either.
-        pattern = f"%{check_text(flt.search.strip(), 'search text')}%"
+        # The text as typed: "50%" finds "50% off", not every text with a 50 in it.
+        typed = check_text(flt.search.strip(), "search text")
+        pattern = "%" + re.sub(r"([\\%_])", r"\\\1", typed) + "%"
         query = query.where(
             or_(
-                Post.title.ilike(pattern),
-                Post.base_text.ilike(pattern),
-                PostVariant.custom_text.ilike(pattern),
+                Post.title.ilike(pattern, escape="\\"),
+                Post.base_text.ilike(pattern, escape="\\"),
+                PostVariant.custom_text.ilike(pattern, escape="\\"),
             )
         )
     if flt.on_calendar:
