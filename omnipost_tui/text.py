@@ -20,6 +20,7 @@ for the CLI's tables and the app's screens alike.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 # Rich measures cells the way Textual draws them (rich comes with Textual; the CLI's tables
 # import it anyway). About 3 ms at start-up, measured with ``python -X importtime``.
@@ -39,6 +40,12 @@ _DEL = 0x7F
 # never printed raw. A one-line field refuses tab and LF too.
 _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 _CONTROLS_WITH_TAB_LF = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+# What else a one-line field (a name, a title) refuses: Unicode's own line breaks, the bidi
+# controls that show a name in another order than it is stored ("Evil\u202egnp.exe" shows as
+# "Evilexe.png"), and the invisible spaces that make "Acme\u200b" a second brand that looks
+# like "Acme". The joiners (U+200C, U+200D: emoji sequences, Persian) and the marks (U+200E,
+# U+200F: right-to-left names) stay allowed.
+_HIDDEN_IN_A_LINE = re.compile("[\u2028\u2029\u202a-\u202e\u2066-\u2069\u200b\u2060\ufeff]")
 
 
 def normalise_line_ends(text: str) -> str:
@@ -60,6 +67,14 @@ def check_text(text: str, what: str) -> str:
 def check_line(text: str, what: str) -> str:
     """A one-line field (``what``: "post title", "brand name"…): no control character at all."""
     _refuse(_CONTROLS_WITH_TAB_LF, text, what, one_line=True)
+    hidden = _HIDDEN_IN_A_LINE.search(text)
+    if hidden is not None:
+        code = ord(hidden.group())
+        kind = "a line break" if code in (0x2028, 0x2029) else "an invisible character"
+        raise ValidationError(
+            f"the {what} contains {kind} (U+{code:04X} {unicodedata.name(hidden.group())}) at "
+            f"column {hidden.start() + 1}; remove it"
+        )
     return text
 
 

@@ -77,6 +77,25 @@ def test_a_one_line_field_takes_no_line_break_or_tab() -> None:
     assert check_line("Ünïcödé ✓ 日本", "post title") == "Ünïcödé ✓ 日本"
 
 
+@pytest.mark.parametrize(
+    ("name", "refused"),
+    [
+        ("Acme\u200b", "U+200B ZERO WIDTH SPACE"),  # looks like "Acme", is another brand
+        ("Evil\u202egnp.exe", "U+202E RIGHT-TO-LEFT OVERRIDE"),  # shows as "Evilexe.png"
+        ("first\u2028second", "U+2028 LINE SEPARATOR"),  # a line break all the same
+        ("\ufeffAcme", "U+FEFF ZERO WIDTH NO-BREAK SPACE"),
+    ],
+)
+def test_a_one_line_field_refuses_what_would_hide_or_reorder_it(name: str, refused: str) -> None:
+    with pytest.raises(ValidationError, match=re.escape(refused)):
+        check_line(name, "brand name")
+
+
+def test_a_one_line_field_keeps_joiners_and_direction_marks() -> None:
+    for name in ("👨\u200d👩\u200d👧 family", "می\u200cخواهم", "שלום\u200f"):
+        assert check_line(name, "brand name") == name
+
+
 def test_visible_shows_every_control_as_a_symbol_and_keeps_the_rest() -> None:
     shown = visible(HOSTILE + "\nnext\tline \udcff")
     assert TERMINAL_CONTROLS.sub("", shown.replace("\t", "")) == shown.replace("\t", "")
