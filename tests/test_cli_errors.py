@@ -648,7 +648,7 @@ def test_secret_key_that_is_not_a_fernet_key(
 # --- brands -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["Acme", "  Acme  "])
+@pytest.mark.parametrize("name", ["Acme", "  Acme  ", "acme", "ACME ", "aCmE"])
 def test_duplicate_brand_name(refuse: Refuse, seeded: World, name: str) -> None:
     refuse("brand", "add", name, expect=("a brand named 'Acme' already exists",))
 

@@ -23,8 +23,14 @@ def add_brand(ctx: Context, name: str) -> BrandView:
     if name.isdigit():
         raise ValidationError("brand name must not be a bare number (it would look like an id)")
     with ctx.db.write() as session:
-        if session.scalar(select(Brand.id).where(Brand.name == name)) is not None:
-            raise ValidationError(f"a brand named {name!r} already exists")
+        # "acme coffee" beside "Acme Coffee" is the same brand typed again, not a second one.
+        # Compared in Python: SQLite's lower() folds ASCII only. There are few brands.
+        taken = next(
+            (b for b in session.scalars(select(Brand.name)) if b.casefold() == name.casefold()),
+            None,
+        )
+        if taken is not None:
+            raise ValidationError(f"a brand named {taken!r} already exists")
         brand = Brand(name=name, created_at=clock.now())
         session.add(brand)
         session.flush()
