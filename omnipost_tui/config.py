@@ -126,6 +126,11 @@ def resolve_paths(env: Mapping[str, str]) -> Paths:
             root = expand_user(home, "OMNIPOST_HOME").resolve()
         except ValidationError as exc:
             raise ConfigError(exc.message) from None
+        if root.exists() and not root.is_dir():
+            raise ConfigError(
+                f"OMNIPOST_HOME {root} is a file, not a directory; point it at a directory "
+                "(it is created if missing)"
+            )
         return Paths(data_dir=root, config_dir=root, log_dir=root / "logs")
     return Paths(
         data_dir=platformdirs.user_data_path(APP_NAME),

@@ -85,6 +85,13 @@ def test_an_omnipost_home_under_a_user_that_does_not_exist_is_one_line():
     assert "OMNIPOST_HOME" in info.value.message and "full path" in info.value.message
 
 
+def test_an_omnipost_home_that_is_a_file_says_so(tmp_path):
+    home = tmp_path / "home"
+    home.write_text("not a directory")
+    with pytest.raises(ConfigError, match="is a file, not a directory"):
+        resolve_paths({"OMNIPOST_HOME": str(home)})
+
+
 def test_timezone_defaults_to_the_system_zone_from_tz(env, monkeypatch):
     monkeypatch.setenv("TZ", "America/New_York")
     settings = load_settings(env)
