@@ -881,6 +881,18 @@ def test_account_remove_refuses_while_variants_are_scheduled(
         assert session.get(ConnectedSocialAccount, acme.facebook_id).access_token_encrypted == ""
 
 
+def test_a_removed_account_shows_no_token_expiry(cli, acme: World) -> None:
+    ok(cli("account", "reconnect", "Acme Page", "--token-stdin", "--expires-at", "+60d",
+           input="EAAB-expiring-token\n"))  # fmt: skip
+    ok(cli("account", "remove", "Acme Page"))
+    removed = next(a for a in as_json(cli("account", "list", "--all", "--json"))
+                   if a["id"] == acme.facebook_id)  # fmt: skip
+    assert (removed["status"], removed["token_expires_at"]) == ("revoked", None)
+    row = next(line for line in ok(cli("account", "list", "--all")).splitlines()
+               if "Acme Page" in line)  # fmt: skip
+    assert "60d" not in row  # its tokens were erased: nothing left to expire
+
+
 def test_account_reconnect_sets_it_connected_again(cli, services: Context, acme: World) -> None:
     assert mark_account_expired(services, acme.facebook_id)
     [fb, _] = as_json(cli("account", "list", "--json"))

@@ -277,6 +277,8 @@ def remove_account(ctx: Context, ref: str | int, *, unschedule: bool = False) ->
         # Nothing can be published through a removed account, so its tokens have no business here.
         account.access_token_encrypted = ""
         account.refresh_token_encrypted = None
+        account.token_expires_at = None  # no token, no expiry: lists show none
+        account.token_never_expires = False
         account.updated_at = now
         session.flush()
         return AccountView.of(account)
