@@ -410,6 +410,7 @@ def test_database_healthy_when_migrated(cli, install: Install) -> None:
         ("missing", ("does not exist yet",), ("omnipost db upgrade",)),
         ("behind", ("schema at revision 0003", f"needs {HEAD}"), ("omnipost db upgrade",)),
         ("newer", ("'9999_future' is newer",), ("upgrade OmniPost",)),
+        ("dropped", (f"at revision {HEAD}", "table post_images is missing"), ("backup",)),
     ],
 )
 def test_database_unhealthy(
@@ -420,6 +421,9 @@ def test_database_unhealthy(
         install.ctx.close()
         for suffix in ("", "-wal", "-shm"):
             Path(f"{database}{suffix}").unlink(missing_ok=True)
+    elif breakage == "dropped":
+        with sqlite3.connect(database) as con:
+            con.execute("DROP TABLE post_images")  # by hand, behind OmniPost's back
     else:
         set_revision(database, "0003" if breakage == "behind" else "9999_future")
 

@@ -27,7 +27,7 @@ from functools import partial
 from pathlib import Path
 
 from alembic.script import ScriptDirectory
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
 from omnipost_tui import clock
 from omnipost_tui.config import OPTIONS_BY_KEY, ConfigProblem, Settings, may_tighten
@@ -39,6 +39,7 @@ from omnipost_tui.models import (
     CONNECTED,
     REVOKED,
     SUCCESS,
+    Base,
     Brand,
     ConnectedSocialAccount,
     MediaFile,
@@ -339,7 +340,7 @@ def open_database(settings: Settings) -> tuple[Database | None, Check]:
         return None, Check(DATABASE, FAIL, detail, _database_fix(path))
     head = Database.head_revision()
     if current == head:
-        return database, Check(DATABASE, OK, f"migrated (revision {head})")
+        return database, _schema_whole(database, head)
     if current is None or current in _known_revisions():
         return database, Check(
             DATABASE,
@@ -353,6 +354,24 @@ def open_database(settings: Settings) -> tuple[Database | None, Check]:
         f"schema revision {current!r} is newer than this OmniPost knows ({head})",
         "upgrade OmniPost to the version that migrated this database",
     )
+
+
+def _schema_whole(database: Database, head: str) -> Check:
+    """The revision says current; a table dropped behind OmniPost's back would still fail
+    every command that reads it."""
+    with database.engine.connect() as connection:
+        present = set(inspect(connection).get_table_names())
+    missing = sorted(set(Base.metadata.tables) - present)
+    if missing:
+        return Check(
+            DATABASE,
+            FAIL,
+            f"at revision {head}, but {'tables' if len(missing) > 1 else 'table'} "
+            f"{', '.join(missing)} {'are' if len(missing) > 1 else 'is'} missing: the database "
+            "was changed outside OmniPost",
+            "restore the latest backup (see omnipost backup --help)",
+        )
+    return Check(DATABASE, OK, f"migrated (revision {head})")
 
 
 def _sqlite_file(url: str) -> Path | None:
