@@ -587,6 +587,8 @@ def test_a_platform_that_does_not_match_the_account_is_refused(ctx, world, fake_
     at = fake_clock.now() + timedelta(hours=1)
     with pytest.raises(ValidationError, match="facebook account, not linkedin"):
         add_variant(ctx, post=world.post_id, account=world.facebook_id, platform="linkedin", at=at)
+    with pytest.raises(ValidationError, match="unknown platform 'myspace'; use facebook or"):
+        add_variant(ctx, post=world.post_id, account=world.facebook_id, platform="myspace", at=at)
     assert variant_count(ctx) == 0
     ok = add_variant(
         ctx, post=world.post_id, account=world.linkedin_id, platform=" LinkedIn ", at=at

@@ -137,6 +137,8 @@ def add_variant(
         custom_text = check_text(custom_text, "variant text")
     if not draft:
         ctx.queue.ping()  # nothing is written when the queue is unreachable
+    if platform is not None and platform.strip().lower() not in PLATFORMS:
+        raise ValidationError(f"unknown platform {platform!r}; use {' or '.join(PLATFORMS)}")
     with ctx.db.write() as session:
         post_row = post_by_id(session, post)
         account_row = account_by_ref(session, account)
