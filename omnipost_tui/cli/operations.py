@@ -443,7 +443,7 @@ def logs_cmd(
     def show(entry: LogEntry) -> None:
         # Followed entries go out one JSON object per line, as they come.
         # The entry may predate the formatter's escaping: never print it raw.
-        click.echo(dumps(entry.as_json()) if as_json else visible(entry.text))
+        click.echo(dumps(entry.as_json(), one_line=True) if as_json else visible(entry.text))
 
     try:
         if not follow:
