@@ -28,10 +28,15 @@ def clean_env() -> dict[str, str]:
     return env
 
 
-def run_demo(*args: str, timeout: float = 150) -> subprocess.CompletedProcess:
+def run_demo(
+    *args: str, timeout: float = 150, timezone: str | None = None
+) -> subprocess.CompletedProcess:
+    env = clean_env()
+    if timezone is not None:
+        env["OMNIPOST_TIMEZONE"] = timezone
     return subprocess.run(
         [sys.executable, "-m", "omnipost_tui", "demo", "--no-tui", *args],
-        env=clean_env(),
+        env=env,
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -108,8 +113,10 @@ def test_the_demo_publishes_retries_and_fails_what_it_should(tmp_path: Path, mon
 
 
 def test_a_throw_away_demo_leaves_nothing_behind():
-    result = run_demo("--for", "2")
+    result = run_demo("--for", "2", timezone="Asia/Tokyo")
     assert result.returncode == 0, result.stdout + result.stderr
+    # The one setting of the user's that the demo keeps: the zone they read times in.
+    assert re.search(r"^times in +Asia/Tokyo$", result.stdout, re.MULTILINE), result.stdout
     home = Path(re.search(r"demo home +(\S+)", result.stdout).group(1))
     pid = int(re.search(r"worker +pid (\d+)", result.stdout).group(1))
     assert not home.exists()

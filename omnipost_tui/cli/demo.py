@@ -60,6 +60,7 @@ def demo(
         click.echo(f"demo home   {run.home}{'' if home or keep else '  (deleted afterwards)'}")
         click.echo(f"sandbox     {run.sandbox.url}  (stands in for Facebook and LinkedIn)")
         click.echo(f"worker      pid {run.worker.pid}, output in {run.worker_log}")
+        click.echo(f"times in    {run.ctx.settings.timezone}")
         if no_tui:
             click.echo(f"watching for {duration or 60:g} s; Ctrl-C stops")
             final = watch(

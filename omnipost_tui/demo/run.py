@@ -53,6 +53,9 @@ class DemoRun:
     worker_log: Path
 
 
+TIMEZONE_SETTING = "OMNIPOST_TIMEZONE"
+
+
 def demo_environment(home: Path, sandbox_url: str) -> dict[str, str]:
     """Settings that point everything at the home and the sandbox."""
     return {
@@ -78,10 +81,14 @@ def running_demo(home: Path | None, *, keep: bool = False) -> Iterator[DemoRun]:
         # The pages that publish fine answer after a moment, so "publishing" is visible.
         sandbox = SandboxServer(behaviours=SLOW_PAGES, slow_seconds=2.0).start()
         # Nothing of the user's own settings reaches the demo: not their database, not their
-        # alert webhook, not their retry policy.
+        # alert webhook, not their retry policy. Only the timezone they read times in: it
+        # changes how the demo looks, never where anything goes.
+        timezone = os.environ.get(TIMEZONE_SETTING)
         for name in [n for n in os.environ if n.startswith("OMNIPOST_")]:
             del os.environ[name]
         os.environ.update(demo_environment(home, sandbox.url))
+        if timezone:
+            os.environ[TIMEZONE_SETTING] = timezone
         ctx = open_context(load_settings(), open_queue=open_queue)
         _seed(ctx)
         worker_log = ctx.settings.paths.log_dir / "demo-worker.out"
