@@ -373,6 +373,53 @@ def test_stdin_that_is_not_utf8(refuse: Refuse, seeded: World, args: tuple[str, 
     )
 
 
+@pytest.mark.parametrize(
+    ("args", "limit"),
+    [
+        (("post", "add", "--brand", "Acme", "--title", "Long", "--text", "-"), "1,048,576"),
+        (("post", "edit", POST, "--text", "-"), "1,048,576"),
+        (schedule_args("--text", "-"), "1,048,576"),
+        (("account", "add", "--brand", "Acme", "--platform", "facebook", "--external-id",
+          "104999", "--name", "P", "--token-stdin"), "65,536"),
+        (("account", "reconnect", FB, "--token-stdin"), "65,536"),
+    ],
+    ids=["post add", "post edit", "variant add", "account add", "account reconnect"],
+)  # fmt: skip
+def test_stdin_over_the_limit_is_refused_not_cut(
+    refuse: Refuse, seeded: World, args: tuple[str, ...], limit: str
+) -> None:
+    size = int(limit.replace(",", ""))
+    refuse(*args, input="x" * size + "y", expect=(f"on stdin is longer than {limit} bytes",))
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("post", "add", "--brand", "Acme", "--title", "T", "--text", "-"),
+        ("account", "add", "--brand", "Acme", "--platform", "facebook", "--external-id", "104999",
+         "--name", "P", "--token-stdin"),
+    ],
+    ids=["text", "token"],
+)  # fmt: skip
+def test_stdin_that_never_ends_in_a_real_process(
+    home: Path, seeded: World, process_env: dict[str, str], args: list[str]
+) -> None:
+    """``< /dev/zero``: read until a limit, then one line (it used to fill the memory)."""
+    before = stored_rows(home)
+    with open("/dev/zero", "rb") as zeros:
+        done = subprocess.run(
+            [*omnipost_command(), *args],
+            stdin=zeros,
+            env=process_env,
+            capture_output=True,
+            timeout=60,
+        )
+    assert (done.returncode, done.stdout) == (2, b""), done.stderr
+    [line] = done.stderr.decode().splitlines()
+    assert line.startswith("error: the ") and "on stdin is longer than" in line
+    assert stored_rows(home) == before
+
+
 def test_stdin_that_is_not_utf8_in_a_real_process(
     home: Path, seeded: World, process_env: dict[str, str]
 ) -> None:

@@ -14,8 +14,10 @@ import hashlib
 import json
 import os
 import re
+import socket
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -31,7 +33,7 @@ from omnipost_tui import clock
 from omnipost_tui.config import load_settings
 from omnipost_tui.engine.queue import open_queue
 from omnipost_tui.models import PostImage, PostVariant, StagedMedia
-from omnipost_tui.services import staging
+from omnipost_tui.services import media, staging
 from omnipost_tui.services.compose import PostPlan, VariantPlan, check_plan, save_plan
 from omnipost_tui.services.context import Context, open_context
 from omnipost_tui.services.media import (
@@ -108,6 +110,17 @@ def bad_image(tmp_path: Path, kind: str) -> Path:
         return text
     if kind == "truncated png":
         return truncated(tmp_path / "cut.png")
+    if kind == "device":
+        return Path("/dev/zero")  # stat() says 0 bytes; reading it never ends
+    if kind == "fifo":
+        fifo = tmp_path / "pipe.png"
+        os.mkfifo(fifo)  # nobody writes to it: opening it to read would wait for ever
+        return fifo
+    if kind == "socket":
+        where = tmp_path / "sock.png"
+        with closing(socket.socket(socket.AF_UNIX)) as listener:
+            listener.bind(str(where))  # the socket file stays after the socket is closed
+        return where
     return picture(tmp_path / f"photo.{kind}")
 
 
@@ -117,6 +130,9 @@ BAD_IMAGES = {
     "directory": ("folder.png", "is a directory"),
     "text named .png": ("x.png", "not an image OmniPost can read"),
     "truncated png": ("cut.png", "damaged image"),
+    "device": ("/dev/zero", "is a device, not an image file"),
+    "fifo": ("pipe.png", "is a pipe (FIFO), not an image file"),
+    "socket": ("sock.png", "is a socket, not an image file"),
     "webp": ("photo.webp", "WEBP", "JPEG, PNG and GIF"),
     "bmp": ("photo.bmp", "BMP", "JPEG, PNG and GIF"),
 }
@@ -335,6 +351,19 @@ def test_post_image_add_of_a_bad_file_attaches_nothing(
     refuse("post", "image", "add", post, bad_image(tmp_path, kind), expect=BAD_IMAGES[kind])
 
     assert names(cli, post) == [(1, "good.jpg")]
+
+
+def test_a_file_over_the_read_limit_is_refused_unread(
+    cli, refuse, acme: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    post = add_post_with(cli, picture(tmp_path / "good.jpg", n=1))
+    big = png_of_bytes(tmp_path / "big.png", 2_000, n=2)
+    monkeypatch.setattr(media, "MAX_READ_BYTES", 1_999)
+
+    refuse("post", "image", "add", post, big, expect=("big.png is over 2.0 kB", "that large"))
+
+    monkeypatch.setattr(media, "MAX_READ_BYTES", 2_000)  # exactly the limit is read
+    ok(cli("post", "image", "add", post, str(big)))
 
 
 @pytest.mark.parametrize("kind", ["missing", "webp"])

@@ -871,6 +871,8 @@ def test_cli_refresh_token_file_on_add_and_reconnect(
         ("linkedin", "urn:li:person:6", "missing", "cannot read the refresh token file"),
         ("linkedin", "urn:li:person:6", "empty", "is empty"),
         ("linkedin", "urn:li:person:6", "-", "needs a file"),
+        ("linkedin", "urn:li:person:6", "/dev/zero", "is a device, not a file"),
+        ("linkedin", "urn:li:person:6", "huge", "holds more than 65,536 bytes"),
         ("facebook", PAGE, "good", "only LinkedIn accounts have refresh tokens"),
     ],
 )
@@ -884,7 +886,8 @@ def test_cli_refresh_token_file_mistakes_write_nothing(
 ) -> None:
     (tmp_path / "empty").write_text("\n")
     (tmp_path / "good").write_text(LI_REFRESH)
-    target = path if path == "-" else str(tmp_path / path)
+    (tmp_path / "huge").write_text("A" * (64 * 1024 + 1))  # refused, not cut to a token
+    target = path if path in ("-", "/dev/zero") else str(tmp_path / path)
     result = run(
         cli_live,
         "account", "add", "--brand", "Acme", "--platform", platform, "--external-id", external,

@@ -199,14 +199,26 @@ def pass_app(func: Callable[Concatenate[App, _P], _R]) -> Callable[_P, _R]:
     return wrapper
 
 
+# The most a text or a token read from stdin or a file may hold, in bytes: more is refused,
+# never cut (``< /dev/zero`` must not fill the memory). Facebook's limit of 63,206 characters
+# is at most 253 kB of UTF-8; a token is a few hundred bytes, at most a few kB.
+MAX_TEXT_INPUT_BYTES = 1024 * 1024
+MAX_TOKEN_INPUT_BYTES = 64 * 1024
+
+
 def text_arg(text: str) -> str:
     """``-`` reads stdin; the newline that ends every piped file is not part of the post."""
-    return read_stdin("text").rstrip("\r\n") if text == "-" else text
+    return read_stdin("text", MAX_TEXT_INPUT_BYTES).rstrip("\r\n") if text == "-" else text
 
 
-def read_stdin(what: str) -> str:
-    """All of stdin as UTF-8 text, whatever the locale says; other bytes are refused."""
-    data = sys.stdin.buffer.read()
+def read_stdin(what: str, limit: int) -> str:
+    """All of stdin as UTF-8 text, whatever the locale says; other bytes are refused, and so
+    is more than ``limit`` bytes."""
+    data = sys.stdin.buffer.read(limit + 1)
+    if len(data) > limit:
+        raise ValidationError(
+            f"the {what} on stdin is longer than {limit:,} bytes; nothing was stored"
+        )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

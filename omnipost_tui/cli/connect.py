@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from omnipost_tui.cli.accounts import account, expiry_text, read_refresh_token, read_token
-from omnipost_tui.cli.base import App, json_option, pass_app
+from omnipost_tui.cli.base import MAX_TOKEN_INPUT_BYTES, App, json_option, pass_app
 from omnipost_tui.cli.output import echo_json, table
 from omnipost_tui.errors import OmniPostError, ValidationError
 from omnipost_tui.platforms import FACEBOOK, LABELS, PLATFORMS
@@ -341,7 +341,13 @@ def _read_line(prompt: str) -> str:
 
 
 def _next_stdin_line(prompt: str) -> str:
-    raw = sys.stdin.buffer.readline()
+    # An address with its code is a few hundred bytes: a "line" of /dev/zero is refused.
+    raw = sys.stdin.buffer.readline(MAX_TOKEN_INPUT_BYTES + 1)
+    if len(raw) > MAX_TOKEN_INPUT_BYTES:
+        raise ValidationError(
+            f"the answer on stdin is longer than {MAX_TOKEN_INPUT_BYTES:,} bytes; "
+            "nothing was connected"
+        )
     if not raw:
         raise Cancelled(
             f"no answer on stdin ({prompt.lower()}); nothing was connected. Scripts give the "

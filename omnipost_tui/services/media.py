@@ -26,7 +26,13 @@ from sqlalchemy.orm import Session
 from omnipost_tui import clock
 from omnipost_tui.config import Paths, Settings
 from omnipost_tui.errors import InvalidTransition, NotFound, ValidationError
-from omnipost_tui.files import PRIVATE_FILE_MODE, make_private_dir
+from omnipost_tui.files import (
+    PRIVATE_FILE_MODE,
+    FileTooLarge,
+    NotAFile,
+    make_private_dir,
+    read_limited,
+)
 from omnipost_tui.image_modes import IMAGES_INHERIT, IMAGES_MODES, IMAGES_OWN
 from omnipost_tui.models import (
     MediaFile,
@@ -89,24 +95,22 @@ def media_path(paths: Paths, sha256: str, image_format: str) -> Path:
 
 def read_image(path_text: str) -> tuple[bytes, MediaFacts]:
     """The bytes of the file at ``path_text`` and what they are; ValidationError (one line)
-    when it is missing, unreadable, a directory, too big to be any platform's image, or not
-    a JPEG, PNG or GIF whatever its name says."""
+    when it is missing, unreadable, not a regular file (a directory, a device, a FIFO), too
+    big to be any platform's image, or not a JPEG, PNG or GIF whatever its name says."""
     shown = path_text.strip()
     if not shown:
         raise ValidationError("image path is empty")
     path = Path(shown).expanduser()
     try:
-        if path.is_dir():
-            raise ValidationError(f"{shown} is a directory, not an image")
-        size = path.stat().st_size
+        data = read_limited(path, MAX_READ_BYTES)
     except FileNotFoundError:
         raise ValidationError(f"no file {shown}") from None
-    except OSError as exc:
-        raise ValidationError(f"cannot read {shown}: {exc.strerror}") from None
-    if size > MAX_READ_BYTES:
-        raise ValidationError(f"{shown} is {human_size(size)}; no platform takes images that large")
-    try:
-        data = path.read_bytes()
+    except NotAFile as exc:
+        raise ValidationError(f"{shown} is {exc.kind}, not an image file") from None
+    except FileTooLarge:
+        raise ValidationError(
+            f"{shown} is over {human_size(MAX_READ_BYTES)}; no platform takes images that large"
+        ) from None
     except OSError as exc:
         raise ValidationError(f"cannot read {shown}: {exc.strerror}") from None
     return data, inspect_bytes(data, shown)
