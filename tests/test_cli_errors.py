@@ -153,6 +153,69 @@ def test_unknown_id(refuse: Refuse, seeded: World, args: tuple[str, ...], messag
     refuse(*args, expect=(message,))
 
 
+# One past the largest id SQLite (and PostgreSQL's BIGINT) can hold, and far beyond it: such
+# a number used to reach the driver ("Python int too large to convert to SQLite INTEGER").
+PAST_MAX_ID = [str(2**63), "99999999999999999999999999"]
+
+
+@pytest.mark.parametrize("huge", PAST_MAX_ID)
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("variant", "show", "{}"), "no variant {}"),
+        (("variant", "edit", "{}", "--text", "x"), "no variant {}"),
+        (("variant", "reschedule", "{}", "+2h"), "no variant {}"),
+        (("variant", "check", "{}"), "no variant {}"),
+        (("publish", "{}"), "no variant {}"),
+        (("retry", "{}"), "no variant {}"),
+        (("attempts", "--variant", "{}"), "no variant {}"),
+        (("logs", "--variant", "{}"), "no variant {}"),
+        (("post", "edit", "{}", "--title", "x"), "no post {}"),
+        (("post", "image", "list", "{}"), "no post {}"),
+        (("variant", "add", "--post", "{}", "--account", "Acme Page", "--at", "+1h"), "no post {}"),
+        (("variant", "add", "--post", POST, "--account", "{}", "--at", "+1h"), "no account '{}'"),
+        (("account", "remove", "{}"), "no account '{}'"),
+        (("account", "check", "{}"), "no account '{}'"),
+        (("variant", "list", "--account", "{}"), "no account '{}'"),
+        (("variant", "list", "--brand", "{}"), "no brand '{}'"),
+        (("post", "add", "--brand", "{}", "--title", "t", "--text", "x"), "no brand '{}'"),
+        (("variant", "list", "--post", "{}"), "'--post': {} is larger than any id"),
+    ],
+    ids=lambda v: " ".join(v) if isinstance(v, tuple) else None,
+)
+def test_id_larger_than_any_row_can_have(
+    refuse: Refuse, seeded: World, args: tuple[str, ...], message: str, huge: str
+) -> None:
+    refuse(*(arg.format(huge) for arg in args), expect=(message.format(huge),))
+
+
+@pytest.mark.parametrize("number", ["1_0", "+1", " 1", "1.0", "٣"])
+@pytest.mark.parametrize(
+    ("args", "where"),
+    [
+        (("variant", "list", "--post", "{}"), "'--post'"),
+        (("variant", "list", "--limit", "{}"), "'--limit'"),
+        (("attempts", "--limit", "{}"), "'--limit'"),
+        (("logs", "-n", "{}"), "'--lines'"),
+        (("post", "image", "remove", POST, "{}"), "'NUMBER'"),
+        (("post", "image", "move", POST, "1", "{}"), "'TO'"),
+        (("worker", "--workers", "{}"), "'--workers'"),
+    ],
+    ids=lambda v: " ".join(v) if isinstance(v, tuple) else None,
+)
+def test_integer_options_take_digits_only_like_ids(
+    refuse: Refuse, seeded: World, args: tuple[str, ...], where: str, number: str
+) -> None:
+    """click's INT reads "1_0" as 10 and "+1" as 1 where an id argument refuses them: every
+    whole number a command takes is read one way."""
+    refuse(*(arg.format(number) for arg in args), expect=(where, "not a whole number"))
+
+
+def test_limit_beyond_any_list_is_refused(refuse: Refuse, seeded: World) -> None:
+    refuse("variant", "list", "--limit", str(2**64), expect=("'--limit'", "1<=x<=1000000"))
+    refuse("attempts", "--limit", "1000001", expect=("'--limit'", "1<=x<=1000000"))
+
+
 def test_unknown_account_id_on_reconnect(refuse: Refuse, seeded: World) -> None:
     refuse("account", "reconnect", "999", "--token-stdin", input="tok", expect=("no account",))
 
@@ -604,13 +667,13 @@ def test_account_connected_twice(refuse: Refuse, seeded: World) -> None:
          "error: invalid value for '--result': 'bogus' is not one of 'success', 'fail', "
          "'interrupted', 'pending' (see omnipost attempts --help)"),
         (("variant", "list", "--post", "abc"),
-         "error: invalid value for '--post': 'abc' is not a valid integer "
+         "error: invalid value for '--post': 'abc' is not a whole number (digits only) "
          "(see omnipost variant list --help)"),
         (("variant", "list", "--limit", "-5"),
-         "error: invalid value for '--limit': -5 is not in the range x>=1 "
+         "error: invalid value for '--limit': '-5' is not a whole number (digits only) "
          "(see omnipost variant list --help)"),
         (("variant", "list", "--limit", "0"),
-         "error: invalid value for '--limit': 0 is not in the range x>=1 "
+         "error: invalid value for '--limit': 0 is not in the range 1<=x<=1000000 "
          "(see omnipost variant list --help)"),
         (("worker", "--workers", "0"),
          "error: invalid value for '--workers': 0 is not in the range 1<=x<=64 "

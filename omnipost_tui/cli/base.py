@@ -22,6 +22,7 @@ import click
 from omnipost_tui import clock
 from omnipost_tui.config import Settings, load_settings
 from omnipost_tui.errors import OmniPostError, ValidationError
+from omnipost_tui.ids import MAX_ID, is_whole_number
 from omnipost_tui.text import visible_line
 from omnipost_tui.times import format_local, iso_local, parse_when
 
@@ -184,6 +185,39 @@ def _log_location(app: App | None) -> str:
         return str((app.settings if app else load_settings()).paths.log_file)
     except OmniPostError:
         return "the omnipost log directory"
+
+
+class WholeNumber(click.IntRange):
+    """An integer option or argument, read the way ids are (``omnipost_tui.ids``): ASCII
+    digits only, from ``min`` to ``max`` (at most MAX_ID: no row has a larger id, and the
+    database driver cannot even look one up)."""
+
+    def __init__(self, min: int = 1, max: int = MAX_ID) -> None:
+        super().__init__(min, max)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, int):  # a default or a flag value, as written in the code
+            return super().convert(value, param, ctx)
+        text = str(value)
+        if not is_whole_number(text):
+            self.fail(f"{text!r} is not a whole number (digits only)", param, ctx)
+        if self.max == MAX_ID and int(text) > MAX_ID:
+            self.fail(f"{text} is larger than any id (at most {MAX_ID})", param, ctx)
+        return super().convert(int(text), param, ctx)
+
+    def _describe_range(self) -> str:
+        # "[x>=1]" in the help, not the 19 digits of MAX_ID.
+        return f"x>={self.min}" if self.max == MAX_ID else super()._describe_range()
+
+
+# More rows (or log entries, or images of a post) than any list here shows: --limit is left
+# out for all of them.
+MOST_ROWS = 1_000_000
+# A row id (``--post``).
+ID = WholeNumber(1, MAX_ID)
+LIMIT = WholeNumber(1, MOST_ROWS)
+# An image's place in its post (``post image move 1 2``).
+POSITION = WholeNumber(1, MOST_ROWS)
 
 
 def json_option(func: _Command) -> _Command:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from omnipost_tui.cli.accounts import account, expiry_text, read_refresh_token, read_token
-from omnipost_tui.cli.base import MAX_TOKEN_INPUT_BYTES, App, json_option, pass_app
+from omnipost_tui.cli.base import MAX_TOKEN_INPUT_BYTES, App, WholeNumber, json_option, pass_app
 from omnipost_tui.cli.output import echo_json, table
 from omnipost_tui.errors import OmniPostError, ValidationError
 from omnipost_tui.platforms import FACEBOOK, LABELS, PLATFORMS
@@ -54,7 +54,7 @@ def listen_option(func: F) -> F:
     return click.option(
         "--listen",
         "listen",
-        type=click.IntRange(0, 65535),
+        type=WholeNumber(0, 65535),
         is_flag=False,
         flag_value=0,
         default=None,
