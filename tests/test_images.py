@@ -311,6 +311,23 @@ def test_json_of_post_list_and_variant_show_has_the_images(
     assert "the post's: 2 (a.jpg, b.png)" in ok(cli("variant", "show", variant))
 
 
+def test_a_file_name_that_is_not_utf8_is_attached_under_a_name_that_can_be_shown(
+    cli, acme: World, tmp_path: Path
+) -> None:
+    """Bytes of another encoding reach us as lone surrogates, which the database driver could
+    not store ("something went wrong"): the image is attached, its name shown with U+FFFD."""
+    post = add_post_with(cli, picture(tmp_path / "good.jpg", n=1))
+    latin1 = os.fsdecode(os.fsencode(tmp_path) + b"/caf\xe9.png")
+    picture(Path(latin1), n=2)
+
+    added = ok(cli("post", "image", "add", post, latin1))
+
+    assert "caf\ufffd.png (PNG" in added
+    assert names(cli, post) == [(1, "good.jpg"), (2, "caf\ufffd.png")]
+    again = assert_user_error(cli("post", "image", "add", post, latin1), "already image 2")
+    assert "caf\\xe9.png" in again  # the path as typed, its byte shown, never raw
+
+
 def test_post_image_add_appends_after_the_others(cli, acme: World, tmp_path: Path) -> None:
     post = add_post_with(cli, picture(tmp_path / "a.jpg", n=1))
     gif = picture(tmp_path / "c.gif", (12, 8), n=3)

@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import io
 import os
+import re
 import time
 import warnings
 from collections.abc import Iterable, Sequence
@@ -191,9 +192,20 @@ def store_image(session: Session, paths: Paths, path_text: str) -> StoredImage:
         facts.width,
         facts.height,
         len(data),
-        Path(path_text).name,
+        storable_name(Path(path_text).name),
         restored=written and known is not None,
     )
+
+
+# How undecodable bytes of a file name reach us (surrogateescape): lone surrogates.
+_UNDECODABLE = re.compile("[\ud800-\udfff]")
+
+
+def storable_name(name: str) -> str:
+    """A file name as it may be stored and shown. A name in another encoding than UTF-8 (from
+    an old archive, say) arrives with its bytes as lone surrogates, which no database can
+    store: each becomes U+FFFD (�). It is only shown; the file is read by its real path."""
+    return _UNDECODABLE.sub("\ufffd", name)
 
 
 def _holds(target: Path, sha256: str) -> bool:
