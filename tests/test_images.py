@@ -130,9 +130,9 @@ BAD_IMAGES = {
     "directory": ("folder.png", "is a directory"),
     "text named .png": ("x.png", "not an image OmniPost can read"),
     "truncated png": ("cut.png", "damaged image"),
-    "device": ("/dev/zero", "is a device, not an image file"),
-    "fifo": ("pipe.png", "is a pipe (FIFO), not an image file"),
-    "socket": ("sock.png", "is a socket, not an image file"),
+    "device": ("/dev/zero", "is a device, not an image"),
+    "fifo": ("pipe.png", "is a pipe (FIFO), not an image"),
+    "socket": ("sock.png", "is a socket, not an image"),
     "webp": ("photo.webp", "WEBP", "JPEG, PNG and GIF"),
     "bmp": ("photo.bmp", "BMP", "JPEG, PNG and GIF"),
 }
@@ -178,10 +178,15 @@ def refuse(cli, home: Path):
         # The queue file an earlier command had no reason to create may appear, empty.
         return {name: found for name, found in stored_rows(home).items() if found}
 
+    def copies() -> set[Path]:
+        return {path for path in media_dir().rglob("*") if path.is_file()}
+
     def run(*args: str | Path, expect: tuple[str, ...] = ()) -> str:
-        before = rows()
+        before, files_before = rows(), copies()
         line = assert_user_error(cli(*map(str, args)), *expect)
         assert rows() == before, f"refused `{' '.join(map(str, args))}` wrote rows"
+        # Nothing partial: no copy of an image the refusal did not attach (it used to stay).
+        assert copies() == files_before, f"refused `{' '.join(map(str, args))}` left files"
         return line
 
     return run
@@ -357,6 +362,18 @@ def test_post_add_with_a_bad_second_image_creates_no_post(
     refuse(*post_add_args(good, bad), expect=BAD_IMAGES[kind])
 
     assert post_ids(cli) == [acme.post_id]
+
+
+def test_a_refusal_keeps_the_copy_another_post_uses(
+    cli, refuse, acme: World, tmp_path: Path
+) -> None:
+    shared = picture(tmp_path / "shared.jpg", n=1)
+    first = add_post_with(cli, shared)
+
+    refuse(*post_add_args(shared, bad_image(tmp_path, "text named .png")), expect=("x.png",))
+
+    assert copy_of(shared).is_file()  # still the first post's picture
+    ok(cli("variant", "add", "--post", first, "--account", FB_PAGE, "--at", "+1h"))
 
 
 @pytest.mark.parametrize("kind", list(BAD_IMAGES))

@@ -107,7 +107,7 @@ def read_image(path_text: str) -> tuple[bytes, MediaFacts]:
     except FileNotFoundError:
         raise ValidationError(f"no file {shown}") from None
     except NotAFile as exc:
-        raise ValidationError(f"{shown} is {exc.kind}, not an image file") from None
+        raise ValidationError(f"{shown} is {exc.kind}, not an image") from None
     except FileTooLarge:
         raise ValidationError(
             f"{shown} is over {human_size(MAX_READ_BYTES)}; no platform takes images that large"
@@ -157,15 +157,55 @@ def inspect_bytes(data: bytes, shown: str) -> MediaFacts:
     return MediaFacts(image_format, width, height)
 
 
-def store_image(session: Session, paths: Paths, path_text: str) -> StoredImage:
+class NewCopies:
+    """The copies an operation put into the media directory where there was none: when the
+    operation is refused (an exception leaves the ``with``, after its transaction rolled back),
+    they are deleted again, so a refusal leaves nothing behind. Copies that were there already
+    (another post shows the same picture) stay, and so does one that another process recorded
+    meanwhile (it attached the same picture)."""
+
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+        self._created: dict[str, Path] = {}
+
+    def add(self, sha256: str, path: Path) -> None:
+        self._created[sha256] = path
+
+    def __enter__(self) -> NewCopies:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        if exc_type is None or not self._created:
+            return
+        try:
+            with self._ctx.db.read() as session:
+                recorded = set(
+                    session.scalars(
+                        select(MediaFile.sha256).where(MediaFile.sha256.in_(list(self._created)))
+                    )
+                )
+        except Exception:  # the refusal is what the user must read; remove_unreferenced
+            return  # deletes the files later, once no attach can be in progress
+        for sha256, path in self._created.items():
+            if sha256 not in recorded:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                with contextlib.suppress(OSError):
+                    path.parent.rmdir()  # only when empty
+
+
+def store_image(session: Session, paths: Paths, path_text: str, copies: NewCopies) -> StoredImage:
     """Copy the image at ``path_text`` into the media directory (once per content) and record
-    it; the original may then move or vanish without harm."""
+    it; the original may then move or vanish without harm. A copy made where there was no file
+    is noted in ``copies``, to be removed if the operation is refused."""
     data, facts = read_image(path_text)
     sha256 = hashlib.sha256(data).hexdigest()
     target = media_path(paths, sha256, facts.format)
     known = session.get(MediaFile, sha256)
     written = not _holds(target, sha256)
     if written:
+        if known is None and not target.exists():
+            copies.add(sha256, target)
         make_private_dir(target.parent)
         partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
         descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
@@ -340,15 +380,19 @@ class Attached:
 
 def attach_images(ctx: Context, post_id: int | str, images: Sequence[ImageInput]) -> Attached:
     """Add ``images`` (in order) after the post's current ones; all or nothing."""
-    with ctx.db.write() as session:
+    with NewCopies(ctx) as copies, ctx.db.write() as session:
         post = post_by_id(session, post_id)
-        restored = attach_to(session, ctx.settings, post, images)
+        restored = attach_to(session, ctx.settings, post, images, copies)
         _changed(session, post, ctx.settings)
         return Attached([ImageView.of(row) for row in post.images], restored)
 
 
 def attach_to(
-    session: Session, settings: Settings, post: Post, images: Sequence[ImageInput]
+    session: Session,
+    settings: Settings,
+    post: Post,
+    images: Sequence[ImageInput],
+    copies: NewCopies,
 ) -> list[int]:
     """Append ``images`` to ``post`` inside the caller's transaction (``post add --image``).
 
@@ -359,7 +403,7 @@ def attach_to(
     known = {row.sha256: row.position for row in post.images}
     restored: list[int] = []
     for image, alt in zip(images, alts, strict=True):
-        stored = store_image(session, settings.paths, image.path)
+        stored = store_image(session, settings.paths, image.path, copies)
         if stored.sha256 in known:
             if stored.restored:
                 restored.append(known[stored.sha256])
@@ -385,8 +429,8 @@ def add_file(ctx: Context, path: str, alt: str = "") -> ImageView:
     """Copy the image at ``path`` into the media directory and describe it, for a plan that
     the editor saves later (``PostPlan.images``); its position is set when the plan is."""
     alt = check_alt(ctx.settings, alt)
-    with ctx.db.write() as session:
-        stored = store_image(session, ctx.settings.paths, path)
+    with NewCopies(ctx) as copies, ctx.db.write() as session:
+        stored = store_image(session, ctx.settings.paths, path, copies)
     return ImageView(
         position=0,
         name=stored.name,
@@ -476,7 +520,7 @@ def set_variant_images(
         raise ValidationError("give images only with their own list (--image)")
     settings = ctx.settings
     alts = [check_alt(settings, image.alt) for image in images]
-    with ctx.db.write() as session:
+    with NewCopies(ctx) as copies, ctx.db.write() as session:
         variant = variant_by_id(session, variant_id)
         refusal = EDIT.refusal(variant.id, variant.status)
         if refusal:
@@ -486,7 +530,7 @@ def set_variant_images(
         session.flush()
         seen: set[str] = set()
         for position, (image, alt) in enumerate(zip(images, alts, strict=True), start=1):
-            stored = store_image(session, settings.paths, image.path)
+            stored = store_image(session, settings.paths, image.path, copies)
             if stored.sha256 in seen:
                 raise ValidationError(f"{image.path} is in the list twice")
             seen.add(stored.sha256)
