@@ -730,7 +730,14 @@ def test_token_needs_stdin_or_a_terminal(refuse: Refuse, seeded: World, command:
 
 @pytest.mark.parametrize(
     ("token", "message"),
-    [("", "on stdin is empty"), ("  \n\n", "on stdin is empty"), ("EAAB-two words", "spaces")],
+    [
+        ("", "on stdin is empty"),
+        ("  \n\n", "on stdin is empty"),
+        ("EAAB-two words", "spaces"),
+        ("EAAB-\x1b[31m-tok", "control character (U+001B ESC) at column 6"),
+        ("EAAB-\x7f-tok", "control character (U+007F DEL) at column 6"),
+        ("EAAB-\x01-tok", "control character (U+0001 SOH) at column 6"),
+    ],
 )
 def test_bad_token_on_stdin(refuse: Refuse, seeded: World, token: str, message: str) -> None:
     line = refuse(

@@ -66,6 +66,10 @@ def validate_token(token: str | None, what: str = "access token") -> str:
         raise ValidationError(f"{what} must not be empty")
     if any(ch.isspace() for ch in value):
         raise ValidationError(f"{what} must not contain spaces or line breaks")
+    # No token holds ESC, DEL or NUL: one that does was pasted with a terminal's escape codes
+    # (or is binary), and would only fail at the platform. The message names the character
+    # and its column, never the token.
+    check_line(value, what)
     return value
 
 
