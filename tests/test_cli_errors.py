@@ -566,6 +566,20 @@ def test_unparseable_token_expiry(refuse: Refuse, seeded: World) -> None:
     )  # fmt: skip
 
 
+@pytest.mark.parametrize("when", ["2020-01-01", "now", "-1d"])
+@pytest.mark.parametrize("command", ["add", "reconnect"])
+def test_token_expiry_in_the_past_is_refused(
+    refuse: Refuse, seeded: World, command: str, when: str
+) -> None:
+    """Like a past --at: a token that expired already cannot publish, and a past time is more
+    often a typo in the year; the line says what to do instead."""
+    if command == "add":
+        args = account_add("facebook", "104999", "--expires-at", when, "--token-stdin")
+    else:
+        args = ("account", "reconnect", FB, "--expires-at", when, "--token-stdin")
+    refuse(*args, input="EAAB-token", expect=("expiry time has passed", "e.g. +60d"))
+
+
 @pytest.mark.parametrize(
     "args",
     [

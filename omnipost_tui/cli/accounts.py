@@ -120,8 +120,15 @@ def read_refresh_token(path: str | None, platform: str) -> str | None:
     return token
 
 
-def _expiry(app: App, expires_at: str | None) -> datetime | None:
-    return app.when(expires_at) if expires_at else None
+def token_expiry(app: App, expires_at: str | None) -> datetime | None:
+    """``--expires-at`` as typed: a time, or None when it was left out."""
+    if not expires_at:
+        return None
+    from omnipost_tui.services.accounts import check_token_expiry
+
+    when = app.when(expires_at)
+    check_token_expiry(when, app.now())
+    return when
 
 
 @account.command("add")
@@ -154,7 +161,7 @@ def account_add(
     """Connect an account; prints its id. The token is read from stdin or a hidden prompt."""
     from omnipost_tui.services.accounts import add_account
 
-    expiry = _expiry(app, expires_at)
+    expiry = token_expiry(app, expires_at)
     refresh_token = read_refresh_token(refresh_token_file, platform.lower())
     token = read_token(token_stdin)
     created = add_account(

@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from omnipost_tui.cli.accounts import account, expiry_text, read_refresh_token, read_token
+from omnipost_tui.cli.accounts import (
+    account,
+    expiry_text,
+    read_refresh_token,
+    read_token,
+    token_expiry,
+)
 from omnipost_tui.cli.base import MAX_TOKEN_INPUT_BYTES, App, WholeNumber, json_option, pass_app
 from omnipost_tui.cli.output import echo_json, table
 from omnipost_tui.errors import OmniPostError, ValidationError
@@ -169,7 +175,7 @@ def reconnect(
         if listen is not None:
             raise ValidationError("--listen signs in; --token-stdin pastes a token: pick one")
         refresh = read_refresh_token(refresh_token_file, account.platform)
-        expiry = app.when(expires_at) if expires_at else None
+        expiry = token_expiry(app, expires_at)
         updated = reconnect_account(
             app.ctx,
             account.id,

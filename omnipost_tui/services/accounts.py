@@ -73,6 +73,16 @@ def validate_token(token: str | None, what: str = "access token") -> str:
     return value
 
 
+def check_token_expiry(expires_at: datetime, now: datetime) -> None:
+    """A token a user pastes expires in the future: a time already past is a typo (the year,
+    the month), or a token that can no longer publish anything."""
+    if expires_at <= now:
+        raise ValidationError(
+            "that expiry time has passed; give when the token will expire (e.g. +60d), make a "
+            "new token if this one has expired, or leave the expiry out if you do not know it"
+        )
+
+
 @dataclass(frozen=True)
 class StoredToken:
     """A token as an account keeps it: the secrets (encrypted when written) and what the
