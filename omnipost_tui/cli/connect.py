@@ -44,7 +44,8 @@ LISTEN_TIMEOUT_S = 300.0
 
 
 class Cancelled(OmniPostError):
-    """Ctrl-C (or end of input) at a prompt: nothing was stored."""
+    """Ctrl-C at a prompt (Ctrl-D too, at a terminal's): nothing was stored. Stdin that ends
+    before the answer is not a cancel but a script's mistake: a ValidationError, exit 2."""
 
     exit_code = 130
 
@@ -355,7 +356,7 @@ def _next_stdin_line(prompt: str) -> str:
             "nothing was connected"
         )
     if not raw:
-        raise Cancelled(
+        raise ValidationError(
             f"no answer on stdin ({prompt.lower()}); nothing was connected. Scripts give the "
             "address on the first line and the choice on the next, or use --page/--author/--all"
         )
