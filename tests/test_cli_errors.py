@@ -1111,3 +1111,10 @@ def test_an_undecodable_byte_in_a_name_or_search_is_one_line(
     # An argument in another encoding reaches us as a lone surrogate, which SQLite's driver
     # cannot encode: it used to end in "something went wrong" instead of saying what is wrong.
     refuse(*args, expect=("not valid UTF-8 (byte 0x80",))
+
+
+def test_worker_once_without_the_sweep_is_refused(refuse: Refuse, seeded: World) -> None:
+    """--once is a sweep and what it queued; --no-periodic used to be ignored with it."""
+    refuse(
+        "worker", "--once", "--no-periodic", expect=("--once runs the sweep", "give one of them")
+    )

@@ -191,6 +191,12 @@ def worker(
 
     if once and metrics_port is not None:
         raise ValidationError("--metrics-port needs a running worker; it cannot go with --once")
+    if once and no_periodic:
+        # --once is a sweep and what it queued; without the sweep it would do nothing.
+        raise ValidationError(
+            "--once runs the sweep, then publishes what is due; --no-periodic (no minutely "
+            "sweep) is for a worker that keeps running: give one of them"
+        )
     if once:
         report = run_once(app.ctx)
         click.echo(
