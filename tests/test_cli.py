@@ -131,7 +131,8 @@ def test_every_add_prints_the_new_id_alone(cli) -> None:
     assert new_id(cli("brand", "add", "Beta")) == brand + 1
 
 
-def test_add_with_json_prints_the_object_that_list_shows(cli) -> None:
+def test_add_with_json_prints_the_object_that_list_shows(cli, fake_clock: FakeClock) -> None:
+    # The clock is fixed: the token's expiry below must stay in the future (a past one is refused).
     brand = as_json(cli("brand", "add", "Acme", "--json"))
     assert brand["name"] == "Acme"
     assert as_json(cli("brand", "list", "--json")) == [brand]
@@ -893,7 +894,9 @@ def test_a_removed_account_shows_no_token_expiry(cli, acme: World) -> None:
     assert "60d" not in row  # its tokens were erased: nothing left to expire
 
 
-def test_account_reconnect_sets_it_connected_again(cli, services: Context, acme: World) -> None:
+def test_account_reconnect_sets_it_connected_again(
+    cli, fake_clock: FakeClock, services: Context, acme: World
+) -> None:
     assert mark_account_expired(services, acme.facebook_id)
     [fb, _] = as_json(cli("account", "list", "--json"))
     assert fb["status"] == "expired"

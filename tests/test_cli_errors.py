@@ -153,6 +153,69 @@ def test_unknown_id(refuse: Refuse, seeded: World, args: tuple[str, ...], messag
     refuse(*args, expect=(message,))
 
 
+# One past the largest id SQLite (and PostgreSQL's BIGINT) can hold, and far beyond it: such
+# a number used to reach the driver ("Python int too large to convert to SQLite INTEGER").
+PAST_MAX_ID = [str(2**63), "99999999999999999999999999"]
+
+
+@pytest.mark.parametrize("huge", PAST_MAX_ID)
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("variant", "show", "{}"), "no variant {}"),
+        (("variant", "edit", "{}", "--text", "x"), "no variant {}"),
+        (("variant", "reschedule", "{}", "+2h"), "no variant {}"),
+        (("variant", "check", "{}"), "no variant {}"),
+        (("publish", "{}"), "no variant {}"),
+        (("retry", "{}"), "no variant {}"),
+        (("attempts", "--variant", "{}"), "no variant {}"),
+        (("logs", "--variant", "{}"), "no variant {}"),
+        (("post", "edit", "{}", "--title", "x"), "no post {}"),
+        (("post", "image", "list", "{}"), "no post {}"),
+        (("variant", "add", "--post", "{}", "--account", "Acme Page", "--at", "+1h"), "no post {}"),
+        (("variant", "add", "--post", POST, "--account", "{}", "--at", "+1h"), "no account '{}'"),
+        (("account", "remove", "{}"), "no account '{}'"),
+        (("account", "check", "{}"), "no account '{}'"),
+        (("variant", "list", "--account", "{}"), "no account '{}'"),
+        (("variant", "list", "--brand", "{}"), "no brand '{}'"),
+        (("post", "add", "--brand", "{}", "--title", "t", "--text", "x"), "no brand '{}'"),
+        (("variant", "list", "--post", "{}"), "'--post': {} is larger than any id"),
+    ],
+    ids=lambda v: " ".join(v) if isinstance(v, tuple) else None,
+)
+def test_id_larger_than_any_row_can_have(
+    refuse: Refuse, seeded: World, args: tuple[str, ...], message: str, huge: str
+) -> None:
+    refuse(*(arg.format(huge) for arg in args), expect=(message.format(huge),))
+
+
+@pytest.mark.parametrize("number", ["1_0", "+1", " 1", "1.0", "٣"])
+@pytest.mark.parametrize(
+    ("args", "where"),
+    [
+        (("variant", "list", "--post", "{}"), "'--post'"),
+        (("variant", "list", "--limit", "{}"), "'--limit'"),
+        (("attempts", "--limit", "{}"), "'--limit'"),
+        (("logs", "-n", "{}"), "'--lines'"),
+        (("post", "image", "remove", POST, "{}"), "'NUMBER'"),
+        (("post", "image", "move", POST, "1", "{}"), "'TO'"),
+        (("worker", "--workers", "{}"), "'--workers'"),
+    ],
+    ids=lambda v: " ".join(v) if isinstance(v, tuple) else None,
+)
+def test_integer_options_take_digits_only_like_ids(
+    refuse: Refuse, seeded: World, args: tuple[str, ...], where: str, number: str
+) -> None:
+    """click's INT reads "1_0" as 10 and "+1" as 1 where an id argument refuses them: every
+    whole number a command takes is read one way."""
+    refuse(*(arg.format(number) for arg in args), expect=(where, "not a whole number"))
+
+
+def test_limit_beyond_any_list_is_refused(refuse: Refuse, seeded: World) -> None:
+    refuse("variant", "list", "--limit", str(2**64), expect=("'--limit'", "1<=x<=1000000"))
+    refuse("attempts", "--limit", "1000001", expect=("'--limit'", "1<=x<=1000000"))
+
+
 def test_unknown_account_id_on_reconnect(refuse: Refuse, seeded: World) -> None:
     refuse("account", "reconnect", "999", "--token-stdin", input="tok", expect=("no account",))
 
@@ -373,6 +436,53 @@ def test_stdin_that_is_not_utf8(refuse: Refuse, seeded: World, args: tuple[str, 
     )
 
 
+@pytest.mark.parametrize(
+    ("args", "limit"),
+    [
+        (("post", "add", "--brand", "Acme", "--title", "Long", "--text", "-"), "1,048,576"),
+        (("post", "edit", POST, "--text", "-"), "1,048,576"),
+        (schedule_args("--text", "-"), "1,048,576"),
+        (("account", "add", "--brand", "Acme", "--platform", "facebook", "--external-id",
+          "104999", "--name", "P", "--token-stdin"), "65,536"),
+        (("account", "reconnect", FB, "--token-stdin"), "65,536"),
+    ],
+    ids=["post add", "post edit", "variant add", "account add", "account reconnect"],
+)  # fmt: skip
+def test_stdin_over_the_limit_is_refused_not_cut(
+    refuse: Refuse, seeded: World, args: tuple[str, ...], limit: str
+) -> None:
+    size = int(limit.replace(",", ""))
+    refuse(*args, input="x" * size + "y", expect=(f"on stdin is longer than {limit} bytes",))
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("post", "add", "--brand", "Acme", "--title", "T", "--text", "-"),
+        ("account", "add", "--brand", "Acme", "--platform", "facebook", "--external-id", "104999",
+         "--name", "P", "--token-stdin"),
+    ],
+    ids=["text", "token"],
+)  # fmt: skip
+def test_stdin_that_never_ends_in_a_real_process(
+    home: Path, seeded: World, process_env: dict[str, str], args: list[str]
+) -> None:
+    """``< /dev/zero``: read until a limit, then one line (it used to fill the memory)."""
+    before = stored_rows(home)
+    with open("/dev/zero", "rb") as zeros:
+        done = subprocess.run(
+            [*omnipost_command(), *args],
+            stdin=zeros,
+            env=process_env,
+            capture_output=True,
+            timeout=60,
+        )
+    assert (done.returncode, done.stdout) == (2, b""), done.stderr
+    [line] = done.stderr.decode().splitlines()
+    assert line.startswith("error: the ") and "on stdin is longer than" in line
+    assert stored_rows(home) == before
+
+
 def test_stdin_that_is_not_utf8_in_a_real_process(
     home: Path, seeded: World, process_env: dict[str, str]
 ) -> None:
@@ -454,6 +564,20 @@ def test_unparseable_token_expiry(refuse: Refuse, seeded: World) -> None:
         "--name", "New Page", "--expires-at", "in two months", "--token-stdin",
         input="EAAB-token", expect=("cannot read time",),
     )  # fmt: skip
+
+
+@pytest.mark.parametrize("when", ["2020-01-01", "now", "-1d"])
+@pytest.mark.parametrize("command", ["add", "reconnect"])
+def test_token_expiry_in_the_past_is_refused(
+    refuse: Refuse, seeded: World, command: str, when: str
+) -> None:
+    """Like a past --at: a token that expired already cannot publish, and a past time is more
+    often a typo in the year; the line says what to do instead."""
+    if command == "add":
+        args = account_add("facebook", "104999", "--expires-at", when, "--token-stdin")
+    else:
+        args = ("account", "reconnect", FB, "--expires-at", when, "--token-stdin")
+    refuse(*args, input="EAAB-token", expect=("expiry time has passed", "e.g. +60d"))
 
 
 @pytest.mark.parametrize(
@@ -557,13 +681,13 @@ def test_account_connected_twice(refuse: Refuse, seeded: World) -> None:
          "error: invalid value for '--result': 'bogus' is not one of 'success', 'fail', "
          "'interrupted', 'pending' (see omnipost attempts --help)"),
         (("variant", "list", "--post", "abc"),
-         "error: invalid value for '--post': 'abc' is not a valid integer "
+         "error: invalid value for '--post': 'abc' is not a whole number (digits only) "
          "(see omnipost variant list --help)"),
         (("variant", "list", "--limit", "-5"),
-         "error: invalid value for '--limit': -5 is not in the range x>=1 "
+         "error: invalid value for '--limit': '-5' is not a whole number (digits only) "
          "(see omnipost variant list --help)"),
         (("variant", "list", "--limit", "0"),
-         "error: invalid value for '--limit': 0 is not in the range x>=1 "
+         "error: invalid value for '--limit': 0 is not in the range 1<=x<=1000000 "
          "(see omnipost variant list --help)"),
         (("worker", "--workers", "0"),
          "error: invalid value for '--workers': 0 is not in the range 1<=x<=64 "
@@ -620,7 +744,14 @@ def test_token_needs_stdin_or_a_terminal(refuse: Refuse, seeded: World, command:
 
 @pytest.mark.parametrize(
     ("token", "message"),
-    [("", "on stdin is empty"), ("  \n\n", "on stdin is empty"), ("EAAB-two words", "spaces")],
+    [
+        ("", "on stdin is empty"),
+        ("  \n\n", "on stdin is empty"),
+        ("EAAB-two words", "spaces"),
+        ("EAAB-\x1b[31m-tok", "control character (U+001B ESC) at column 6"),
+        ("EAAB-\x7f-tok", "control character (U+007F DEL) at column 6"),
+        ("EAAB-\x01-tok", "control character (U+0001 SOH) at column 6"),
+    ],
 )
 def test_bad_token_on_stdin(refuse: Refuse, seeded: World, token: str, message: str) -> None:
     line = refuse(
@@ -980,3 +1111,10 @@ def test_an_undecodable_byte_in_a_name_or_search_is_one_line(
     # An argument in another encoding reaches us as a lone surrogate, which SQLite's driver
     # cannot encode: it used to end in "something went wrong" instead of saying what is wrong.
     refuse(*args, expect=("not valid UTF-8 (byte 0x80",))
+
+
+def test_worker_once_without_the_sweep_is_refused(refuse: Refuse, seeded: World) -> None:
+    """--once is a sweep and what it queued; --no-periodic used to be ignored with it."""
+    refuse(
+        "worker", "--once", "--no-periodic", expect=("--once runs the sweep", "give one of them")
+    )

@@ -235,7 +235,10 @@ def test_all_connects_every_page_not_connected_yet(cli, platforms, services, fix
         ("no code", ("no code",), 2),
         ("garbage", ("does not look like",), 2),
         ("nothing pasted", ("nothing was pasted",), 2),
-        ("no choice", ("no answer on stdin", "--page"), 130),
+        # Stdin at its end is a script's mistake (exit 2); 130 is for Ctrl-C.
+        ("no address", ("no answer on stdin (address (or code))", "first line"), 2),
+        ("no choice", ("no answer on stdin", "--page"), 2),
+        ("endless answer", ("the answer on stdin is longer than 65,536 bytes",), 2),
         ("out of range", ("'9' is not one of the numbers 1 to 5",), 2),
         ("page not granted", ("404999 is not among what Facebook granted",), 2),
         ("token endpoint html", ("could not connect with Facebook", "try again in a moment"), 2),
@@ -260,8 +263,12 @@ def test_what_goes_wrong_is_one_line_and_nothing_is_stored(
         answers = "I clicked approve, I promise\n"
     elif case == "nothing pasted":
         answers = "\n"
+    elif case == "no address":
+        answers = ""
     elif case == "no choice":
         answers = f"{pasted}\n"
+    elif case == "endless answer":
+        answers = "x" * (64 * 1024 + 1)  # a "line" of < /dev/zero
     elif case == "out of range":
         answers = f"{pasted}\n9\n"
     elif case == "page not granted":

@@ -14,8 +14,10 @@ import hashlib
 import json
 import os
 import re
+import socket
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -31,7 +33,7 @@ from omnipost_tui import clock
 from omnipost_tui.config import load_settings
 from omnipost_tui.engine.queue import open_queue
 from omnipost_tui.models import PostImage, PostVariant, StagedMedia
-from omnipost_tui.services import staging
+from omnipost_tui.services import media, staging
 from omnipost_tui.services.compose import PostPlan, VariantPlan, check_plan, save_plan
 from omnipost_tui.services.context import Context, open_context
 from omnipost_tui.services.media import (
@@ -108,6 +110,17 @@ def bad_image(tmp_path: Path, kind: str) -> Path:
         return text
     if kind == "truncated png":
         return truncated(tmp_path / "cut.png")
+    if kind == "device":
+        return Path("/dev/zero")  # stat() says 0 bytes; reading it never ends
+    if kind == "fifo":
+        fifo = tmp_path / "pipe.png"
+        os.mkfifo(fifo)  # nobody writes to it: opening it to read would wait for ever
+        return fifo
+    if kind == "socket":
+        where = tmp_path / "sock.png"
+        with closing(socket.socket(socket.AF_UNIX)) as listener:
+            listener.bind(str(where))  # the socket file stays after the socket is closed
+        return where
     return picture(tmp_path / f"photo.{kind}")
 
 
@@ -117,6 +130,9 @@ BAD_IMAGES = {
     "directory": ("folder.png", "is a directory"),
     "text named .png": ("x.png", "not an image OmniPost can read"),
     "truncated png": ("cut.png", "damaged image"),
+    "device": ("/dev/zero", "is a device, not an image"),
+    "fifo": ("pipe.png", "is a pipe (FIFO), not an image"),
+    "socket": ("sock.png", "is a socket, not an image"),
     "webp": ("photo.webp", "WEBP", "JPEG, PNG and GIF"),
     "bmp": ("photo.bmp", "BMP", "JPEG, PNG and GIF"),
 }
@@ -162,10 +178,15 @@ def refuse(cli, home: Path):
         # The queue file an earlier command had no reason to create may appear, empty.
         return {name: found for name, found in stored_rows(home).items() if found}
 
+    def copies() -> set[Path]:
+        return {path for path in media_dir().rglob("*") if path.is_file()}
+
     def run(*args: str | Path, expect: tuple[str, ...] = ()) -> str:
-        before = rows()
+        before, files_before = rows(), copies()
         line = assert_user_error(cli(*map(str, args)), *expect)
         assert rows() == before, f"refused `{' '.join(map(str, args))}` wrote rows"
+        # Nothing partial: no copy of an image the refusal did not attach (it used to stay).
+        assert copies() == files_before, f"refused `{' '.join(map(str, args))}` left files"
         return line
 
     return run
@@ -295,6 +316,23 @@ def test_json_of_post_list_and_variant_show_has_the_images(
     assert "the post's: 2 (a.jpg, b.png)" in ok(cli("variant", "show", variant))
 
 
+def test_a_file_name_that_is_not_utf8_is_attached_under_a_name_that_can_be_shown(
+    cli, acme: World, tmp_path: Path
+) -> None:
+    """Bytes of another encoding reach us as lone surrogates, which the database driver could
+    not store ("something went wrong"): the image is attached, its name shown with U+FFFD."""
+    post = add_post_with(cli, picture(tmp_path / "good.jpg", n=1))
+    latin1 = os.fsdecode(os.fsencode(tmp_path) + b"/caf\xe9.png")
+    picture(Path(latin1), n=2)
+
+    added = ok(cli("post", "image", "add", post, latin1))
+
+    assert "caf\ufffd.png (PNG" in added
+    assert names(cli, post) == [(1, "good.jpg"), (2, "caf\ufffd.png")]
+    again = assert_user_error(cli("post", "image", "add", post, latin1), "already image 2")
+    assert "caf\\xe9.png" in again  # the path as typed, its byte shown, never raw
+
+
 def test_post_image_add_appends_after_the_others(cli, acme: World, tmp_path: Path) -> None:
     post = add_post_with(cli, picture(tmp_path / "a.jpg", n=1))
     gif = picture(tmp_path / "c.gif", (12, 8), n=3)
@@ -326,6 +364,18 @@ def test_post_add_with_a_bad_second_image_creates_no_post(
     assert post_ids(cli) == [acme.post_id]
 
 
+def test_a_refusal_keeps_the_copy_another_post_uses(
+    cli, refuse, acme: World, tmp_path: Path
+) -> None:
+    shared = picture(tmp_path / "shared.jpg", n=1)
+    first = add_post_with(cli, shared)
+
+    refuse(*post_add_args(shared, bad_image(tmp_path, "text named .png")), expect=("x.png",))
+
+    assert copy_of(shared).is_file()  # still the first post's picture
+    ok(cli("variant", "add", "--post", first, "--account", FB_PAGE, "--at", "+1h"))
+
+
 @pytest.mark.parametrize("kind", list(BAD_IMAGES))
 def test_post_image_add_of_a_bad_file_attaches_nothing(
     cli, refuse, acme: World, tmp_path: Path, kind: str
@@ -335,6 +385,19 @@ def test_post_image_add_of_a_bad_file_attaches_nothing(
     refuse("post", "image", "add", post, bad_image(tmp_path, kind), expect=BAD_IMAGES[kind])
 
     assert names(cli, post) == [(1, "good.jpg")]
+
+
+def test_a_file_over_the_read_limit_is_refused_unread(
+    cli, refuse, acme: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    post = add_post_with(cli, picture(tmp_path / "good.jpg", n=1))
+    big = png_of_bytes(tmp_path / "big.png", 2_000, n=2)
+    monkeypatch.setattr(media, "MAX_READ_BYTES", 1_999)
+
+    refuse("post", "image", "add", post, big, expect=("big.png is over 2.0 kB", "that large"))
+
+    monkeypatch.setattr(media, "MAX_READ_BYTES", 2_000)  # exactly the limit is read
+    ok(cli("post", "image", "add", post, str(big)))
 
 
 @pytest.mark.parametrize("kind", ["missing", "webp"])

@@ -25,7 +25,7 @@ from omnipost_tui.errors import ConflictError, ValidationError
 from omnipost_tui.models import ConnectedSocialAccount
 from omnipost_tui.sandbox import SandboxServer
 from omnipost_tui.sandbox.payloads import PAGE_TOKEN_PREFIX
-from omnipost_tui.services import tokens
+from omnipost_tui.services import accounts, tokens
 from omnipost_tui.services.accounts import add_account, mark_account_expired, reconnect_account
 from omnipost_tui.services.brands import add_brand, list_brands
 from omnipost_tui.services.context import Context, open_context
@@ -871,6 +871,9 @@ def test_cli_refresh_token_file_on_add_and_reconnect(
         ("linkedin", "urn:li:person:6", "missing", "cannot read the refresh token file"),
         ("linkedin", "urn:li:person:6", "empty", "is empty"),
         ("linkedin", "urn:li:person:6", "-", "needs a file"),
+        ("linkedin", "urn:li:person:6", "/dev/zero", "is a device, not a file"),
+        ("linkedin", "urn:li:person:6", "huge", "holds more than 65,536 bytes"),
+        ("linkedin", "urn:li:person:6", "escape", "refresh token contains a control character"),
         ("facebook", PAGE, "good", "only LinkedIn accounts have refresh tokens"),
     ],
 )
@@ -884,7 +887,9 @@ def test_cli_refresh_token_file_mistakes_write_nothing(
 ) -> None:
     (tmp_path / "empty").write_text("\n")
     (tmp_path / "good").write_text(LI_REFRESH)
-    target = path if path == "-" else str(tmp_path / path)
+    (tmp_path / "huge").write_text("A" * (64 * 1024 + 1))  # refused, not cut to a token
+    (tmp_path / "escape").write_text(f"{LI_REFRESH}\x1b[0m")
+    target = path if path in ("-", "/dev/zero") else str(tmp_path / path)
     result = run(
         cli_live,
         "account", "add", "--brand", "Acme", "--platform", platform, "--external-id", external,
@@ -950,3 +955,16 @@ def test_without_the_page_list_the_user_token_is_never_stored_as_the_page_token(
         assert stored(ctx, account)[3] == "connected"
     finally:
         ctx.close()
+
+
+@pytest.mark.parametrize("control", ["\x00", "\x01", "\x1b", "\x7f", "\x9b"])
+@pytest.mark.parametrize("what", ["access token", "refresh token"])
+def test_a_token_with_a_control_character_is_refused_wherever_it_is_typed(
+    control: str, what: str
+) -> None:
+    """The one rule the CLI and the app's forms share: the message names the character and
+    where it is, never the token."""
+    with pytest.raises(ValidationError) as refused:
+        accounts.validate_token(f"EAAB{control}secret", what)
+    assert f"the {what} contains a control character" in refused.value.message
+    assert "secret" not in refused.value.message

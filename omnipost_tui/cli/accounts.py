@@ -10,9 +10,17 @@ from typing import Any
 
 import click
 
-from omnipost_tui.cli.base import NEEDS_ACTION, App, json_option, pass_app, read_stdin
+from omnipost_tui.cli.base import (
+    MAX_TOKEN_INPUT_BYTES,
+    NEEDS_ACTION,
+    App,
+    json_option,
+    pass_app,
+    read_stdin,
+)
 from omnipost_tui.cli.output import dumps, echo_json, table
 from omnipost_tui.errors import ValidationError
+from omnipost_tui.files import FileTooLarge, NotAFile, read_limited
 from omnipost_tui.services.views import AccountView, account_json, brand_json
 from omnipost_tui.text import visible_line
 from omnipost_tui.times import WHEN_HELP, format_relative
@@ -65,7 +73,7 @@ def account() -> None:
 def read_token(token_stdin: bool, what: str = "Access token") -> str:
     """Tokens never come from argv (shell history, ps); stdin or a hidden prompt."""
     if token_stdin:
-        token = read_stdin(what.lower()).strip()
+        token = read_stdin(what.lower(), MAX_TOKEN_INPUT_BYTES).strip()
         if not token:
             raise ValidationError(f"{what.lower()} on stdin is empty")
         return token
@@ -95,18 +103,32 @@ def read_refresh_token(path: str | None, platform: str) -> str | None:
             "--refresh-token-file needs a file (stdin is for the access token); e.g. <(pass show …)"
         )
     try:
-        with open(path, encoding="utf-8") as handle:
-            token = handle.read(65_536).strip()
+        # A pipe is what <(pass show …) gives; a device (/dev/zero) is no token file.
+        token = read_limited(path, MAX_TOKEN_INPUT_BYTES, pipes=True).decode("utf-8").strip()
+    except NotAFile as exc:
+        raise ValidationError(f"the refresh token file {path} is {exc.kind}, not a file") from None
+    except FileTooLarge:
+        raise ValidationError(
+            f"the refresh token file {path} holds more than {MAX_TOKEN_INPUT_BYTES:,} bytes; "
+            "a refresh token is far shorter"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or "not a text file"
+        reason = getattr(exc, "strerror", None) or "not a UTF-8 text file"
         raise ValidationError(f"cannot read the refresh token file {path}: {reason}") from None
     if not token:
         raise ValidationError(f"the refresh token file {path} is empty")
     return token
 
 
-def _expiry(app: App, expires_at: str | None) -> datetime | None:
-    return app.when(expires_at) if expires_at else None
+def token_expiry(app: App, expires_at: str | None) -> datetime | None:
+    """``--expires-at`` as typed: a time, or None when it was left out."""
+    if not expires_at:
+        return None
+    from omnipost_tui.services.accounts import check_token_expiry
+
+    when = app.when(expires_at)
+    check_token_expiry(when, app.now())
+    return when
 
 
 @account.command("add")
@@ -139,7 +161,7 @@ def account_add(
     """Connect an account; prints its id. The token is read from stdin or a hidden prompt."""
     from omnipost_tui.services.accounts import add_account
 
-    expiry = _expiry(app, expires_at)
+    expiry = token_expiry(app, expires_at)
     refresh_token = read_refresh_token(refresh_token_file, platform.lower())
     token = read_token(token_stdin)
     created = add_account(

@@ -22,6 +22,7 @@ import click
 from omnipost_tui import clock
 from omnipost_tui.config import Settings, load_settings
 from omnipost_tui.errors import OmniPostError, ValidationError
+from omnipost_tui.ids import MAX_ID, is_whole_number
 from omnipost_tui.text import visible_line
 from omnipost_tui.times import format_local, iso_local, parse_when
 
@@ -186,6 +187,39 @@ def _log_location(app: App | None) -> str:
         return "the omnipost log directory"
 
 
+class WholeNumber(click.IntRange):
+    """An integer option or argument, read the way ids are (``omnipost_tui.ids``): ASCII
+    digits only, from ``min`` to ``max`` (at most MAX_ID: no row has a larger id, and the
+    database driver cannot even look one up)."""
+
+    def __init__(self, min: int = 1, max: int = MAX_ID) -> None:
+        super().__init__(min, max)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, int):  # a default or a flag value, as written in the code
+            return super().convert(value, param, ctx)
+        text = str(value)
+        if not is_whole_number(text):
+            self.fail(f"{text!r} is not a whole number (digits only)", param, ctx)
+        if self.max == MAX_ID and int(text) > MAX_ID:
+            self.fail(f"{text} is larger than any id (at most {MAX_ID})", param, ctx)
+        return super().convert(int(text), param, ctx)
+
+    def _describe_range(self) -> str:
+        # "[x>=1]" in the help, not the 19 digits of MAX_ID.
+        return f"x>={self.min}" if self.max == MAX_ID else super()._describe_range()
+
+
+# More rows (or log entries, or images of a post) than any list here shows: --limit is left
+# out for all of them.
+MOST_ROWS = 1_000_000
+# A row id (``--post``).
+ID = WholeNumber(1, MAX_ID)
+LIMIT = WholeNumber(1, MOST_ROWS)
+# An image's place in its post (``post image move 1 2``).
+POSITION = WholeNumber(1, MOST_ROWS)
+
+
 def json_option(func: _Command) -> _Command:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(func)
 
@@ -199,14 +233,26 @@ def pass_app(func: Callable[Concatenate[App, _P], _R]) -> Callable[_P, _R]:
     return wrapper
 
 
+# The most a text or a token read from stdin or a file may hold, in bytes: more is refused,
+# never cut (``< /dev/zero`` must not fill the memory). Facebook's limit of 63,206 characters
+# is at most 253 kB of UTF-8; a token is a few hundred bytes, at most a few kB.
+MAX_TEXT_INPUT_BYTES = 1024 * 1024
+MAX_TOKEN_INPUT_BYTES = 64 * 1024
+
+
 def text_arg(text: str) -> str:
     """``-`` reads stdin; the newline that ends every piped file is not part of the post."""
-    return read_stdin("text").rstrip("\r\n") if text == "-" else text
+    return read_stdin("text", MAX_TEXT_INPUT_BYTES).rstrip("\r\n") if text == "-" else text
 
 
-def read_stdin(what: str) -> str:
-    """All of stdin as UTF-8 text, whatever the locale says; other bytes are refused."""
-    data = sys.stdin.buffer.read()
+def read_stdin(what: str, limit: int) -> str:
+    """All of stdin as UTF-8 text, whatever the locale says; other bytes are refused, and so
+    is more than ``limit`` bytes."""
+    data = sys.stdin.buffer.read(limit + 1)
+    if len(data) > limit:
+        raise ValidationError(
+            f"the {what} on stdin is longer than {limit:,} bytes; nothing was stored"
+        )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

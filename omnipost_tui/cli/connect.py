@@ -16,8 +16,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from omnipost_tui.cli.accounts import account, expiry_text, read_refresh_token, read_token
-from omnipost_tui.cli.base import App, json_option, pass_app
+from omnipost_tui.cli.accounts import (
+    account,
+    expiry_text,
+    read_refresh_token,
+    read_token,
+    token_expiry,
+)
+from omnipost_tui.cli.base import MAX_TOKEN_INPUT_BYTES, App, WholeNumber, json_option, pass_app
 from omnipost_tui.cli.output import echo_json, table
 from omnipost_tui.errors import OmniPostError, ValidationError
 from omnipost_tui.platforms import FACEBOOK, LABELS, PLATFORMS
@@ -38,7 +44,8 @@ LISTEN_TIMEOUT_S = 300.0
 
 
 class Cancelled(OmniPostError):
-    """Ctrl-C (or end of input) at a prompt: nothing was stored."""
+    """Ctrl-C at a prompt (Ctrl-D too, at a terminal's): nothing was stored. Stdin that ends
+    before the answer is not a cancel but a script's mistake: a ValidationError, exit 2."""
 
     exit_code = 130
 
@@ -54,7 +61,7 @@ def listen_option(func: F) -> F:
     return click.option(
         "--listen",
         "listen",
-        type=click.IntRange(0, 65535),
+        type=WholeNumber(0, 65535),
         is_flag=False,
         flag_value=0,
         default=None,
@@ -169,7 +176,7 @@ def reconnect(
         if listen is not None:
             raise ValidationError("--listen signs in; --token-stdin pastes a token: pick one")
         refresh = read_refresh_token(refresh_token_file, account.platform)
-        expiry = app.when(expires_at) if expires_at else None
+        expiry = token_expiry(app, expires_at)
         updated = reconnect_account(
             app.ctx,
             account.id,
@@ -341,9 +348,15 @@ def _read_line(prompt: str) -> str:
 
 
 def _next_stdin_line(prompt: str) -> str:
-    raw = sys.stdin.buffer.readline()
+    # An address with its code is a few hundred bytes: a "line" of /dev/zero is refused.
+    raw = sys.stdin.buffer.readline(MAX_TOKEN_INPUT_BYTES + 1)
+    if len(raw) > MAX_TOKEN_INPUT_BYTES:
+        raise ValidationError(
+            f"the answer on stdin is longer than {MAX_TOKEN_INPUT_BYTES:,} bytes; "
+            "nothing was connected"
+        )
     if not raw:
-        raise Cancelled(
+        raise ValidationError(
             f"no answer on stdin ({prompt.lower()}); nothing was connected. Scripts give the "
             "address on the first line and the choice on the next, or use --page/--author/--all"
         )

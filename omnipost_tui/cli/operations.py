@@ -16,8 +16,10 @@ from omnipost_tui.cli.base import (
     CHECK_FAIL,
     CHECK_OK,
     CHECK_WARN,
+    MOST_ROWS,
     App,
     MonitoringCommand,
+    WholeNumber,
     json_option,
     pass_app,
 )
@@ -147,7 +149,7 @@ def schedule(app: App, as_json: bool) -> None:
 @click.option(
     "--workers",
     "threads",
-    type=click.IntRange(1, 64),
+    type=WholeNumber(1, 64),
     default=4,
     show_default=True,
     help="Publishing threads.",
@@ -164,7 +166,7 @@ def schedule(app: App, as_json: bool) -> None:
 )
 @click.option(
     "--metrics-port",
-    type=click.IntRange(1, 65535),
+    type=WholeNumber(1, 65535),
     metavar="PORT",
     help="Serve Prometheus metrics at http://HOST:PORT/metrics (the text of omnipost metrics).",
 )
@@ -189,6 +191,12 @@ def worker(
 
     if once and metrics_port is not None:
         raise ValidationError("--metrics-port needs a running worker; it cannot go with --once")
+    if once and no_periodic:
+        # --once is a sweep and what it queued; without the sweep it would do nothing.
+        raise ValidationError(
+            "--once runs the sweep, then publishes what is due; --no-periodic (no minutely "
+            "sweep) is for a worker that keeps running: give one of them"
+        )
     if once:
         report = run_once(app.ctx)
         click.echo(
@@ -406,7 +414,7 @@ NO_LOG_YET = "no log yet at {path}; it is written by omnipost worker and every c
 @click.option(
     "-n",
     "--lines",
-    type=click.IntRange(min=0),
+    type=WholeNumber(0, MOST_ROWS),
     default=50,
     show_default=True,
     help="How many of the last entries to show (a traceback belongs to its entry).",

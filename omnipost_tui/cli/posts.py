@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from omnipost_tui.cli.base import App, json_option, pass_app, text_arg
+from omnipost_tui.cli.base import ID, LIMIT, POSITION, App, json_option, pass_app, text_arg
 from omnipost_tui.cli.output import dumps, echo_json, table
 from omnipost_tui.errors import ValidationError
 from omnipost_tui.services.views import ImageView, VariantView, image_json, post_json, variant_json
@@ -152,7 +152,7 @@ def post_image_list(app: App, post_id: str, as_json: bool) -> None:
 
 @post_image.command("remove")
 @click.argument("post_id")
-@click.argument("number", type=click.IntRange(min=1))
+@click.argument("number", type=POSITION)
 @json_option
 @pass_app
 def post_image_remove(app: App, post_id: str, number: int, as_json: bool) -> None:
@@ -168,8 +168,8 @@ def post_image_remove(app: App, post_id: str, number: int, as_json: bool) -> Non
 
 @post_image.command("move")
 @click.argument("post_id")
-@click.argument("number", type=click.IntRange(min=1))
-@click.argument("to", type=click.IntRange(min=1))
+@click.argument("number", type=POSITION)
+@click.argument("to", type=POSITION)
 @json_option
 @pass_app
 def post_image_move(app: App, post_id: str, number: int, to: int, as_json: bool) -> None:
@@ -185,7 +185,7 @@ def post_image_move(app: App, post_id: str, number: int, to: int, as_json: bool)
 
 @post_image.command("alt")
 @click.argument("post_id")
-@click.argument("number", type=click.IntRange(min=1))
+@click.argument("number", type=POSITION)
 @click.argument("text")
 @json_option
 @pass_app
@@ -345,11 +345,11 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...]:
 @click.option("--platform", multiple=True, help="Filter by platform.")
 @click.option("--brand", "brand_ref", help="Brand id or name.")
 @click.option("--account", "account_ref", help="Account id or name.")
-@click.option("--post", "post_id", type=int, help="Post id.")
+@click.option("--post", "post_id", type=ID, help="Post id.")
 @click.option("--from", "date_from", help=f"From this time on (inclusive): {WHEN_HELP}.")
 @click.option("--to", "date_to", help="Before this time; a bare date includes that whole day.")
 @click.option("--search", help="Text to look for in the title or text.")
-@click.option("--limit", type=click.IntRange(min=1), help="At most this many rows.")
+@click.option("--limit", type=LIMIT, help="At most this many rows.")
 @json_option
 @pass_app
 def variant_list(

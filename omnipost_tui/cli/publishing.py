@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from omnipost_tui.cli.base import App, json_option, pass_app
+from omnipost_tui.cli.base import LIMIT, App, json_option, pass_app
 from omnipost_tui.cli.output import echo_json, table
 from omnipost_tui.errors import ValidationError
 from omnipost_tui.services.views import attempt_json, variant_json
@@ -105,7 +105,7 @@ def retry(app: App, targets: tuple[str, ...], as_json: bool) -> None:
     type=click.Choice(["success", "fail", "interrupted", "pending"]),
     help="Only attempts with this result.",
 )
-@click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many.")
+@click.option("--limit", type=LIMIT, default=None, help="At most this many.")
 @json_option
 @pass_app
 def attempts(

@@ -66,7 +66,21 @@ def validate_token(token: str | None, what: str = "access token") -> str:
         raise ValidationError(f"{what} must not be empty")
     if any(ch.isspace() for ch in value):
         raise ValidationError(f"{what} must not contain spaces or line breaks")
+    # No token holds ESC, DEL or NUL: one that does was pasted with a terminal's escape codes
+    # (or is binary), and would only fail at the platform. The message names the character
+    # and its column, never the token.
+    check_line(value, what)
     return value
+
+
+def check_token_expiry(expires_at: datetime, now: datetime) -> None:
+    """A token a user pastes expires in the future: a time already past is a typo (the year,
+    the month), or a token that can no longer publish anything."""
+    if expires_at <= now:
+        raise ValidationError(
+            "that expiry time has passed; give when the token will expire (e.g. +60d), make a "
+            "new token if this one has expired, or leave the expiry out if you do not know it"
+        )
 
 
 @dataclass(frozen=True)

@@ -6,24 +6,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from omnipost_tui.errors import NotFound, ValidationError
+from omnipost_tui.ids import MAX_ID, as_row_id, is_whole_number
 from omnipost_tui.models import REVOKED, Brand, ConnectedSocialAccount, Post, PostVariant
 from omnipost_tui.text import check_line
 
 
-def is_id(text: str) -> bool:
-    """Whether ``text`` is an id: ASCII digits only. ``str.isdigit`` alone also takes "²",
-    which ``int`` then refuses (a crash), and "٣", which would make a brand named "٣"
-    impossible to find by name; ``int`` alone also takes "1_0" and "+1"."""
-    return text.isascii() and text.isdigit()
-
-
 def parse_id(ref: str | int, what: str) -> int:
     text = str(ref).strip()
-    if not is_id(text):
+    if not is_whole_number(text):
         raise ValidationError(f"{what} id must be a number, got {ref!r}")
     value = int(text)
     if value < 1:
         raise ValidationError(f"{what} id must be a positive number, got {ref!r}")
+    if value > MAX_ID:
+        raise NotFound(f"no {what} {text} (ids go up to {MAX_ID})")
     return value
 
 
@@ -36,8 +32,9 @@ def _name_ref(ref: str | int, what: str) -> str:
 
 def brand_by_ref(session: Session, ref: str | int) -> Brand:
     text = _name_ref(ref, "brand")
-    if is_id(text):
-        brand = session.get(Brand, int(text))
+    row_id = as_row_id(text)
+    if row_id is not None:
+        brand = session.get(Brand, row_id)
         if brand is not None:
             return brand
     brand = session.scalar(select(Brand).where(Brand.name == text))
@@ -48,8 +45,9 @@ def brand_by_ref(session: Session, ref: str | int) -> Brand:
 
 def account_by_ref(session: Session, ref: str | int) -> ConnectedSocialAccount:
     text = _name_ref(ref, "account")
-    if is_id(text):
-        account = session.get(ConnectedSocialAccount, int(text))
+    row_id = as_row_id(text)
+    if row_id is not None:
+        account = session.get(ConnectedSocialAccount, row_id)
         if account is not None:
             return account
     matches = session.scalars(

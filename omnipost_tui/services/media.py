@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import io
 import os
+import re
 import time
 import warnings
 from collections.abc import Iterable, Sequence
@@ -26,7 +27,14 @@ from sqlalchemy.orm import Session
 from omnipost_tui import clock
 from omnipost_tui.config import Paths, Settings
 from omnipost_tui.errors import InvalidTransition, NotFound, ValidationError
-from omnipost_tui.files import PRIVATE_FILE_MODE, expand_user, make_private_dir
+from omnipost_tui.files import (
+    PRIVATE_FILE_MODE,
+    FileTooLarge,
+    NotAFile,
+    expand_user,
+    make_private_dir,
+    read_limited,
+)
 from omnipost_tui.image_modes import IMAGES_INHERIT, IMAGES_MODES, IMAGES_OWN
 from omnipost_tui.models import (
     MediaFile,
@@ -89,24 +97,22 @@ def media_path(paths: Paths, sha256: str, image_format: str) -> Path:
 
 def read_image(path_text: str) -> tuple[bytes, MediaFacts]:
     """The bytes of the file at ``path_text`` and what they are; ValidationError (one line)
-    when it is missing, unreadable, a directory, too big to be any platform's image, or not
-    a JPEG, PNG or GIF whatever its name says."""
+    when it is missing, unreadable, not a regular file (a directory, a device, a FIFO), too
+    big to be any platform's image, or not a JPEG, PNG or GIF whatever its name says."""
     shown = path_text.strip()
     if not shown:
         raise ValidationError("image path is empty")
     path = expand_user(shown, "image path")
     try:
-        if path.is_dir():
-            raise ValidationError(f"{shown} is a directory, not an image")
-        size = path.stat().st_size
+        data = read_limited(path, MAX_READ_BYTES)
     except FileNotFoundError:
         raise ValidationError(f"no file {shown}") from None
-    except OSError as exc:
-        raise ValidationError(f"cannot read {shown}: {exc.strerror}") from None
-    if size > MAX_READ_BYTES:
-        raise ValidationError(f"{shown} is {human_size(size)}; no platform takes images that large")
-    try:
-        data = path.read_bytes()
+    except NotAFile as exc:
+        raise ValidationError(f"{shown} is {exc.kind}, not an image") from None
+    except FileTooLarge:
+        raise ValidationError(
+            f"{shown} is over {human_size(MAX_READ_BYTES)}; no platform takes images that large"
+        ) from None
     except OSError as exc:
         raise ValidationError(f"cannot read {shown}: {exc.strerror}") from None
     return data, inspect_bytes(data, shown)
@@ -152,15 +158,55 @@ def inspect_bytes(data: bytes, shown: str) -> MediaFacts:
     return MediaFacts(image_format, width, height)
 
 
-def store_image(session: Session, paths: Paths, path_text: str) -> StoredImage:
+class NewCopies:
+    """The copies an operation put into the media directory where there was none: when the
+    operation is refused (an exception leaves the ``with``, after its transaction rolled back),
+    they are deleted again, so a refusal leaves nothing behind. Copies that were there already
+    (another post shows the same picture) stay, and so does one that another process recorded
+    meanwhile (it attached the same picture)."""
+
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+        self._created: dict[str, Path] = {}
+
+    def add(self, sha256: str, path: Path) -> None:
+        self._created[sha256] = path
+
+    def __enter__(self) -> NewCopies:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        if exc_type is None or not self._created:
+            return
+        try:
+            with self._ctx.db.read() as session:
+                recorded = set(
+                    session.scalars(
+                        select(MediaFile.sha256).where(MediaFile.sha256.in_(list(self._created)))
+                    )
+                )
+        except Exception:  # the refusal is what the user must read; remove_unreferenced
+            return  # deletes the files later, once no attach can be in progress
+        for sha256, path in self._created.items():
+            if sha256 not in recorded:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                with contextlib.suppress(OSError):
+                    path.parent.rmdir()  # only when empty
+
+
+def store_image(session: Session, paths: Paths, path_text: str, copies: NewCopies) -> StoredImage:
     """Copy the image at ``path_text`` into the media directory (once per content) and record
-    it; the original may then move or vanish without harm."""
+    it; the original may then move or vanish without harm. A copy made where there was no file
+    is noted in ``copies``, to be removed if the operation is refused."""
     data, facts = read_image(path_text)
     sha256 = hashlib.sha256(data).hexdigest()
     target = media_path(paths, sha256, facts.format)
     known = session.get(MediaFile, sha256)
     written = not _holds(target, sha256)
     if written:
+        if known is None and not target.exists():
+            copies.add(sha256, target)
         make_private_dir(target.parent)
         partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
         descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
@@ -187,9 +233,20 @@ def store_image(session: Session, paths: Paths, path_text: str) -> StoredImage:
         facts.width,
         facts.height,
         len(data),
-        Path(path_text).name,
+        storable_name(Path(path_text).name),
         restored=written and known is not None,
     )
+
+
+# How undecodable bytes of a file name reach us (surrogateescape): lone surrogates.
+_UNDECODABLE = re.compile("[\ud800-\udfff]")
+
+
+def storable_name(name: str) -> str:
+    """A file name as it may be stored and shown. A name in another encoding than UTF-8 (from
+    an old archive, say) arrives with its bytes as lone surrogates, which no database can
+    store: each becomes U+FFFD (�). It is only shown; the file is read by its real path."""
+    return _UNDECODABLE.sub("\ufffd", name)
 
 
 def _holds(target: Path, sha256: str) -> bool:
@@ -324,15 +381,19 @@ class Attached:
 
 def attach_images(ctx: Context, post_id: int | str, images: Sequence[ImageInput]) -> Attached:
     """Add ``images`` (in order) after the post's current ones; all or nothing."""
-    with ctx.db.write() as session:
+    with NewCopies(ctx) as copies, ctx.db.write() as session:
         post = post_by_id(session, post_id)
-        restored = attach_to(session, ctx.settings, post, images)
+        restored = attach_to(session, ctx.settings, post, images, copies)
         _changed(session, post, ctx.settings)
         return Attached([ImageView.of(row) for row in post.images], restored)
 
 
 def attach_to(
-    session: Session, settings: Settings, post: Post, images: Sequence[ImageInput]
+    session: Session,
+    settings: Settings,
+    post: Post,
+    images: Sequence[ImageInput],
+    copies: NewCopies,
 ) -> list[int]:
     """Append ``images`` to ``post`` inside the caller's transaction (``post add --image``).
 
@@ -343,7 +404,7 @@ def attach_to(
     known = {row.sha256: row.position for row in post.images}
     restored: list[int] = []
     for image, alt in zip(images, alts, strict=True):
-        stored = store_image(session, settings.paths, image.path)
+        stored = store_image(session, settings.paths, image.path, copies)
         if stored.sha256 in known:
             if stored.restored:
                 restored.append(known[stored.sha256])
@@ -369,8 +430,8 @@ def add_file(ctx: Context, path: str, alt: str = "") -> ImageView:
     """Copy the image at ``path`` into the media directory and describe it, for a plan that
     the editor saves later (``PostPlan.images``); its position is set when the plan is."""
     alt = check_alt(ctx.settings, alt)
-    with ctx.db.write() as session:
-        stored = store_image(session, ctx.settings.paths, path)
+    with NewCopies(ctx) as copies, ctx.db.write() as session:
+        stored = store_image(session, ctx.settings.paths, path, copies)
     return ImageView(
         position=0,
         name=stored.name,
@@ -460,7 +521,7 @@ def set_variant_images(
         raise ValidationError("give images only with their own list (--image)")
     settings = ctx.settings
     alts = [check_alt(settings, image.alt) for image in images]
-    with ctx.db.write() as session:
+    with NewCopies(ctx) as copies, ctx.db.write() as session:
         variant = variant_by_id(session, variant_id)
         refusal = EDIT.refusal(variant.id, variant.status)
         if refusal:
@@ -470,7 +531,7 @@ def set_variant_images(
         session.flush()
         seen: set[str] = set()
         for position, (image, alt) in enumerate(zip(images, alts, strict=True), start=1):
-            stored = store_image(session, settings.paths, image.path)
+            stored = store_image(session, settings.paths, image.path, copies)
             if stored.sha256 in seen:
                 raise ValidationError(f"{image.path} is in the list twice")
             seen.add(stored.sha256)

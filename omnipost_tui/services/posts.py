@@ -16,7 +16,7 @@ from omnipost_tui.errors import ValidationError
 from omnipost_tui.models import POST_STATUSES, Post, PostVariant
 from omnipost_tui.services.context import Context
 from omnipost_tui.services.lookup import brand_by_ref, post_by_id
-from omnipost_tui.services.media import ImageInput, attach_to
+from omnipost_tui.services.media import ImageInput, NewCopies, attach_to
 from omnipost_tui.services.texts import check_publishable
 from omnipost_tui.services.views import PostView
 from omnipost_tui.states import RETRYING, SCHEDULED
@@ -77,7 +77,7 @@ def add_post(
     if status not in POST_STATUSES:
         raise ValidationError(f"post status must be one of {', '.join(POST_STATUSES)}")
     now = clock.now()
-    with ctx.db.write() as session:
+    with NewCopies(ctx) as copies, ctx.db.write() as session:
         brand_row = brand_by_ref(session, brand)
         post = Post(
             brand_id=brand_row.id,
@@ -90,7 +90,7 @@ def add_post(
         )
         session.add(post)
         session.flush()
-        attach_to(session, ctx.settings, post, images)
+        attach_to(session, ctx.settings, post, images, copies)
         session.refresh(post, ["brand"])
         return PostView.of(post, {})
 
