@@ -21,11 +21,12 @@ from omnipost_tui.services import publishing
 from omnipost_tui.services.variants import add_variant, get_variant
 from omnipost_tui.tui.app import OmniPostApp
 from omnipost_tui.tui.format import STATUS_STYLES
+from omnipost_tui.tui.screens import calendar as calendar_module
 from omnipost_tui.tui.screens import editor as editor_module
 from omnipost_tui.tui.screens.calendar import CalendarScreen
 from omnipost_tui.tui.screens.confirm import ConfirmScreen
 from omnipost_tui.tui.widgets.month_grid import HEADER_LINES, MonthGrid
-from tests.conftest import settle, wait_in_app
+from tests.conftest import HeldLoads, messages, screen_text, settle, wait_in_app
 
 BERLIN = ZoneInfo("Europe/Berlin")
 DEC = 12
@@ -623,3 +624,32 @@ async def test_a_platform_answer_with_control_characters_is_shown_harmlessly(dem
         shown = detail(app)
         assert "bad␛[2Jinput␇" in shown
         assert "\x1b" not in shown and "\x07" not in shown
+
+
+async def test_a_key_typed_before_the_filtered_agenda_lands_acts_on_no_old_row(demo, monkeypatch):
+    """A filter typed and Enter, then `p` at once: the day's old rows are still shown while
+    the filtered agenda loads, and `p` must not offer to publish a row the filter hides."""
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        left = get_variant(demo.ctx, demo.data.variants["tasting-fb"])  # failed: publishable
+        assert left.scheduled_at is not None
+        grid(app).selected = left.scheduled_at.astimezone(app.tz).date()
+        await settle(pilot)
+        await select_row(pilot, left.id)
+
+        loads = HeldLoads(monkeypatch, calendar_module, "load_agenda")
+        try:
+            await pilot.press("slash", *"nothing like this", "enter", "p")
+            await wait_in_app(
+                pilot,
+                lambda: isinstance(app.screen, ConfirmScreen) or messages(app),
+                "an answer to p",
+            )
+            assert loads.started.is_set()  # the filtered agenda was still on its way
+            assert not isinstance(app.screen, ConfirmScreen), screen_text(app)
+            assert "no variant selected" in messages(app)
+        finally:
+            loads.release()
+        await settle(pilot)
+        assert agenda_ids(app) == []

@@ -289,9 +289,20 @@ class AttemptsScreen(VariantActions, OmniScreen):
             self._load(None, cursor_to="first")
             return
         anchor = self.page.anchor if self.page else None
-        self._load(anchor)
+        self._load(anchor, same_rows=True)
 
-    def _load(self, anchor: int | None, *, from_end: bool = False, cursor_to: str = "") -> None:
+    def _load(
+        self,
+        anchor: int | None,
+        *,
+        from_end: bool = False,
+        cursor_to: str = "",
+        same_rows: bool = False,
+    ) -> None:
+        """Load a page; unless it is the shown one again (``same_rows``: a live update), no
+        attempt is selected until it lands."""
+        if not same_rows:
+            self.query_one(FlexTable).expect_other_rows()
         self.call(
             partial(load_page, from_end=from_end),
             self.app.ctx,
@@ -425,6 +436,7 @@ class AttemptsScreen(VariantActions, OmniScreen):
             if page.has_next:
                 self._load(page.rows[-1].id, cursor_to=cursor_to or "first")
         elif page.anchor is not None:
+            self.query_one(FlexTable).expect_other_rows()
             self.call(
                 previous_page_anchor,
                 self.app.ctx,
@@ -516,7 +528,7 @@ class AttemptsScreen(VariantActions, OmniScreen):
     # --- acting on the attempt's variant --------------------------------------------------------
 
     def selected_attempt(self) -> AttemptView | None:
-        return self._views.get(self.query_one(FlexTable).cursor_key())
+        return self._views.get(self.selected_key(self.query_one(FlexTable)))
 
     # Publishing, retrying, editing and marking published act on the attempt's variant, exactly
     # as on the variants screen (VariantActions); the variant is read fresh first, since its

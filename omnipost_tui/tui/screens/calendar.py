@@ -237,7 +237,9 @@ class CalendarScreen(VariantActions, OmniScreen):
         return day is not None and day_hours(day, self.app.tz) != 24
 
     def _fit_columns(self) -> None:
-        if self._set_widths():
+        # Not while other rows are coming: showing the old ones again would make them current
+        # (the new ones are cut to the new widths when they land).
+        if self._set_widths() and not self.table.other_rows_coming:
             # Cells are cut to their column by us (with an ellipsis), so they change with it.
             self._render_agenda(self._agenda_day, list(self._views.values()))
 
@@ -410,12 +412,12 @@ class CalendarScreen(VariantActions, OmniScreen):
     def selected(self) -> VariantView | None:
         if self._agenda_day != self.grid.selected:
             return None  # the rows still shown belong to the day before; its load is on the way
-        return self._views.get(self.table.cursor_key())
+        return self._views.get(self.selected_key(self.table))
 
     @on(DataTable.RowSelected, "#agenda")
-    def _open_variant(self, event: DataTable.RowSelected) -> None:
-        variant = self._views.get(str(event.row_key.value))
-        if variant is not None and self._agenda_day == self.grid.selected:
+    def _open_variant(self) -> None:
+        variant = self.selected()  # not the event's row: it may be one of the rows replaced
+        if variant is not None:
             self.open_editor(post_id=variant.post_id, variant_id=variant.id)
 
     def action_new(self) -> None:
@@ -563,6 +565,7 @@ class CalendarScreen(VariantActions, OmniScreen):
         if flt == self.flt:
             return
         self.flt = flt
+        self.table.expect_other_rows()
         self.grid.set_note("· filtered" if self._filtered() else "")
         self.refresh_data()
 
