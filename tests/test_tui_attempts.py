@@ -609,3 +609,15 @@ async def test_a_key_typed_before_the_filtered_page_lands_acts_on_no_old_row(dem
         await settle(pilot)
         # Now p acts on the attempt shown: that variant went out, so it is refused, naming it.
         assert f"variant {wanted.id} is published" in messages(app)[-1]
+
+
+async def test_retry_of_an_unconfirmed_variant_names_the_keys_of_this_screen(demo):
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_attempts(pilot)
+        await highlight(app, pilot, attempt_of(demo, "sale-fb").id)
+        await pilot.press("r")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        said = str(app.screen.body)
+        assert "Press c to ask the platform or m to mark it published if you found it." in said

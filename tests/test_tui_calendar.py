@@ -653,3 +653,22 @@ async def test_a_key_typed_before_the_filtered_agenda_lands_acts_on_no_old_row(d
             loads.release()
         await settle(pilot)
         assert agenda_ids(app) == []
+
+
+async def test_retry_of_an_unconfirmed_variant_names_the_keys_that_check_it(demo):
+    """The dialog names the keys the key bar shows, never an action's id; `c` is bound in the
+    agenda as the README says, and asks the platform."""
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        unsure = get_variant(demo.ctx, demo.data.variants["sale-fb"])
+        assert unsure.scheduled_at is not None
+        grid(app).selected = unsure.scheduled_at.astimezone(app.tz).date()
+        await settle(pilot)
+        await select_row(pilot, unsure.id)
+        await press(pilot, "r")
+        assert isinstance(app.screen, ConfirmScreen)
+        said = str(app.screen.body)
+        assert "Press c to ask the platform or M to mark it published if you found it." in said
+        await press(pilot, "escape", "c")
+        assert f"asking Facebook whether variant {unsure.id}" in " ".join(messages(app))

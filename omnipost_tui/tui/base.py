@@ -115,6 +115,6 @@ class OmniScreen(ServiceCalls, ToastsOffTheCursor, Screen):
                 if item.show and item.description:
                     yield (
                         item.description,
-                        f"{self.TITLE_TEXT}: press {item.key_display or item.key}",
+                        f"{self.TITLE_TEXT}: press {self.app.get_key_display(item)}",
                         partial(self.run_action, item.action),
                     )

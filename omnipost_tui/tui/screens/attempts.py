@@ -214,6 +214,8 @@ class AttemptsScreen(VariantActions, OmniScreen):
         Binding("p", "publish", "Publish now", id="attempts.publish"),
         Binding("r", "retry", "Retry", id="attempts.retry"),
         Binding("e", "edit", "Edit", id="attempts.edit"),
+        Binding("u", "unschedule", "Unschedule", id="attempts.unschedule", show=False),
+        Binding("n", "new", "New post", id="attempts.new", show=False),
         Binding("m", "mark_published", "Mark published", id="attempts.mark_published", show=False),
         Binding("c", "check_platform", "Check on platform", id="attempts.check", show=False),
         Binding("v", "show_variant", "Show variant", id="attempts.variant", show=False),
@@ -566,6 +568,9 @@ class AttemptsScreen(VariantActions, OmniScreen):
 
     def action_edit(self) -> None:
         self._with_variant(super().action_edit)
+
+    def action_unschedule(self) -> None:
+        self._with_variant(super().action_unschedule)
 
     def action_mark_published(self) -> None:
         self._with_variant(super().action_mark_published)

@@ -118,6 +118,7 @@ class CalendarScreen(VariantActions, OmniScreen):
         Binding("slash", "filter", "Filter", id="calendar.filter"),
         Binding("u", "unschedule", "Unschedule", id="calendar.unschedule", show=False),
         Binding("M", "mark_published", "Mark published", id="calendar.mark_published", show=False),
+        Binding("c", "check_platform", "Check on platform", id="calendar.check", show=False),
         Binding("a", "attempts", "Attempts of the variant", id="calendar.attempts", show=False),
         Binding("escape", "escape", "Cancel move / clear filter", id="calendar.escape", show=False),
         Binding(
