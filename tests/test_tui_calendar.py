@@ -416,6 +416,10 @@ async def test_move_keeps_the_local_time_on_the_new_day(demo):
         assert cursor_id(app) == v["hiring-fb"]
         assert grid(app).counts_for(d(11)) == {"scheduled": 1}
         assert grid(app).counts_for(d(9)) == {"unconfirmed": 1, "retrying": 1, "scheduled": 1}
+        # Back on the grid: the day keys work at once.
+        assert screen.focused is grid(app)
+        await press(pilot, "l")
+        assert grid(app).selected == d(12)
 
 
 async def test_escape_cancels_a_move(demo):
@@ -672,3 +676,23 @@ async def test_retry_of_an_unconfirmed_variant_names_the_keys_that_check_it(demo
         assert "Press c to ask the platform or M to mark it published if you found it." in said
         await press(pilot, "escape", "c")
         assert f"asking Facebook whether variant {unsure.id}" in " ".join(messages(app))
+
+
+async def test_from_the_agenda_esc_goes_back_to_the_days_and_the_month_keys_work(demo):
+    v = demo.data.variants
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        start = grid(app).selected
+        await select_row(pilot, v["hiring-fb"])
+        await press(pilot, "up")  # a list: the arrows move within it, not the day
+        assert grid(app).selected == start
+        assert cursor_id(app) != v["hiring-fb"]
+        await press(pilot, "pagedown")
+        assert grid(app).selected == d(9, 1, 2027)
+        await press(pilot, "left_square_bracket")
+        assert grid(app).selected == start
+        await press(pilot, "escape")
+        assert app.screen.focused is grid(app)
+        await press(pilot, "l")
+        assert grid(app).selected == start + timedelta(days=1)

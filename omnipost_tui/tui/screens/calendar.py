@@ -73,6 +73,17 @@ def load_agenda(ctx, day: date, tz: ZoneInfo, flt: VariantFilter) -> list[Varian
     return [shown(variant) for variant in agenda(ctx, day, tz, flt)]
 
 
+class AgendaTable(KeyedTable, inherit_bindings=False):
+    """The day's agenda: a list, so the arrows move within it; PageUp/PageDown are left to the
+    calendar (the month, as on the grid: a day's agenda seldom fills a page)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        binding
+        for binding in DataTable.BINDINGS
+        if not (isinstance(binding, Binding) and binding.key in ("pageup", "pagedown"))
+    ]
+
+
 # (key, header). Widths depend on the space the agenda gets; see _column_widths.
 COLUMNS = (
     ("time", "Time"),
@@ -183,7 +194,7 @@ class CalendarScreen(VariantActions, OmniScreen):
                 yield Static("", id="legend")
             with Vertical(id="day"):
                 yield Label("", id="day-title")
-                yield KeyedTable(id="agenda", cursor_type="row", cell_padding=0)
+                yield AgendaTable(id="agenda", cursor_type="row", cell_padding=0)
                 yield Static("", id="detail")
 
     def on_mount(self) -> None:
@@ -508,7 +519,9 @@ class CalendarScreen(VariantActions, OmniScreen):
         if view.scheduled_at is not None:
             self.grid.selected = view.scheduled_at.astimezone(self.app.tz).date()
         self.refresh_data()
-        self.table.focus()
+        # Back on the grid, on the day it moved to: the day keys work again at once (the
+        # agenda shows the variant under its cursor).
+        self.grid.focus()
 
     def _end_move(self) -> None:
         self.moving = None
@@ -529,6 +542,8 @@ class CalendarScreen(VariantActions, OmniScreen):
             # First Escape leaves the filter; it stays on (and visible) if set.
             filters.set_class(self._filtered(), "-open")
             self.grid.focus()
+        elif self.focused is self.table:
+            self.grid.focus()  # back from the agenda to the days
         elif self._filtered():
             self._clear_filter()
 
