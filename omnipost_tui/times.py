@@ -32,12 +32,8 @@ def ensure_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-def localize(naive: datetime, tz: ZoneInfo, *, ambiguous_ok: bool = False) -> datetime:
-    """Attach ``tz`` to a wall-clock time, refusing times that DST makes missing or ambiguous.
-
-    ``ambiguous_ok`` takes the first of a repeated hour instead (for times the user did not
-    type, such as a post moved to another day keeping its time).
-    """
+def localize(naive: datetime, tz: ZoneInfo) -> datetime:
+    """Attach ``tz`` to a wall-clock time, refusing times that DST makes missing or ambiguous."""
     first = naive.replace(tzinfo=tz, fold=0)
     second = naive.replace(tzinfo=tz, fold=1)
     shown = _wall_time(naive).replace("T", " ")
@@ -48,8 +44,6 @@ def localize(naive: datetime, tz: ZoneInfo, *, ambiguous_ok: bool = False) -> da
             raise ValidationError(
                 f"{shown} does not exist in {tz.key} (clocks jump forward then); pick another time"
             )
-        if ambiguous_ok:
-            return first
         raise ValidationError(
             f"{shown} happens twice in {tz.key} (clocks go back then); add an offset: "
             f"{_wall_time(first)} for the first, {_wall_time(second)} for the second"

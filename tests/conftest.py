@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -101,6 +102,32 @@ async def wait_in_app(pilot, condition: Callable[[], object], what: str, timeout
             pytest.fail(f"timed out after {timeout}s waiting for {what}")
         await pilot.pause(0.05)
     return value
+
+
+class HeldLoads:
+    """Hold a screen's loader (``module.name``, called in a worker thread) until ``release``: a
+    test can press keys while the new rows are certainly still on their way, as on a slow
+    machine, instead of hoping the keys arrive first."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> None:
+        self.started = threading.Event()
+        self._go = threading.Event()
+        real = getattr(module, name)
+
+        def held(*args, **kwargs):
+            self.started.set()
+            self._go.wait(timeout=30)  # never forever: a failed test must not hang the run
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, held)
+
+    def release(self) -> None:
+        self._go.set()
+
+
+def messages(app) -> list[str]:
+    """The toasts the app has shown (and not yet dismissed)."""
+    return [str(n.message) for n in app._notifications]
 
 
 @dataclass

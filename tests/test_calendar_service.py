@@ -133,11 +133,19 @@ def test_move_into_the_spring_gap_is_refused_and_changes_nothing(ctx, world, fak
     assert get_variant(ctx, variant).scheduled_at == planned
 
 
-def test_move_into_the_repeated_autumn_hour_takes_the_first(ctx, world, fake_clock):
-    fake_clock.current = at(2026, 10, 1, 8, 0)
-    variant = schedule(ctx, world, at(2026, 10, 20, 0, 30))  # 02:30 CEST
-    moved = move_to_day(ctx, variant, date(2026, 10, 25), BERLIN)
-    assert moved.scheduled_at == at(2026, 10, 25, 0, 30)  # 02:30 CEST, not CET
+def test_move_into_the_repeated_autumn_hour_is_refused_and_changes_nothing(ctx, world, fake_clock):
+    """02:30 happens twice on 31 Oct 2027 in Berlin: the move does not guess which one."""
+    fake_clock.current = at(2027, 10, 1, 8, 0)
+    planned = at(2027, 10, 20, 0, 30)  # 02:30 CEST
+    variant = schedule(ctx, world, planned)
+    with pytest.raises(ValidationError) as refused:
+        move_to_day(ctx, variant, date(2027, 10, 31), BERLIN)
+    assert refused.value.message == (
+        f"variant {variant} not moved: 2027-10-31 02:30 happens twice in Europe/Berlin (clocks "
+        "go back then); add an offset: 2027-10-31T02:30+02:00 for the first, "
+        "2027-10-31T02:30+01:00 for the second"
+    )
+    assert get_variant(ctx, variant).scheduled_at == planned
 
 
 def test_move_to_a_past_day_is_refused(ctx, world, fake_clock):

@@ -23,13 +23,17 @@ from omnipost_tui.services.retry import Outcome
 from omnipost_tui.services.variants import get_variant, publish_now
 from omnipost_tui.states import RETRYING
 from omnipost_tui.tui.app import OmniPostApp
+from omnipost_tui.tui.screens import attempts as attempts_module
 from omnipost_tui.tui.screens.attempts import PAGE, AttemptsScreen
 from omnipost_tui.tui.screens.confirm import ConfirmScreen
 from omnipost_tui.tui.screens.variants import VariantsScreen
+from omnipost_tui.tui.widgets.month_grid import MonthGrid
 from tests.conftest import (
     HOSTILE_ANSWER,
     HOSTILE_SHOWN,
+    HeldLoads,
     assert_harmless,
+    messages,
     screen_text,
     settle,
     wait_in_app,
@@ -564,3 +568,56 @@ async def test_c_reads_the_page_back_and_the_detail_shows_the_read(demo):
             shown = detail_text(app)
             assert "read back" in shown
             assert "found (user): Facebook lists it as post northwind_42" in shown
+
+
+async def test_a_key_typed_before_the_filtered_page_lands_acts_on_no_old_row(demo, monkeypatch):
+    """`a` on the calendar, then `p` at once: the attempts screen still holds the rows of
+    before while the variant's page loads; `p` must not offer to publish the old row's variant."""
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_attempts(pilot)
+        left = attempt_of(demo, "tasting-fb")  # failed: "publish now" would be offered
+        await highlight(app, pilot, left.id)
+        await pilot.press("1")
+        await settle(pilot)
+        # The calendar's agenda on another variant, one with an attempt of its own.
+        wanted = get_variant(demo.ctx, demo.data.variants["launch-fb"])
+        assert wanted.scheduled_at is not None and wanted.id != left.variant_id
+        app.screen.query_one(MonthGrid).selected = wanted.scheduled_at.astimezone(app.tz).date()
+        await settle(pilot)
+        agenda = app.screen.query_one("#agenda", DataTable)
+        agenda.move_cursor(row=agenda.get_row_index(str(wanted.id)))
+        await settle(pilot)
+        assert app.screen.selected().id == wanted.id
+
+        loads = HeldLoads(monkeypatch, attempts_module, "load_page")
+        try:
+            await pilot.press("a", "p")
+            await wait_in_app(
+                pilot,
+                lambda: isinstance(app.screen, ConfirmScreen) or messages(app),
+                "an answer to p",
+            )
+            assert loads.started.is_set()  # the filtered page was still on its way
+            assert not isinstance(app.screen, ConfirmScreen), screen_text(app)
+            assert "no attempt selected" in messages(app)
+        finally:
+            loads.release()
+        await settle(pilot)
+        assert set(row_keys(app)) == {a.id for a in list_attempts(demo.ctx, variant=wanted.id)}
+        await pilot.press("p")
+        await settle(pilot)
+        # Now p acts on the attempt shown: that variant went out, so it is refused, naming it.
+        assert f"variant {wanted.id} is published" in messages(app)[-1]
+
+
+async def test_retry_of_an_unconfirmed_variant_names_the_keys_of_this_screen(demo):
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_attempts(pilot)
+        await highlight(app, pilot, attempt_of(demo, "sale-fb").id)
+        await pilot.press("r")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        said = str(app.screen.body)
+        assert "Press c to ask the platform or m to mark it published if you found it." in said

@@ -21,11 +21,12 @@ from omnipost_tui.services import publishing
 from omnipost_tui.services.variants import add_variant, get_variant
 from omnipost_tui.tui.app import OmniPostApp
 from omnipost_tui.tui.format import STATUS_STYLES
+from omnipost_tui.tui.screens import calendar as calendar_module
 from omnipost_tui.tui.screens import editor as editor_module
 from omnipost_tui.tui.screens.calendar import CalendarScreen
 from omnipost_tui.tui.screens.confirm import ConfirmScreen
 from omnipost_tui.tui.widgets.month_grid import HEADER_LINES, MonthGrid
-from tests.conftest import settle, wait_in_app
+from tests.conftest import HeldLoads, messages, screen_text, settle, wait_in_app
 
 BERLIN = ZoneInfo("Europe/Berlin")
 DEC = 12
@@ -415,6 +416,10 @@ async def test_move_keeps_the_local_time_on_the_new_day(demo):
         assert cursor_id(app) == v["hiring-fb"]
         assert grid(app).counts_for(d(11)) == {"scheduled": 1}
         assert grid(app).counts_for(d(9)) == {"unconfirmed": 1, "retrying": 1, "scheduled": 1}
+        # Back on the grid: the day keys work at once.
+        assert screen.focused is grid(app)
+        await press(pilot, "l")
+        assert grid(app).selected == d(12)
 
 
 async def test_escape_cancels_a_move(demo):
@@ -623,3 +628,71 @@ async def test_a_platform_answer_with_control_characters_is_shown_harmlessly(dem
         shown = detail(app)
         assert "bad␛[2Jinput␇" in shown
         assert "\x1b" not in shown and "\x07" not in shown
+
+
+async def test_a_key_typed_before_the_filtered_agenda_lands_acts_on_no_old_row(demo, monkeypatch):
+    """A filter typed and Enter, then `p` at once: the day's old rows are still shown while
+    the filtered agenda loads, and `p` must not offer to publish a row the filter hides."""
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        left = get_variant(demo.ctx, demo.data.variants["tasting-fb"])  # failed: publishable
+        assert left.scheduled_at is not None
+        grid(app).selected = left.scheduled_at.astimezone(app.tz).date()
+        await settle(pilot)
+        await select_row(pilot, left.id)
+
+        loads = HeldLoads(monkeypatch, calendar_module, "load_agenda")
+        try:
+            await pilot.press("slash", *"nothing like this", "enter", "p")
+            await wait_in_app(
+                pilot,
+                lambda: isinstance(app.screen, ConfirmScreen) or messages(app),
+                "an answer to p",
+            )
+            assert loads.started.is_set()  # the filtered agenda was still on its way
+            assert not isinstance(app.screen, ConfirmScreen), screen_text(app)
+            assert "no variant selected" in messages(app)
+        finally:
+            loads.release()
+        await settle(pilot)
+        assert agenda_ids(app) == []
+
+
+async def test_retry_of_an_unconfirmed_variant_names_the_keys_that_check_it(demo):
+    """The dialog names the keys the key bar shows, never an action's id; `c` is bound in the
+    agenda as the README says, and asks the platform."""
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        unsure = get_variant(demo.ctx, demo.data.variants["sale-fb"])
+        assert unsure.scheduled_at is not None
+        grid(app).selected = unsure.scheduled_at.astimezone(app.tz).date()
+        await settle(pilot)
+        await select_row(pilot, unsure.id)
+        await press(pilot, "r")
+        assert isinstance(app.screen, ConfirmScreen)
+        said = str(app.screen.body)
+        assert "Press c to ask the platform or M to mark it published if you found it." in said
+        await press(pilot, "escape", "c")
+        assert f"asking Facebook whether variant {unsure.id}" in " ".join(messages(app))
+
+
+async def test_from_the_agenda_esc_goes_back_to_the_days_and_the_month_keys_work(demo):
+    v = demo.data.variants
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        start = grid(app).selected
+        await select_row(pilot, v["hiring-fb"])
+        await press(pilot, "up")  # a list: the arrows move within it, not the day
+        assert grid(app).selected == start
+        assert cursor_id(app) != v["hiring-fb"]
+        await press(pilot, "pagedown")
+        assert grid(app).selected == d(9, 1, 2027)
+        await press(pilot, "left_square_bracket")
+        assert grid(app).selected == start
+        await press(pilot, "escape")
+        assert app.screen.focused is grid(app)
+        await press(pilot, "l")
+        assert grid(app).selected == start + timedelta(days=1)

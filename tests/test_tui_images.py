@@ -578,3 +578,27 @@ async def test_a_path_typed_but_not_added_is_not_left_out_quietly(demo, tmp_path
         assert app.editor_results == [True]
     post, _ = variants_of(demo, "Forgot Enter")
     assert [image.name for image in list_images(demo.ctx, post.id)] == ["beans.png"]
+
+
+async def test_alt_text_typed_but_not_kept_is_not_thrown_away(demo, tmp_path):
+    beans = picture(tmp_path / "beans.png")
+    app = make_app(demo)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        before = post_count(demo)
+        editor = await open_editor(pilot, app)
+        await fill(pilot, editor, title="Forgot Enter on the alt")
+        await add(pilot, editor, beans)
+        await checked(pilot, editor)
+        editor.query_one("#image-list").focus()
+        await pilot.press("e", *"Green beans")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen is editor and post_count(demo) == before
+        assert "not kept yet: Enter keeps it" in error_of(editor, "alt-error")
+        assert editor.focused is editor.query_one("#alt-input")
+        await pilot.press("enter", "ctrl+s")
+        await settle(pilot)
+        assert app.editor_results == [True]
+    post, _ = variants_of(demo, "Forgot Enter on the alt")
+    assert [image.alt for image in list_images(demo.ctx, post.id)] == ["Green beans"]

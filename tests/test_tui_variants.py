@@ -10,11 +10,14 @@ from textual.widgets import DataTable, Input, Label, Select
 from omnipost_tui.services import publishing
 from omnipost_tui.services.variants import get_variant
 from omnipost_tui.tui.app import OmniPostApp
+from omnipost_tui.tui.screens import variants as variants_module
 from omnipost_tui.tui.screens.confirm import AskScreen, ConfirmScreen
 from tests.conftest import (
     HOSTILE_ANSWER,
     HOSTILE_SHOWN,
+    HeldLoads,
     assert_harmless,
+    messages,
     screen_text,
     settle,
     wait_in_app,
@@ -428,3 +431,29 @@ async def test_check_on_the_platform_refuses_a_variant_that_is_not_unconfirmed(d
             "only unconfirmed variants can be checked on the platform" in str(n.message)
             for n in app._notifications
         )
+
+
+async def test_a_key_typed_before_the_filtered_rows_land_acts_on_no_old_row(demo, monkeypatch):
+    """A filter typed and Enter, then `p` at once: the old rows are still shown while the
+    filtered ones load, and `p` must not offer to publish the row the filter hides."""
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_variants(pilot)
+        left = demo.data.variants["tasting-fb"]  # failed: "publish now" would be offered
+        await select_variant(pilot, left)
+
+        loads = HeldLoads(monkeypatch, variants_module, "load_page")
+        try:
+            await pilot.press("slash", *"nothing like this", "enter", "p")
+            await wait_in_app(
+                pilot,
+                lambda: isinstance(app.screen, ConfirmScreen) or messages(app),
+                "an answer to p",
+            )
+            assert loads.started.is_set()  # the filtered rows were still on their way
+            assert not isinstance(app.screen, ConfirmScreen), screen_text(app)
+            assert "no variant selected" in messages(app)
+        finally:
+            loads.release()
+        await settle(pilot)
+        assert row_keys(app) == []

@@ -105,11 +105,15 @@ def move_to_day(ctx: Context, variant_id: int, day: date, tz: ZoneInfo) -> Varia
     """Reschedule a variant to another local day, keeping its local time of day.
 
     The wall-clock time is kept (09:30 stays 09:30 across a DST change); when that time does
-    not exist on the new day, the error says so.
+    not exist on the new day, or happens twice there, it is refused as the editor and the CLI
+    refuse it (picking one of the two would be a guess), and nothing moves.
     """
     variant = get_variant(ctx, variant_id)
     if variant.scheduled_at is None:
         raise ValidationError(f"variant {variant_id} has no time to keep; give it one first")
     local = variant.scheduled_at.astimezone(tz)
-    moved = localize(datetime.combine(day, local.time()), tz, ambiguous_ok=True)
+    try:
+        moved = localize(datetime.combine(day, local.time()), tz)
+    except ValidationError as exc:
+        raise ValidationError(f"variant {variant_id} not moved: {exc.message}") from exc
     return schedule_variant(ctx, variant_id, moved)

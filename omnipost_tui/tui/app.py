@@ -298,6 +298,10 @@ class OmniPostApp(App):
         else:
             self.switch_mode(mode)
 
+    def filter_waiting(self, mode: str) -> bool:
+        """Whether screen ``mode`` has a filter asked for that it has not applied yet."""
+        return mode in self._wanted_filters
+
     def take_filter(self, mode: str) -> object | None:
         """The filter asked for screen ``mode``, once (its ``refresh_data`` applies it)."""
         return self._wanted_filters.pop(mode, None)

@@ -13,6 +13,7 @@ from textual.worker import Worker, get_current_worker
 
 from omnipost_tui.tui.toasts import ToastsOffTheCursor
 from omnipost_tui.tui.widgets.frame import AlertLine, KeyBar, NavBar, StatusBar
+from omnipost_tui.tui.widgets.keyed_table import KeyedTable
 
 if TYPE_CHECKING:
     from textual import getters
@@ -91,6 +92,15 @@ class OmniScreen(ServiceCalls, ToastsOffTheCursor, Screen):
     def refresh_data(self) -> None:
         """Reload what the screen shows (called on show and when the database changed)."""
 
+    def selected_key(self, table: KeyedTable) -> str:
+        """The key of the row an action acts on; "" while the rows shown are not the ones
+        asked for: another screen has sent a filter this screen has not applied yet (a key
+        typed right after the one that switched screens arrives first), or rows for another
+        filter, page or day are loading."""
+        if self.app.filter_waiting(self.MODE):
+            return ""
+        return table.selected_key()
+
     def allows_action(self, action: str) -> bool:
         """Whether ``action`` can run on what is selected now; the key bar greys it out when
         not (the key still works, and says why)."""
@@ -105,6 +115,6 @@ class OmniScreen(ServiceCalls, ToastsOffTheCursor, Screen):
                 if item.show and item.description:
                     yield (
                         item.description,
-                        f"{self.TITLE_TEXT}: press {item.key_display or item.key}",
+                        f"{self.TITLE_TEXT}: press {self.app.get_key_display(item)}",
                         partial(self.run_action, item.action),
                     )

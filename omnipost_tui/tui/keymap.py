@@ -14,6 +14,7 @@ from pathlib import Path
 
 from textual.binding import Binding
 from textual.dom import DOMNode
+from textual.screen import Screen
 
 from omnipost_tui.errors import ConfigError
 
@@ -59,3 +60,16 @@ def _valid_ones(binding_id: str, known: frozenset[str]) -> str:
         f"{guess}ids are WHERE.ACTION with WHERE one of {', '.join(sections)} "
         "(the help screen, ?, lists every id)"
     )
+
+
+def key_for(screen: Screen, action: str) -> str | None:
+    """The key that runs ``action`` on ``screen`` as the key bar shows it (``M``, ``/``,
+    ``^f``), remapped keys included; None when the screen has no key for it. The one place a
+    message that names a key looks it up: never the action's own id."""
+    # Textual private: the screen's own bindings, remapped keys included (active_bindings
+    # would leave out a key while a field has focus). Re-check when upgrading Textual.
+    for bindings in screen._bindings.key_to_bindings.values():
+        for binding in bindings:
+            if binding.action == action:
+                return screen.app.get_key_display(binding)
+    return None

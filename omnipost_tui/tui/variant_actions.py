@@ -24,6 +24,7 @@ from omnipost_tui.services.variants import (
 )
 from omnipost_tui.services.views import VariantView
 from omnipost_tui.tui.format import local
+from omnipost_tui.tui.keymap import key_for
 from omnipost_tui.tui.screens.confirm import AskScreen, ConfirmScreen
 
 if TYPE_CHECKING:
@@ -136,9 +137,8 @@ class VariantActions(_Base):
         if variant.status == states.UNCONFIRMED:
             body = Text(
                 f"The last attempt may have published it on {variant.account_name}.\n"
-                "Check the page first: retrying a post that is already there publishes it twice.\n"
-                f"Press {self.key_for('action_check_platform')} to ask the platform, or if you "
-                f"found it, {self.key_for('action_mark_published')} to mark it published."
+                "Check the page first: retrying a post that is already there publishes it twice."
+                + self._check_first_hint()
             )
             self.app.push_screen(ConfirmScreen(f"Retry variant {variant.id}?", body, "retry"), go)
         else:
@@ -226,13 +226,12 @@ class VariantActions(_Base):
 
     # --- helpers ------------------------------------------------------------------------------
 
-    def key_for(self, action: str) -> str:
-        """The key bound to ``action_<name>`` on this screen, as the user would type it."""
-        name = action.removeprefix("action_")
-        # Textual private: the screen's own bindings, remapped keys included (active_bindings
-        # would leave out a key while a field has focus). Re-check when upgrading Textual.
-        for bindings in self._bindings.key_to_bindings.values():
-            for binding in bindings:
-                if binding.action == name:
-                    return self.app.get_key_display(binding)
-        return name
+    def _check_first_hint(self) -> str:
+        """The keys that check an unconfirmed variant, as this screen binds them."""
+        check = key_for(self, "check_platform")
+        mark = key_for(self, "mark_published")
+        hints = [
+            *([f"{check} to ask the platform"] if check else []),
+            *([f"{mark} to mark it published if you found it"] if mark else []),
+        ]
+        return f"\nPress {' or '.join(hints)}." if hints else ""

@@ -214,6 +214,8 @@ class AttemptsScreen(VariantActions, OmniScreen):
         Binding("p", "publish", "Publish now", id="attempts.publish"),
         Binding("r", "retry", "Retry", id="attempts.retry"),
         Binding("e", "edit", "Edit", id="attempts.edit"),
+        Binding("u", "unschedule", "Unschedule", id="attempts.unschedule", show=False),
+        Binding("n", "new", "New post", id="attempts.new", show=False),
         Binding("m", "mark_published", "Mark published", id="attempts.mark_published", show=False),
         Binding("c", "check_platform", "Check on platform", id="attempts.check", show=False),
         Binding("v", "show_variant", "Show variant", id="attempts.variant", show=False),
@@ -289,9 +291,20 @@ class AttemptsScreen(VariantActions, OmniScreen):
             self._load(None, cursor_to="first")
             return
         anchor = self.page.anchor if self.page else None
-        self._load(anchor)
+        self._load(anchor, same_rows=True)
 
-    def _load(self, anchor: int | None, *, from_end: bool = False, cursor_to: str = "") -> None:
+    def _load(
+        self,
+        anchor: int | None,
+        *,
+        from_end: bool = False,
+        cursor_to: str = "",
+        same_rows: bool = False,
+    ) -> None:
+        """Load a page; unless it is the shown one again (``same_rows``: a live update), no
+        attempt is selected until it lands."""
+        if not same_rows:
+            self.query_one(FlexTable).expect_other_rows()
         self.call(
             partial(load_page, from_end=from_end),
             self.app.ctx,
@@ -425,6 +438,7 @@ class AttemptsScreen(VariantActions, OmniScreen):
             if page.has_next:
                 self._load(page.rows[-1].id, cursor_to=cursor_to or "first")
         elif page.anchor is not None:
+            self.query_one(FlexTable).expect_other_rows()
             self.call(
                 previous_page_anchor,
                 self.app.ctx,
@@ -516,7 +530,7 @@ class AttemptsScreen(VariantActions, OmniScreen):
     # --- acting on the attempt's variant --------------------------------------------------------
 
     def selected_attempt(self) -> AttemptView | None:
-        return self._views.get(self.query_one(FlexTable).cursor_key())
+        return self._views.get(self.selected_key(self.query_one(FlexTable)))
 
     # Publishing, retrying, editing and marking published act on the attempt's variant, exactly
     # as on the variants screen (VariantActions); the variant is read fresh first, since its
@@ -554,6 +568,9 @@ class AttemptsScreen(VariantActions, OmniScreen):
 
     def action_edit(self) -> None:
         self._with_variant(super().action_edit)
+
+    def action_unschedule(self) -> None:
+        self._with_variant(super().action_unschedule)
 
     def action_mark_published(self) -> None:
         self._with_variant(super().action_mark_published)

@@ -73,6 +73,17 @@ def load_agenda(ctx, day: date, tz: ZoneInfo, flt: VariantFilter) -> list[Varian
     return [shown(variant) for variant in agenda(ctx, day, tz, flt)]
 
 
+class AgendaTable(KeyedTable, inherit_bindings=False):
+    """The day's agenda: a list, so the arrows move within it; PageUp/PageDown are left to the
+    calendar (the month, as on the grid: a day's agenda seldom fills a page)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        binding
+        for binding in DataTable.BINDINGS
+        if not (isinstance(binding, Binding) and binding.key in ("pageup", "pagedown"))
+    ]
+
+
 # (key, header). Widths depend on the space the agenda gets; see _column_widths.
 COLUMNS = (
     ("time", "Time"),
@@ -118,6 +129,7 @@ class CalendarScreen(VariantActions, OmniScreen):
         Binding("slash", "filter", "Filter", id="calendar.filter"),
         Binding("u", "unschedule", "Unschedule", id="calendar.unschedule", show=False),
         Binding("M", "mark_published", "Mark published", id="calendar.mark_published", show=False),
+        Binding("c", "check_platform", "Check on platform", id="calendar.check", show=False),
         Binding("a", "attempts", "Attempts of the variant", id="calendar.attempts", show=False),
         Binding("escape", "escape", "Cancel move / clear filter", id="calendar.escape", show=False),
         Binding(
@@ -182,7 +194,7 @@ class CalendarScreen(VariantActions, OmniScreen):
                 yield Static("", id="legend")
             with Vertical(id="day"):
                 yield Label("", id="day-title")
-                yield KeyedTable(id="agenda", cursor_type="row", cell_padding=0)
+                yield AgendaTable(id="agenda", cursor_type="row", cell_padding=0)
                 yield Static("", id="detail")
 
     def on_mount(self) -> None:
@@ -237,7 +249,9 @@ class CalendarScreen(VariantActions, OmniScreen):
         return day is not None and day_hours(day, self.app.tz) != 24
 
     def _fit_columns(self) -> None:
-        if self._set_widths():
+        # Not while other rows are coming: showing the old ones again would make them current
+        # (the new ones are cut to the new widths when they land).
+        if self._set_widths() and not self.table.other_rows_coming:
             # Cells are cut to their column by us (with an ellipsis), so they change with it.
             self._render_agenda(self._agenda_day, list(self._views.values()))
 
@@ -410,12 +424,12 @@ class CalendarScreen(VariantActions, OmniScreen):
     def selected(self) -> VariantView | None:
         if self._agenda_day != self.grid.selected:
             return None  # the rows still shown belong to the day before; its load is on the way
-        return self._views.get(self.table.cursor_key())
+        return self._views.get(self.selected_key(self.table))
 
     @on(DataTable.RowSelected, "#agenda")
-    def _open_variant(self, event: DataTable.RowSelected) -> None:
-        variant = self._views.get(str(event.row_key.value))
-        if variant is not None and self._agenda_day == self.grid.selected:
+    def _open_variant(self) -> None:
+        variant = self.selected()  # not the event's row: it may be one of the rows replaced
+        if variant is not None:
             self.open_editor(post_id=variant.post_id, variant_id=variant.id)
 
     def action_new(self) -> None:
@@ -505,7 +519,9 @@ class CalendarScreen(VariantActions, OmniScreen):
         if view.scheduled_at is not None:
             self.grid.selected = view.scheduled_at.astimezone(self.app.tz).date()
         self.refresh_data()
-        self.table.focus()
+        # Back on the grid, on the day it moved to: the day keys work again at once (the
+        # agenda shows the variant under its cursor).
+        self.grid.focus()
 
     def _end_move(self) -> None:
         self.moving = None
@@ -526,6 +542,8 @@ class CalendarScreen(VariantActions, OmniScreen):
             # First Escape leaves the filter; it stays on (and visible) if set.
             filters.set_class(self._filtered(), "-open")
             self.grid.focus()
+        elif self.focused is self.table:
+            self.grid.focus()  # back from the agenda to the days
         elif self._filtered():
             self._clear_filter()
 
@@ -563,6 +581,7 @@ class CalendarScreen(VariantActions, OmniScreen):
         if flt == self.flt:
             return
         self.flt = flt
+        self.table.expect_other_rows()
         self.grid.set_note("· filtered" if self._filtered() else "")
         self.refresh_data()
 

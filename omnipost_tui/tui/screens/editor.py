@@ -512,7 +512,7 @@ class EditorScreen(ServiceCalls, ToastsOffTheCursor, Screen[bool]):
         if self.data is None or not self.data.brands or self._saving:
             return
         self._save_attempted = True
-        if self._images_field.unadded_path():
+        if self._images_field.unadded_path() or self._images_field.unkept_alt():
             return
         tz, now = self.app.tz, clock.now()
         bad_times = [row for row in self._rows() if row.time_problem(tz, now)]

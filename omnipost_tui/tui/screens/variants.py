@@ -180,9 +180,20 @@ class VariantsScreen(VariantActions, OmniScreen):
             self.show_filter(wanted)  # asked by another screen
             return
         anchor = self.page.anchor if self.page else None
-        self._load(anchor)
+        self._load(anchor, same_rows=True)
 
-    def _load(self, anchor: Cursor | None, *, from_end: bool = False, cursor_to: str = "") -> None:
+    def _load(
+        self,
+        anchor: Cursor | None,
+        *,
+        from_end: bool = False,
+        cursor_to: str = "",
+        same_rows: bool = False,
+    ) -> None:
+        """Load a page; unless it is the shown one again (``same_rows``: a live update), no
+        variant is selected until it lands."""
+        if not same_rows:
+            self.query_one(FlexTable).expect_other_rows()
         self.call(
             partial(load_page, from_end=from_end),
             self.app.ctx,
@@ -285,6 +296,7 @@ class VariantsScreen(VariantActions, OmniScreen):
                 self._load(cursor_of(page.rows[-1]), cursor_to=cursor_to or "first")
         elif page.anchor is not None:
             first = cursor_of(page.rows[0])
+            self.query_one(FlexTable).expect_other_rows()
             self.call(
                 previous_page_anchor,
                 self.app.ctx,
@@ -366,9 +378,11 @@ class VariantsScreen(VariantActions, OmniScreen):
     # --- actions on the selected variant ------------------------------------------------------
 
     def selected(self) -> VariantView | None:
-        key = self.query_one(FlexTable).cursor_key()
+        key = self.selected_key(self.query_one(FlexTable))
         return getattr(self, "_views", {}).get(key)
 
     @on(DataTable.RowSelected, "#variants")
-    def _open_attempts(self, event: DataTable.RowSelected) -> None:
-        self.app.show_filtered("attempts", AttemptFilter(variant=int(str(event.row_key.value))))
+    def _open_attempts(self) -> None:
+        variant = self.selected()  # not the event's row: it may be one of the rows replaced
+        if variant is not None:
+            self.app.show_filtered("attempts", AttemptFilter(variant=variant.id))

@@ -475,6 +475,21 @@ class ImagesField(ServiceCalls, Vertical):
         field.focus()
         return True
 
+    def unkept_alt(self) -> bool:
+        """True (and said under the field) when alt text is typed but not kept: saving now
+        would drop what the user wrote, as a typed path not added would drop the picture."""
+        index = self._editing
+        if index is None:
+            return False
+        field = self.query_one("#alt-input", AltInput)
+        if field.value.strip() == self.images[index].alt:
+            return False
+        self.query_one("#alt-error", FieldError).show(
+            ["not kept yet: Enter keeps it (or Esc to save without it)"]
+        )
+        field.focus()
+        return True
+
     # --- problems from the full check --------------------------------------------------------
 
     def show_problem(self, problem: str | None) -> None:

@@ -19,9 +19,25 @@ class KeyedTable(DataTable):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.shown: dict[str, tuple] = {}  # row key -> the cells on screen, for diffing
+        self._other_rows_coming = False
+
+    def expect_other_rows(self) -> None:
+        """Rows for another filter, page or day are loading: until ``show_rows`` puts them in,
+        no row is selected. The old rows stay on screen meanwhile, and a key pressed before
+        the new ones land (two keys typed together) must not act on a row the user has left."""
+        self._other_rows_coming = True
+
+    @property
+    def other_rows_coming(self) -> bool:
+        return self._other_rows_coming
+
+    def selected_key(self) -> str:
+        """The key of the row an action should act on: "" while other rows are coming."""
+        return "" if self._other_rows_coming else self.cursor_key()
 
     def show_rows(self, rows: dict[str, tuple], *, rebuild: bool = False) -> bool:
         """Show ``rows`` (key -> cells, in column order); True when the table was rebuilt."""
+        self._other_rows_coming = False
         if not rebuild and list(rows) == list(self.shown):
             columns = list(self.columns)
             for key, cells in rows.items():
