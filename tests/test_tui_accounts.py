@@ -129,6 +129,25 @@ async def test_showing_the_screen_acknowledges_account_alerts(demo):
         assert not kinds & {"account_expired", "token_expiring"}
 
 
+async def test_an_expiry_that_has_passed_is_refused_in_the_form_as_on_the_command_line(demo):
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_accounts(pilot)
+        await pilot.press("a", "p")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, AddAccountScreen)
+        await type_into(pilot, "#external", "104123456000")
+        await type_into(pilot, "#name", "Acme Archive")
+        await paste(pilot, "#token", SECRET)
+        await type_into(pilot, "#expires", "2020-01-01")
+        await pilot.press("enter")  # on the last field: add
+        await settle(pilot)
+        assert app.screen is form  # still open, with what was typed
+        assert "that expiry time has passed" in screen_text(app)
+    assert "Acme Archive" not in {a.name for a in list_accounts(demo.ctx)}
+
+
 async def test_add_account_through_the_form(demo, omnipost_log):
     app = OmniPostApp(demo.ctx)
     async with app.run_test(size=(80, 24)) as pilot:

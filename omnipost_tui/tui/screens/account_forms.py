@@ -26,6 +26,7 @@ from omnipost_tui.errors import OmniPostError, ValidationError
 from omnipost_tui.platforms import FACEBOOK, LABELS, LINKEDIN, PLATFORMS
 from omnipost_tui.services.accounts import (
     add_account,
+    check_token_expiry,
     reconnect_account,
     validate_external_id,
     validate_token,
@@ -72,13 +73,12 @@ def show(label: Label, text: str) -> None:
 
 
 def parse_expiry(text: str, tz) -> datetime | None:
-    """The token's expiry as typed (optional); a time already past is a mistake, not a token."""
+    """The token's expiry as typed (optional); refused as ``--expires-at`` is when it has passed."""
     if not text.strip():
         return None
     now = clock.now()
     when = parse_when(text, tz, now)
-    if when <= now:
-        raise ValidationError("that time has passed; a new token expires in the future")
+    check_token_expiry(when, now)
     return when
 
 
