@@ -535,6 +535,7 @@ def test_nothing_failed_yet(cli, acme: World) -> None:
     assert ok(cli("failed")) == "nothing failed\n"
     assert as_json(cli("attempts", "--json")) == []
     assert ok(cli("attempts")) == "no attempts yet\n"
+    assert ok(cli("attempts", "--result", "fail")) == "no attempts match\n"  # not "yet": filtered
 
 
 def stuck_and_missed(cli, services: Context, clock: FakeClock) -> tuple[int, int, int]:

@@ -431,6 +431,14 @@ def test_more_alt_texts_than_images(refuse, acme: World, tmp_path: Path) -> None
     refuse(*post_add_args(alts=("A",)), expect=("1 --alt for 0 --image",))
 
 
+def test_variant_edit_alt_without_its_image_says_so(
+    cli, refuse, acme: World, tmp_path: Path
+) -> None:
+    post = add_post_with(cli, picture(tmp_path / "good.jpg", n=1))
+    variant = str(new_id(schedule(cli, post)))
+    refuse("variant", "edit", variant, "--alt", "A red square", expect=("1 --alt for 0 --image",))
+
+
 def test_alt_text_over_the_limit(
     cli, refuse, acme: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -468,9 +468,9 @@ def variant_edit(
 
     if images_mode is not None and image_paths:
         raise ValidationError("give --images or --image, not both")
+    own = _image_inputs(image_paths, alts)  # first: an --alt without its --image says so
     if text is None and account_ref is None and images_mode is None and not image_paths:
         raise ValidationError("nothing to change; give --text, --account, --images or --image")
-    own = _image_inputs(image_paths, alts)
     if images_mode is not None or own:
         if text is not None or account_ref is not None:
             # Two changes would be two transactions: one could land without the other.

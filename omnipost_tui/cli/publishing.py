@@ -119,7 +119,7 @@ def attempts(
         echo_json([attempt_json(a, app.settings.tz) for a in rows])
         return
     if not rows:
-        click.echo("no attempts yet")
+        click.echo("no attempts match" if variant_id or result else "no attempts yet")
         return
     click.echo(
         table(
