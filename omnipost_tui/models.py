@@ -54,6 +54,9 @@ class Base(DeclarativeBase):
 # Variant statuses live with the rest of the state machine, in states.py.
 
 # Account statuses.
+# A platform's post id ("123_456", "urn:li:share:…"): stored on the attempt and the variant.
+EXTERNAL_POST_ID_LENGTH = 300
+
 CONNECTED = "connected"
 EXPIRED = "expired"
 REVOKED = "revoked"
@@ -208,7 +211,7 @@ class PostVariant(Base):
     # A manual retry gives a fresh budget of MAX_ATTEMPTS without renumbering past attempts.
     attempts_before_retry: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    external_post_id: Mapped[str | None] = mapped_column(String(300))
+    external_post_id: Mapped[str | None] = mapped_column(String(EXTERNAL_POST_ID_LENGTH))
     last_error: Mapped[str | None] = mapped_column(Text)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Claim of the worker currently publishing (DESIGN.md, guarantee 1 and 3).
@@ -261,7 +264,7 @@ class PublicationAttempt(Base):
     error_code: Mapped[str | None] = mapped_column(String(100))
     error_message: Mapped[str | None] = mapped_column(Text)
     error_class: Mapped[str | None] = mapped_column(String(50))
-    external_post_id: Mapped[str | None] = mapped_column(String(300))
+    external_post_id: Mapped[str | None] = mapped_column(String(EXTERNAL_POST_ID_LENGTH))
     request_summary: Mapped[str | None] = mapped_column(Text)
     raw_response: Mapped[str | None] = mapped_column(Text)
     worker: Mapped[str | None] = mapped_column(String(200))

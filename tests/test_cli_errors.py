@@ -784,6 +784,15 @@ def test_duplicate_brand_name(refuse: Refuse, seeded: World, name: str) -> None:
     refuse("brand", "add", name, expect=("a brand named 'Acme' already exists",))
 
 
+def test_a_post_id_marked_by_hand_is_a_clean_line(refuse: Refuse, seeded: World) -> None:
+    # What a user pastes from a page may carry a terminal's escape codes; stored, they would
+    # come back on every screen that shows the id.
+    refuse("variant", "mark-published", "1", "--external-id", "123_\x1b[31m456",
+           expect=("post id contains a control character (U+001B ESC)",))  # fmt: skip
+    refuse("variant", "mark-published", "1", "--external-id", "9" * 301,
+           expect=("longer than 300 characters",))  # fmt: skip
+
+
 def test_brand_name_that_looks_like_an_id(refuse: Refuse, seeded: World) -> None:
     refuse("brand", "add", "42", expect=("must not be a bare number",))
 

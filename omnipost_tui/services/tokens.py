@@ -403,7 +403,7 @@ def app_credentials(ctx: Context, platform: str, verb: str) -> tuple[str, str]:
             f"(your app's credentials; or {id_key} / {secret_key} in config.toml)"
         )
         if verb == "connect":
-            message += "; or paste a token made elsewhere with --token-stdin"
+            message += "; or paste a token made elsewhere (--token-stdin; a, then p in the app)"
         raise ValidationError(message)
     return app_id, app_secret
 

@@ -21,6 +21,7 @@ from omnipost_tui.errors import InvalidTransition, ValidationError
 from omnipost_tui.image_modes import IMAGES_INHERIT
 from omnipost_tui.models import (
     CONNECTED,
+    EXTERNAL_POST_ID_LENGTH,
     REVOKED,
     ConnectedSocialAccount,
     Post,
@@ -44,7 +45,7 @@ from omnipost_tui.states import (
     VARIANT_STATUSES,
     due_time,
 )
-from omnipost_tui.text import check_text
+from omnipost_tui.text import check_line, check_text
 
 
 class Unset(Enum):
@@ -85,7 +86,8 @@ def check_future(at: datetime, now: datetime) -> None:
         raise ValidationError(f"{at:%Y-%m-%d} is more than three years ahead; is the year right?")
     if at < now - NOW_GRACE:
         raise ValidationError(
-            "that time is in the past; pick a future time, or publish now with: omnipost publish ID"
+            "that time is in the past; pick a future time, or publish it now (omnipost publish "
+            "ID; p in the app)"
         )
 
 
@@ -358,7 +360,11 @@ def mark_published(
     ctx: Context, variant_id: int | str, external_post_id: str | None = None
 ) -> VariantView:
     """The user checked the page: the post is there."""
-    external = (external_post_id or "").strip() or None
+    external = check_line((external_post_id or "").strip(), "post id") or None
+    if external is not None and len(external) > EXTERNAL_POST_ID_LENGTH:
+        raise ValidationError(
+            f"the post id is longer than {EXTERNAL_POST_ID_LENGTH} characters; is it the right one?"
+        )
     with ctx.db.write() as session:
         variant = _load(session, variant_id)
         _require(states.MARK_PUBLISHED, variant)
