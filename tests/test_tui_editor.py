@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -27,8 +28,10 @@ def quick_check(monkeypatch):
 
 
 async def checked(pilot, editor: EditorScreen) -> None:
-    """Wait until the debounced check has run for the form as it is now."""
-    for _ in range(200):
+    """Wait until the debounced check has run for the form as it is now (by the clock: on a
+    loaded machine the check's thread may wait its turn for seconds)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
         await settle(pilot, rounds=1)
         if editor.checked:
             return
