@@ -263,6 +263,8 @@ async def test_a_bad_date_in_the_filter_is_shown_inline(demo):
         await settle(pilot)
         error = str(app.screen.query_one("#filter-error", Label).render())
         assert "cannot read time 'next tuesday'" in error
+        # Whole at 80 columns: the hint's end (how to write a time) wraps, it is not cut off.
+        assert "+2h, +1d" in screen_text(app)
 
 
 async def test_status_changes_from_another_process_show_live_and_the_cursor_stays(demo):

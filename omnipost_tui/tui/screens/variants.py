@@ -155,7 +155,7 @@ class VariantsScreen(VariantActions, OmniScreen):
                 yield Select([], prompt="any brand", id="brand", compact=True)
                 yield Input(placeholder="from (e.g. 2026-12-01)", id="from", compact=True)
                 yield Input(placeholder="to (e.g. +7d)", id="to", compact=True)
-            yield Label("", id="filter-error")
+            yield Label("", id="filter-error").set_styles("display: none;")
         yield Label("", id="position")
         yield FlexTable(
             {"text": (10, 1)}, id="variants", cursor_type="row", zebra_stripes=True, cell_padding=0
@@ -354,8 +354,10 @@ class VariantsScreen(VariantActions, OmniScreen):
             date_to = parse_until(end, tz, now) if end else None
         except ValidationError as exc:
             error.update(Text(exc.message))
+            error.display = True
             return
         error.update("")
+        error.display = False  # takes no line of the narrow screen while there is nothing to say
         status = self.query_one("#status", Select).value
         platform = self.query_one("#platform", Select).value
         brand = self.query_one("#brand", Select).value
