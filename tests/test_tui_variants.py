@@ -19,6 +19,7 @@ from tests.conftest import (
     assert_harmless,
     messages,
     screen_text,
+    search_palette,
     settle,
     wait_in_app,
 )
@@ -416,6 +417,21 @@ async def test_the_key_bar_greys_out_what_the_selected_variant_does_not_allow(
         keys = key_bar_state(app)
         assert {action for action in available if keys.get(action)} == available, keys
         assert {action for action in greyed if keys.get(action) is False} == greyed, keys
+
+
+async def test_the_palette_finds_check_on_platform_and_asks_the_platform(demo):
+    """`c` is not in the key bar; Ctrl+P still finds it, names its key and runs it."""
+    unsure = demo.data.variants["sale-fb"]
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_variants(pilot)
+        await select_variant(pilot, unsure)
+        found = await search_palette(pilot, "check")
+        assert found and found[0].startswith("Check on platform"), found
+        assert "Variants: press c" in found[0]
+        await pilot.press("enter")
+        await settle(pilot)
+        assert f"asking Facebook whether variant {unsure}" in " ".join(messages(app))
 
 
 async def test_check_on_the_platform_refuses_a_variant_that_is_not_unconfirmed(demo):
