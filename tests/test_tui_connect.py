@@ -29,9 +29,8 @@ from omnipost_tui.services.accounts import (
     mark_account_expired,
     remove_account,
 )
-from omnipost_tui.services.connect import failed_by_expiry, receive_consent
+from omnipost_tui.services.connect import receive_consent
 from omnipost_tui.services.context import Context, open_context
-from omnipost_tui.services.publishing import fail_before_claim, load_due_state
 from omnipost_tui.services.variants import get_variant
 from omnipost_tui.states import FAILED, SCHEDULED
 from omnipost_tui.tui.app import OmniPostApp
@@ -43,6 +42,7 @@ from omnipost_tui.tui.screens.connect import AddAccountChooser, ConnectScreen
 from tests.conftest import screen_text, settle, wait_in_app
 from tests.test_tui_accounts import (
     cell,
+    fail_on_expired_account,
     open_accounts,
     paste,
     row_keys,
@@ -443,22 +443,6 @@ async def test_a_redirect_to_another_machine_is_not_listened_for(demo, sandbox, 
         assert screen.listener is None
         assert "not listening: the redirect address is not this machine" in dialog_text(app)
         assert "sent to https://omnipost.example/callback" in dialog_text(app)
-
-
-def fail_on_expired_account(demo, account_id: int, variant_keys: list[str]) -> list[int]:
-    """Expire the account, then fail its scheduled variants as the worker would (it cannot
-    publish through an expired account)."""
-    mark_account_expired(demo.ctx, account_id)
-    now = demo.clock.advance(60)
-    ids = [demo.data.variants[key] for key in variant_keys]
-    for variant_id in ids:
-        state = load_due_state(demo.ctx, variant_id)
-        assert state is not None and state.account_id == account_id
-        assert fail_before_claim(
-            demo.ctx, variant_id, state.status, state.due_at, "the account is expired", now
-        )
-    assert failed_by_expiry(demo.ctx, account_id) == ids
-    return ids
 
 
 async def test_reconnect_an_expired_account_and_retry_what_failed(demo, sandbox, port):

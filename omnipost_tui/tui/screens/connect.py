@@ -13,6 +13,7 @@ never shown back, and the field is emptied as soon as it was handed to the servi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import ClassVar
@@ -106,11 +107,14 @@ class Connected:
     failed_while_expired: list[int] = field(default_factory=list)
 
 
-def reconnect_now(ctx: Context, consent: Consent, account_id: int) -> Connected:
-    """Store the new token of the account; and which of its variants failed while it was
-    expired (asked first: saving the token is what ends the expiry)."""
+def reconnect_now(
+    ctx: Context, account_id: int, save_token: Callable[[], AccountView]
+) -> Connected:
+    """Store the new token of the account with ``save_token``, and which of its variants
+    failed while it was expired (asked first: saving the token is what ends the expiry).
+    Signing in again and pasting a token both come here, so both offer those for a retry."""
     failed = failed_by_expiry(ctx, account_id)
-    account = save_reconnect(ctx, consent, account_id)
+    account = save_token()
     return Connected([account], reconnected=True, failed_while_expired=failed)
 
 
@@ -388,8 +392,8 @@ class ConnectScreen(ServiceCalls, ToastsOffTheCursor, ModalScreen[Connected | No
             self.call(
                 reconnect_now,
                 self.app.ctx,
-                consent,
                 account.id,
+                partial(save_reconnect, self.app.ctx, consent, account.id),
                 done=self.dismiss,
                 failed=self._refused,
             )
