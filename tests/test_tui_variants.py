@@ -434,6 +434,23 @@ async def test_the_palette_finds_check_on_platform_and_asks_the_platform(demo):
         assert f"asking Facebook whether variant {unsure}" in " ".join(messages(app))
 
 
+async def test_last_and_first_page_keys_move_the_cursor_when_all_fits_on_one_page(demo):
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_variants(pilot)
+        keys = row_keys(app)
+        position = str(app.screen.query_one("#position", Label).render())
+        assert f"1–{len(keys)} of {len(keys)} variants" in position  # one page
+        await select_variant(pilot, keys[1])
+        await pilot.press("G")
+        await settle(pilot)
+        assert cursor_variant(app) == keys[-1]
+        await pilot.press("g")
+        await settle(pilot)
+        assert cursor_variant(app) == keys[0]
+        assert row_keys(app) == keys
+
+
 async def test_check_on_the_platform_refuses_a_variant_that_is_not_unconfirmed(demo):
     variant = demo.data.variants["hiring-fb"]
     app = OmniPostApp(demo.ctx)
