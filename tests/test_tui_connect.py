@@ -535,6 +535,49 @@ async def test_a_reconnect_that_approves_another_page_is_refused(demo, sandbox, 
         assert isinstance(app.screen, AccountsScreen) and port_is_free(port)
 
 
+async def test_r_in_a_refused_reconnect_signs_in_again(demo, sandbox, port, monkeypatch):
+    """The refusal says "r: sign in again": r there gives a new link to approve, and the
+    right Page approved through it reconnects the account."""
+    account_id = demo.data.accounts["acme-fb"]
+    mark_account_expired(demo.ctx, account_id)
+    # The first consent comes back for another Page than the account's: refused.
+    real_save = connect_screen.save_reconnect
+    refusals = [ValidationError("Facebook granted another Page; nothing was changed")]
+
+    def refuse_once(*args, **kwargs):
+        if refusals:
+            raise refusals.pop()
+        return real_save(*args, **kwargs)
+
+    monkeypatch.setattr(connect_screen, "save_reconnect", refuse_once)
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_accounts(pilot)
+        await select_row(pilot, f"account-{account_id}")
+        await pilot.press("r")
+        await settle(pilot)
+        screen = dialog(app)
+        await wait_in_app(pilot, lambda: screen.attempt is not None, "the link")
+        first = screen.attempt
+        await paste(pilot, "#pasted", sign_in_link(first.url))
+        await pilot.press("enter")
+        await wait_in_app(pilot, lambda: error_line(app), "the refusal")
+        assert "Esc: close; r: sign in again" in dialog_text(app)
+
+        await pilot.press("r")
+        await wait_in_app(pilot, lambda: screen.attempt is not None, "a new link")
+        await settle(pilot)
+        assert app.screen is screen and screen.query_one("#paste-step").display
+        assert screen.attempt.url != first.url  # a fresh state: the old one is spent
+        assert not error_line(app) and "sign in again" not in dialog_text(app)
+        await paste(pilot, "#pasted", sign_in_link(screen.attempt.url))
+        await pilot.press("enter")
+        await wait_in_app(pilot, lambda: app.screen is not screen, "the dialog to close")
+        await settle(pilot)
+        assert get_account(demo.ctx, account_id).status == CONNECTED
+        assert port_is_free(port)
+
+
 async def test_reconnect_needs_an_account_row_and_not_a_removed_one(demo):
     app = OmniPostApp(demo.ctx)
     said = notifications(app)
