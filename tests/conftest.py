@@ -29,7 +29,7 @@ from omnipost_tui.services.accounts import add_account
 from omnipost_tui.services.brands import add_brand
 from omnipost_tui.services.context import Context, open_context
 from omnipost_tui.services.posts import add_post
-from tests.scenes import DEMO_NOW, settle  # noqa: F401  (tests import settle from here)
+from tests.scenes import DEMO_NOW, settle  # tests import settle from here too
 
 # Property tests (hypothesis): a modest number of examples by default, so that the suite stays
 # fast on a shared machine; HYPOTHESIS_PROFILE=thorough looks much harder (before a release,
@@ -128,6 +128,19 @@ class HeldLoads:
 def messages(app) -> list[str]:
     """The toasts the app has shown (and not yet dismissed)."""
     return [str(n.message) for n in app._notifications]
+
+
+async def search_palette(pilot, typed: str) -> list[str]:
+    """Open the command palette (Ctrl+P), type ``typed``: the entries it finds, best first,
+    each as its title and help line. The palette stays open; Enter runs the first."""
+    from textual.command import CommandList
+
+    await pilot.press("ctrl+p")
+    await settle(pilot)
+    await pilot.press(*typed)
+    await settle(pilot)
+    found = pilot.app.screen.query_one(CommandList)
+    return [str(found.get_option_at_index(i).prompt) for i in range(found.option_count)]
 
 
 @dataclass

@@ -11,9 +11,12 @@ from textual.widgets import DataTable, Input, Label, Select
 
 from omnipost_tui.engine.queue import open_queue
 from omnipost_tui.models import ConnectedSocialAccount
-from omnipost_tui.services.accounts import get_account, list_accounts
+from omnipost_tui.services.accounts import get_account, list_accounts, mark_account_expired
 from omnipost_tui.services.brands import list_brands
+from omnipost_tui.services.connect import failed_by_expiry
+from omnipost_tui.services.publishing import fail_before_claim, load_due_state
 from omnipost_tui.services.variants import get_variant
+from omnipost_tui.states import FAILED, SCHEDULED
 from omnipost_tui.tui.app import OmniPostApp
 from omnipost_tui.tui.screens.account_forms import (
     AddAccountScreen,
@@ -26,6 +29,7 @@ from tests.conftest import (
     HOSTILE_ANSWER,
     HOSTILE_SHOWN,
     assert_harmless,
+    messages,
     screen_text,
     settle,
     wait_in_app,
@@ -85,6 +89,22 @@ async def paste(pilot, selector: str, text: str) -> None:
 async def type_into(pilot, selector: str, text: str) -> None:
     pilot.app.screen.query_one(selector, Input).focus()
     await pilot.press(*text)
+
+
+def fail_on_expired_account(demo, account_id: int, variant_keys: list[str]) -> list[int]:
+    """Expire the account, then fail its scheduled variants as the worker would (it cannot
+    publish through an expired account)."""
+    mark_account_expired(demo.ctx, account_id)
+    now = demo.clock.advance(60)
+    ids = [demo.data.variants[key] for key in variant_keys]
+    for variant_id in ids:
+        state = load_due_state(demo.ctx, variant_id)
+        assert state is not None and state.account_id == account_id
+        assert fail_before_claim(
+            demo.ctx, variant_id, state.status, state.due_at, "the account is expired", now
+        )
+    assert failed_by_expiry(demo.ctx, account_id) == ids
+    return ids
 
 
 async def test_brands_and_accounts_with_expired_and_expiring_marked(demo):
@@ -321,6 +341,34 @@ async def test_replace_the_expired_token(demo, omnipost_log):
         assert not any(a.kind == "account_expired" for a in app.unseen_alerts)
         assert SECRET not in app.export_screenshot()
     assert not any(SECRET in r.getMessage() for r in omnipost_log)
+
+
+@pytest.mark.parametrize("answer", ["y", "n"])
+async def test_a_pasted_token_offers_to_retry_what_failed_while_it_was_expired(demo, answer):
+    """`t` reconnects as `r` does: the same question about what failed meanwhile."""
+    account_id = demo.data.accounts["acme-li"]
+    failed = fail_on_expired_account(demo, account_id, ["hiring-li"])
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_accounts(pilot)
+        await select_row(pilot, f"account-{account_id}")
+        await pilot.press("t")
+        await settle(pilot)
+        assert isinstance(app.screen, ReplaceTokenScreen)
+        await paste(pilot, "#token", SECRET)
+        await pilot.press("ctrl+s")
+        await wait_in_app(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+        await settle(pilot)
+        assert "Retry the variant that failed while it was expired?" in screen_text(app)
+        assert get_account(demo.ctx, account_id).status == "connected"  # saved already
+        await pilot.press(answer)
+        await settle(pilot)
+        assert isinstance(app.screen, AccountsScreen)
+        if answer == "y":
+            assert get_variant(demo.ctx, failed[0]).status == SCHEDULED
+            assert f"queued again: {failed[0]}" in messages(app)
+        else:
+            assert get_variant(demo.ctx, failed[0]).status == FAILED
 
 
 async def test_replace_token_refuses_an_empty_token_and_a_past_expiry(demo):

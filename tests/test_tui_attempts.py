@@ -293,6 +293,25 @@ async def test_a_new_failed_attempt_appears_without_a_key_press(demo):
         assert table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value == str(cursor_on)
 
 
+async def test_oldest_and_newest_keys_move_the_cursor_when_all_fits_on_one_page(demo):
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_attempts(pilot)
+        keys = row_keys(app)
+        assert f"1–{len(keys)} of {len(keys)} attempts" in str(
+            app.screen.query_one("#position", Label).content
+        )
+        table = app.screen.query_one("#attempts", DataTable)
+        await pilot.press("G")
+        await settle(pilot)
+        assert table.cursor_row == len(keys) - 1
+        assert f"attempt {keys[-1]} ·" in " ".join(detail_text(app).split())
+        await pilot.press("g")
+        await settle(pilot)
+        assert table.cursor_row == 0
+        assert f"attempt {keys[0]} ·" in " ".join(detail_text(app).split())
+
+
 async def test_pages_through_many_attempts(demo):
     variant = demo.data.variants["careers-draft"]
     _add_attempts(demo, variant, 2 * PAGE + 30)

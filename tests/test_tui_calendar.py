@@ -24,9 +24,16 @@ from omnipost_tui.tui.format import STATUS_STYLES
 from omnipost_tui.tui.screens import calendar as calendar_module
 from omnipost_tui.tui.screens import editor as editor_module
 from omnipost_tui.tui.screens.calendar import CalendarScreen
-from omnipost_tui.tui.screens.confirm import ConfirmScreen
+from omnipost_tui.tui.screens.confirm import AskScreen, ConfirmScreen
 from omnipost_tui.tui.widgets.month_grid import HEADER_LINES, MonthGrid
-from tests.conftest import HeldLoads, messages, screen_text, settle, wait_in_app
+from tests.conftest import (
+    HeldLoads,
+    messages,
+    screen_text,
+    search_palette,
+    settle,
+    wait_in_app,
+)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 DEC = 12
@@ -676,6 +683,33 @@ async def test_retry_of_an_unconfirmed_variant_names_the_keys_that_check_it(demo
         assert "Press c to ask the platform or M to mark it published if you found it." in said
         await press(pilot, "escape", "c")
         assert f"asking Facebook whether variant {unsure.id}" in " ".join(messages(app))
+
+
+async def test_the_palette_finds_mark_published_though_the_key_bar_has_no_room_for_it(demo):
+    """Ctrl+P lists every action of the screen, each with its key, not only the key bar's."""
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        unsure = get_variant(demo.ctx, demo.data.variants["sale-fb"])
+        assert unsure.scheduled_at is not None
+        grid(app).selected = unsure.scheduled_at.astimezone(app.tz).date()
+        await settle(pilot)
+        await select_row(pilot, unsure.id)
+        assert "Mark published" not in screen_text(app)  # not in the key bar
+
+        found = await search_palette(pilot, "mark")
+        assert found and found[0].startswith("Mark published"), found
+        assert "Calendar: press M" in found[0]
+        await press(pilot, "enter")
+        assert isinstance(app.screen, AskScreen)
+        assert f"Mark variant {unsure.id} published" in screen_text(app)
+
+        await press(pilot, "escape")
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        for title in ("Unschedule", "Today", "Next month", "Attempts of the variant"):
+            assert title in titles
+        assert "Next day" not in titles  # a cursor step: the arrows' job
+        assert "Focus Next" not in titles and "Copy selected text" not in titles  # Textual's
 
 
 async def test_from_the_agenda_esc_goes_back_to_the_days_and_the_month_keys_work(demo):

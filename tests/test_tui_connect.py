@@ -29,9 +29,8 @@ from omnipost_tui.services.accounts import (
     mark_account_expired,
     remove_account,
 )
-from omnipost_tui.services.connect import failed_by_expiry, receive_consent
+from omnipost_tui.services.connect import receive_consent
 from omnipost_tui.services.context import Context, open_context
-from omnipost_tui.services.publishing import fail_before_claim, load_due_state
 from omnipost_tui.services.variants import get_variant
 from omnipost_tui.states import FAILED, SCHEDULED
 from omnipost_tui.tui.app import OmniPostApp
@@ -43,6 +42,7 @@ from omnipost_tui.tui.screens.connect import AddAccountChooser, ConnectScreen
 from tests.conftest import screen_text, settle, wait_in_app
 from tests.test_tui_accounts import (
     cell,
+    fail_on_expired_account,
     open_accounts,
     paste,
     row_keys,
@@ -445,22 +445,6 @@ async def test_a_redirect_to_another_machine_is_not_listened_for(demo, sandbox, 
         assert "sent to https://omnipost.example/callback" in dialog_text(app)
 
 
-def fail_on_expired_account(demo, account_id: int, variant_keys: list[str]) -> list[int]:
-    """Expire the account, then fail its scheduled variants as the worker would (it cannot
-    publish through an expired account)."""
-    mark_account_expired(demo.ctx, account_id)
-    now = demo.clock.advance(60)
-    ids = [demo.data.variants[key] for key in variant_keys]
-    for variant_id in ids:
-        state = load_due_state(demo.ctx, variant_id)
-        assert state is not None and state.account_id == account_id
-        assert fail_before_claim(
-            demo.ctx, variant_id, state.status, state.due_at, "the account is expired", now
-        )
-    assert failed_by_expiry(demo.ctx, account_id) == ids
-    return ids
-
-
 async def test_reconnect_an_expired_account_and_retry_what_failed(demo, sandbox, port):
     account_id = demo.data.accounts["acme-fb"]
     failed = fail_on_expired_account(demo, account_id, ["hiring-fb", "launch-again"])
@@ -549,6 +533,49 @@ async def test_a_reconnect_that_approves_another_page_is_refused(demo, sandbox, 
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, AccountsScreen) and port_is_free(port)
+
+
+async def test_r_in_a_refused_reconnect_signs_in_again(demo, sandbox, port, monkeypatch):
+    """The refusal says "r: sign in again": r there gives a new link to approve, and the
+    right Page approved through it reconnects the account."""
+    account_id = demo.data.accounts["acme-fb"]
+    mark_account_expired(demo.ctx, account_id)
+    # The first consent comes back for another Page than the account's: refused.
+    real_save = connect_screen.save_reconnect
+    refusals = [ValidationError("Facebook granted another Page; nothing was changed")]
+
+    def refuse_once(*args, **kwargs):
+        if refusals:
+            raise refusals.pop()
+        return real_save(*args, **kwargs)
+
+    monkeypatch.setattr(connect_screen, "save_reconnect", refuse_once)
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_accounts(pilot)
+        await select_row(pilot, f"account-{account_id}")
+        await pilot.press("r")
+        await settle(pilot)
+        screen = dialog(app)
+        await wait_in_app(pilot, lambda: screen.attempt is not None, "the link")
+        first = screen.attempt
+        await paste(pilot, "#pasted", sign_in_link(first.url))
+        await pilot.press("enter")
+        await wait_in_app(pilot, lambda: error_line(app), "the refusal")
+        assert "Esc: close; r: sign in again" in dialog_text(app)
+
+        await pilot.press("r")
+        await wait_in_app(pilot, lambda: screen.attempt is not None, "a new link")
+        await settle(pilot)
+        assert app.screen is screen and screen.query_one("#paste-step").display
+        assert screen.attempt.url != first.url  # a fresh state: the old one is spent
+        assert not error_line(app) and "sign in again" not in dialog_text(app)
+        await paste(pilot, "#pasted", sign_in_link(screen.attempt.url))
+        await pilot.press("enter")
+        await wait_in_app(pilot, lambda: app.screen is not screen, "the dialog to close")
+        await settle(pilot)
+        assert get_account(demo.ctx, account_id).status == CONNECTED
+        assert port_is_free(port)
 
 
 async def test_reconnect_needs_an_account_row_and_not_a_removed_one(demo):

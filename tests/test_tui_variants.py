@@ -19,6 +19,7 @@ from tests.conftest import (
     assert_harmless,
     messages,
     screen_text,
+    search_palette,
     settle,
     wait_in_app,
 )
@@ -418,6 +419,38 @@ async def test_the_key_bar_greys_out_what_the_selected_variant_does_not_allow(
         keys = key_bar_state(app)
         assert {action for action in available if keys.get(action)} == available, keys
         assert {action for action in greyed if keys.get(action) is False} == greyed, keys
+
+
+async def test_the_palette_finds_check_on_platform_and_asks_the_platform(demo):
+    """`c` is not in the key bar; Ctrl+P still finds it, names its key and runs it."""
+    unsure = demo.data.variants["sale-fb"]
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_variants(pilot)
+        await select_variant(pilot, unsure)
+        found = await search_palette(pilot, "check")
+        assert found and found[0].startswith("Check on platform"), found
+        assert "Variants: press c" in found[0]
+        await pilot.press("enter")
+        await settle(pilot)
+        assert f"asking Facebook whether variant {unsure}" in " ".join(messages(app))
+
+
+async def test_last_and_first_page_keys_move_the_cursor_when_all_fits_on_one_page(demo):
+    app = OmniPostApp(demo.ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_variants(pilot)
+        keys = row_keys(app)
+        position = str(app.screen.query_one("#position", Label).render())
+        assert f"1–{len(keys)} of {len(keys)} variants" in position  # one page
+        await select_variant(pilot, keys[1])
+        await pilot.press("G")
+        await settle(pilot)
+        assert cursor_variant(app) == keys[-1]
+        await pilot.press("g")
+        await settle(pilot)
+        assert cursor_variant(app) == keys[0]
+        assert row_keys(app) == keys
 
 
 async def test_check_on_the_platform_refuses_a_variant_that_is_not_unconfirmed(demo):

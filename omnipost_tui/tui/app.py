@@ -32,7 +32,7 @@ from omnipost_tui.services.watch import ChangeWatcher
 from omnipost_tui.text import visible, visible_line
 from omnipost_tui.tui.base import OmniScreen
 from omnipost_tui.tui.format import attempts_summary, shown
-from omnipost_tui.tui.keymap import check_keymap
+from omnipost_tui.tui.keymap import check_keymap, key_for
 from omnipost_tui.tui.screens.accounts import AccountsScreen
 from omnipost_tui.tui.screens.attempts import AttemptsScreen
 from omnipost_tui.tui.screens.calendar import CalendarScreen
@@ -308,16 +308,22 @@ class OmniPostApp(App):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        for key, mode, label in (
-            ("1", "calendar", "Calendar"),
-            ("2", "variants", "Variants"),
-            ("3", "attempts", "Attempts"),
-            ("4", "accounts", "Accounts"),
+        for mode, label in (
+            ("calendar", "Calendar"),
+            ("variants", "Variants"),
+            ("attempts", "Attempts"),
+            ("accounts", "Accounts"),
         ):
             yield SystemCommand(
-                f"Go to {label}", f"Screen {key}", lambda m=mode: self.action_show(m)
+                f"Go to {label}",
+                f"Screen: press {key_for(self, f'show({mode!r})')}",
+                lambda m=mode: self.action_show(m),
             )
-        yield SystemCommand("Help", "Every key, on every screen (? or F1)", self.action_help)
+        yield SystemCommand(
+            "Help",
+            f"Every key, on every screen: press {key_for(self, 'help')}",
+            self.action_help,
+        )
         if isinstance(screen, OmniScreen):
             for title, help_text, callback in screen.palette_commands():
                 yield SystemCommand(title, help_text, callback)

@@ -11,6 +11,7 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.worker import Worker, get_current_worker
 
+from omnipost_tui.tui.keymap import key_for
 from omnipost_tui.tui.toasts import ToastsOffTheCursor
 from omnipost_tui.tui.widgets.frame import AlertLine, KeyBar, NavBar, StatusBar
 from omnipost_tui.tui.widgets.keyed_table import KeyedTable
@@ -73,6 +74,8 @@ class OmniScreen(ServiceCalls, ToastsOffTheCursor, Screen):
     TITLE_TEXT: ClassVar[str] = ""
     # Which alert kinds this screen answers: showing it counts as "looked at".
     ACKNOWLEDGES: ClassVar[tuple[str, ...]] = ()
+    # Actions the command palette leaves out (every other one is there, key bar or not).
+    NOT_IN_PALETTE: ClassVar[frozenset[str]] = frozenset()
 
     def compose(self) -> ComposeResult:
         yield NavBar(self.MODE)
@@ -107,14 +110,28 @@ class OmniScreen(ServiceCalls, ToastsOffTheCursor, Screen):
         return True
 
     def palette_commands(self) -> Iterable[tuple[str, str, Callable[[], Any]]]:
-        """(title, help, callback) for this screen's actions in the command palette."""
+        """(title, help, callback) for every action of this screen in the command palette,
+        the ones the key bar has no room for too, each with the key that runs it."""
+        listed: set[str] = set()
         # Textual private: the screen's own bindings, remapped keys included (active_bindings
         # would add the app's and depend on focus). Re-check when upgrading Textual.
-        for binding in self._bindings.key_to_bindings.values():
-            for item in binding:
-                if item.show and item.description:
-                    yield (
-                        item.description,
-                        f"{self.TITLE_TEXT}: press {self.app.get_key_display(item)}",
-                        partial(self.run_action, item.action),
-                    )
+        for bindings in self._bindings.key_to_bindings.values():
+            for binding in bindings:
+                action = binding.action
+                # A binding with two keys ("left,h") is here once per key: one entry for both.
+                # Textual's own keys of every screen (Tab to move focus, ^c to copy, which the
+                # app takes for Quit) are not this screen's actions; those have no id, and every
+                # one of the app's has (so that [keymap] can remap it).
+                if (
+                    binding.id is None
+                    or not binding.description
+                    or action in listed
+                    or action in self.NOT_IN_PALETTE
+                ):
+                    continue
+                listed.add(action)
+                yield (
+                    binding.description,
+                    f"{self.TITLE_TEXT}: press {key_for(self, action)}",
+                    partial(self.run_action, action),
+                )

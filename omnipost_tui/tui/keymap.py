@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
+from textual.app import App
 from textual.binding import Binding
 from textual.dom import DOMNode
 from textual.screen import Screen
@@ -62,14 +63,15 @@ def _valid_ones(binding_id: str, known: frozenset[str]) -> str:
     )
 
 
-def key_for(screen: Screen, action: str) -> str | None:
-    """The key that runs ``action`` on ``screen`` as the key bar shows it (``M``, ``/``,
-    ``^f``), remapped keys included; None when the screen has no key for it. The one place a
-    message that names a key looks it up: never the action's own id."""
-    # Textual private: the screen's own bindings, remapped keys included (active_bindings
+def key_for(node: Screen | App, action: str) -> str | None:
+    """The key that runs ``action`` on ``node`` (a screen, or the app for its global keys) as
+    the key bar shows it (``M``, ``/``, ``^f``), remapped keys included; None when it has no
+    key for it. The one place a message that names a key looks it up: never the action's own
+    id."""
+    # Textual private: the node's own bindings, remapped keys included (active_bindings
     # would leave out a key while a field has focus). Re-check when upgrading Textual.
-    for bindings in screen._bindings.key_to_bindings.values():
+    for bindings in node._bindings.key_to_bindings.values():
         for binding in bindings:
             if binding.action == action:
-                return screen.app.get_key_display(binding)
+                return node.app.get_key_display(binding)
     return None

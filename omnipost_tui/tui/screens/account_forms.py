@@ -36,6 +36,7 @@ from omnipost_tui.services.views import AccountView, BrandView
 from omnipost_tui.times import parse_when
 from omnipost_tui.tui.base import ServiceCalls
 from omnipost_tui.tui.screens.confirm import AskScreen
+from omnipost_tui.tui.screens.connect import reconnect_now
 from omnipost_tui.tui.toasts import ToastsOffTheCursor
 
 EXTERNAL_HINTS = {
@@ -265,7 +266,8 @@ def check_name(name: str) -> str:
 
 
 class ReplaceTokenScreen(FormScreen):
-    """A new access token for an account (typically an expired one)."""
+    """A new access token for an account (typically an expired one). Closes as signing in
+    again does (``Connected``, with what failed while it was expired)."""
 
     DEFAULT_CSS = FORM_CSS.format(name="ReplaceTokenScreen")
     AUTO_FOCUS = "#token"
@@ -311,7 +313,14 @@ class ReplaceTokenScreen(FormScreen):
             token_expires_at=expires,
         )
         self.forget_token()
-        self.call(replace, done=self.dismiss, failed=self._refused)
+        self.call(
+            reconnect_now,
+            self.app.ctx,
+            self.account.id,
+            replace,
+            done=self.dismiss,
+            failed=self._refused,
+        )
 
     def _refused(self, exc: BaseException) -> None:
         self.refused(exc)

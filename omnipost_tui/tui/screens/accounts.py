@@ -363,7 +363,11 @@ class AccountsScreen(OmniScreen):
         account = result.accounts[0]
         self.notify(f"account {account.id} ({account.name}) is connected again")
         self._refresh_to(f"account-{account.id}")
-        failed = result.failed_while_expired
+        self._offer_retry(account, result.failed_while_expired)
+
+    def _offer_retry(self, account: AccountView, failed: list[int]) -> None:
+        """Ask whether to retry what failed while the account was expired: once it is
+        reconnected, by signing in again or by a pasted token."""
         if not failed:
             return
         count = len(failed)
@@ -400,10 +404,13 @@ class AccountsScreen(OmniScreen):
         if account is not None:
             self.app.push_screen(ReplaceTokenScreen(account), self._token_replaced)
 
-    def _token_replaced(self, account: AccountView | None) -> None:
-        if account is not None:
-            self.notify(f"{account.name}: new token saved; the account is {account.status}")
-            self.refresh_data()
+    def _token_replaced(self, result: Connected | None) -> None:
+        if result is None:
+            return
+        account = result.accounts[0]
+        self.notify(f"{account.name}: new token saved; the account is {account.status}")
+        self.refresh_data()
+        self._offer_retry(account, result.failed_while_expired)
 
     def action_refresh_token(self) -> None:
         """Ask the platform for a fresh token (needs the app credentials in the settings)."""

@@ -332,9 +332,7 @@ class AttemptsScreen(VariantActions, OmniScreen):
         rows = {str(a.id): self._cells_of(a) for a in page.rows}
         self._views = {str(a.id): a for a in page.rows}
         with self.app.batch_update():
-            current, scroll = table.cursor_key(), table.scroll_y
-            if table.show_rows(rows):
-                table.place_cursor(cursor_to or current, scroll)
+            table.show_page(rows, cursor_to)
         table.fit_columns()
         self._show_position()
         self._show_detail()

@@ -118,6 +118,10 @@ def day_hours(day: date, tz) -> float:
 class CalendarScreen(VariantActions, OmniScreen):
     MODE = "calendar"
     TITLE_TEXT = "Calendar"
+    # One step of the cursor (a day, a week, an agenda row): a command run once from the
+    # palette, which then closes, is not how anyone walks the days; the arrows and hjkl are.
+    # Paging by month, Today and first/last day stay: each is a jump worth searching for.
+    NOT_IN_PALETTE = frozenset({"day(-1)", "day(1)", "day(-7)", "day(7)"})
     CSS_PATH = "calendar.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "new", "New", id="calendar.new"),

@@ -13,6 +13,7 @@ never shown back, and the field is emptied as soon as it was handed to the servi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import ClassVar
@@ -47,6 +48,7 @@ from omnipost_tui.services.context import Context
 from omnipost_tui.services.views import AccountView, BrandView
 from omnipost_tui.text import clip, pad, visible, visible_line
 from omnipost_tui.tui.base import ServiceCalls
+from omnipost_tui.tui.keymap import key_for
 from omnipost_tui.tui.toasts import ToastsOffTheCursor
 from omnipost_tui.tui.widgets.tick_list import TickList
 
@@ -106,11 +108,14 @@ class Connected:
     failed_while_expired: list[int] = field(default_factory=list)
 
 
-def reconnect_now(ctx: Context, consent: Consent, account_id: int) -> Connected:
-    """Store the new token of the account; and which of its variants failed while it was
-    expired (asked first: saving the token is what ends the expiry)."""
+def reconnect_now(
+    ctx: Context, account_id: int, save_token: Callable[[], AccountView]
+) -> Connected:
+    """Store the new token of the account with ``save_token``, and which of its variants
+    failed while it was expired (asked first: saving the token is what ends the expiry).
+    Signing in again and pasting a token both come here, so both offer those for a retry."""
     failed = failed_by_expiry(ctx, account_id)
-    account = save_reconnect(ctx, consent, account_id)
+    account = save_token()
     return Connected([account], reconnected=True, failed_while_expired=failed)
 
 
@@ -134,6 +139,8 @@ class ConnectScreen(ServiceCalls, ToastsOffTheCursor, ModalScreen[Connected | No
         Binding("escape", "cancel", "Cancel", id="connect.cancel"),
         Binding("ctrl+y", "copy_link", "Copy link", id="connect.copy_link"),
         Binding("ctrl+s", "submit", "Connect", id="connect.submit"),
+        # Only once a reconnect was refused (see check_action): before, r is a letter typed.
+        Binding("r", "sign_in_again", "Sign in again", id="connect.sign_in_again", show=False),
     ]
     # The brand has its value already: the first field that needs typing is the address.
     AUTO_FOCUS = "#pasted"
@@ -159,6 +166,7 @@ class ConnectScreen(ServiceCalls, ToastsOffTheCursor, ModalScreen[Connected | No
         self._asking = False  # a consent call is running: the other way back waits
         self._from_listener = False  # the running one came from the listener
         self._saving = False  # accounts are being written: Esc no longer cancels
+        self._refused_reconnect = False  # its consent is spent: only Esc or r go on
 
     def _only_brand(self) -> int | None:
         return self.brands[0].id if len(self.brands) == 1 else None
@@ -388,8 +396,8 @@ class ConnectScreen(ServiceCalls, ToastsOffTheCursor, ModalScreen[Connected | No
             self.call(
                 reconnect_now,
                 self.app.ctx,
-                consent,
                 account.id,
+                partial(save_reconnect, self.app.ctx, consent, account.id),
                 done=self.dismiss,
                 failed=self._refused,
             )
@@ -468,9 +476,29 @@ class ConnectScreen(ServiceCalls, ToastsOffTheCursor, ModalScreen[Connected | No
         self._say("error", exc.message)
         if self.reconnecting is not None:
             # The consent is used up: this attempt is over (the message says what to do).
+            self._refused_reconnect = True
             self.query_one("#paste-step").display = False
-            self._say("status", "Esc: close; r: sign in again")
-            self.query_one("#keys", Label).update("Esc: close")
+            again = key_for(self, "sign_in_again")
+            self._say("status", f"Esc: close; {again}: sign in again")
+            self.query_one("#keys", Label).update(f"{again}: sign in again   Esc: close")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "sign_in_again":
+            return self._refused_reconnect
+        return True
+
+    def action_sign_in_again(self) -> None:
+        """After a refused reconnect: start over with a new link, as the dialog opened."""
+        self._refused_reconnect = False
+        self.consent = None
+        self.attempt = None
+        self._say("error", "")
+        self._say("status", "")
+        self.query_one("#url", Static).update("preparing the link…")
+        self.query_one("#paste-step").display = True
+        self.query_one("#keys", Label).update(self._keys())
+        self.query_one("#pasted", Input).focus()
+        self._begin()
 
     # --- anywhere ---------------------------------------------------------------------------
 

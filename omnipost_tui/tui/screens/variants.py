@@ -212,9 +212,7 @@ class VariantsScreen(VariantActions, OmniScreen):
         rows = {str(v.id): self._cells_of(v, now) for v in page.rows}
         self._views = {str(v.id): v for v in page.rows}
         with self.app.batch_update():
-            current, scroll = table.cursor_key(), table.scroll_y
-            if table.show_rows(rows):
-                table.place_cursor(cursor_to or current, scroll)
+            table.show_page(rows, cursor_to)
         table.fit_columns()
         self._show_position()
         self.selection_changed()

@@ -78,9 +78,17 @@ class KeyedTable(DataTable):
         self.move_cursor(row=self.get_row_index(key))
         return True
 
+    def show_page(self, rows: dict[str, tuple], cursor_to: str = "") -> None:
+        """Show a page of a paged table (``show_rows``). The cursor goes where ``cursor_to``
+        says ("first", "last", a row key) even when the page is the one shown already: g and
+        G on the only page move it too. Without one, a rebuild keeps it on its row."""
+        current, scroll = self.cursor_key(), self.scroll_y
+        if self.show_rows(rows) or cursor_to:
+            self.place_cursor(cursor_to or current, scroll)
+
     def place_cursor(self, target: str, scroll_y: float) -> None:
-        """After a rebuild of a paged table: the cursor on ``target``, a row key ("first" and
-        "last" when paging onto a new page); a row still shown keeps its scroll position."""
+        """The cursor on ``target``: a row key, or "first" / "last" (the page's ends); a row
+        still shown keeps its scroll position."""
         if not self.shown:
             return
         if target == "last":
