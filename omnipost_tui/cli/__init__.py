@@ -10,6 +10,7 @@ how they print, in ``output``.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import gc
 import importlib
@@ -182,6 +183,12 @@ def _setup_logging(app: App, *, stderr: bool) -> None:
 
 def main() -> None:
     _collect_garbage_after_start_up()
+    # On its way out the interpreter collects once more, over every object the command made,
+    # only to free memory the system takes back anyway: some 65 ms, a fifth of `omnipost
+    # status`. Frozen objects are left out of that pass. What must be written is written by
+    # then: transactions are committed, files closed by their `with`, and logging's own exit
+    # handler (registered before this one, so it runs after it) flushes the log.
+    atexit.register(gc.freeze)
     cli(prog_name=PROG)
 
 
