@@ -130,6 +130,26 @@ def messages(app) -> list[str]:
     return [str(n.message) for n in app._notifications]
 
 
+async def publish_before_the_filtered_rows_land(pilot, loads: HeldLoads) -> None:
+    """Filter to nothing and press p while ``loads`` holds the new rows back: p must act on no
+    row from before (no publish dialog; "no variant selected")."""
+    from omnipost_tui.tui.screens.confirm import ConfirmScreen
+
+    app = pilot.app
+    try:
+        await pilot.press("slash", *"nothing like this", "enter", "p")
+        await wait_in_app(
+            pilot,
+            lambda: isinstance(app.screen, ConfirmScreen) or messages(app),
+            "an answer to p",
+        )
+        assert loads.started.is_set()  # the filtered rows were still on their way
+        assert not isinstance(app.screen, ConfirmScreen), screen_text(app)
+        assert "no variant selected" in messages(app)
+    finally:
+        loads.release()
+
+
 async def search_palette(pilot, typed: str) -> list[str]:
     """Open the command palette (Ctrl+P), type ``typed``: the entries it finds, best first,
     each as its title and help line. The palette stays open; Enter runs the first."""

@@ -29,6 +29,7 @@ from omnipost_tui.tui.widgets.month_grid import HEADER_LINES, MonthGrid
 from tests.conftest import (
     HeldLoads,
     messages,
+    publish_before_the_filtered_rows_land,
     screen_text,
     search_palette,
     settle,
@@ -650,18 +651,7 @@ async def test_a_key_typed_before_the_filtered_agenda_lands_acts_on_no_old_row(d
         await select_row(pilot, left.id)
 
         loads = HeldLoads(monkeypatch, calendar_module, "load_agenda")
-        try:
-            await pilot.press("slash", *"nothing like this", "enter", "p")
-            await wait_in_app(
-                pilot,
-                lambda: isinstance(app.screen, ConfirmScreen) or messages(app),
-                "an answer to p",
-            )
-            assert loads.started.is_set()  # the filtered agenda was still on its way
-            assert not isinstance(app.screen, ConfirmScreen), screen_text(app)
-            assert "no variant selected" in messages(app)
-        finally:
-            loads.release()
+        await publish_before_the_filtered_rows_land(pilot, loads)
         await settle(pilot)
         assert agenda_ids(app) == []
 

@@ -18,6 +18,7 @@ from tests.conftest import (
     HeldLoads,
     assert_harmless,
     messages,
+    publish_before_the_filtered_rows_land,
     screen_text,
     search_palette,
     settle,
@@ -478,17 +479,6 @@ async def test_a_key_typed_before_the_filtered_rows_land_acts_on_no_old_row(demo
         await select_variant(pilot, left)
 
         loads = HeldLoads(monkeypatch, variants_module, "load_page")
-        try:
-            await pilot.press("slash", *"nothing like this", "enter", "p")
-            await wait_in_app(
-                pilot,
-                lambda: isinstance(app.screen, ConfirmScreen) or messages(app),
-                "an answer to p",
-            )
-            assert loads.started.is_set()  # the filtered rows were still on their way
-            assert not isinstance(app.screen, ConfirmScreen), screen_text(app)
-            assert "no variant selected" in messages(app)
-        finally:
-            loads.release()
+        await publish_before_the_filtered_rows_land(pilot, loads)
         await settle(pilot)
         assert row_keys(app) == []
